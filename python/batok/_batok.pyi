@@ -1,0 +1,94 @@
+"""Type stubs for the native engine `batok._batok` (Rust, PyO3).
+
+The Python layer (`batok.tokenizer`, `batok.tiktoken`) wraps these classes; users rarely touch
+them directly. Every method releases the GIL while the engine works.
+"""
+
+from collections.abc import Sequence
+
+__version__: str
+
+class BatokError(ValueError):
+    """A tokenizer file or rank file that batok cannot load (bad JSON, unsupported component)."""
+
+class Encoding:
+    """The result of encoding one text with a `Tokenizer`."""
+
+    @property
+    def ids(self) -> list[int]: ...
+    @property
+    def tokens(self) -> list[str]: ...
+    @property
+    def offsets(self) -> list[tuple[int, int]]:
+        """(start, end) character offsets into the original Python str."""
+    @property
+    def type_ids(self) -> list[int]: ...
+    @property
+    def attention_mask(self) -> list[int]: ...
+    @property
+    def special_tokens_mask(self) -> list[int]: ...
+    def __len__(self) -> int: ...
+
+class Tokenizer:
+    """A tokenizer.json pipeline: added tokens, normalizer, pre-tokenizer, model, post-processor,
+    decoder."""
+
+    @staticmethod
+    def from_str(json: str) -> Tokenizer:
+        """Raises BatokError naming the line and column of invalid JSON, or the path of an
+        unsupported component (e.g. `normalizer.normalizers[2].type = "Foo" is not supported`)."""
+    @staticmethod
+    def from_file(path: str) -> Tokenizer:
+        """Raises FileNotFoundError for a missing file, BatokError for bad contents."""
+    def encode(self, text: str, add_special_tokens: bool = True) -> Encoding: ...
+    def encode_ids(self, text: str, add_special_tokens: bool = True) -> list[int]: ...
+    def count_tokens(self, text: str, add_special_tokens: bool = True) -> int: ...
+    def encode_batch(
+        self, texts: Sequence[str], add_special_tokens: bool = True, num_threads: int = 0
+    ) -> list[Encoding]:
+        """num_threads=0 means every core."""
+    def encode_batch_ids(
+        self, texts: Sequence[str], add_special_tokens: bool = True, num_threads: int = 0
+    ) -> list[list[int]]: ...
+    def decode(self, ids: Sequence[int], skip_special_tokens: bool = False) -> str:
+        """Raises ValueError for an id outside the vocabulary."""
+    def decode_batch(
+        self,
+        sequences: Sequence[Sequence[int]],
+        skip_special_tokens: bool = False,
+        num_threads: int = 0,
+    ) -> list[str]: ...
+    def token_to_id(self, token: str) -> int | None: ...
+    def id_to_token(self, id: int) -> str | None: ...
+    def get_vocab_size(self, with_added_tokens: bool = True) -> int: ...
+    def get_vocab(self, with_added_tokens: bool = True) -> dict[str, int]: ...
+    def added_tokens(self) -> list[tuple[int, str, bool]]:
+        """(id, content, special) of every added token, in id order."""
+
+class CoreBPE:
+    """A tiktoken-style byte-level BPE: ranks, a split pattern and special tokens."""
+
+    def __init__(self, ranks: bytes, special_tokens: dict[str, int], pattern: str) -> None:
+        """`ranks` is the text of a rank file (`base64(token) rank` per line)."""
+    @property
+    def n_vocab(self) -> int: ...
+    @property
+    def max_token_value(self) -> int: ...
+    def encode_ordinary(self, text: str) -> list[int]: ...
+    def encode(self, text: str, allowed_special: set[str]) -> list[int]:
+        """Special tokens in `allowed_special` are encoded as their ids; all other text is
+        ordinary. Checking disallowed specials is the Python layer's job."""
+    def count_ordinary(self, text: str) -> int: ...
+    def encode_ordinary_batch(self, texts: Sequence[str], num_threads: int = 0) -> list[list[int]]: ...
+    def encode_batch(
+        self, texts: Sequence[str], allowed_special: set[str], num_threads: int = 0
+    ) -> list[list[int]]: ...
+    def encode_ordinary_to_buffer(self, text: str) -> bytes:
+        """Token ids as little-endian uint32, for zero-copy numpy output."""
+    def find_special(self, text: str, specials: set[str]) -> str | None:
+        """The first of `specials` that occurs in `text`, or None."""
+    def decode_bytes(self, ids: Sequence[int]) -> bytes:
+        """Raises KeyError-like ValueError for an id that is neither a rank nor a special token."""
+    def decode_single_token_bytes(self, id: int) -> bytes: ...
+    def encode_single_token(self, piece: bytes) -> int: ...
+    def special_tokens(self) -> dict[str, int]: ...
