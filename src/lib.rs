@@ -1,1 +1,20 @@
+//! batok: exact, fast BPE tokenization of tokenizer.json and tiktoken files.
+//!
+//! The engine modules below know nothing of Python; `py` (behind the `python` feature, which
+//! maturin turns on) wraps them as the `batok._batok` extension module.
+
+pub mod added_tokens;
+pub mod config;
+pub mod decoder;
+pub mod encoding;
 pub mod error;
+pub mod model;
+pub mod normalized;
+pub mod normalizer;
+pub mod post_processor;
+pub mod pre_tokenizer;
+pub mod tiktoken;
+pub mod tokenizer;
+
+#[cfg(feature = "python")]
+mod py;

@@ -1,0 +1,765 @@
+"""tiktoken's `Encoding` API over batok's native `CoreBPE`.
+
+`Encoding` mirrors `tiktoken.Encoding` method for method, so code written for tiktoken runs
+unchanged: `batok.get_encoding("cl100k_base").encode("hello")` gives tiktoken's ids. Like tiktoken,
+the special-token policy (`allowed_special` / `disallowed_special`) is checked here, in Python, and
+the engine gets clean input.
+
+Differences from tiktoken, all deliberate:
+
+- Only `cl100k_base` and `o200k_base` are bundled (gzip rank files inside the package), so
+  `get_encoding` never touches the network. Other tiktoken encodings load from a rank file with
+  `Encoding.from_rank_file`.
+- Batch methods run on the engine's threads (no Python thread pool); `num_threads` defaults to the
+  `BATOK_NUM_THREADS` environment variable, else 0, meaning every core.
+- Passing something other than a `str` as text raises a `TypeError` that says so; tiktoken's error
+  for e.g. `bytes` talks about regex patterns. A single `str` given to a batch method is an error
+  too, rather than being split into characters.
+- `count_tokens` and `encode_to_numpy` count or encode without building a Python list.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import gzip
+import os
+import threading
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, NoReturn, Union
+
+from batok import _batok
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+__all__ = [
+    "Encoding",
+    "encoding_for_model",
+    "encoding_name_for_model",
+    "get_encoding",
+    "list_encoding_names",
+]
+
+AllowedSpecial = Union[Literal["all"], AbstractSet[str]]
+DisallowedSpecial = Union[Literal["all"], Collection[str]]
+StrPath = Union[str, "os.PathLike[str]"]
+
+ENDOFTEXT = "<|endoftext|>"
+FIM_PREFIX = "<|fim_prefix|>"
+FIM_MIDDLE = "<|fim_middle|>"
+FIM_SUFFIX = "<|fim_suffix|>"
+ENDOFPROMPT = "<|endofprompt|>"
+
+_NUM_THREADS_ENV = "BATOK_NUM_THREADS"
+
+
+class Encoding:
+    """A byte-level BPE encoding with tiktoken's API: ranks, a split pattern and special tokens.
+
+    Build one from a mapping of token bytes to ranks, exactly as with tiktoken, or straight from a
+    `.tiktoken` rank file (optionally gzip-compressed), which skips parsing the ranks in Python:
+
+    ```
+    >>> enc = Encoding.from_rank_file("cl100k_base.tiktoken", pat_str=..., special_tokens=...)
+    >>> enc.encode("hello world")
+    [15339, 1917]
+    ```
+    """
+
+    name: str
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        pat_str: str,
+        mergeable_ranks: Mapping[bytes, int] | None = None,
+        special_tokens: Mapping[str, int],
+        explicit_n_vocab: int | None = None,
+        rank_file: StrPath | None = None,
+    ) -> None:
+        """Creates an encoding from `mergeable_ranks` (token bytes -> rank) or from `rank_file`.
+
+        Exactly one of the two must be given. `explicit_n_vocab`, when given, is checked against
+        the number of ranks plus special tokens and against the largest token value, as in
+        tiktoken (but raising ValueError rather than failing an assert).
+        """
+        if (mergeable_ranks is None) == (rank_file is None):
+            raise TypeError("Encoding() needs exactly one of `mergeable_ranks` and `rank_file`")
+        if mergeable_ranks is not None:
+            rank_text = _ranks_to_text(mergeable_ranks)
+        else:
+            assert rank_file is not None
+            rank_text = _read_rank_file(rank_file)
+        self._setup(name, pat_str, rank_text, special_tokens, explicit_n_vocab)
+        if mergeable_ranks is not None:
+            # Keep the caller's mapping, as tiktoken does, so `enc._mergeable_ranks` is cheap.
+            self.__dict__["_mergeable_ranks"] = mergeable_ranks
+
+    @classmethod
+    def from_rank_file(
+        cls,
+        path: StrPath,
+        *,
+        name: str | None = None,
+        pat_str: str,
+        special_tokens: Mapping[str, int],
+        explicit_n_vocab: int | None = None,
+    ) -> Encoding:
+        """Loads a `.tiktoken` rank file (`base64(token) rank` per line; `.gz` is decompressed).
+
+        `name` defaults to the file name without its `.tiktoken` / `.gz` suffixes.
+        """
+        if name is None:
+            name = Path(path).name
+            for suffix in (".gz", ".tiktoken"):
+                name = name[: -len(suffix)] if name.endswith(suffix) else name
+        return cls(
+            name,
+            pat_str=pat_str,
+            special_tokens=special_tokens,
+            explicit_n_vocab=explicit_n_vocab,
+            rank_file=path,
+        )
+
+    @classmethod
+    def _from_rank_text(
+        cls,
+        name: str,
+        pat_str: str,
+        rank_text: bytes,
+        special_tokens: Mapping[str, int],
+        explicit_n_vocab: int | None = None,
+    ) -> Encoding:
+        self = cls.__new__(cls)
+        self._setup(name, pat_str, rank_text, special_tokens, explicit_n_vocab)
+        return self
+
+    def _setup(
+        self,
+        name: str,
+        pat_str: str,
+        rank_text: bytes,
+        special_tokens: Mapping[str, int],
+        explicit_n_vocab: int | None,
+    ) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a str, not {type(name).__name__}")
+        if not isinstance(pat_str, str):
+            raise TypeError(f"pat_str must be a str, not {type(pat_str).__name__}")
+        specials = dict(special_tokens)
+        for token, value in specials.items():
+            if not isinstance(token, str) or not _is_int(value):
+                raise TypeError(
+                    "special_tokens must map str to int, got "
+                    f"{type(token).__name__} -> {type(value).__name__}"
+                )
+        self.name = name
+        self._pat_str = pat_str
+        self._special_tokens = specials
+        self._special_token_values = frozenset(specials.values())
+        self._rank_text = rank_text
+        self._explicit_n_vocab = explicit_n_vocab
+        self._from_registry = False
+        self._core = _batok.CoreBPE(rank_text, specials, pat_str)
+        self.max_token_value: int = self._core.max_token_value
+        if explicit_n_vocab:
+            n_ranks = sum(1 for line in rank_text.splitlines() if line.strip())
+            if n_ranks + len(specials) != explicit_n_vocab:
+                raise ValueError(
+                    f"explicit_n_vocab={explicit_n_vocab}, but there are {n_ranks} ranks and "
+                    f"{len(specials)} special tokens"
+                )
+            if self.max_token_value != explicit_n_vocab - 1:
+                raise ValueError(
+                    f"explicit_n_vocab={explicit_n_vocab}, but the largest token value is "
+                    f"{self.max_token_value}"
+                )
+
+    def __repr__(self) -> str:
+        return f"<Encoding {self.name!r}>"
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        # Bundled encodings pickle by name, so unpickling returns the cached instance.
+        if self._from_registry:
+            return (get_encoding, (self.name,))
+        return (
+            _rebuild,
+            (
+                self.name,
+                self._pat_str,
+                self._rank_text,
+                self._special_tokens,
+                self._explicit_n_vocab,
+            ),
+        )
+
+    # ---------------------------------------------------------------- encoding
+
+    def encode_ordinary(self, text: str) -> list[int]:
+        """Encodes a string into tokens, ignoring special tokens.
+
+        This is equivalent to `encode(text, disallowed_special=())` (but slightly faster).
+
+        ```
+        >>> enc.encode_ordinary("hello world")
+        [15339, 1917]
+        ```
+        """
+        _check_text(text)
+        try:
+            return self._core.encode_ordinary(text)
+        except UnicodeEncodeError:
+            return self._core.encode_ordinary(_replace_surrogates(text))
+
+    def encode(
+        self,
+        text: str,
+        *,
+        allowed_special: AllowedSpecial = frozenset(),
+        disallowed_special: DisallowedSpecial = "all",
+    ) -> list[int]:
+        """Encodes a string into tokens.
+
+        Text that looks like a special token raises ValueError unless the token is in
+        `allowed_special` (then it is encoded as that special token) or left out of
+        `disallowed_special` (then it is encoded as ordinary text):
+
+        ```
+        >>> enc.encode("<|endoftext|>", allowed_special={"<|endoftext|>"})
+        [100257]
+        >>> enc.encode("<|endoftext|>", allowed_special="all")
+        [100257]
+        >>> enc.encode("<|endoftext|>")
+        ValueError: Encountered text corresponding to disallowed special token '<|endoftext|>'. ...
+        >>> enc.encode("<|endoftext|>", disallowed_special=())
+        [27, 91, 8862, 728, 428, 91, 29]
+        ```
+        """
+        _check_text(text)
+        allowed = self._check_special_policy(text, allowed_special, disallowed_special)
+        try:
+            return self._core.encode(text, allowed)
+        except UnicodeEncodeError:
+            return self._core.encode(_replace_surrogates(text), allowed)
+
+    def encode_ordinary_batch(
+        self, text: Sequence[str], *, num_threads: int | None = None
+    ) -> list[list[int]]:
+        """Encodes a list of strings into tokens, in parallel, ignoring special tokens.
+
+        ```
+        >>> enc.encode_ordinary_batch(["hello world", "goodbye world"])
+        [[15339, 1917], [19045, 29474, 1917]]
+        ```
+        """
+        texts = _check_texts(text)
+        threads = _resolve_num_threads(num_threads)
+        try:
+            return self._core.encode_ordinary_batch(texts, threads)
+        except UnicodeEncodeError:
+            return self._core.encode_ordinary_batch(_replace_surrogates_all(texts), threads)
+
+    def encode_batch(
+        self,
+        text: Sequence[str],
+        *,
+        num_threads: int | None = None,
+        allowed_special: AllowedSpecial = frozenset(),
+        disallowed_special: DisallowedSpecial = "all",
+    ) -> list[list[int]]:
+        """Encodes a list of strings into tokens, in parallel.
+
+        See `encode` for `allowed_special` and `disallowed_special`; the first text (in order)
+        holding a disallowed special token raises.
+        """
+        texts = _check_texts(text)
+        allowed, disallowed = self._special_policy(allowed_special, disallowed_special)
+        if disallowed:
+            for one in texts:
+                self._raise_if_disallowed(one, disallowed)
+        if not texts:
+            return []
+        threads = _resolve_num_threads(num_threads)
+        try:
+            return self._core.encode_batch(texts, allowed, threads)
+        except UnicodeEncodeError:
+            return self._core.encode_batch(_replace_surrogates_all(texts), allowed, threads)
+
+    def encode_single_token(self, text_or_bytes: str | bytes) -> int:
+        """Encodes text corresponding to a single token to its token value.
+
+        Special tokens are encoded too. Raises `KeyError` if the token is not in the vocabulary.
+
+        ```
+        >>> enc.encode_single_token("hello")
+        15339
+        ```
+        """
+        if isinstance(text_or_bytes, str):
+            text_or_bytes = text_or_bytes.encode("utf-8")
+        elif not isinstance(text_or_bytes, (bytes, bytearray, memoryview)):
+            raise TypeError(
+                f"encode_single_token expects str or bytes, not {type(text_or_bytes).__name__}"
+            )
+        piece = bytes(text_or_bytes)
+        try:
+            return self._core.encode_single_token(piece)
+        except (KeyError, ValueError):
+            raise KeyError(piece) from None
+
+    def count_tokens(self, text: str) -> int:
+        """The number of tokens `encode_ordinary(text)` returns, without building the list."""
+        _check_text(text)
+        try:
+            return self._core.count_ordinary(text)
+        except UnicodeEncodeError:
+            return self._core.count_ordinary(_replace_surrogates(text))
+
+    def encode_to_numpy(
+        self,
+        text: str,
+        *,
+        allowed_special: AllowedSpecial = frozenset(),
+        disallowed_special: DisallowedSpecial = "all",
+    ) -> npt.NDArray[np.uint32]:
+        """Encodes a string into a numpy `uint32` array, without a Python list in between.
+
+        Needs numpy (`pip install batok[numpy]`). Special tokens follow `encode`'s rules.
+        """
+        _check_text(text)
+        allowed = self._check_special_policy(text, allowed_special, disallowed_special)
+        try:
+            import numpy as np
+        except ImportError as err:
+            raise ImportError(
+                "encode_to_numpy needs numpy; install it with `pip install batok[numpy]`"
+            ) from err
+        if allowed:
+            return np.asarray(self.encode(text, allowed_special=allowed), dtype=np.uint32)
+        try:
+            buffer = self._core.encode_ordinary_to_buffer(text)
+        except UnicodeEncodeError:
+            buffer = self._core.encode_ordinary_to_buffer(_replace_surrogates(text))
+        # The engine writes little-endian; astype is a no-op (no copy) on little-endian hosts.
+        return np.frombuffer(buffer, dtype="<u4").astype(np.uint32, copy=False)
+
+    # ---------------------------------------------------------------- decoding
+
+    def decode_bytes(self, tokens: Sequence[int]) -> bytes:
+        """Decodes a list of tokens into bytes. Raises `KeyError` for an unknown token.
+
+        ```
+        >>> enc.decode_bytes([15339, 1917])
+        b'hello world'
+        ```
+        """
+        try:
+            return self._core.decode_bytes(tokens)
+        except (KeyError, ValueError):
+            self._raise_invalid_token(tokens)
+            raise
+
+    def decode(self, tokens: Sequence[int], errors: str = "replace") -> str:
+        """Decodes a list of tokens into a string.
+
+        The default `errors="replace"` is lossy: tokens need not end on a UTF-8 character
+        boundary. Pass `errors="strict"` to raise instead.
+
+        ```
+        >>> enc.decode([15339, 1917])
+        'hello world'
+        ```
+        """
+        return self.decode_bytes(tokens).decode("utf-8", errors=errors)
+
+    def decode_single_token_bytes(self, token: int) -> bytes:
+        """Decodes one token (special tokens too) into bytes. Raises `KeyError` if unknown.
+
+        ```
+        >>> enc.decode_single_token_bytes(15339)
+        b'hello'
+        ```
+        """
+        try:
+            return self._core.decode_single_token_bytes(token)
+        except (KeyError, ValueError):
+            raise KeyError(str(token)) from None
+
+    def decode_tokens_bytes(self, tokens: Sequence[int]) -> list[bytes]:
+        """Decodes a list of tokens into a list of bytes, one per token.
+
+        ```
+        >>> enc.decode_tokens_bytes([15339, 1917])
+        [b'hello', b' world']
+        ```
+        """
+        return [self.decode_single_token_bytes(token) for token in tokens]
+
+    def decode_with_offsets(self, tokens: Sequence[int]) -> tuple[str, list[int]]:
+        """Decodes tokens into a string and the character offset where each token starts.
+
+        A token that starts inside a UTF-8 character gets the offset of that character. Raises
+        `UnicodeDecodeError` if the tokens do not decode to valid UTF-8, as tiktoken does.
+        """
+        token_bytes = self.decode_tokens_bytes(tokens)
+        text_len = 0
+        offsets = []
+        for piece in token_bytes:
+            starts_inside_char = bool(piece) and 0x80 <= piece[0] < 0xC0
+            offsets.append(max(0, text_len - starts_inside_char))
+            text_len += sum(1 for byte in piece if not 0x80 <= byte < 0xC0)
+        text = b"".join(token_bytes).decode("utf-8", errors="strict")
+        return text, offsets
+
+    def decode_batch(
+        self,
+        batch: Sequence[Sequence[int]],
+        *,
+        errors: str = "replace",
+        num_threads: int | None = None,
+    ) -> list[str]:
+        """Decodes a batch (list of lists of tokens) into a list of strings.
+
+        `num_threads` is accepted for tiktoken compatibility; decoding is a table lookup per token
+        and runs on the calling thread.
+        """
+        _resolve_num_threads(num_threads)
+        return [self.decode(tokens, errors=errors) for tokens in batch]
+
+    def decode_bytes_batch(
+        self, batch: Sequence[Sequence[int]], *, num_threads: int | None = None
+    ) -> list[bytes]:
+        """Decodes a batch (list of lists of tokens) into a list of bytes."""
+        _resolve_num_threads(num_threads)
+        return [self.decode_bytes(tokens) for tokens in batch]
+
+    # ---------------------------------------------------------------- vocabulary
+
+    def token_byte_values(self) -> list[bytes]:
+        """The bytes of every ordinary (non-special) token, sorted."""
+        return sorted(self._mergeable_ranks)
+
+    @property
+    def eot_token(self) -> int:
+        """The id of `<|endoftext|>`; KeyError if the encoding has none."""
+        return self._special_tokens[ENDOFTEXT]
+
+    @functools.cached_property
+    def special_tokens_set(self) -> set[str]:
+        return set(self._special_tokens)
+
+    def is_special_token(self, token: int) -> bool:
+        if not _is_int(token):
+            raise TypeError(f"token must be an int, not {type(token).__name__}")
+        return token in self._special_token_values
+
+    @property
+    def n_vocab(self) -> int:
+        """`max_token_value + 1`, as in tiktoken (not the number of tokens: ids may have gaps)."""
+        return self.max_token_value + 1
+
+    @functools.cached_property
+    def _mergeable_ranks(self) -> dict[bytes, int]:
+        # Parsed only on demand: the engine has its own copy, and most users never ask.
+        ranks: dict[bytes, int] = {}
+        for line in self._rank_text.splitlines():
+            if line.strip():
+                token, rank = line.split()
+                ranks[base64.b64decode(token)] = int(rank)
+        return ranks
+
+    # ---------------------------------------------------------------- private
+
+    def _check_special_policy(
+        self,
+        text: str,
+        allowed_special: AllowedSpecial,
+        disallowed_special: DisallowedSpecial,
+    ) -> set[str]:
+        """Raises if `text` holds a disallowed special token; returns the allowed set."""
+        allowed, disallowed = self._special_policy(allowed_special, disallowed_special)
+        if disallowed:
+            self._raise_if_disallowed(text, disallowed)
+        return allowed
+
+    def _special_policy(
+        self, allowed_special: AllowedSpecial, disallowed_special: DisallowedSpecial
+    ) -> tuple[set[str], set[str]]:
+        """The (allowed, disallowed) sets, resolving "all" the way tiktoken does."""
+        if isinstance(allowed_special, str):
+            if allowed_special != "all":
+                raise TypeError(
+                    "allowed_special must be 'all' or a set of str, not the str "
+                    f"{allowed_special!r}; did you mean {{{allowed_special!r}}}?"
+                )
+            allowed = self.special_tokens_set
+        else:
+            allowed = set(allowed_special)
+        if disallowed_special == "all":
+            disallowed = self.special_tokens_set - allowed
+        else:
+            disallowed = set(disallowed_special)
+        return allowed, disallowed
+
+    def _raise_if_disallowed(self, text: str, disallowed: set[str]) -> None:
+        try:
+            found = self._core.find_special(text, disallowed)
+        except UnicodeEncodeError:
+            found = self._core.find_special(_replace_surrogates(text), disallowed)
+        if found is not None:
+            _raise_disallowed_special_token(found)
+
+    def _raise_invalid_token(self, tokens: Sequence[int]) -> None:
+        """Raises tiktoken's KeyError for the first token that is not in the vocabulary."""
+        for token in tokens:
+            try:
+                self._core.decode_single_token_bytes(token)
+            except (KeyError, ValueError):
+                raise KeyError(f"Invalid token for decoding: {token}") from None
+
+
+def _rebuild(
+    name: str,
+    pat_str: str,
+    rank_text: bytes,
+    special_tokens: Mapping[str, int],
+    explicit_n_vocab: int | None,
+) -> Encoding:
+    return Encoding._from_rank_text(name, pat_str, rank_text, special_tokens, explicit_n_vocab)
+
+
+def _raise_disallowed_special_token(token: str) -> NoReturn:
+    # Word for word tiktoken's message, so code and docs that match on it keep working.
+    raise ValueError(
+        f"Encountered text corresponding to disallowed special token {token!r}.\n"
+        "If you want this text to be encoded as a special token, "
+        f"pass it to `allowed_special`, e.g. `allowed_special={{{token!r}, ...}}`.\n"
+        f"If you want this text to be encoded as normal text, disable the check for this token "
+        f"by passing `disallowed_special=(enc.special_tokens_set - {{{token!r}}})`.\n"
+        "To disable this check for all special tokens, pass `disallowed_special=()`.\n"
+    )
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_text(text: object) -> None:
+    if not isinstance(text, str):
+        hint = " (decode bytes to str first)" if isinstance(text, (bytes, bytearray)) else ""
+        raise TypeError(f"text must be a str, not {type(text).__name__}{hint}")
+
+
+def _check_texts(texts: Iterable[str]) -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError("expected a sequence of str, got a single str; use encode() for one text")
+    if isinstance(texts, (bytes, bytearray)):
+        raise TypeError(f"expected a sequence of str, not {type(texts).__name__}")
+    result = list(texts)
+    for index, text in enumerate(result):
+        if not isinstance(text, str):
+            raise TypeError(f"text[{index}] must be a str, not {type(text).__name__}")
+    return result
+
+
+def _replace_surrogates(text: str) -> str:
+    # What tiktoken does with lone surrogates (which UTF-8 cannot hold): one U+FFFD each.
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _replace_surrogates_all(texts: list[str]) -> list[str]:
+    fixed = []
+    for text in texts:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = _replace_surrogates(text)
+        fixed.append(text)
+    return fixed
+
+
+def _resolve_num_threads(num_threads: int | None) -> int:
+    """`num_threads`, else `$BATOK_NUM_THREADS`, else 0 (every core)."""
+    if num_threads is None:
+        raw = os.environ.get(_NUM_THREADS_ENV, "").strip()
+        if not raw:
+            return 0
+        try:
+            num_threads = int(raw)
+        except ValueError:
+            raise ValueError(
+                f"{_NUM_THREADS_ENV} must be a non-negative integer, got {raw!r}"
+            ) from None
+        source = _NUM_THREADS_ENV
+    else:
+        source = "num_threads"
+        if not _is_int(num_threads):
+            raise TypeError(f"num_threads must be an int, not {type(num_threads).__name__}")
+    if num_threads < 0:
+        raise ValueError(f"{source} must be >= 0 (0 means every core), got {num_threads}")
+    return num_threads
+
+
+def _ranks_to_text(mergeable_ranks: Mapping[bytes, int]) -> bytes:
+    lines = []
+    for token, rank in mergeable_ranks.items():
+        if not isinstance(token, (bytes, bytearray)) or not _is_int(rank):
+            raise TypeError(
+                "mergeable_ranks must map bytes to int, got "
+                f"{type(token).__name__} -> {type(rank).__name__}"
+            )
+        lines.append(base64.b64encode(token) + b" " + str(rank).encode("ascii"))
+    return b"\n".join(lines) + b"\n"
+
+
+def _read_rank_file(path: StrPath) -> bytes:
+    data = Path(path).read_bytes()
+    if str(path).endswith(".gz"):
+        data = gzip.decompress(data)
+    return data
+
+
+# -------------------------------------------------------------------- bundled encodings
+
+# The split patterns and special tokens are tiktoken's published values
+# (tiktoken_ext/openai_public.py).
+_CL100K_PAT_STR = (
+    r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+"""
+    r"""|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
+)
+_O200K_PAT_STR = "|".join(
+    [
+        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+"""
+        r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*"""
+        r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+        r"""\p{N}{1,3}""",
+        r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
+        r"""\s*[\r\n]+""",
+        r"""\s+(?!\S)""",
+        r"""\s+""",
+    ]
+)
+
+_BUNDLED: dict[str, tuple[str, dict[str, int]]] = {
+    "cl100k_base": (
+        _CL100K_PAT_STR,
+        {
+            ENDOFTEXT: 100257,
+            FIM_PREFIX: 100258,
+            FIM_MIDDLE: 100259,
+            FIM_SUFFIX: 100260,
+            ENDOFPROMPT: 100276,
+        },
+    ),
+    "o200k_base": (_O200K_PAT_STR, {ENDOFTEXT: 199999, ENDOFPROMPT: 200018}),
+}
+
+# tiktoken encodings that batok knows by name but does not ship, for a better error message.
+_NOT_BUNDLED = ("gpt2", "r50k_base", "p50k_base", "p50k_edit", "o200k_harmony")
+
+_registry_lock = threading.Lock()
+
+
+def list_encoding_names() -> list[str]:
+    """The names `get_encoding` accepts: the encodings bundled with batok."""
+    return sorted(_BUNDLED)
+
+
+def get_encoding(encoding_name: str) -> Encoding:
+    """The bundled encoding called `encoding_name` (loaded once, then cached).
+
+    Raises ValueError for a name that is not bundled, listing those that are.
+    """
+    if not isinstance(encoding_name, str):
+        raise TypeError(f"encoding_name must be a str, not {type(encoding_name).__name__}")
+    if encoding_name not in _BUNDLED:
+        available = ", ".join(list_encoding_names())
+        hint = ""
+        if encoding_name in _NOT_BUNDLED:
+            hint = (
+                f" {encoding_name!r} is a tiktoken encoding that batok does not bundle; load its"
+                " rank file with `batok.Encoding.from_rank_file`."
+            )
+        raise ValueError(
+            f"Unknown encoding {encoding_name!r}. Available encodings: {available}.{hint}"
+        )
+    # One instance per name even when threads race for the first load.
+    with _registry_lock:
+        return _load_bundled(encoding_name)
+
+
+@functools.cache
+def _load_bundled(encoding_name: str) -> Encoding:
+    pat_str, special_tokens = _BUNDLED[encoding_name]
+    resource = resources.files("batok").joinpath("data").joinpath(f"{encoding_name}.tiktoken.gz")
+    rank_text = gzip.decompress(resource.read_bytes())
+    encoding = Encoding._from_rank_text(encoding_name, pat_str, rank_text, special_tokens)
+    encoding._from_registry = True
+    return encoding
+
+
+# tiktoken's model tables (tiktoken/model.py), restricted to the models whose encoding is bundled.
+# Prefixes are tried in order, so a longer prefix must come before a shorter one it extends.
+MODEL_PREFIX_TO_ENCODING: dict[str, str] = {
+    "o1-": "o200k_base",
+    "o3-": "o200k_base",
+    "o4-mini-": "o200k_base",
+    "gpt-5": "o200k_base",
+    "gpt-4.5-": "o200k_base",
+    "gpt-4.1-": "o200k_base",
+    "chatgpt-4o-": "o200k_base",
+    "gpt-4o-": "o200k_base",
+    "gpt-4-": "cl100k_base",
+    "gpt-3.5-turbo-": "cl100k_base",
+    "gpt-35-turbo-": "cl100k_base",
+    "ft:gpt-4o": "o200k_base",
+    "ft:gpt-4": "cl100k_base",
+    "ft:gpt-3.5-turbo": "cl100k_base",
+    "ft:davinci-002": "cl100k_base",
+    "ft:babbage-002": "cl100k_base",
+}
+
+MODEL_TO_ENCODING: dict[str, str] = {
+    "o1": "o200k_base",
+    "o3": "o200k_base",
+    "o4-mini": "o200k_base",
+    "gpt-5": "o200k_base",
+    "gpt-4.1": "o200k_base",
+    "gpt-4o": "o200k_base",
+    "gpt-4": "cl100k_base",
+    "gpt-3.5-turbo": "cl100k_base",
+    "gpt-3.5": "cl100k_base",
+    "gpt-35-turbo": "cl100k_base",
+    "davinci-002": "cl100k_base",
+    "babbage-002": "cl100k_base",
+    "text-embedding-ada-002": "cl100k_base",
+    "text-embedding-3-small": "cl100k_base",
+    "text-embedding-3-large": "cl100k_base",
+}
+
+
+def encoding_name_for_model(model_name: str) -> str:
+    """The name of the encoding a model uses. Raises KeyError for an unknown model."""
+    if not isinstance(model_name, str):
+        raise TypeError(f"model_name must be a str, not {type(model_name).__name__}")
+    if model_name in MODEL_TO_ENCODING:
+        return MODEL_TO_ENCODING[model_name]
+    for prefix, encoding_name in MODEL_PREFIX_TO_ENCODING.items():
+        if model_name.startswith(prefix):
+            return encoding_name
+    raise KeyError(
+        f"Could not automatically map {model_name} to a tokeniser. "
+        "Please use `batok.get_encoding` to explicitly get the tokeniser you expect."
+    )
+
+
+def encoding_for_model(model_name: str) -> Encoding:
+    """The encoding a model uses. Raises KeyError for a model batok cannot map."""
+    return get_encoding(encoding_name_for_model(model_name))

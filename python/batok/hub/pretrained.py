@@ -1,0 +1,61 @@
+"""Finding a tokenizer's files: a local directory, or a repo on the hub (through the cache)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Optional, Union
+
+from .auth import TokenArg
+from .download import fetch
+from .errors import EntryNotFoundError, LocalEntryNotFoundError
+
+__all__ = ["TOKENIZER_CONFIG_FILE", "TOKENIZER_FILE", "resolve_tokenizer_files"]
+
+logger = logging.getLogger("batok.hub")
+
+TOKENIZER_FILE = "tokenizer.json"
+TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
+
+
+def resolve_tokenizer_files(
+    name_or_path: Union[str, os.PathLike[str]],
+    *,
+    revision: str = "main",
+    token: TokenArg = None,
+    cache_dir: Union[str, os.PathLike[str], None] = None,
+    local_files_only: bool = False,
+    force_download: bool = False,
+    endpoint: Optional[str] = None,
+) -> tuple[Path, Optional[Path]]:
+    """Return ``(tokenizer.json, tokenizer_config.json or None)`` for a directory or a repo id."""
+    local = Path(name_or_path).expanduser()
+    if local.is_dir():
+        tokenizer = local / TOKENIZER_FILE
+        if not tokenizer.is_file():
+            raise FileNotFoundError(f"{local} has no {TOKENIZER_FILE}.")
+        config = local / TOKENIZER_CONFIG_FILE
+        return tokenizer, config if config.is_file() else None
+
+    options = {
+        "token": token,
+        "cache_dir": cache_dir,
+        "local_files_only": local_files_only,
+        "endpoint": endpoint,
+    }
+    repo_id = os.fspath(name_or_path)
+    tokenizer, commit = fetch(
+        repo_id, TOKENIZER_FILE, revision=revision, force_download=force_download, **options
+    )
+    # The config comes from the very commit the tokenizer came from, never a newer `main`.
+    try:
+        config, _ = fetch(
+            repo_id, TOKENIZER_CONFIG_FILE, revision=commit, force_download=force_download, **options
+        )
+    except LocalEntryNotFoundError:
+        logger.warning("%s@%s: %s is not cached; loading without it", repo_id, commit, TOKENIZER_CONFIG_FILE)
+        return tokenizer, None
+    except EntryNotFoundError:
+        return tokenizer, None  # optional; the cache now remembers it is missing
+    return tokenizer, config

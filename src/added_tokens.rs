@@ -1,0 +1,207 @@
+//! Added and special tokens, found in the text before normalization (or, for tokens marked
+//! `normalized`, in each normalized piece), the way Hugging Face `tokenizers` finds them:
+//! leftmost-longest matches, then `single_word`, `lstrip` and `rstrip` rules.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use rustc_hash::FxHashMap;
+use std::sync::OnceLock;
+
+use crate::error::{Error, Result};
+use crate::normalizer::Normalizer;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddedToken {
+    pub id: u32,
+    pub content: String,
+    pub special: bool,
+    pub lstrip: bool,
+    pub rstrip: bool,
+    pub single_word: bool,
+    pub normalized: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Matcher {
+    ac: AhoCorasick,
+    /// Pattern index -> index into `tokens`.
+    which: Vec<usize>,
+}
+
+/// One piece of a split: a byte range and, when it is an added token, that token's id.
+pub type Piece = (usize, usize, Option<u32>);
+
+#[derive(Debug, Clone, Default)]
+pub struct AddedVocab {
+    pub tokens: Vec<AddedToken>,
+    by_content: FxHashMap<String, u32>,
+    by_id: FxHashMap<u32, usize>,
+    raw: Option<Matcher>,
+    normalized: Option<Matcher>,
+}
+
+fn word_re() -> &'static (regex::Regex, regex::Regex) {
+    static RE: OnceLock<(regex::Regex, regex::Regex)> = OnceLock::new();
+    RE.get_or_init(|| {
+        (
+            regex::Regex::new(r"^\w").expect("static regex"),
+            regex::Regex::new(r"\w$").expect("static regex"),
+        )
+    })
+}
+
+fn build(patterns: Vec<String>, which: Vec<usize>) -> Result<Option<Matcher>> {
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    let ac = AhoCorasickBuilder::new()
+        .match_kind(MatchKind::LeftmostLongest)
+        .build(&patterns)
+        .map_err(|e| Error::config(format!("added_tokens: {e}")))?;
+    Ok(Some(Matcher { ac, which }))
+}
+
+impl AddedVocab {
+    pub fn new(tokens: Vec<AddedToken>, normalizer: Option<&Normalizer>) -> Result<AddedVocab> {
+        let mut by_content = FxHashMap::default();
+        let mut by_id = FxHashMap::default();
+        let (mut rp, mut rw, mut np, mut nw) = (vec![], vec![], vec![], vec![]);
+        for (i, t) in tokens.iter().enumerate() {
+            by_content.insert(t.content.clone(), t.id);
+            by_id.insert(t.id, i);
+            if t.content.is_empty() {
+                continue;
+            }
+            if t.normalized {
+                let p = match normalizer {
+                    Some(n) => n.normalize_str(&t.content),
+                    None => t.content.clone(),
+                };
+                if !p.is_empty() {
+                    np.push(p);
+                    nw.push(i);
+                }
+            } else {
+                rp.push(t.content.clone());
+                rw.push(i);
+            }
+        }
+        Ok(AddedVocab {
+            raw: build(rp, rw)?,
+            normalized: build(np, nw)?,
+            tokens,
+            by_content,
+            by_id,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_empty()
+    }
+
+    pub fn token_to_id(&self, content: &str) -> Option<u32> {
+        self.by_content.get(content).copied()
+    }
+
+    pub fn get(&self, id: u32) -> Option<&AddedToken> {
+        self.by_id.get(&id).map(|&i| &self.tokens[i])
+    }
+
+    pub fn has_normalized(&self) -> bool {
+        self.normalized.is_some()
+    }
+
+    /// Split text on the tokens that match before normalization.
+    pub fn split_raw(&self, text: &str) -> Vec<Piece> {
+        self.split(self.raw.as_ref(), text)
+    }
+
+    /// Split normalized text on the tokens that match after normalization.
+    pub fn split_normalized(&self, text: &str) -> Vec<Piece> {
+        self.split(self.normalized.as_ref(), text)
+    }
+
+    fn split(&self, m: Option<&Matcher>, text: &str) -> Vec<Piece> {
+        let Some(m) = m else {
+            return vec![(0, text.len(), None)];
+        };
+        let (starts_word, ends_word) = word_re();
+        let mut out = Vec::new();
+        let mut last = 0usize;
+        for mat in m.ac.find_iter(text) {
+            let t = &self.tokens[m.which[mat.pattern().as_usize()]];
+            let (mut start, mut stop) = (mat.start(), mat.end());
+            if t.single_word {
+                let start_ok = start == 0 || !ends_word.is_match(&text[..start]);
+                let stop_ok = stop == text.len() || !starts_word.is_match(&text[stop..]);
+                if !start_ok || !stop_ok {
+                    continue;
+                }
+            }
+            if t.lstrip {
+                let before = &text[..start];
+                let trimmed = before.trim_end_matches(char::is_whitespace).len();
+                start = trimmed.max(last);
+            }
+            if t.rstrip {
+                let after = &text[stop..];
+                stop += after.len() - after.trim_start_matches(char::is_whitespace).len();
+            }
+            if last < start {
+                out.push((last, start, None));
+            }
+            out.push((start, stop, Some(t.id)));
+            last = stop;
+        }
+        if last != text.len() {
+            out.push((last, text.len(), None));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tok(id: u32, content: &str) -> AddedToken {
+        AddedToken {
+            id,
+            content: content.into(),
+            special: true,
+            lstrip: false,
+            rstrip: false,
+            single_word: false,
+            normalized: false,
+        }
+    }
+
+    #[test]
+    fn leftmost_longest() {
+        let v = AddedVocab::new(vec![tok(1, "<s>"), tok(2, "<s><s>")], None).unwrap();
+        assert_eq!(
+            v.split_raw("a<s><s>b"),
+            [(0, 1, None), (1, 7, Some(2)), (7, 8, None)]
+        );
+    }
+
+    #[test]
+    fn lstrip_and_rstrip_take_whitespace() {
+        let mut t = tok(5, "<m>");
+        t.lstrip = true;
+        t.rstrip = true;
+        let v = AddedVocab::new(vec![t], None).unwrap();
+        assert_eq!(
+            v.split_raw("a  <m> b"),
+            [(0, 1, None), (1, 7, Some(5)), (7, 8, None)]
+        );
+    }
+
+    #[test]
+    fn single_word_needs_boundaries() {
+        let mut t = tok(5, "ab");
+        t.single_word = true;
+        let v = AddedVocab::new(vec![t], None).unwrap();
+        assert_eq!(v.split_raw("xab"), [(0, 3, None)]);
+        assert_eq!(v.split_raw("x ab"), [(0, 2, None), (2, 4, Some(5))]);
+    }
+}

@@ -1,0 +1,511 @@
+//! tokenizer.json: the one place that knows its JSON shape.
+//!
+//! Every component is read from a `serde_json::Value` with its path, so an unsupported or
+//! malformed component is reported where it is, e.g.
+//! `normalizer.normalizers[2].type = "Foo" is not supported`.
+
+use rustc_hash::FxHashMap;
+use serde_json::Value;
+
+use crate::added_tokens::{AddedToken, AddedVocab};
+use crate::decoder::Decoder;
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::bpe::{Bpe, BpeOptions};
+use crate::normalizer::{Normalizer, Pattern, UnicodeForm};
+use crate::post_processor::{PostProcessor, SpecialTokens, TemplatePiece};
+use crate::pre_tokenizer::{Behavior, PreTokenizer, PrependScheme};
+use crate::tokenizer::Tokenizer;
+
+fn err(path: &str, msg: impl std::fmt::Display) -> Error {
+    Error::config(format!("{path}: {msg}"))
+}
+
+fn field<'a>(v: &'a Value, path: &str, key: &str) -> Result<&'a Value> {
+    v.get(key)
+        .ok_or_else(|| err(path, format!("missing field {key:?}")))
+}
+
+fn string(v: &Value, path: &str, key: &str) -> Result<String> {
+    field(v, path, key)?
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| err(&format!("{path}.{key}"), "expected a string"))
+}
+
+fn opt_string(v: &Value, path: &str, key: &str) -> Result<Option<String>> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(err(&format!("{path}.{key}"), "expected a string or null")),
+    }
+}
+
+fn boolean(v: &Value, path: &str, key: &str, default: bool) -> Result<bool> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(default),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(err(&format!("{path}.{key}"), "expected true or false")),
+    }
+}
+
+fn uint(v: &Value, path: &str, key: &str) -> Result<u64> {
+    field(v, path, key)?
+        .as_u64()
+        .ok_or_else(|| err(&format!("{path}.{key}"), "expected a non-negative integer"))
+}
+
+fn one_char(s: &str, path: &str) -> Result<char> {
+    let mut it = s.chars();
+    match (it.next(), it.next()) {
+        (Some(c), None) => Ok(c),
+        _ => Err(err(path, format!("expected one character, got {s:?}"))),
+    }
+}
+
+fn type_of<'a>(v: &'a Value, path: &str) -> Result<&'a str> {
+    if !v.is_object() {
+        return Err(err(path, "expected an object"));
+    }
+    field(v, path, "type")?
+        .as_str()
+        .ok_or_else(|| err(&format!("{path}.type"), "expected a string"))
+}
+
+fn unsupported(path: &str, ty: &str) -> Error {
+    Error::config(format!("{path}.type = {ty:?} is not supported"))
+}
+
+fn list<'a>(v: &'a Value, path: &str, key: &str) -> Result<&'a Vec<Value>> {
+    field(v, path, key)?
+        .as_array()
+        .ok_or_else(|| err(&format!("{path}.{key}"), "expected a list"))
+}
+
+fn pattern(v: &Value, path: &str) -> Result<Pattern> {
+    let p = field(v, path, "pattern")?;
+    if let Some(s) = p.get("String").and_then(Value::as_str) {
+        return Ok(Pattern::Literal(s.to_string()));
+    }
+    if let Some(s) = p.get("Regex").and_then(Value::as_str) {
+        return Pattern::regex(s).map_err(|e| err(&format!("{path}.pattern.Regex"), e));
+    }
+    Err(err(
+        &format!("{path}.pattern"),
+        "expected {\"String\": ...} or {\"Regex\": ...}",
+    ))
+}
+
+fn normalizer(v: &Value, path: &str) -> Result<Normalizer> {
+    let ty = type_of(v, path)?;
+    Ok(match ty {
+        "Sequence" => {
+            let items = list(v, path, "normalizers")?;
+            let mut out = Vec::with_capacity(items.len());
+            for (i, x) in items.iter().enumerate() {
+                out.push(normalizer(x, &format!("{path}.normalizers[{i}]"))?);
+            }
+            Normalizer::Sequence(out)
+        }
+        "NFC" => Normalizer::Unicode(UnicodeForm::Nfc),
+        "NFD" => Normalizer::Unicode(UnicodeForm::Nfd),
+        "NFKC" => Normalizer::Unicode(UnicodeForm::Nfkc),
+        "NFKD" => Normalizer::Unicode(UnicodeForm::Nfkd),
+        "Lowercase" => Normalizer::Lowercase,
+        "Replace" => Normalizer::Replace {
+            pattern: pattern(v, path)?,
+            content: string(v, path, "content")?,
+        },
+        "Prepend" => Normalizer::Prepend(string(v, path, "prepend")?),
+        "Strip" => Normalizer::Strip {
+            left: boolean(v, path, "strip_left", true)?,
+            right: boolean(v, path, "strip_right", true)?,
+        },
+        other => return Err(unsupported(path, other)),
+    })
+}
+
+fn behavior(v: &Value, path: &str) -> Result<Behavior> {
+    let s = string(v, path, "behavior")?;
+    Ok(match s.as_str() {
+        "Removed" => Behavior::Removed,
+        "Isolated" => Behavior::Isolated,
+        "MergedWithPrevious" => Behavior::MergedWithPrevious,
+        "MergedWithNext" => Behavior::MergedWithNext,
+        "Contiguous" => Behavior::Contiguous,
+        other => {
+            return Err(err(
+                &format!("{path}.behavior"),
+                format!("{other:?} is not supported"),
+            ))
+        }
+    })
+}
+
+fn prepend_scheme(v: &Value, path: &str) -> Result<PrependScheme> {
+    if let Some(s) = opt_string(v, path, "prepend_scheme")? {
+        return match s.as_str() {
+            "always" => Ok(PrependScheme::Always),
+            "first" => Ok(PrependScheme::First),
+            "never" => Ok(PrependScheme::Never),
+            other => Err(err(
+                &format!("{path}.prepend_scheme"),
+                format!("{other:?} is not supported"),
+            )),
+        };
+    }
+    // Files older than `prepend_scheme` say `add_prefix_space`.
+    Ok(if boolean(v, path, "add_prefix_space", true)? {
+        PrependScheme::Always
+    } else {
+        PrependScheme::Never
+    })
+}
+
+fn pre_tokenizer(v: &Value, path: &str) -> Result<PreTokenizer> {
+    let ty = type_of(v, path)?;
+    Ok(match ty {
+        "Sequence" => {
+            let items = list(v, path, "pretokenizers")?;
+            let mut out = Vec::with_capacity(items.len());
+            for (i, x) in items.iter().enumerate() {
+                out.push(pre_tokenizer(x, &format!("{path}.pretokenizers[{i}]"))?);
+            }
+            PreTokenizer::Sequence(out)
+        }
+        "ByteLevel" => PreTokenizer::ByteLevel {
+            add_prefix_space: boolean(v, path, "add_prefix_space", true)?,
+            use_regex: boolean(v, path, "use_regex", true)?,
+        },
+        "Split" => PreTokenizer::Split {
+            pattern: pattern(v, path)?,
+            behavior: behavior(v, path)?,
+            invert: boolean(v, path, "invert", false)?,
+        },
+        "Metaspace" => PreTokenizer::Metaspace {
+            replacement: one_char(
+                &string(v, path, "replacement")?,
+                &format!("{path}.replacement"),
+            )?,
+            prepend_scheme: prepend_scheme(v, path)?,
+            split: boolean(v, path, "split", true)?,
+        },
+        "Digits" => PreTokenizer::Digits {
+            individual: boolean(v, path, "individual_digits", false)?,
+        },
+        "Punctuation" => PreTokenizer::Punctuation(if v.get("behavior").is_some() {
+            behavior(v, path)?
+        } else {
+            Behavior::Isolated
+        }),
+        "Whitespace" => PreTokenizer::Whitespace,
+        "WhitespaceSplit" => PreTokenizer::WhitespaceSplit,
+        other => return Err(unsupported(path, other)),
+    })
+}
+
+fn token_and_id(v: &Value, path: &str, key: &str) -> Result<(String, u32)> {
+    let p = format!("{path}.{key}");
+    let a = field(v, path, key)?
+        .as_array()
+        .ok_or_else(|| err(&p, "expected [token, id]"))?;
+    match (a.first().and_then(Value::as_str), a.get(1).and_then(Value::as_u64)) {
+        (Some(t), Some(id)) if a.len() == 2 => Ok((t.to_string(), id as u32)),
+        _ => Err(err(&p, "expected [token, id]")),
+    }
+}
+
+fn post_processor(v: &Value, path: &str) -> Result<PostProcessor> {
+    let ty = type_of(v, path)?;
+    Ok(match ty {
+        "Sequence" => {
+            let items = list(v, path, "processors")?;
+            let mut out = Vec::with_capacity(items.len());
+            for (i, x) in items.iter().enumerate() {
+                out.push(post_processor(x, &format!("{path}.processors[{i}]"))?);
+            }
+            PostProcessor::Sequence(out)
+        }
+        "ByteLevel" => PostProcessor::ByteLevel {
+            trim_offsets: boolean(v, path, "trim_offsets", true)?,
+            add_prefix_space: boolean(v, path, "add_prefix_space", true)?,
+        },
+        "RobertaProcessing" => PostProcessor::Roberta {
+            sep: token_and_id(v, path, "sep")?,
+            cls: token_and_id(v, path, "cls")?,
+            trim_offsets: boolean(v, path, "trim_offsets", true)?,
+            add_prefix_space: boolean(v, path, "add_prefix_space", true)?,
+        },
+        "BertProcessing" => PostProcessor::Bert {
+            sep: token_and_id(v, path, "sep")?,
+            cls: token_and_id(v, path, "cls")?,
+        },
+        "TemplateProcessing" => {
+            let items = list(v, path, "single")?;
+            let mut single = Vec::with_capacity(items.len());
+            for (i, x) in items.iter().enumerate() {
+                let p = format!("{path}.single[{i}]");
+                if let Some(s) = x.get("SpecialToken") {
+                    single.push(TemplatePiece::Special {
+                        id: string(s, &p, "id")?,
+                        type_id: uint(s, &p, "type_id")? as u32,
+                    });
+                } else if let Some(s) = x.get("Sequence") {
+                    single.push(TemplatePiece::Sequence {
+                        type_id: uint(s, &p, "type_id")? as u32,
+                    });
+                } else {
+                    return Err(err(&p, "expected SpecialToken or Sequence"));
+                }
+            }
+            let mut special_tokens = Vec::new();
+            if let Some(map) = v.get("special_tokens").and_then(Value::as_object) {
+                for (k, s) in map {
+                    let p = format!("{path}.special_tokens.{k}");
+                    let ids = list(s, &p, "ids")?
+                        .iter()
+                        .map(|x| x.as_u64().map(|i| i as u32))
+                        .collect::<Option<Vec<u32>>>()
+                        .ok_or_else(|| err(&p, "ids must be integers"))?;
+                    let tokens = list(s, &p, "tokens")?
+                        .iter()
+                        .map(|x| x.as_str().map(str::to_string))
+                        .collect::<Option<Vec<String>>>()
+                        .ok_or_else(|| err(&p, "tokens must be strings"))?;
+                    special_tokens.push((k.clone(), SpecialTokens { ids, tokens }));
+                }
+            }
+            for piece in &single {
+                if let TemplatePiece::Special { id, .. } = piece {
+                    if !special_tokens.iter().any(|(k, _)| k == id) {
+                        return Err(err(
+                            path,
+                            format!("template uses {id:?}, missing from special_tokens"),
+                        ));
+                    }
+                }
+            }
+            PostProcessor::Template {
+                single,
+                special_tokens,
+            }
+        }
+        other => return Err(unsupported(path, other)),
+    })
+}
+
+fn decoder(v: &Value, path: &str) -> Result<Decoder> {
+    let ty = type_of(v, path)?;
+    Ok(match ty {
+        "Sequence" => {
+            let items = list(v, path, "decoders")?;
+            let mut out = Vec::with_capacity(items.len());
+            for (i, x) in items.iter().enumerate() {
+                out.push(decoder(x, &format!("{path}.decoders[{i}]"))?);
+            }
+            Decoder::Sequence(out)
+        }
+        "ByteLevel" => Decoder::ByteLevel,
+        "Replace" => Decoder::Replace {
+            pattern: pattern(v, path)?,
+            content: string(v, path, "content")?,
+        },
+        "ByteFallback" => Decoder::ByteFallback,
+        "Fuse" => Decoder::Fuse,
+        "Strip" => Decoder::Strip {
+            content: one_char(&string(v, path, "content")?, &format!("{path}.content"))?,
+            start: uint(v, path, "start")? as usize,
+            stop: uint(v, path, "stop")? as usize,
+        },
+        "Metaspace" => Decoder::Metaspace {
+            replacement: one_char(
+                &string(v, path, "replacement")?,
+                &format!("{path}.replacement"),
+            )?,
+            prepend_scheme: prepend_scheme(v, path)?,
+        },
+        "BPEDecoder" => Decoder::Bpe {
+            suffix: opt_string(v, path, "suffix")?.unwrap_or_else(|| "</w>".into()),
+        },
+        other => return Err(unsupported(path, other)),
+    })
+}
+
+fn model(v: &Value) -> Result<Bpe> {
+    let path = "model";
+    if !v.is_object() {
+        return Err(err(path, "expected an object"));
+    }
+    // Older files leave out `type`; a model with merges is BPE.
+    let ty = match v.get("type") {
+        Some(t) => t
+            .as_str()
+            .ok_or_else(|| err("model.type", "expected a string"))?,
+        None if v.get("merges").is_some() => "BPE",
+        None => return Err(err(path, "missing field \"type\"")),
+    };
+    if ty != "BPE" {
+        return Err(Error::config(format!(
+            "model.type = {ty:?} is not supported (batok runs BPE models)"
+        )));
+    }
+    if let Some(d) = v.get("dropout") {
+        if !d.is_null() && d.as_f64() != Some(0.0) {
+            return Err(Error::config(
+                "model.dropout is not supported: BPE dropout is random and only used in training",
+            ));
+        }
+    }
+    let vmap = field(v, path, "vocab")?
+        .as_object()
+        .ok_or_else(|| err("model.vocab", "expected an object of token: id"))?;
+    let mut vocab = FxHashMap::default();
+    vocab.reserve(vmap.len());
+    for (k, id) in vmap {
+        let id = id
+            .as_u64()
+            .ok_or_else(|| err(&format!("model.vocab[{k:?}]"), "expected an integer id"))?;
+        vocab.insert(k.clone(), id as u32);
+    }
+    let items = list(v, path, "merges")?;
+    let mut merges = Vec::with_capacity(items.len());
+    for (i, m) in items.iter().enumerate() {
+        let p = format!("model.merges[{i}]");
+        let pair = match m {
+            Value::String(s) => {
+                let mut parts = s.split(' ');
+                match (parts.next(), parts.next(), parts.next()) {
+                    (Some(a), Some(b), None) => (a.to_string(), b.to_string()),
+                    _ => return Err(err(&p, format!("expected \"a b\", got {s:?}"))),
+                }
+            }
+            Value::Array(a) => match (a.first().and_then(Value::as_str), a.get(1).and_then(Value::as_str)) {
+                (Some(x), Some(y)) if a.len() == 2 => (x.to_string(), y.to_string()),
+                _ => return Err(err(&p, "expected [\"a\", \"b\"]")),
+            },
+            _ => return Err(err(&p, "expected \"a b\" or [\"a\", \"b\"]")),
+        };
+        merges.push(pair);
+    }
+    let opts = BpeOptions {
+        unk_token: opt_string(v, path, "unk_token")?,
+        fuse_unk: boolean(v, path, "fuse_unk", false)?,
+        byte_fallback: boolean(v, path, "byte_fallback", false)?,
+        continuing_subword_prefix: opt_string(v, path, "continuing_subword_prefix")?,
+        end_of_word_suffix: opt_string(v, path, "end_of_word_suffix")?,
+        ignore_merges: boolean(v, path, "ignore_merges", false)?,
+    };
+    Bpe::new(vocab, merges, opts).map_err(|e| err(path, e))
+}
+
+fn added_tokens(v: Option<&Value>) -> Result<Vec<AddedToken>> {
+    let Some(v) = v else {
+        return Ok(Vec::new());
+    };
+    let items = v
+        .as_array()
+        .ok_or_else(|| err("added_tokens", "expected a list"))?;
+    let mut out = Vec::with_capacity(items.len());
+    for (i, t) in items.iter().enumerate() {
+        let p = format!("added_tokens[{i}]");
+        out.push(AddedToken {
+            id: uint(t, &p, "id")? as u32,
+            content: string(t, &p, "content")?,
+            special: boolean(t, &p, "special", false)?,
+            lstrip: boolean(t, &p, "lstrip", false)?,
+            rstrip: boolean(t, &p, "rstrip", false)?,
+            single_word: boolean(t, &p, "single_word", false)?,
+            normalized: boolean(t, &p, "normalized", true)?,
+        });
+    }
+    Ok(out)
+}
+
+fn optional<T>(
+    root: &Value,
+    key: &str,
+    f: impl Fn(&Value, &str) -> Result<T>,
+) -> Result<Option<T>> {
+    match root.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => f(v, key).map(Some),
+    }
+}
+
+/// Parse a whole tokenizer.json text.
+pub fn from_json(text: &str) -> Result<Tokenizer> {
+    let root: Value = serde_json::from_str(text).map_err(|e| {
+        Error::new(
+            ErrorKind::Json,
+            format!(
+                "invalid JSON at line {} column {}: {e}",
+                e.line(),
+                e.column()
+            ),
+        )
+    })?;
+    if !root.is_object() {
+        return Err(Error::config("tokenizer.json must be a JSON object"));
+    }
+    for key in ["truncation", "padding"] {
+        if root.get(key).is_some_and(|v| !v.is_null()) {
+            return Err(Error::config(format!(
+                "{key} is set in the file and is not supported yet; set it to null"
+            )));
+        }
+    }
+    let normalizer = optional(&root, "normalizer", normalizer)?;
+    let pre_tokenizer = optional(&root, "pre_tokenizer", pre_tokenizer)?;
+    let post_processor = optional(&root, "post_processor", post_processor)?;
+    let decoder = optional(&root, "decoder", decoder)?;
+    let model = model(field(&root, "tokenizer.json", "model")?)?;
+    let added = AddedVocab::new(added_tokens(root.get("added_tokens"))?, normalizer.as_ref())?;
+    Ok(Tokenizer {
+        added,
+        normalizer,
+        pre_tokenizer,
+        model,
+        post_processor,
+        decoder,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TINY: &str = r#"{
+      "added_tokens": [{"id": 3, "content": "<s>", "special": true, "lstrip": false,
+                        "rstrip": false, "single_word": false, "normalized": false}],
+      "normalizer": {"type": "Sequence", "normalizers": [{"type": "Lowercase"}]},
+      "pre_tokenizer": {"type": "Split", "pattern": {"String": " "}, "behavior": "Removed",
+                        "invert": false},
+      "post_processor": null,
+      "decoder": null,
+      "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2, "<s>": 3},
+                "merges": ["a b"]}
+    }"#;
+
+    #[test]
+    fn loads_and_encodes() {
+        let t = from_json(TINY).unwrap();
+        assert_eq!(t.encode("AB<s>a b", true).ids, [2, 3, 0, 1]);
+        assert_eq!(t.encode("AB<s>a b", true).offsets, [(0, 2), (2, 5), (5, 6), (7, 8)]);
+    }
+
+    #[test]
+    fn unsupported_component_names_its_path() {
+        let bad = TINY.replace(r#"{"type": "Lowercase"}"#, r#"{"type": "Foo"}"#);
+        let e = from_json(&bad).unwrap_err();
+        assert_eq!(
+            e.message,
+            "normalizer.normalizers[0].type = \"Foo\" is not supported"
+        );
+    }
+
+    #[test]
+    fn bad_json_gives_line_and_column() {
+        let e = from_json("{\n  \"model\": ,\n}").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Json);
+        assert!(e.message.contains("line 2 column"), "{}", e.message);
+    }
+}

@@ -1,0 +1,253 @@
+//! The BPE model of tokenizer.json files.
+
+use super::merge::{merge_all, Scratch, Symbol};
+use rustc_hash::FxHashMap;
+
+#[derive(Debug, Clone, Default)]
+pub struct BpeOptions {
+    pub unk_token: Option<String>,
+    pub fuse_unk: bool,
+    pub byte_fallback: bool,
+    pub continuing_subword_prefix: Option<String>,
+    pub end_of_word_suffix: Option<String>,
+    pub ignore_merges: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Bpe {
+    pub vocab: FxHashMap<String, u32>,
+    /// id -> token, for the model's own ids.
+    pub vocab_r: FxHashMap<u32, String>,
+    /// (left id, right id) packed into a u64 -> (rank, merged id).
+    merges: FxHashMap<u64, (u32, u32)>,
+    opts: BpeOptions,
+    unk_id: Option<u32>,
+    byte_ids: [Option<u32>; 256],
+}
+
+#[inline]
+fn key(a: u32, b: u32) -> u64 {
+    ((a as u64) << 32) | b as u64
+}
+
+/// A token of one piece: id and byte range in the piece.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PieceToken {
+    pub id: u32,
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Bpe {
+    /// `merges` are (left, right) token strings in rank order. Errors name the first merge whose
+    /// parts or result are not in the vocabulary.
+    pub fn new(
+        vocab: FxHashMap<String, u32>,
+        merges: Vec<(String, String)>,
+        opts: BpeOptions,
+    ) -> Result<Bpe, String> {
+        let prefix_len = opts
+            .continuing_subword_prefix
+            .as_ref()
+            .map_or(0, |p| p.len());
+        let mut m = FxHashMap::default();
+        m.reserve(merges.len());
+        for (rank, (a, b)) in merges.iter().enumerate() {
+            let a_id = *vocab
+                .get(a)
+                .ok_or_else(|| format!("merges[{rank}]: token {a:?} is not in the vocab"))?;
+            let b_id = *vocab
+                .get(b)
+                .ok_or_else(|| format!("merges[{rank}]: token {b:?} is not in the vocab"))?;
+            let tail = b.get(prefix_len..).unwrap_or("");
+            let merged = format!("{a}{tail}");
+            let new_id = *vocab.get(&merged).ok_or_else(|| {
+                format!("merges[{rank}]: merged token {merged:?} is not in the vocab")
+            })?;
+            m.insert(key(a_id, b_id), (rank as u32, new_id));
+        }
+        let unk_id = match &opts.unk_token {
+            Some(u) => vocab.get(u).copied(),
+            None => None,
+        };
+        let mut byte_ids = [None; 256];
+        if opts.byte_fallback {
+            for (b, slot) in byte_ids.iter_mut().enumerate() {
+                *slot = vocab.get(&format!("<0x{b:02X}>")).copied();
+            }
+        }
+        let vocab_r = vocab.iter().map(|(k, v)| (*v, k.clone())).collect();
+        Ok(Bpe {
+            vocab,
+            vocab_r,
+            merges: m,
+            opts,
+            unk_id,
+            byte_ids,
+        })
+    }
+
+    pub fn token_to_id(&self, t: &str) -> Option<u32> {
+        self.vocab.get(t).copied()
+    }
+
+    pub fn id_to_token(&self, id: u32) -> Option<&str> {
+        self.vocab_r.get(&id).map(|s| s.as_str())
+    }
+
+    /// Encode one piece, appending its tokens to `out`.
+    pub fn tokenize(&self, word: &str, scratch: &mut Scratch, out: &mut Vec<PieceToken>) {
+        if word.is_empty() {
+            return;
+        }
+        if self.opts.ignore_merges {
+            if let Some(&id) = self.vocab.get(word) {
+                out.push(PieceToken {
+                    id,
+                    start: 0,
+                    end: word.len(),
+                });
+                return;
+            }
+        }
+        let syms = &mut scratch.symbols;
+        syms.clear();
+        let plain = self.opts.continuing_subword_prefix.as_deref().unwrap_or("").is_empty()
+            && self.opts.end_of_word_suffix.as_deref().unwrap_or("").is_empty();
+        // Offsets are running sums of the symbols' byte lengths, as in HF: a dropped unknown
+        // char (no unk token, no byte fallback) shifts the offsets after it.
+        let mut cum = 0usize;
+        let mut push = |syms: &mut Vec<Symbol>, id: u32, len: usize| {
+            syms.push(Symbol::new(id, cum, cum + len));
+            cum += len;
+        };
+        // A pending unknown run: (id, byte length).
+        let mut unk: Option<(u32, usize)> = None;
+        let mut buf = String::new();
+        for (i, c) in word.char_indices() {
+            let len = c.len_utf8();
+            let end = i + len;
+            let s: &str = if plain {
+                &word[i..end]
+            } else {
+                buf.clear();
+                if i != 0 {
+                    if let Some(p) = &self.opts.continuing_subword_prefix {
+                        buf.push_str(p);
+                    }
+                }
+                buf.push_str(&word[i..end]);
+                if end == word.len() {
+                    if let Some(sfx) = &self.opts.end_of_word_suffix {
+                        buf.push_str(sfx);
+                    }
+                }
+                &buf
+            };
+            if let Some(&id) = self.vocab.get(s) {
+                if let Some((u, ul)) = unk.take() {
+                    push(syms, u, ul);
+                }
+                push(syms, id, len);
+                continue;
+            }
+            if self.opts.byte_fallback {
+                let bytes = s.as_bytes();
+                if bytes.iter().all(|b| self.byte_ids[*b as usize].is_some()) {
+                    if let Some((u, ul)) = unk.take() {
+                        push(syms, u, ul);
+                    }
+                    for b in bytes {
+                        push(syms, self.byte_ids[*b as usize].expect("checked above"), 1);
+                    }
+                    continue;
+                }
+            }
+            if let Some(u) = self.unk_id {
+                unk = match unk {
+                    Some((uid, ul)) if self.opts.fuse_unk => Some((uid, ul + len)),
+                    Some((uid, ul)) => {
+                        push(syms, uid, ul);
+                        Some((u, len))
+                    }
+                    None => Some((u, len)),
+                };
+            }
+        }
+        if let Some((u, ul)) = unk {
+            push(syms, u, ul);
+        }
+        let merges = &self.merges;
+        merge_all(scratch, |l, r| merges.get(&key(l.id, r.id)).copied());
+        out.extend(scratch.symbols.iter().map(|s| PieceToken {
+            id: s.id,
+            start: s.start as usize,
+            end: s.end as usize,
+        }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(opts: BpeOptions) -> Bpe {
+        let vocab: FxHashMap<String, u32> = ["a", "b", "ab", "<unk>", "<0x63>", "c</w>", "ac</w>"]
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.to_string(), i as u32))
+            .collect();
+        let merges = vec![("a".to_string(), "b".to_string())];
+        Bpe::new(vocab, merges, opts).unwrap()
+    }
+
+    fn ids(m: &Bpe, w: &str) -> Vec<(u32, usize, usize)> {
+        let mut out = Vec::new();
+        m.tokenize(w, &mut Scratch::default(), &mut out);
+        out.iter().map(|t| (t.id, t.start, t.end)).collect()
+    }
+
+    #[test]
+    fn merges_and_offsets() {
+        let m = model(BpeOptions::default());
+        assert_eq!(ids(&m, "abab"), [(2, 0, 2), (2, 2, 4)]);
+    }
+
+    #[test]
+    fn unknown_chars_fuse_or_drop() {
+        let fused = model(BpeOptions {
+            unk_token: Some("<unk>".into()),
+            fuse_unk: true,
+            ..Default::default()
+        });
+        assert_eq!(ids(&fused, "xya"), [(3, 0, 2), (0, 2, 3)]);
+        let split = model(BpeOptions {
+            unk_token: Some("<unk>".into()),
+            ..Default::default()
+        });
+        assert_eq!(ids(&split, "xy"), [(3, 0, 1), (3, 1, 2)]);
+        let none = model(BpeOptions::default());
+        assert_eq!(ids(&none, "xa"), [(0, 0, 1)]);
+    }
+
+    #[test]
+    fn byte_fallback_then_suffix() {
+        let m = model(BpeOptions {
+            byte_fallback: true,
+            ..Default::default()
+        });
+        assert_eq!(ids(&m, "c"), [(4, 0, 1)]);
+        let s = model(BpeOptions {
+            end_of_word_suffix: Some("</w>".into()),
+            ..Default::default()
+        });
+        assert_eq!(ids(&s, "ac"), [(0, 0, 1), (5, 1, 2)]);
+    }
+
+    #[test]
+    fn merge_outside_vocab_is_an_error() {
+        let vocab: FxHashMap<String, u32> = [("a".to_string(), 0)].into_iter().collect();
+        let err = Bpe::new(vocab, vec![("a".into(), "a".into())], BpeOptions::default());
+        assert!(err.unwrap_err().contains("merges[0]"));
+    }
+}

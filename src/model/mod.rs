@@ -1,0 +1,6 @@
+//! Models turn one pre-tokenized piece into token ids.
+
+pub mod bpe;
+pub mod merge;
+
+pub use bpe::Bpe;

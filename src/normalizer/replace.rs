@@ -1,0 +1,68 @@
+//! The pattern shared by the Replace normalizer, the Split pre-tokenizer and the Replace decoder:
+//! a literal string or a regex.
+
+use crate::error::{Error, ErrorKind, Result};
+
+#[derive(Debug, Clone)]
+pub enum Pattern {
+    Literal(String),
+    Regex(Box<fancy_regex::Regex>),
+}
+
+impl Pattern {
+    pub fn regex(src: &str) -> Result<Pattern> {
+        fancy_regex::Regex::new(src)
+            .map(|r| Pattern::Regex(Box::new(r)))
+            .map_err(|e| Error::new(ErrorKind::Regex, format!("invalid regex {src:?}: {e}")))
+    }
+
+    /// Non-empty match ranges, left to right, non-overlapping.
+    pub fn find(&self, text: &str) -> Vec<(usize, usize)> {
+        match self {
+            Pattern::Literal(s) => {
+                if s.is_empty() {
+                    return Vec::new();
+                }
+                text.match_indices(s.as_str())
+                    .map(|(i, m)| (i, i + m.len()))
+                    .collect()
+            }
+            Pattern::Regex(re) => re
+                .find_iter(text)
+                .filter_map(|m| m.ok())
+                .map(|m| (m.start(), m.end()))
+                .filter(|(s, e)| s < e)
+                .collect(),
+        }
+    }
+
+    /// Split `text` into (start, end, is_match) covering all of it (HF's `find_matches`).
+    pub fn split(&self, text: &str) -> Vec<(usize, usize, bool)> {
+        let mut out = Vec::new();
+        let mut prev = 0;
+        for (s, e) in self.find(text) {
+            if prev != s {
+                out.push((prev, s, false));
+            }
+            out.push((s, e, true));
+            prev = e;
+        }
+        if prev != text.len() {
+            out.push((prev, text.len(), false));
+        }
+        out
+    }
+
+    /// Replace every match by `content` in a plain string.
+    pub fn replace_all(&self, text: &str, content: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut last = 0;
+        for (s, e) in self.find(text) {
+            out.push_str(&text[last..s]);
+            out.push_str(content);
+            last = e;
+        }
+        out.push_str(&text[last..]);
+        out
+    }
+}

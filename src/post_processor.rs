@@ -1,0 +1,213 @@
+//! Post-processors: offsets trimming and the special tokens around a sequence (BOS/EOS, CLS/SEP).
+
+use crate::encoding::Encoding;
+use crate::pre_tokenizer::byte_level::byte_to_char;
+
+#[derive(Debug, Clone)]
+pub enum TemplatePiece {
+    Special { id: String, type_id: u32 },
+    Sequence { type_id: u32 },
+}
+
+#[derive(Debug, Clone)]
+pub struct SpecialTokens {
+    pub ids: Vec<u32>,
+    pub tokens: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum PostProcessor {
+    ByteLevel {
+        trim_offsets: bool,
+        add_prefix_space: bool,
+    },
+    Roberta {
+        sep: (String, u32),
+        cls: (String, u32),
+        trim_offsets: bool,
+        add_prefix_space: bool,
+    },
+    Bert {
+        sep: (String, u32),
+        cls: (String, u32),
+    },
+    Template {
+        single: Vec<TemplatePiece>,
+        special_tokens: Vec<(String, SpecialTokens)>,
+    },
+    Sequence(Vec<PostProcessor>),
+}
+
+/// Move offsets past leading and trailing spaces of byte-level tokens (HF's `process_offsets`).
+fn trim_offsets(enc: &mut Encoding, add_prefix_space: bool) {
+    let space = byte_to_char()[b' ' as usize];
+    let is_space = |c: &char| *c == space || c.is_whitespace();
+    for (i, (tok, off)) in enc.tokens.iter().zip(enc.offsets.iter_mut()).enumerate() {
+        let mut lead = tok.chars().take_while(is_space).count();
+        let trail = tok.chars().rev().take_while(is_space).count();
+        if lead == 0 && trail == 0 {
+            continue;
+        }
+        if lead > 0 {
+            let is_first = i == 0 || off.0 == 0;
+            if is_first && add_prefix_space && lead == 1 {
+                lead = 0;
+            }
+            off.0 = (off.0 + lead).min(off.1);
+        }
+        if trail > 0 && off.1 >= trail {
+            off.1 = (off.1 - trail).max(off.0);
+        }
+    }
+}
+
+fn wrap(enc: Encoding, before: &[(u32, &str, u32)], after: &[(u32, &str, u32)]) -> Encoding {
+    let mut out = Encoding::default();
+    for (id, t, ty) in before {
+        out.push(*id, t.to_string(), (0, 0), true);
+        *out.type_ids.last_mut().expect("just pushed") = *ty;
+    }
+    out.ids.extend(enc.ids);
+    out.tokens.extend(enc.tokens);
+    out.offsets.extend(enc.offsets);
+    out.type_ids.extend(enc.type_ids);
+    out.special_tokens_mask.extend(enc.special_tokens_mask);
+    for (id, t, ty) in after {
+        out.push(*id, t.to_string(), (0, 0), true);
+        *out.type_ids.last_mut().expect("just pushed") = *ty;
+    }
+    out
+}
+
+impl PostProcessor {
+    pub fn process(&self, mut enc: Encoding, add_special_tokens: bool) -> Encoding {
+        match self {
+            PostProcessor::ByteLevel {
+                trim_offsets: t,
+                add_prefix_space,
+            } => {
+                if *t {
+                    trim_offsets(&mut enc, *add_prefix_space);
+                }
+                enc
+            }
+            PostProcessor::Roberta {
+                sep,
+                cls,
+                trim_offsets: t,
+                add_prefix_space,
+            } => {
+                if *t {
+                    trim_offsets(&mut enc, *add_prefix_space);
+                }
+                if !add_special_tokens {
+                    return enc;
+                }
+                wrap(enc, &[(cls.1, &cls.0, 0)], &[(sep.1, &sep.0, 0)])
+            }
+            PostProcessor::Bert { sep, cls } => {
+                if !add_special_tokens {
+                    return enc;
+                }
+                wrap(enc, &[(cls.1, &cls.0, 0)], &[(sep.1, &sep.0, 0)])
+            }
+            PostProcessor::Template {
+                single,
+                special_tokens,
+            } => {
+                if !add_special_tokens {
+                    return enc;
+                }
+                let mut out = Encoding::default();
+                let mut seq = Some(enc);
+                for piece in single {
+                    match piece {
+                        TemplatePiece::Special { id, type_id } => {
+                            if let Some((_, st)) = special_tokens.iter().find(|(k, _)| k == id) {
+                                for (i, t) in st.ids.iter().zip(&st.tokens) {
+                                    out.push(*i, t.clone(), (0, 0), true);
+                                    *out.type_ids.last_mut().expect("just pushed") = *type_id;
+                                }
+                            }
+                        }
+                        TemplatePiece::Sequence { type_id } => {
+                            if let Some(e) = seq.take() {
+                                out.ids.extend(e.ids);
+                                out.tokens.extend(e.tokens);
+                                out.offsets.extend(e.offsets);
+                                out.type_ids.extend(e.type_ids.iter().map(|_| *type_id));
+                                out.special_tokens_mask.extend(e.special_tokens_mask);
+                            }
+                        }
+                    }
+                }
+                out
+            }
+            PostProcessor::Sequence(list) => list
+                .iter()
+                .fold(enc, |e, p| p.process(e, add_special_tokens)),
+        }
+    }
+
+    /// How many special tokens `process` adds to a single sequence.
+    pub fn added_tokens(&self, add_special_tokens: bool) -> usize {
+        if !add_special_tokens {
+            return 0;
+        }
+        match self {
+            PostProcessor::ByteLevel { .. } => 0,
+            PostProcessor::Roberta { .. } | PostProcessor::Bert { .. } => 2,
+            PostProcessor::Template {
+                single,
+                special_tokens,
+            } => single
+                .iter()
+                .map(|p| match p {
+                    TemplatePiece::Special { id, .. } => special_tokens
+                        .iter()
+                        .find(|(k, _)| k == id)
+                        .map_or(0, |(_, s)| s.ids.len()),
+                    TemplatePiece::Sequence { .. } => 0,
+                })
+                .sum(),
+            PostProcessor::Sequence(list) => list.iter().map(|p| p.added_tokens(true)).sum(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enc(tokens: &[&str], offsets: &[(usize, usize)]) -> Encoding {
+        let mut e = Encoding::default();
+        for (i, (t, o)) in tokens.iter().zip(offsets).enumerate() {
+            e.push(i as u32, t.to_string(), *o, false);
+        }
+        e
+    }
+
+    #[test]
+    fn byte_level_trims_leading_space() {
+        let p = PostProcessor::ByteLevel {
+            trim_offsets: true,
+            add_prefix_space: false,
+        };
+        let e = p.process(enc(&["a", "\u{120}b"], &[(0, 1), (1, 3)]), true);
+        assert_eq!(e.offsets, [(0, 1), (2, 3)]);
+    }
+
+    #[test]
+    fn roberta_wraps_with_cls_and_sep() {
+        let p = PostProcessor::Roberta {
+            sep: ("</s>".into(), 2),
+            cls: ("<s>".into(), 0),
+            trim_offsets: false,
+            add_prefix_space: false,
+        };
+        let e = p.process(enc(&["a"], &[(0, 1)]), true);
+        assert_eq!(e.ids, [0, 0, 2]);
+        assert_eq!(e.special_tokens_mask, [1, 0, 1]);
+        assert_eq!(p.added_tokens(true), 2);
+    }
+}

@@ -1,0 +1,234 @@
+//! The pipeline: added tokens, normalizer, pre-tokenizer, model, post-processor, decoder.
+
+use std::cell::RefCell;
+
+use crate::added_tokens::AddedVocab;
+use crate::decoder::Decoder;
+use crate::encoding::Encoding;
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::bpe::PieceToken;
+use crate::model::merge::Scratch;
+use crate::model::Bpe;
+use crate::normalized::NormalizedString;
+use crate::normalizer::Normalizer;
+use crate::post_processor::PostProcessor;
+use crate::pre_tokenizer::PreTokenizer;
+
+thread_local! {
+    static SCRATCH: RefCell<(Scratch, Vec<PieceToken>)> = RefCell::new(Default::default());
+}
+
+#[derive(Debug, Clone)]
+pub struct Tokenizer {
+    pub added: AddedVocab,
+    pub normalizer: Option<Normalizer>,
+    pub pre_tokenizer: Option<PreTokenizer>,
+    pub model: Bpe,
+    pub post_processor: Option<PostProcessor>,
+    pub decoder: Option<Decoder>,
+}
+
+/// Byte offsets to char offsets, the way HF's Python binding reports them.
+struct CharOffsets {
+    /// Char index of every byte; empty when the text is ASCII (identity).
+    map: Vec<u32>,
+    len: usize,
+    chars: usize,
+}
+
+impl CharOffsets {
+    fn new(text: &str) -> Self {
+        if text.is_ascii() {
+            return CharOffsets {
+                map: Vec::new(),
+                len: text.len(),
+                chars: text.len(),
+            };
+        }
+        let mut map = Vec::with_capacity(text.len());
+        let mut chars = 0u32;
+        for c in text.chars() {
+            map.extend(std::iter::repeat_n(chars, c.len_utf8()));
+            chars += 1;
+        }
+        CharOffsets {
+            map,
+            len: text.len(),
+            chars: chars as usize,
+        }
+    }
+
+    fn convert(&self, (s, e): (usize, usize)) -> (usize, usize) {
+        if self.map.is_empty() || s >= self.len {
+            return (s, e);
+        }
+        let cs = self.map[s] as usize;
+        let ce = if e < self.len {
+            self.map[e] as usize
+        } else {
+            self.chars
+        };
+        (cs, ce)
+    }
+}
+
+impl Tokenizer {
+    pub fn token_to_id(&self, token: &str) -> Option<u32> {
+        self.added
+            .token_to_id(token)
+            .or_else(|| self.model.token_to_id(token))
+    }
+
+    pub fn id_to_token(&self, id: u32) -> Option<&str> {
+        match self.added.get(id) {
+            Some(t) => Some(&t.content),
+            None => self.model.id_to_token(id),
+        }
+    }
+
+    pub fn vocab_size(&self, with_added_tokens: bool) -> usize {
+        if !with_added_tokens {
+            return self.model.vocab.len();
+        }
+        self.model.vocab.len()
+            + self
+                .added
+                .tokens
+                .iter()
+                .filter(|t| !self.model.vocab.contains_key(&t.content))
+                .count()
+    }
+
+    /// Every (token, id) pair, added tokens overriding the model's.
+    pub fn vocab(&self, with_added_tokens: bool) -> Vec<(String, u32)> {
+        let mut v: rustc_hash::FxHashMap<String, u32> = self.model.vocab.clone();
+        if with_added_tokens {
+            for t in &self.added.tokens {
+                v.insert(t.content.clone(), t.id);
+            }
+        }
+        v.into_iter().collect()
+    }
+
+    /// Run the pipeline up to the model, calling `emit(id, token, byte offsets)` per token.
+    fn run<F: FnMut(u32, &str, (usize, usize))>(&self, text: &str, mut emit: F) {
+        SCRATCH.with(|cell| {
+            let mut guard = cell.borrow_mut();
+            let (scratch, out) = &mut *guard;
+            for (s, e, id) in self.added.split_raw(text) {
+                if let Some(id) = id {
+                    emit(id, &text[s..e], (s, e));
+                    continue;
+                }
+                if s == e {
+                    continue;
+                }
+                let mut n = NormalizedString::from_original(&text[s..e], s);
+                if let Some(norm) = &self.normalizer {
+                    norm.normalize(&mut n);
+                }
+                if n.is_empty() {
+                    continue;
+                }
+                for (ns, ne, nid) in self.added.split_normalized(&n.text) {
+                    if let Some(id) = nid {
+                        emit(id, &n.text[ns..ne], n.original_range(ns..ne));
+                        continue;
+                    }
+                    if ns == ne {
+                        continue;
+                    }
+                    let piece = if ns == 0 && ne == n.text.len() {
+                        std::mem::take(&mut n)
+                    } else {
+                        n.slice(ns..ne)
+                    };
+                    let pieces = match &self.pre_tokenizer {
+                        Some(p) => p.pre_tokenize(vec![piece]),
+                        None => vec![piece],
+                    };
+                    for p in pieces {
+                        out.clear();
+                        self.model.tokenize(&p.text, scratch, out);
+                        for t in out.iter() {
+                            let tok = self.model.id_to_token(t.id).unwrap_or("");
+                            emit(t.id, tok, p.original_range(t.start..t.end));
+                        }
+                    }
+                }
+            }
+        })
+    }
+
+    pub fn encode(&self, text: &str, add_special_tokens: bool) -> Encoding {
+        let conv = CharOffsets::new(text);
+        let mut enc = Encoding::default();
+        self.run(text, |id, tok, off| {
+            enc.push(id, tok.to_string(), conv.convert(off), false)
+        });
+        match &self.post_processor {
+            Some(p) => p.process(enc, add_special_tokens),
+            None => enc,
+        }
+    }
+
+    /// Ids only: the same result as `encode(..).ids` without building tokens and offsets.
+    pub fn encode_ids(&self, text: &str, add_special_tokens: bool) -> Vec<u32> {
+        let pp = match &self.post_processor {
+            Some(p) if p.added_tokens(add_special_tokens) > 0 => p,
+            _ => {
+                let mut ids = Vec::with_capacity(text.len() / 3 + 1);
+                self.run(text, |id, _, _| ids.push(id));
+                return ids;
+            }
+        };
+        pp.process(self.encode_plain(text), add_special_tokens).ids
+    }
+
+    fn encode_plain(&self, text: &str) -> Encoding {
+        let mut enc = Encoding::default();
+        self.run(text, |id, _, _| {
+            enc.ids.push(id);
+            enc.tokens.push(String::new());
+            enc.offsets.push((0, 0));
+            enc.type_ids.push(0);
+            enc.special_tokens_mask.push(0);
+        });
+        enc
+    }
+
+    pub fn count_tokens(&self, text: &str, add_special_tokens: bool) -> usize {
+        let mut n = 0usize;
+        self.run(text, |_, _, _| n += 1);
+        n + self
+            .post_processor
+            .as_ref()
+            .map_or(0, |p| p.added_tokens(add_special_tokens))
+    }
+
+    pub fn decode(&self, ids: &[u32], skip_special_tokens: bool) -> Result<String> {
+        let mut tokens = Vec::with_capacity(ids.len());
+        for &id in ids {
+            if let Some(t) = self.added.get(id) {
+                if skip_special_tokens && t.special {
+                    continue;
+                }
+                tokens.push(t.content.clone());
+            } else if let Some(t) = self.model.id_to_token(id) {
+                tokens.push(t.to_string());
+            } else {
+                return Err(Error::new(
+                    ErrorKind::UnknownId,
+                    format!(
+                        "token id {id} is not in the vocabulary (size {})",
+                        self.vocab_size(true)
+                    ),
+                ));
+            }
+        }
+        Ok(match &self.decoder {
+            Some(d) => d.decode(tokens),
+            None => tokens.join(" "),
+        })
+    }
+}
