@@ -4,6 +4,7 @@
 //! maturin turns on) wraps them as the `batok._batok` extension module.
 
 pub mod added_tokens;
+pub mod batch;
 pub mod config;
 pub mod decoder;
 pub mod encoding;

@@ -1,1 +1,294 @@
+//! tiktoken encodings: a rank file (`base64(token) rank` per line), a split pattern and special
+//! tokens. Merging uses the shared BPE loop with the rank of the merged bytes as the pair's rank,
+//! which is exactly tiktoken's rule.
 
+use base64::Engine as _;
+use rustc_hash::FxHashMap;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::merge::{merge_all, Scratch, Symbol};
+
+#[derive(Debug)]
+pub struct CoreBpe {
+    encoder: FxHashMap<Vec<u8>, u32>,
+    decoder: Vec<Option<Box<[u8]>>>,
+    special_encoder: FxHashMap<String, u32>,
+    special_decoder: FxHashMap<u32, String>,
+    pattern: fancy_regex::Regex,
+    special_pattern: Option<regex::Regex>,
+}
+
+/// Parse a rank file's text.
+pub fn parse_ranks(data: &[u8]) -> Result<FxHashMap<Vec<u8>, u32>> {
+    let mut out = FxHashMap::default();
+    out.reserve(data.len() / 16);
+    let engine = base64::engine::general_purpose::STANDARD;
+    for (n, line) in data.split(|b| *b == b'\n').enumerate() {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            continue;
+        }
+        let bad = || {
+            Error::new(
+                ErrorKind::RankFile,
+                format!(
+                    "rank file line {}: expected `base64-token rank`, got {:?}",
+                    n + 1,
+                    String::from_utf8_lossy(&line[..line.len().min(80)])
+                ),
+            )
+        };
+        let sp = line.iter().position(|b| *b == b' ').ok_or_else(bad)?;
+        let token = engine.decode(&line[..sp]).map_err(|_| bad())?;
+        let rank: u32 = std::str::from_utf8(&line[sp + 1..])
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .ok_or_else(bad)?;
+        out.insert(token, rank);
+    }
+    Ok(out)
+}
+
+impl CoreBpe {
+    pub fn new(
+        encoder: FxHashMap<Vec<u8>, u32>,
+        special_tokens: FxHashMap<String, u32>,
+        pattern: &str,
+    ) -> Result<CoreBpe> {
+        let regex = fancy_regex::Regex::new(pattern)
+            .map_err(|e| Error::new(ErrorKind::Regex, format!("invalid pattern: {e}")))?;
+        let max = encoder.values().copied().max().map_or(0, |m| m as usize + 1);
+        let mut decoder: Vec<Option<Box<[u8]>>> = vec![None; max];
+        for (k, v) in &encoder {
+            decoder[*v as usize] = Some(k.clone().into_boxed_slice());
+        }
+        if decoder.iter().filter(|d| d.is_some()).count() != encoder.len() {
+            return Err(Error::new(
+                ErrorKind::RankFile,
+                "two tokens in the rank file share a rank",
+            ));
+        }
+        let special_pattern = if special_tokens.is_empty() {
+            None
+        } else {
+            let mut keys: Vec<&String> = special_tokens.keys().collect();
+            keys.sort();
+            let alt = keys
+                .iter()
+                .map(|k| regex::escape(k))
+                .collect::<Vec<_>>()
+                .join("|");
+            Some(regex::Regex::new(&alt).map_err(|e| Error::new(ErrorKind::Regex, e.to_string()))?)
+        };
+        let special_decoder = special_tokens
+            .iter()
+            .map(|(k, v)| (*v, k.clone()))
+            .collect();
+        Ok(CoreBpe {
+            encoder,
+            decoder,
+            special_encoder: special_tokens,
+            special_decoder,
+            pattern: regex,
+            special_pattern,
+        })
+    }
+
+    pub fn n_ranks(&self) -> usize {
+        self.encoder.len()
+    }
+
+    pub fn max_token_value(&self) -> u32 {
+        let a = self.decoder.len().saturating_sub(1) as u32;
+        let b = self.special_encoder.values().copied().max().unwrap_or(0);
+        a.max(b)
+    }
+
+    pub fn special_tokens(&self) -> &FxHashMap<String, u32> {
+        &self.special_encoder
+    }
+
+    fn encode_piece(&self, piece: &[u8], scratch: &mut Scratch, out: &mut Vec<u32>) {
+        if let Some(&r) = self.encoder.get(piece) {
+            out.push(r);
+            return;
+        }
+        scratch.symbols.clear();
+        for (i, b) in piece.iter().enumerate() {
+            // Every single byte has a rank in tiktoken's encodings.
+            let id = self.encoder.get(std::slice::from_ref(b)).copied().unwrap_or(u32::MAX);
+            scratch.symbols.push(Symbol::new(id, i, i + 1));
+        }
+        let enc = &self.encoder;
+        merge_all(scratch, |l, r| {
+            enc.get(&piece[l.start as usize..r.end as usize])
+                .map(|&rank| (rank, rank))
+        });
+        out.extend(scratch.symbols.iter().map(|s| s.id));
+    }
+
+    /// Ordinary text only: special tokens are encoded as text.
+    pub fn encode_ordinary_into(&self, text: &str, scratch: &mut Scratch, out: &mut Vec<u32>) {
+        for m in self.pattern.find_iter(text) {
+            match m {
+                Ok(m) => self.encode_piece(m.as_str().as_bytes(), scratch, out),
+                // fancy-regex gives up on catastrophic backtracking; encode the rest as one piece
+                // rather than lose text.
+                Err(_) => break,
+            }
+        }
+    }
+
+    pub fn encode_ordinary(&self, text: &str) -> Vec<u32> {
+        let mut out = Vec::with_capacity(text.len() / 4 + 1);
+        with_scratch(|s| self.encode_ordinary_into(text, s, &mut out));
+        out
+    }
+
+    /// Specials in `allowed` become their ids; everything else is ordinary text.
+    pub fn encode(&self, text: &str, allowed: &dyn Fn(&str) -> bool) -> Vec<u32> {
+        let mut out = Vec::with_capacity(text.len() / 4 + 1);
+        with_scratch(|scratch| {
+            let mut start = 0;
+            loop {
+                let mut next = None;
+                if let Some(sp) = &self.special_pattern {
+                    let mut from = start;
+                    while from <= text.len() {
+                        match sp.find_at(text, from) {
+                            Some(m) if allowed(m.as_str()) => {
+                                next = Some(m);
+                                break;
+                            }
+                            Some(m) => {
+                                from = m.start() + 1;
+                                while from < text.len() && !text.is_char_boundary(from) {
+                                    from += 1;
+                                }
+                            }
+                            None => break,
+                        }
+                    }
+                }
+                let end = next.map_or(text.len(), |m| m.start());
+                self.encode_ordinary_into(&text[start..end], scratch, &mut out);
+                match next {
+                    Some(m) => {
+                        out.push(self.special_encoder[m.as_str()]);
+                        start = m.end();
+                    }
+                    None => break,
+                }
+            }
+        });
+        out
+    }
+
+    pub fn count_ordinary(&self, text: &str) -> usize {
+        // Counting reuses the encoder; the ids vector is scratch that is never handed out.
+        thread_local! {
+            static IDS: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        IDS.with(|ids| {
+            let mut ids = ids.borrow_mut();
+            ids.clear();
+            with_scratch(|s| self.encode_ordinary_into(text, s, &mut ids));
+            ids.len()
+        })
+    }
+
+    /// The first special token (of those `wanted` accepts) that occurs in `text`.
+    pub fn find_special(&self, text: &str, wanted: &dyn Fn(&str) -> bool) -> Option<String> {
+        let sp = self.special_pattern.as_ref()?;
+        // Overlapping candidates matter: search from every start.
+        let mut from = 0;
+        while from <= text.len() {
+            let m = sp.find_at(text, from)?;
+            if wanted(m.as_str()) {
+                return Some(m.as_str().to_string());
+            }
+            from = m.start() + 1;
+            while from < text.len() && !text.is_char_boundary(from) {
+                from += 1;
+            }
+        }
+        None
+    }
+
+    pub fn token_bytes(&self, id: u32) -> Option<&[u8]> {
+        if let Some(Some(b)) = self.decoder.get(id as usize) {
+            return Some(b);
+        }
+        self.special_decoder.get(&id).map(|s| s.as_bytes())
+    }
+
+    pub fn decode_bytes(&self, ids: &[u32]) -> Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(ids.len() * 4);
+        for &id in ids {
+            match self.token_bytes(id) {
+                Some(b) => out.extend_from_slice(b),
+                None => {
+                    return Err(Error::new(
+                        ErrorKind::UnknownId,
+                        format!("token id {id} is not in this encoding"),
+                    ))
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn encode_single_token(&self, piece: &[u8]) -> Option<u32> {
+        if let Some(&r) = self.encoder.get(piece) {
+            return Some(r);
+        }
+        std::str::from_utf8(piece)
+            .ok()
+            .and_then(|s| self.special_encoder.get(s).copied())
+    }
+}
+
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    thread_local! {
+        static S: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+    }
+    S.with(|s| f(&mut s.borrow_mut()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> CoreBpe {
+        let mut ranks = FxHashMap::default();
+        for b in 0..=255u8 {
+            ranks.insert(vec![b], b as u32);
+        }
+        ranks.insert(b"ab".to_vec(), 256);
+        ranks.insert(b"abc".to_vec(), 257);
+        let special = [("<|end|>".to_string(), 300)].into_iter().collect();
+        CoreBpe::new(ranks, special, r"\w+|\s+|[^\w\s]+").unwrap()
+    }
+
+    #[test]
+    fn merges_by_rank() {
+        let t = tiny();
+        assert_eq!(t.encode_ordinary("abcab"), [257, 256]);
+        assert_eq!(t.decode_bytes(&[257, 256]).unwrap(), b"abcab");
+    }
+
+    #[test]
+    fn specials_only_when_allowed() {
+        let t = tiny();
+        assert_eq!(t.encode("ab<|end|>", &|_| true), [256, 300]);
+        assert!(!t.encode("ab<|end|>", &|_| false).contains(&300));
+        assert_eq!(t.find_special("x<|end|>", &|_| true).as_deref(), Some("<|end|>"));
+    }
+
+    #[test]
+    fn parses_rank_lines() {
+        let r = parse_ranks(b"YQ== 0\nYg== 1\n").unwrap();
+        assert_eq!(r[&b"a".to_vec()], 0);
+        assert!(parse_ranks(b"nonsense").is_err());
+    }
+}

@@ -1,0 +1,33 @@
+"""batok: exact, fast tokenization with a Rust engine.
+
+- `Tokenizer` / `AutoTokenizer`: tokenizer.json files (Hugging Face `tokenizers` format), from a
+  file, a local directory or the hub (`from_pretrained`, with `BA_ACCESS_TOKEN`).
+- `Encoding` / `get_encoding`: tiktoken's API for `cl100k_base` and `o200k_base` (bundled).
+"""
+
+from __future__ import annotations
+
+from . import _batok
+from ._batok import BatokError
+from .encoding import (
+    Encoding,
+    encoding_for_model,
+    encoding_name_for_model,
+    get_encoding,
+    list_encoding_names,
+)
+from .tokenizer import AutoTokenizer, Tokenizer
+
+__version__: str = _batok.__version__
+
+__all__ = [
+    "AutoTokenizer",
+    "BatokError",
+    "Encoding",
+    "Tokenizer",
+    "__version__",
+    "encoding_for_model",
+    "encoding_name_for_model",
+    "get_encoding",
+    "list_encoding_names",
+]

@@ -1,0 +1,264 @@
+"""`Tokenizer` and `AutoTokenizer`: tokenizer.json files with the API of `transformers`
+tokenizers (ids as lists) and of `tokenizers` (encodings with tokens and offsets)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Optional, Union
+
+from . import _batok
+from ._threads import resolve_num_threads
+from ._validate import check_ids, check_text, check_texts
+
+Encoding = _batok.Encoding
+
+_SPECIAL_NAMES = ("bos_token", "eos_token", "unk_token", "pad_token", "sep_token", "cls_token")
+
+
+def _token_content(value: Any) -> Optional[str]:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("content"), str):
+        return value["content"]
+    return None
+
+
+class Tokenizer:
+    """A tokenizer.json pipeline run by the Rust engine.
+
+    >>> tok = Tokenizer.from_file("tokenizer.json")  # doctest: +SKIP
+    >>> tok.encode("Hello world!")  # doctest: +SKIP
+    [1, 15043, 3186, 29991]
+    """
+
+    def __init__(self, native: _batok.Tokenizer, config: Optional[dict[str, Any]] = None) -> None:
+        self._native = native
+        self._config: dict[str, Any] = dict(config or {})
+        self.bos_token: Optional[str] = None
+        self.eos_token: Optional[str] = None
+        self.unk_token: Optional[str] = None
+        self.pad_token: Optional[str] = None
+        self.sep_token: Optional[str] = None
+        self.cls_token: Optional[str] = None
+        for name in _SPECIAL_NAMES:
+            setattr(self, name, _token_content(self._config.get(name)))
+        # transformers' Llama-style tokenizers add BOS/EOS from the config even when the
+        # tokenizer.json's post-processor does not (e.g. deepseek-coder).
+        self._extra_bos: Optional[int] = None
+        self._extra_eos: Optional[int] = None
+        base = native.encode_ids("", True)
+        if self._config.get("add_bos_token") is True and self.bos_token_id is not None:
+            if not base or base[0] != self.bos_token_id:
+                self._extra_bos = self.bos_token_id
+        if self._config.get("add_eos_token") is True and self.eos_token_id is not None:
+            if not base or base[-1] != self.eos_token_id:
+                self._extra_eos = self.eos_token_id
+
+    # -- loading ---------------------------------------------------------------------------
+
+    @classmethod
+    def from_file(cls, path: Union[str, os.PathLike[str]]) -> Tokenizer:
+        """Load a tokenizer.json file."""
+        return cls(_batok.Tokenizer.from_file(os.fspath(path)))
+
+    @classmethod
+    def from_str(cls, json_text: str) -> Tokenizer:
+        """Load a tokenizer from the text of a tokenizer.json file."""
+        return cls(_batok.Tokenizer.from_str(check_text(json_text, "json_text")))
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_path: Union[str, os.PathLike[str]],
+        *,
+        revision: str = "main",
+        token: Union[str, bool, None] = None,
+        cache_dir: Union[str, os.PathLike[str], None] = None,
+        local_files_only: bool = False,
+        force_download: bool = False,
+        endpoint: Optional[str] = None,
+    ) -> Tokenizer:
+        """Load from a local directory or a hub repo (`BA_ACCESS_TOKEN` for gated repos)."""
+        from .hub.pretrained import resolve_tokenizer_files
+
+        tokenizer_file, config_file = resolve_tokenizer_files(
+            name_or_path,
+            revision=revision,
+            token=token,
+            cache_dir=cache_dir,
+            local_files_only=local_files_only,
+            force_download=force_download,
+            endpoint=endpoint,
+        )
+        config: dict[str, Any] = {}
+        if config_file is not None:
+            try:
+                loaded = json.loads(Path(config_file).read_text(encoding="utf-8"))
+            except (OSError, ValueError) as e:
+                raise ValueError(f"{config_file} is not a valid tokenizer_config.json: {e}") from e
+            if isinstance(loaded, dict):
+                config = loaded
+        return cls(_batok.Tokenizer.from_file(os.fspath(tokenizer_file)), config)
+
+    # -- encoding --------------------------------------------------------------------------
+
+    def _wrap(self, ids: list[int], add_special_tokens: bool) -> list[int]:
+        if add_special_tokens:
+            if self._extra_bos is not None:
+                ids.insert(0, self._extra_bos)
+            if self._extra_eos is not None:
+                ids.append(self._extra_eos)
+        return ids
+
+    def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
+        """Token ids of `text`, with the file's special tokens when `add_special_tokens`."""
+        ids = self._native.encode_ids(check_text(text), bool(add_special_tokens))
+        return self._wrap(ids, add_special_tokens)
+
+    def encode_plus(self, text: str, add_special_tokens: bool = True) -> _batok.Encoding:
+        """An `Encoding` with `ids`, `tokens` and character `offsets` (as `tokenizers` gives)."""
+        return self._native.encode(check_text(text), bool(add_special_tokens))
+
+    def encode_batch(
+        self,
+        texts: Sequence[str],
+        add_special_tokens: bool = True,
+        num_threads: Optional[int] = None,
+    ) -> list[list[int]]:
+        """`encode` over many texts on all cores (or `num_threads`, or `BATOK_NUM_THREADS`)."""
+        out = self._native.encode_batch_ids(
+            check_texts(texts), bool(add_special_tokens), resolve_num_threads(num_threads)
+        )
+        if self._extra_bos is not None or self._extra_eos is not None:
+            out = [self._wrap(ids, add_special_tokens) for ids in out]
+        return out
+
+    def encode_batch_plus(
+        self,
+        texts: Sequence[str],
+        add_special_tokens: bool = True,
+        num_threads: Optional[int] = None,
+    ) -> list[_batok.Encoding]:
+        return self._native.encode_batch(
+            check_texts(texts), bool(add_special_tokens), resolve_num_threads(num_threads)
+        )
+
+    def count_tokens(self, text: str, add_special_tokens: bool = False) -> int:
+        """How many tokens `encode` would return, without building the list."""
+        n = self._native.count_tokens(check_text(text), bool(add_special_tokens))
+        if add_special_tokens:
+            n += (self._extra_bos is not None) + (self._extra_eos is not None)
+        return n
+
+    def tokenize(self, text: str, add_special_tokens: bool = False) -> list[str]:
+        """The token strings of `text` (no special tokens by default, as in transformers)."""
+        return self.encode_plus(text, add_special_tokens).tokens
+
+    def __call__(
+        self,
+        text: Union[str, Sequence[str]],
+        add_special_tokens: bool = True,
+        num_threads: Optional[int] = None,
+    ) -> dict[str, Any]:
+        """`input_ids` and `attention_mask`, like a transformers tokenizer."""
+        if isinstance(text, str):
+            ids: Any = self.encode(text, add_special_tokens)
+            mask: Any = [1] * len(ids)
+        else:
+            ids = self.encode_batch(text, add_special_tokens, num_threads)
+            mask = [[1] * len(x) for x in ids]
+        return {"input_ids": ids, "attention_mask": mask}
+
+    # -- decoding --------------------------------------------------------------------------
+
+    def decode(self, ids: Sequence[int], skip_special_tokens: bool = False) -> str:
+        return self._native.decode(check_ids(ids), bool(skip_special_tokens))
+
+    def decode_batch(
+        self,
+        sequences: Sequence[Sequence[int]],
+        skip_special_tokens: bool = False,
+        num_threads: Optional[int] = None,
+    ) -> list[str]:
+        seqs = [check_ids(s, f"sequences[{i}]") for i, s in enumerate(sequences)]
+        return self._native.decode_batch(
+            seqs, bool(skip_special_tokens), resolve_num_threads(num_threads)
+        )
+
+    # -- vocabulary ------------------------------------------------------------------------
+
+    def token_to_id(self, token: str) -> Optional[int]:
+        return self._native.token_to_id(check_text(token, "token"))
+
+    def id_to_token(self, id: int) -> Optional[str]:
+        if isinstance(id, bool) or not isinstance(id, int):
+            raise TypeError(f"id must be an int, got {type(id).__name__}")
+        if id < 0 or id > 2**32 - 1:
+            return None
+        return self._native.id_to_token(id)
+
+    def convert_tokens_to_ids(self, tokens: Union[str, Sequence[str]]) -> Any:
+        if isinstance(tokens, str):
+            return self.token_to_id(tokens)
+        return [self.token_to_id(t) for t in tokens]
+
+    def convert_ids_to_tokens(self, ids: Union[int, Sequence[int]]) -> Any:
+        if isinstance(ids, int):
+            return self.id_to_token(ids)
+        return [self.id_to_token(i) for i in check_ids(ids)]
+
+    def get_vocab(self, with_added_tokens: bool = True) -> dict[str, int]:
+        return self._native.get_vocab(with_added_tokens)
+
+    def get_vocab_size(self, with_added_tokens: bool = True) -> int:
+        return self._native.get_vocab_size(with_added_tokens)
+
+    @property
+    def vocab_size(self) -> int:
+        """Size of the base vocabulary, without added tokens (as in transformers)."""
+        return self._native.get_vocab_size(False)
+
+    def __len__(self) -> int:
+        return self._native.get_vocab_size(True)
+
+    def _id_of(self, token: Optional[str]) -> Optional[int]:
+        return None if token is None else self._native.token_to_id(token)
+
+    @property
+    def bos_token_id(self) -> Optional[int]:
+        return self._id_of(self.bos_token)
+
+    @property
+    def eos_token_id(self) -> Optional[int]:
+        return self._id_of(self.eos_token)
+
+    @property
+    def unk_token_id(self) -> Optional[int]:
+        return self._id_of(self.unk_token)
+
+    @property
+    def pad_token_id(self) -> Optional[int]:
+        return self._id_of(self.pad_token)
+
+    @property
+    def all_special_tokens(self) -> list[str]:
+        return [content for _, content, special in self._native.added_tokens() if special]
+
+    def __repr__(self) -> str:
+        return f"Tokenizer(vocab_size={len(self)})"
+
+
+class AutoTokenizer:
+    """`AutoTokenizer.from_pretrained(repo_or_path)`, as in transformers."""
+
+    def __init__(self) -> None:
+        raise TypeError("use AutoTokenizer.from_pretrained(name_or_path)")
+
+    @staticmethod
+    def from_pretrained(
+        name_or_path: Union[str, os.PathLike[str]], **kwargs: Any
+    ) -> Tokenizer:
+        return Tokenizer.from_pretrained(name_or_path, **kwargs)

@@ -1,0 +1,20 @@
+//! The `batok._batok` extension module: thin wrappers over the engine.
+//!
+//! Every call releases the GIL while the engine works, and every engine call runs under
+//! `guard`, so a bug that panics becomes a Python RuntimeError instead of a PanicException.
+
+mod errors;
+mod tiktoken;
+mod tokenizer;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _batok(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("BatokError", m.py().get_type::<errors::BatokError>())?;
+    m.add_class::<tokenizer::PyTokenizer>()?;
+    m.add_class::<tokenizer::PyEncoding>()?;
+    m.add_class::<tiktoken::PyCoreBpe>()?;
+    Ok(())
+}

@@ -1,0 +1,142 @@
+//! `CoreBPE`: the engine behind the tiktoken-compatible `batok.Encoding`.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use rustc_hash::FxHashMap;
+
+use super::errors::{guard, to_py};
+use crate::batch;
+use crate::tiktoken::{parse_ranks, CoreBpe};
+
+#[pyclass(module = "batok._batok", name = "CoreBPE", frozen)]
+pub struct PyCoreBpe {
+    inner: Arc<CoreBpe>,
+}
+
+#[pymethods]
+impl PyCoreBpe {
+    #[new]
+    fn new(
+        py: Python<'_>,
+        ranks: &[u8],
+        special_tokens: std::collections::HashMap<String, u32>,
+        pattern: &str,
+    ) -> PyResult<Self> {
+        let inner = py
+            .allow_threads(|| {
+                guard(|| {
+                    let enc = parse_ranks(ranks)?;
+                    let sp: FxHashMap<String, u32> = special_tokens.into_iter().collect();
+                    CoreBpe::new(enc, sp, pattern)
+                })
+            })?
+            .map_err(to_py)?;
+        Ok(PyCoreBpe {
+            inner: Arc::new(inner),
+        })
+    }
+
+    #[getter]
+    fn n_vocab(&self) -> usize {
+        self.inner.max_token_value() as usize + 1
+    }
+
+    #[getter]
+    fn max_token_value(&self) -> u32 {
+        self.inner.max_token_value()
+    }
+
+    fn encode_ordinary(&self, py: Python<'_>, text: &str) -> PyResult<Vec<u32>> {
+        let t = &self.inner;
+        py.allow_threads(|| guard(|| t.encode_ordinary(text)))
+    }
+
+    fn encode(&self, py: Python<'_>, text: &str, allowed_special: HashSet<String>) -> PyResult<Vec<u32>> {
+        let t = &self.inner;
+        py.allow_threads(|| guard(|| t.encode(text, &|s| allowed_special.contains(s))))
+    }
+
+    fn count_ordinary(&self, py: Python<'_>, text: &str) -> PyResult<usize> {
+        let t = &self.inner;
+        py.allow_threads(|| guard(|| t.count_ordinary(text)))
+    }
+
+    #[pyo3(signature = (texts, num_threads = 0))]
+    fn encode_ordinary_batch(
+        &self,
+        py: Python<'_>,
+        texts: Vec<String>,
+        num_threads: usize,
+    ) -> PyResult<Vec<Vec<u32>>> {
+        let t = &self.inner;
+        py.allow_threads(|| guard(|| batch::map(&texts, num_threads, |s| t.encode_ordinary(s))))
+    }
+
+    #[pyo3(signature = (texts, allowed_special, num_threads = 0))]
+    fn encode_batch(
+        &self,
+        py: Python<'_>,
+        texts: Vec<String>,
+        allowed_special: HashSet<String>,
+        num_threads: usize,
+    ) -> PyResult<Vec<Vec<u32>>> {
+        let t = &self.inner;
+        py.allow_threads(|| {
+            guard(|| {
+                batch::map(&texts, num_threads, |s| {
+                    t.encode(s, &|x| allowed_special.contains(x))
+                })
+            })
+        })
+    }
+
+    fn encode_ordinary_to_buffer<'py>(&self, py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyBytes>> {
+        let t = &self.inner;
+        let ids = py.allow_threads(|| guard(|| t.encode_ordinary(text)))?;
+        let mut bytes = Vec::with_capacity(ids.len() * 4);
+        for id in ids {
+            bytes.extend_from_slice(&id.to_le_bytes());
+        }
+        Ok(PyBytes::new(py, &bytes))
+    }
+
+    fn find_special(&self, py: Python<'_>, text: &str, specials: HashSet<String>) -> PyResult<Option<String>> {
+        let t = &self.inner;
+        py.allow_threads(|| guard(|| t.find_special(text, &|s| specials.contains(s))))
+    }
+
+    fn decode_bytes<'py>(&self, py: Python<'py>, ids: Vec<u32>) -> PyResult<Bound<'py, PyBytes>> {
+        let t = &self.inner;
+        let b = py
+            .allow_threads(|| guard(|| t.decode_bytes(&ids)))?
+            .map_err(to_py)?;
+        Ok(PyBytes::new(py, &b))
+    }
+
+    fn decode_single_token_bytes<'py>(&self, py: Python<'py>, id: u32) -> PyResult<Bound<'py, PyBytes>> {
+        match self.inner.token_bytes(id) {
+            Some(b) => Ok(PyBytes::new(py, b)),
+            None => Err(PyValueError::new_err(format!(
+                "token id {id} is not in this encoding"
+            ))),
+        }
+    }
+
+    fn encode_single_token(&self, piece: &[u8]) -> PyResult<u32> {
+        self.inner.encode_single_token(piece).ok_or_else(|| {
+            PyValueError::new_err(format!("{piece:?} is not a single token of this encoding"))
+        })
+    }
+
+    fn special_tokens(&self) -> std::collections::HashMap<String, u32> {
+        self.inner
+            .special_tokens()
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
+    }
+}

@@ -1,0 +1,183 @@
+//! `Tokenizer` and `Encoding` classes.
+
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use super::errors::{guard, io_to_py, to_py};
+use crate::batch;
+use crate::encoding::Encoding;
+use crate::tokenizer::Tokenizer;
+
+#[pyclass(module = "batok._batok", name = "Tokenizer", frozen)]
+pub struct PyTokenizer {
+    inner: Arc<Tokenizer>,
+}
+
+#[pyclass(module = "batok._batok", name = "Encoding", frozen)]
+pub struct PyEncoding {
+    inner: Encoding,
+}
+
+#[pymethods]
+impl PyEncoding {
+    #[getter]
+    fn ids(&self) -> Vec<u32> {
+        self.inner.ids.clone()
+    }
+    #[getter]
+    fn tokens(&self) -> Vec<String> {
+        self.inner.tokens.clone()
+    }
+    #[getter]
+    fn offsets(&self) -> Vec<(usize, usize)> {
+        self.inner.offsets.clone()
+    }
+    #[getter]
+    fn type_ids(&self) -> Vec<u32> {
+        self.inner.type_ids.clone()
+    }
+    #[getter]
+    fn attention_mask(&self) -> Vec<u32> {
+        vec![1; self.inner.ids.len()]
+    }
+    #[getter]
+    fn special_tokens_mask(&self) -> Vec<u32> {
+        self.inner.special_tokens_mask.clone()
+    }
+    fn __len__(&self) -> usize {
+        self.inner.ids.len()
+    }
+    fn __repr__(&self) -> String {
+        format!("Encoding(num_tokens={})", self.inner.ids.len())
+    }
+}
+
+fn load(py: Python<'_>, json: &str) -> PyResult<PyTokenizer> {
+    let t = py
+        .allow_threads(|| guard(|| crate::config::from_json(json)))?
+        .map_err(to_py)?;
+    Ok(PyTokenizer { inner: Arc::new(t) })
+}
+
+#[pymethods]
+impl PyTokenizer {
+    #[staticmethod]
+    fn from_str(py: Python<'_>, json: &str) -> PyResult<Self> {
+        load(py, json)
+    }
+
+    #[staticmethod]
+    fn from_file(py: Python<'_>, path: std::path::PathBuf) -> PyResult<Self> {
+        let text = std::fs::read_to_string(&path).map_err(|e| io_to_py(&path, e))?;
+        load(py, &text).map_err(|e| {
+            let msg = format!("{}: {}", path.display(), e.value(py));
+            PyErr::from_type(e.get_type(py), msg)
+        })
+    }
+
+    #[pyo3(signature = (text, add_special_tokens = true))]
+    fn encode(&self, py: Python<'_>, text: &str, add_special_tokens: bool) -> PyResult<PyEncoding> {
+        let t = &self.inner;
+        let inner = py.allow_threads(|| guard(|| t.encode(text, add_special_tokens)))?;
+        Ok(PyEncoding { inner })
+    }
+
+    #[pyo3(signature = (text, add_special_tokens = true))]
+    fn encode_ids(&self, py: Python<'_>, text: &str, add_special_tokens: bool) -> PyResult<Vec<u32>> {
+        let t = &self.inner;
+        py.allow_threads(|| guard(|| t.encode_ids(text, add_special_tokens)))
+    }
+
+    #[pyo3(signature = (text, add_special_tokens = true))]
+    fn count_tokens(&self, py: Python<'_>, text: &str, add_special_tokens: bool) -> PyResult<usize> {
+        let t = &self.inner;
+        py.allow_threads(|| guard(|| t.count_tokens(text, add_special_tokens)))
+    }
+
+    #[pyo3(signature = (texts, add_special_tokens = true, num_threads = 0))]
+    fn encode_batch(
+        &self,
+        py: Python<'_>,
+        texts: Vec<String>,
+        add_special_tokens: bool,
+        num_threads: usize,
+    ) -> PyResult<Vec<PyEncoding>> {
+        let t = &self.inner;
+        let encs = py.allow_threads(|| {
+            guard(|| batch::map(&texts, num_threads, |s| t.encode(s, add_special_tokens)))
+        })?;
+        Ok(encs.into_iter().map(|inner| PyEncoding { inner }).collect())
+    }
+
+    #[pyo3(signature = (texts, add_special_tokens = true, num_threads = 0))]
+    fn encode_batch_ids(
+        &self,
+        py: Python<'_>,
+        texts: Vec<String>,
+        add_special_tokens: bool,
+        num_threads: usize,
+    ) -> PyResult<Vec<Vec<u32>>> {
+        let t = &self.inner;
+        py.allow_threads(|| {
+            guard(|| batch::map(&texts, num_threads, |s| t.encode_ids(s, add_special_tokens)))
+        })
+    }
+
+    #[pyo3(signature = (ids, skip_special_tokens = false))]
+    fn decode(&self, py: Python<'_>, ids: Vec<u32>, skip_special_tokens: bool) -> PyResult<String> {
+        let t = &self.inner;
+        py.allow_threads(|| guard(|| t.decode(&ids, skip_special_tokens)))?
+            .map_err(to_py)
+    }
+
+    #[pyo3(signature = (sequences, skip_special_tokens = false, num_threads = 0))]
+    fn decode_batch(
+        &self,
+        py: Python<'_>,
+        sequences: Vec<Vec<u32>>,
+        skip_special_tokens: bool,
+        num_threads: usize,
+    ) -> PyResult<Vec<String>> {
+        let t = &self.inner;
+        let out = py.allow_threads(|| {
+            guard(|| batch::map(&sequences, num_threads, |s| t.decode(s, skip_special_tokens)))
+        })?;
+        out.into_iter().map(|r| r.map_err(to_py)).collect()
+    }
+
+    fn token_to_id(&self, token: &str) -> Option<u32> {
+        self.inner.token_to_id(token)
+    }
+
+    fn id_to_token(&self, id: u32) -> Option<String> {
+        self.inner.id_to_token(id).map(str::to_string)
+    }
+
+    #[pyo3(signature = (with_added_tokens = true))]
+    fn get_vocab_size(&self, with_added_tokens: bool) -> usize {
+        self.inner.vocab_size(with_added_tokens)
+    }
+
+    #[pyo3(signature = (with_added_tokens = true))]
+    fn get_vocab<'py>(&self, py: Python<'py>, with_added_tokens: bool) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for (k, v) in self.inner.vocab(with_added_tokens) {
+            d.set_item(k, v)?;
+        }
+        Ok(d)
+    }
+
+    fn added_tokens(&self) -> Vec<(u32, String, bool)> {
+        let mut v: Vec<(u32, String, bool)> = self
+            .inner
+            .added
+            .tokens
+            .iter()
+            .map(|t| (t.id, t.content.clone(), t.special))
+            .collect();
+        v.sort_by_key(|x| x.0);
+        v
+    }
+}
