@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
-from typing import Optional, Union
+from typing import Union
 
 __all__ = [
     "Credential",
@@ -66,7 +66,7 @@ def token_path() -> Path:
     return ba_home() / "token"
 
 
-def get_credential(token: TokenArg = None) -> Optional[Credential]:
+def get_credential(token: TokenArg = None) -> Credential | None:
     """Resolve the token for one request. ``token=False`` means send none."""
     if token is False:
         return None
@@ -81,7 +81,7 @@ def get_credential(token: TokenArg = None) -> Optional[Credential]:
     return Credential(stored, SOURCE_FILE) if stored else None
 
 
-def _read_token_file() -> Optional[str]:
+def _read_token_file() -> str | None:
     try:
         text = token_path().read_text(encoding="utf-8")
     except (FileNotFoundError, NotADirectoryError, PermissionError):

@@ -26,7 +26,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Optional, Union
+from typing import IO
 
 import filelock
 
@@ -45,6 +45,10 @@ __all__ = ["RepoCache", "default_cache_dir"]
 logger = logging.getLogger(__name__)
 
 _LOCK_LOG_EVERY_S = 10.0
+_CACHEDIR_TAG = (
+    "Signature: 8a477f597d28d172789f06886806bc55\n"
+    "# This file is a cache directory tag created by batok.\n"
+)
 _umask_lock = threading.Lock()
 _symlink_warning_given = False
 
@@ -62,7 +66,7 @@ class RepoCache:
         repo_id: str,
         *,
         repo_type: str = "model",
-        cache_dir: Union[str, os.PathLike[str], None] = None,
+        cache_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self.root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
         self.repo_id = repo_id
@@ -74,7 +78,7 @@ class RepoCache:
 
     # ---- reading -------------------------------------------------------------------------------
 
-    def resolve_commit(self, revision: str) -> Optional[str]:
+    def resolve_commit(self, revision: str) -> str | None:
         """A commit hash is itself; a branch or tag goes through ``refs/``."""
         if is_commit_hash(revision):
             return revision
@@ -85,7 +89,7 @@ class RepoCache:
             return None
         return value if is_commit_hash(value) else None
 
-    def snapshot_file(self, commit: str, filename: str) -> Optional[Path]:
+    def snapshot_file(self, commit: str, filename: str) -> Path | None:
         """The cached file, if present and safe to read."""
         path = self._snapshot_path(commit, filename)
         if not path.is_file():
@@ -112,6 +116,9 @@ class RepoCache:
         if not self.root.exists():
             self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
             os.chmod(self.root, 0o700)
+            # Backup tools skip directories tagged this way (https://bford.info/cachedir/).
+            with contextlib.suppress(OSError):
+                (self.root / "CACHEDIR.TAG").write_text(_CACHEDIR_TAG, encoding="ascii")
         for sub in ("blobs", "snapshots", "refs"):
             self._mkdirs(self.folder / sub)
 
@@ -208,11 +215,18 @@ class RepoCache:
             raise UnsafeInputError("Refusing a commit id that is not 40 lowercase hex.")
         return self.folder / ".no_exist" / commit / validate_filename(filename)
 
-    def _mkdirs(self, path: Path, inside: Optional[Path] = None) -> None:
-        """mkdir -p, then prove the result is inside the cache (no planted symlink led out)."""
-        base = inside if inside is not None else self.folder
+    def _mkdirs(self, path: Path, inside: Path | None = None) -> None:
+        """mkdir -p, refusing to create or use anything that a planted symlink leads outside."""
+        base_path = inside if inside is not None else self.folder
+        base = os.path.realpath(base_path)
+        existing = path
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        # While the base itself is being created, the nearest existing folder is its ancestor.
+        if not (existing in base_path.parents or _is_within(os.path.realpath(existing), base)):
+            raise UnsafeInputError(f"Refusing to write outside the cache directory: {path}")
         path.mkdir(parents=True, exist_ok=True)
-        if not _is_within(os.path.realpath(path), os.path.realpath(base)):
+        if not _is_within(os.path.realpath(path), base):
             raise UnsafeInputError(f"Refusing to write outside the cache directory: {path}")
 
     def _atomic_write(self, path: Path, data: bytes) -> None:

@@ -22,7 +22,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Optional, Union
+from typing import IO, Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -115,7 +115,7 @@ def is_offline() -> bool:
 
 # ---- the session -------------------------------------------------------------------------------
 
-_session: Optional[requests.Session] = None
+_session: requests.Session | None = None
 _session_pid = 0
 _session_lock = threading.Lock()
 
@@ -127,8 +127,27 @@ def get_session() -> requests.Session:
         if _session is None or _session_pid != os.getpid():
             session = requests.Session()
             session.headers["User-Agent"] = _user_agent()
+            _redact_urllib3_logs()
             _session, _session_pid = session, os.getpid()
         return _session
+
+
+class _RedactQueries(logging.Filter):
+    """urllib3 logs each request line with its query; a signed URL's query is a secret."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                re.sub(r"\?\S*", "", a) if isinstance(a, str) and "?" in a else a
+                for a in record.args
+            )
+        return True
+
+
+def _redact_urllib3_logs() -> None:
+    pool_logger = logging.getLogger("urllib3.connectionpool")
+    if not any(isinstance(f, _RedactQueries) for f in pool_logger.filters):
+        pool_logger.addFilter(_RedactQueries())
 
 
 def _user_agent() -> str:
@@ -152,19 +171,24 @@ class _Ctx:
     endpoint: str
     repo_id: str
     revision: str
-    filename: Optional[str]
+    filename: str | None
     repo_type: str
-    cred: Optional[Credential]
+    cred: Credential | None
     settings: HubSettings
 
     def fields(self, **extra: Any) -> dict[str, Any]:
-        return {"repo_id": self.repo_id, "revision": self.revision, "filename": self.filename, **extra}
+        return {
+            "repo_id": self.repo_id,
+            "revision": self.revision,
+            "filename": self.filename,
+            **extra,
+        }
 
 
 class _NetworkFailure(Exception):
     """Internal: a failure that says nothing about the repo (network, timeout, 5xx, 429)."""
 
-    def __init__(self, reason: str, status: Optional[int] = None) -> None:
+    def __init__(self, reason: str, status: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.status = status
@@ -176,7 +200,7 @@ def _send(
     url: str,
     *,
     timeout: float,
-    headers: Optional[dict[str, str]] = None,
+    headers: dict[str, str] | None = None,
     stream: bool = False,
 ) -> tuple[requests.Response, bool]:
     """One request, no redirects followed. Returns the response and whether a token went out."""
@@ -212,7 +236,7 @@ def _request(
     *,
     timeout: float,
     retries: int,
-    headers: Optional[dict[str, str]] = None,
+    headers: dict[str, str] | None = None,
     stream: bool = False,
 ) -> tuple[requests.Response, bool]:
     """``_send`` with exponential backoff on network errors and 408/429/5xx."""
@@ -229,13 +253,17 @@ def _request(
             if attempt >= retries:
                 raise _NetworkFailure(_reason(exc)) from None
             wait = ctx.settings.backoff(attempt)
-            logger.info("%s %s failed (%s); retry in %.2fs", method, redact_url(url), _reason(exc), wait)
+            logger.info(
+                "%s %s failed (%s); retry in %.2fs", method, redact_url(url), _reason(exc), wait
+            )
             time.sleep(wait)
             attempt += 1
             continue
         if resp.status_code in _RETRY_STATUSES and attempt < retries:
             wait = _retry_wait(resp, ctx.settings, attempt)
-            logger.info("%s %s -> %d; retry in %.2fs", method, redact_url(url), resp.status_code, wait)
+            logger.info(
+                "%s %s -> %d; retry in %.2fs", method, redact_url(url), resp.status_code, wait
+            )
             resp.close()
             time.sleep(wait)
             attempt += 1
@@ -262,7 +290,7 @@ def _retry_wait(resp: requests.Response, settings: HubSettings, attempt: int) ->
 class FileMetadata:
     commit: str
     etag: str
-    size: Optional[int]
+    size: int | None
     location: str
 
 
@@ -357,10 +385,8 @@ def _raise_for_status(ctx: _Ctx, resp: requests.Response, authenticated: bool) -
             f"{repo} not found at {ep}; check the id and type. {hint[0].upper()}{hint[1:]}",
             **extra,
         )
-    raise HubError(
-        f"The hub answered HTTP {status} for {redact_url(resp.url or ep)}: {message or resp.reason}",
-        **extra,
-    )
+    where = redact_url(resp.url or ep)
+    raise HubError(f"The hub answered HTTP {status} for {where}: {message or resp.reason}", **extra)
 
 
 def _server_message(ctx: _Ctx, resp: requests.Response) -> str:
@@ -391,7 +417,7 @@ def _read_capped(resp: requests.Response, limit: int) -> bytes:
     return bytes(data[:limit])
 
 
-def _source_phrase(cred: Optional[Credential]) -> str:
+def _source_phrase(cred: Credential | None) -> str:
     if cred is None:
         return "nowhere (none was found)"
     if cred.source == SOURCE_ARGUMENT:
@@ -408,7 +434,7 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _int_header(value: Optional[str]) -> Optional[int]:
+def _int_header(value: str | None) -> int | None:
     if value is None or not value.strip().isdigit():
         return None
     return int(value.strip())
@@ -423,13 +449,13 @@ def download(
     *,
     revision: str = "main",
     token: TokenArg = None,
-    cache_dir: Union[str, os.PathLike[str], None] = None,
+    cache_dir: str | os.PathLike[str] | None = None,
     local_files_only: bool = False,
     force_download: bool = False,
-    endpoint: Optional[str] = None,
+    endpoint: str | None = None,
     repo_type: str = "model",
     max_size: int = DEFAULT_MAX_SIZE,
-    progress: Optional[bool] = None,
+    progress: bool | None = None,
 ) -> Path:
     """Download one file (like ``hf_hub_download``) and return its path in the cache snapshot.
 
@@ -457,13 +483,13 @@ def fetch(
     *,
     revision: str = "main",
     token: TokenArg = None,
-    cache_dir: Union[str, os.PathLike[str], None] = None,
+    cache_dir: str | os.PathLike[str] | None = None,
     local_files_only: bool = False,
     force_download: bool = False,
-    endpoint: Optional[str] = None,
+    endpoint: str | None = None,
     repo_type: str = "model",
     max_size: int = DEFAULT_MAX_SIZE,
-    progress: Optional[bool] = None,
+    progress: bool | None = None,
 ) -> tuple[Path, str]:
     """Like :func:`download`, also returning the commit the file came from."""
     validate_repo_id(repo_id)
@@ -523,7 +549,7 @@ def fetch(
         return cache.link(meta.commit, filename, meta.etag), meta.commit
 
 
-def _from_cache(cache: RepoCache, revision: str, filename: str) -> Optional[Path]:
+def _from_cache(cache: RepoCache, revision: str, filename: str) -> Path | None:
     """The cached file for a revision; raises if the cache remembers the repo lacks it."""
     commit = cache.resolve_commit(revision)
     if commit is None:
@@ -542,7 +568,7 @@ def _from_cache(cache: RepoCache, revision: str, filename: str) -> Optional[Path
     return None
 
 
-def _metadata_or_cache(ctx: _Ctx, cache: RepoCache, url: str) -> Union[FileMetadata, Path]:
+def _metadata_or_cache(ctx: _Ctx, cache: RepoCache, url: str) -> FileMetadata | Path:
     """Steps 2-3: HEAD without retries; on trouble serve the cache, else retry, else raise."""
     settings = ctx.settings
     try:
@@ -557,9 +583,11 @@ def _metadata_or_cache(ctx: _Ctx, cache: RepoCache, url: str) -> Union[FileMetad
     except (RevisionNotFoundError, EntryNotFoundError, UnsafeInputError, InsecureTransportError):
         raise
     except HubError as error:
-        if error.status is None and not isinstance(error, (RepositoryNotFoundError, InvalidTokenError)):
+        if error.status is None and not isinstance(
+            error, (RepositoryNotFoundError, InvalidTokenError)
+        ):
             raise  # proxy trouble, not a hub, redirect loop: to be fixed, not hidden by the cache
-        first: Union[_NetworkFailure, HubError] = error
+        first: _NetworkFailure | HubError = error
     except _NetworkFailure as error:
         first = error
 
@@ -597,7 +625,7 @@ def _failure_text(error: BaseException) -> str:
 
 
 def _download_blob(
-    ctx: _Ctx, cache: RepoCache, meta: FileMetadata, *, max_size: int, progress: Optional[bool]
+    ctx: _Ctx, cache: RepoCache, meta: FileMetadata, *, max_size: int, progress: bool | None
 ) -> None:
     expected = meta.size
     limit = max_size if expected is None else min(max_size, expected)
@@ -610,7 +638,9 @@ def _download_blob(
     blobs = cache.blob_path(meta.etag).parent
     blobs.mkdir(parents=True, exist_ok=True)
     if expected is not None and shutil.disk_usage(blobs).free < expected:
-        raise DownloadError(f"Not enough disk space in {blobs} for {expected} bytes.", **ctx.fields())
+        raise DownloadError(
+            f"Not enough disk space in {blobs} for {expected} bytes.", **ctx.fields()
+        )
 
     tmp, handle = cache.open_incomplete(meta.etag)
     try:
@@ -636,7 +666,7 @@ def _download_blob(
 
 
 def _stream(
-    ctx: _Ctx, meta: FileMetadata, handle: IO[bytes], *, limit: int, progress: Optional[bool]
+    ctx: _Ctx, meta: FileMetadata, handle: IO[bytes], *, limit: int, progress: bool | None
 ) -> int:
     """Write the body to ``handle``; resume with ``Range`` when the stream breaks."""
     written = 0
@@ -697,7 +727,10 @@ def _stream(
                         **ctx.fields(),
                     ) from None
                 logger.info(
-                    "%s: stream broke at %d bytes (%s); resuming", ctx.filename, written, _reason(exc)
+                    "%s: stream broke at %d bytes (%s); resuming",
+                    ctx.filename,
+                    written,
+                    _reason(exc),
                 )
                 time.sleep(min(settings.backoff_base, 1.0))
             finally:
@@ -764,7 +797,7 @@ def _hash_file(path: Path, etag: str, size: int) -> str:
     return digest.hexdigest()
 
 
-def _progress_bar(ctx: _Ctx, size: Optional[int], progress: Optional[bool]) -> Any:
+def _progress_bar(ctx: _Ctx, size: int | None, progress: bool | None) -> Any:
     if progress is False:
         return None
     if progress is None:
@@ -781,7 +814,7 @@ def _progress_bar(ctx: _Ctx, size: Optional[int], progress: Optional[bool]) -> A
 # ---- whoami (only `batok login` / `batok whoami` call it: the hub rate-limits it) ---------------
 
 
-def whoami(token: TokenArg = None, *, endpoint: Optional[str] = None) -> dict[str, Any]:
+def whoami(token: TokenArg = None, *, endpoint: str | None = None) -> dict[str, Any]:
     """Who the token belongs to, from ``/api/whoami-v2``."""
     if is_offline():
         raise OfflineModeIsEnabled("whoami needs the network, but BA_HUB_OFFLINE is set.")

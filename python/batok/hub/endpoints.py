@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from .errors import UnsafeInputError
@@ -52,7 +52,7 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def get_endpoint(endpoint: Optional[str] = None) -> str:
+def get_endpoint(endpoint: str | None = None) -> str:
     """``endpoint=`` > ``BA_ENDPOINT`` (read now, not at import) > the default hub."""
     value = (endpoint or os.environ.get("BA_ENDPOINT", "").strip() or DEFAULT_ENDPOINT).strip()
     parts = urlsplit(value)
@@ -88,7 +88,12 @@ def validate_revision(revision: str) -> str:
     if not isinstance(revision, str) or not revision or len(revision) > 255:
         raise UnsafeInputError(f"Invalid revision {_shown(revision)}.")
     segments = revision.split("/")
-    if _CONTROL.search(revision) or "\\" in revision or ".." in revision or revision.endswith(".lock"):
+    if (
+        _CONTROL.search(revision)
+        or "\\" in revision
+        or ".." in revision
+        or revision.endswith(".lock")
+    ):
         raise UnsafeInputError(f"Invalid revision {_shown(revision)}.")
     if not all(_REV_SEGMENT.match(s) and s not in (".", "..") for s in segments):
         raise UnsafeInputError(f"Invalid revision {_shown(revision)}.")
@@ -119,7 +124,7 @@ def is_commit_hash(value: object) -> bool:
     return isinstance(value, str) and _COMMIT.match(value) is not None
 
 
-def normalize_etag(raw: Optional[str]) -> Optional[str]:
+def normalize_etag(raw: str | None) -> str | None:
     """Strip ``W/`` and quotes; accept only a lowercase 40- or 64-hex blob id, else None."""
     if raw is None:
         return None
@@ -147,7 +152,7 @@ def file_url(
 
 
 def repo_info_url(
-    endpoint: str, repo_id: str, revision: Optional[str] = None, repo_type: str = "model"
+    endpoint: str, repo_id: str, revision: str | None = None, repo_type: str = "model"
 ) -> str:
     url = f"{endpoint.rstrip('/')}/api/{_repo_type(repo_type)[1]}/{validate_repo_id(repo_id)}"
     if revision is not None:

@@ -26,7 +26,7 @@ exceptions freely, so nothing secret may reach them.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 __all__ = [
     "DownloadError",
@@ -53,12 +53,12 @@ class HubError(OSError):
         self,
         message: str,
         *,
-        repo_id: Optional[str] = None,
-        revision: Optional[str] = None,
-        filename: Optional[str] = None,
-        status: Optional[int] = None,
-        server_message: Optional[str] = None,
-        request_id: Optional[str] = None,
+        repo_id: str | None = None,
+        revision: str | None = None,
+        filename: str | None = None,
+        status: int | None = None,
+        server_message: str | None = None,
+        request_id: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message

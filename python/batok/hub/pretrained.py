@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Optional, Union
 
 from .auth import TokenArg
 from .download import fetch
@@ -20,15 +19,15 @@ TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
 
 
 def resolve_tokenizer_files(
-    name_or_path: Union[str, os.PathLike[str]],
+    name_or_path: str | os.PathLike[str],
     *,
     revision: str = "main",
     token: TokenArg = None,
-    cache_dir: Union[str, os.PathLike[str], None] = None,
+    cache_dir: str | os.PathLike[str] | None = None,
     local_files_only: bool = False,
     force_download: bool = False,
-    endpoint: Optional[str] = None,
-) -> tuple[Path, Optional[Path]]:
+    endpoint: str | None = None,
+) -> tuple[Path, Path | None]:
     """Return ``(tokenizer.json, tokenizer_config.json or None)`` for a directory or a repo id."""
     local = Path(name_or_path).expanduser()
     if local.is_dir():
@@ -51,10 +50,16 @@ def resolve_tokenizer_files(
     # The config comes from the very commit the tokenizer came from, never a newer `main`.
     try:
         config, _ = fetch(
-            repo_id, TOKENIZER_CONFIG_FILE, revision=commit, force_download=force_download, **options
+            repo_id,
+            TOKENIZER_CONFIG_FILE,
+            revision=commit,
+            force_download=force_download,
+            **options,
         )
     except LocalEntryNotFoundError:
-        logger.warning("%s@%s: %s is not cached; loading without it", repo_id, commit, TOKENIZER_CONFIG_FILE)
+        logger.warning(
+            "%s@%s: %s is not cached; loading without it", repo_id, commit, TOKENIZER_CONFIG_FILE
+        )
         return tokenizer, None
     except EntryNotFoundError:
         return tokenizer, None  # optional; the cache now remembers it is missing
