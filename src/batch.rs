@@ -47,7 +47,10 @@ mod tests {
     fn keeps_order() {
         let v: Vec<u32> = (0..1000).collect();
         for threads in [0, 1, 3] {
-            assert_eq!(super::map(&v, threads, |x| x * 2), v.iter().map(|x| x * 2).collect::<Vec<_>>());
+            assert_eq!(
+                super::map(&v, threads, |x| x * 2),
+                v.iter().map(|x| x * 2).collect::<Vec<_>>()
+            );
         }
     }
 }

@@ -208,7 +208,10 @@ fn token_and_id(v: &Value, path: &str, key: &str) -> Result<(String, u32)> {
     let a = field(v, path, key)?
         .as_array()
         .ok_or_else(|| err(&p, "expected [token, id]"))?;
-    match (a.first().and_then(Value::as_str), a.get(1).and_then(Value::as_u64)) {
+    match (
+        a.first().and_then(Value::as_str),
+        a.get(1).and_then(Value::as_u64),
+    ) {
         (Some(t), Some(id)) if a.len() == 2 => Ok((t.to_string(), id as u32)),
         _ => Err(err(&p, "expected [token, id]")),
     }
@@ -378,7 +381,10 @@ fn model(v: &Value) -> Result<Bpe> {
                     _ => return Err(err(&p, format!("expected \"a b\", got {s:?}"))),
                 }
             }
-            Value::Array(a) => match (a.first().and_then(Value::as_str), a.get(1).and_then(Value::as_str)) {
+            Value::Array(a) => match (
+                a.first().and_then(Value::as_str),
+                a.get(1).and_then(Value::as_str),
+            ) {
                 (Some(x), Some(y)) if a.len() == 2 => (x.to_string(), y.to_string()),
                 _ => return Err(err(&p, "expected [\"a\", \"b\"]")),
             },
@@ -489,7 +495,10 @@ mod tests {
     fn loads_and_encodes() {
         let t = from_json(TINY).unwrap();
         assert_eq!(t.encode("AB<s>a b", true).ids, [2, 3, 0, 1]);
-        assert_eq!(t.encode("AB<s>a b", true).offsets, [(0, 2), (2, 5), (5, 6), (7, 8)]);
+        assert_eq!(
+            t.encode("AB<s>a b", true).offsets,
+            [(0, 2), (2, 5), (5, 6), (7, 8)]
+        );
     }
 
     #[test]

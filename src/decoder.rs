@@ -7,12 +7,24 @@ use crate::pre_tokenizer::PrependScheme;
 #[derive(Debug, Clone)]
 pub enum Decoder {
     ByteLevel,
-    Replace { pattern: Pattern, content: String },
+    Replace {
+        pattern: Pattern,
+        content: String,
+    },
     ByteFallback,
     Fuse,
-    Strip { content: char, start: usize, stop: usize },
-    Metaspace { replacement: char, prepend_scheme: PrependScheme },
-    Bpe { suffix: String },
+    Strip {
+        content: char,
+        start: usize,
+        stop: usize,
+    },
+    Metaspace {
+        replacement: char,
+        prepend_scheme: PrependScheme,
+    },
+    Bpe {
+        suffix: String,
+    },
     Sequence(Vec<Decoder>),
 }
 
@@ -170,6 +182,9 @@ mod tests {
 
     #[test]
     fn byte_level_restores_bytes() {
-        assert_eq!(Decoder::ByteLevel.decode(s(&["Hello", "\u{120}world"])), "Hello world");
+        assert_eq!(
+            Decoder::ByteLevel.decode(s(&["Hello", "\u{120}world"])),
+            "Hello world"
+        );
     }
 }

@@ -57,7 +57,11 @@ impl CoreBpe {
     ) -> Result<CoreBpe> {
         let regex = fancy_regex::Regex::new(pattern)
             .map_err(|e| Error::new(ErrorKind::Regex, format!("invalid pattern: {e}")))?;
-        let max = encoder.values().copied().max().map_or(0, |m| m as usize + 1);
+        let max = encoder
+            .values()
+            .copied()
+            .max()
+            .map_or(0, |m| m as usize + 1);
         let mut decoder: Vec<Option<Box<[u8]>>> = vec![None; max];
         for (k, v) in &encoder {
             decoder[*v as usize] = Some(k.clone().into_boxed_slice());
@@ -116,7 +120,11 @@ impl CoreBpe {
         scratch.symbols.clear();
         for (i, b) in piece.iter().enumerate() {
             // Every single byte has a rank in tiktoken's encodings.
-            let id = self.encoder.get(std::slice::from_ref(b)).copied().unwrap_or(u32::MAX);
+            let id = self
+                .encoder
+                .get(std::slice::from_ref(b))
+                .copied()
+                .unwrap_or(u32::MAX);
             scratch.symbols.push(Symbol::new(id, i, i + 1));
         }
         let enc = &self.encoder;
@@ -282,7 +290,10 @@ mod tests {
         let t = tiny();
         assert_eq!(t.encode("ab<|end|>", &|_| true), [256, 300]);
         assert!(!t.encode("ab<|end|>", &|_| false).contains(&300));
-        assert_eq!(t.find_special("x<|end|>", &|_| true).as_deref(), Some("<|end|>"));
+        assert_eq!(
+            t.find_special("x<|end|>", &|_| true).as_deref(),
+            Some("<|end|>")
+        );
     }
 
     #[test]

@@ -4,12 +4,11 @@ cores (0)."""
 from __future__ import annotations
 
 import os
-from typing import Optional
 
 ENV_VAR = "BATOK_NUM_THREADS"
 
 
-def resolve_num_threads(num_threads: Optional[int]) -> int:
+def resolve_num_threads(num_threads: int | None) -> int:
     if num_threads is None:
         raw = os.environ.get(ENV_VAR, "").strip()
         if not raw:
@@ -21,5 +20,7 @@ def resolve_num_threads(num_threads: Optional[int]) -> int:
                 f"{ENV_VAR}={raw!r} is not an integer; set it to a thread count (0 = all cores)"
             ) from None
     if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 0:
-        raise ValueError(f"num_threads must be a non-negative int (0 = all cores), got {num_threads!r}")
+        raise ValueError(
+            f"num_threads must be a non-negative int (0 = all cores), got {num_threads!r}"
+        )
     return num_threads

@@ -7,7 +7,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any
 
 from . import _batok
 from ._threads import resolve_num_threads
@@ -18,7 +18,7 @@ Encoding = _batok.Encoding
 _SPECIAL_NAMES = ("bos_token", "eos_token", "unk_token", "pad_token", "sep_token", "cls_token")
 
 
-def _token_content(value: Any) -> Optional[str]:
+def _token_content(value: Any) -> str | None:
     if isinstance(value, str):
         return value
     if isinstance(value, dict) and isinstance(value.get("content"), str):
@@ -34,21 +34,21 @@ class Tokenizer:
     [1, 15043, 3186, 29991]
     """
 
-    def __init__(self, native: _batok.Tokenizer, config: Optional[dict[str, Any]] = None) -> None:
+    def __init__(self, native: _batok.Tokenizer, config: dict[str, Any] | None = None) -> None:
         self._native = native
         self._config: dict[str, Any] = dict(config or {})
-        self.bos_token: Optional[str] = None
-        self.eos_token: Optional[str] = None
-        self.unk_token: Optional[str] = None
-        self.pad_token: Optional[str] = None
-        self.sep_token: Optional[str] = None
-        self.cls_token: Optional[str] = None
+        self.bos_token: str | None = None
+        self.eos_token: str | None = None
+        self.unk_token: str | None = None
+        self.pad_token: str | None = None
+        self.sep_token: str | None = None
+        self.cls_token: str | None = None
         for name in _SPECIAL_NAMES:
             setattr(self, name, _token_content(self._config.get(name)))
         # transformers' Llama-style tokenizers add BOS/EOS from the config even when the
         # tokenizer.json's post-processor does not (e.g. deepseek-coder).
-        self._extra_bos: Optional[int] = None
-        self._extra_eos: Optional[int] = None
+        self._extra_bos: int | None = None
+        self._extra_eos: int | None = None
         base = native.encode_ids("", True)
         if self._config.get("add_bos_token") is True and self.bos_token_id is not None:
             if not base or base[0] != self.bos_token_id:
@@ -60,7 +60,7 @@ class Tokenizer:
     # -- loading ---------------------------------------------------------------------------
 
     @classmethod
-    def from_file(cls, path: Union[str, os.PathLike[str]]) -> Tokenizer:
+    def from_file(cls, path: str | os.PathLike[str]) -> Tokenizer:
         """Load a tokenizer.json file."""
         return cls(_batok.Tokenizer.from_file(os.fspath(path)))
 
@@ -72,14 +72,14 @@ class Tokenizer:
     @classmethod
     def from_pretrained(
         cls,
-        name_or_path: Union[str, os.PathLike[str]],
+        name_or_path: str | os.PathLike[str],
         *,
         revision: str = "main",
-        token: Union[str, bool, None] = None,
-        cache_dir: Union[str, os.PathLike[str], None] = None,
+        token: str | bool | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
         local_files_only: bool = False,
         force_download: bool = False,
-        endpoint: Optional[str] = None,
+        endpoint: str | None = None,
     ) -> Tokenizer:
         """Load from a local directory or a hub repo (`BA_ACCESS_TOKEN` for gated repos)."""
         from .hub.pretrained import resolve_tokenizer_files
@@ -126,7 +126,7 @@ class Tokenizer:
         self,
         texts: Sequence[str],
         add_special_tokens: bool = True,
-        num_threads: Optional[int] = None,
+        num_threads: int | None = None,
     ) -> list[list[int]]:
         """`encode` over many texts on all cores (or `num_threads`, or `BATOK_NUM_THREADS`)."""
         out = self._native.encode_batch_ids(
@@ -140,7 +140,7 @@ class Tokenizer:
         self,
         texts: Sequence[str],
         add_special_tokens: bool = True,
-        num_threads: Optional[int] = None,
+        num_threads: int | None = None,
     ) -> list[_batok.Encoding]:
         return self._native.encode_batch(
             check_texts(texts), bool(add_special_tokens), resolve_num_threads(num_threads)
@@ -159,9 +159,9 @@ class Tokenizer:
 
     def __call__(
         self,
-        text: Union[str, Sequence[str]],
+        text: str | Sequence[str],
         add_special_tokens: bool = True,
-        num_threads: Optional[int] = None,
+        num_threads: int | None = None,
     ) -> dict[str, Any]:
         """`input_ids` and `attention_mask`, like a transformers tokenizer."""
         if isinstance(text, str):
@@ -181,7 +181,7 @@ class Tokenizer:
         self,
         sequences: Sequence[Sequence[int]],
         skip_special_tokens: bool = False,
-        num_threads: Optional[int] = None,
+        num_threads: int | None = None,
     ) -> list[str]:
         seqs = [check_ids(s, f"sequences[{i}]") for i, s in enumerate(sequences)]
         return self._native.decode_batch(
@@ -190,22 +190,22 @@ class Tokenizer:
 
     # -- vocabulary ------------------------------------------------------------------------
 
-    def token_to_id(self, token: str) -> Optional[int]:
+    def token_to_id(self, token: str) -> int | None:
         return self._native.token_to_id(check_text(token, "token"))
 
-    def id_to_token(self, id: int) -> Optional[str]:
+    def id_to_token(self, id: int) -> str | None:
         if isinstance(id, bool) or not isinstance(id, int):
             raise TypeError(f"id must be an int, got {type(id).__name__}")
         if id < 0 or id > 2**32 - 1:
             return None
         return self._native.id_to_token(id)
 
-    def convert_tokens_to_ids(self, tokens: Union[str, Sequence[str]]) -> Any:
+    def convert_tokens_to_ids(self, tokens: str | Sequence[str]) -> Any:
         if isinstance(tokens, str):
             return self.token_to_id(tokens)
         return [self.token_to_id(t) for t in tokens]
 
-    def convert_ids_to_tokens(self, ids: Union[int, Sequence[int]]) -> Any:
+    def convert_ids_to_tokens(self, ids: int | Sequence[int]) -> Any:
         if isinstance(ids, int):
             return self.id_to_token(ids)
         return [self.id_to_token(i) for i in check_ids(ids)]
@@ -224,23 +224,23 @@ class Tokenizer:
     def __len__(self) -> int:
         return self._native.get_vocab_size(True)
 
-    def _id_of(self, token: Optional[str]) -> Optional[int]:
+    def _id_of(self, token: str | None) -> int | None:
         return None if token is None else self._native.token_to_id(token)
 
     @property
-    def bos_token_id(self) -> Optional[int]:
+    def bos_token_id(self) -> int | None:
         return self._id_of(self.bos_token)
 
     @property
-    def eos_token_id(self) -> Optional[int]:
+    def eos_token_id(self) -> int | None:
         return self._id_of(self.eos_token)
 
     @property
-    def unk_token_id(self) -> Optional[int]:
+    def unk_token_id(self) -> int | None:
         return self._id_of(self.unk_token)
 
     @property
-    def pad_token_id(self) -> Optional[int]:
+    def pad_token_id(self) -> int | None:
         return self._id_of(self.pad_token)
 
     @property
@@ -258,7 +258,5 @@ class AutoTokenizer:
         raise TypeError("use AutoTokenizer.from_pretrained(name_or_path)")
 
     @staticmethod
-    def from_pretrained(
-        name_or_path: Union[str, os.PathLike[str]], **kwargs: Any
-    ) -> Tokenizer:
+    def from_pretrained(name_or_path: str | os.PathLike[str], **kwargs: Any) -> Tokenizer:
         return Tokenizer.from_pretrained(name_or_path, **kwargs)

@@ -112,8 +112,18 @@ impl Bpe {
         }
         let syms = &mut scratch.symbols;
         syms.clear();
-        let plain = self.opts.continuing_subword_prefix.as_deref().unwrap_or("").is_empty()
-            && self.opts.end_of_word_suffix.as_deref().unwrap_or("").is_empty();
+        let plain = self
+            .opts
+            .continuing_subword_prefix
+            .as_deref()
+            .unwrap_or("")
+            .is_empty()
+            && self
+                .opts
+                .end_of_word_suffix
+                .as_deref()
+                .unwrap_or("")
+                .is_empty();
         // Offsets are running sums of the symbols' byte lengths, as in HF: a dropped unknown
         // char (no unk token, no byte fallback) shifts the offsets after it.
         let mut cum = 0usize;

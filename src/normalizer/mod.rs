@@ -72,7 +72,11 @@ fn strip(n: &mut NormalizedString, left: bool, right: bool) {
         0
     };
     let trail = if right {
-        n.text.chars().rev().take_while(|c| c.is_whitespace()).count()
+        n.text
+            .chars()
+            .rev()
+            .take_while(|c| c.is_whitespace())
+            .count()
     } else {
         0
     };
@@ -81,7 +85,13 @@ fn strip(n: &mut NormalizedString, left: bool, right: bool) {
     }
     let count = n.text.chars().count();
     let keep = count.saturating_sub(lead + trail);
-    let dest: Vec<(char, isize)> = n.text.chars().skip(lead).take(keep).map(|c| (c, 0)).collect();
+    let dest: Vec<(char, isize)> = n
+        .text
+        .chars()
+        .skip(lead)
+        .take(keep)
+        .map(|c| (c, 0))
+        .collect();
     n.transform_skipping(dest, lead);
 }
 

@@ -1,13 +1,14 @@
 //! NFC, NFD, NFKC and NFKD with alignments.
 //!
-//! Text that is already in the target form (almost all text) is left alone. Otherwise the text
-//! is cut into segments that normalize independently (a starter and the marks after it, joined
-//! with the next segment when they compose across the cut), and each segment's output chars are
-//! aligned to its input chars position by position.
+//! Text already in the target form (almost all text) is left alone. Otherwise each char is
+//! decomposed, marks are put in canonical order and, for the composed forms, recomposed, with
+//! every output char carrying its change so that offsets match Hugging Face `tokenizers`.
 
 use super::UnicodeForm;
 use crate::normalized::NormalizedString;
-use unicode_normalization::char::canonical_combining_class;
+use unicode_normalization::char::{
+    canonical_combining_class, compose as compose_pair, decompose_canonical, decompose_compatible,
+};
 use unicode_normalization::{is_nfc_quick, is_nfd_quick, is_nfkc_quick, is_nfkd_quick};
 use unicode_normalization::{IsNormalized, UnicodeNormalization};
 
@@ -34,52 +35,72 @@ fn already(form: UnicodeForm, s: &str) -> bool {
     }
 }
 
+/// Decompose, reorder and (for NFC/NFKC) recompose, carrying each char's change with it: a
+/// decomposition's first char replaces its source (0), the others are inserted (+1), and a char
+/// absorbed by composition takes its change into the starter, minus one.
 pub fn normalize(n: &mut NormalizedString, form: UnicodeForm) {
     if already(form, &n.text) {
         return;
     }
-    // Segment boundaries: before each starter, unless composing across it changes the result.
-    let chars: Vec<char> = n.text.chars().collect();
-    let mut segments: Vec<(usize, usize)> = Vec::new(); // char index ranges
-    let mut start = 0;
-    for i in 1..=chars.len() {
-        let boundary = i == chars.len() || canonical_combining_class(chars[i]) == 0;
-        if boundary {
-            segments.push((start, i));
-            start = i;
+    let compat = matches!(form, UnicodeForm::Nfkc | UnicodeForm::Nfkd);
+    let compose = matches!(form, UnicodeForm::Nfc | UnicodeForm::Nfkc);
+    let mut out: Vec<(char, isize)> = Vec::with_capacity(n.text.len());
+    for c in n.text.chars() {
+        let mut first = true;
+        let mut push = |d: char| {
+            out.push((d, isize::from(!first)));
+            first = false;
+        };
+        if compat {
+            decompose_compatible(c, &mut push);
+        } else {
+            decompose_canonical(c, &mut push);
         }
     }
-    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(segments.len());
-    for seg in segments {
-        if let Some(last) = merged.last_mut() {
-            let a: String = chars[last.0..last.1].iter().collect();
-            let b: String = chars[seg.0..seg.1].iter().collect();
-            let joined = run(form, &(a.clone() + &b));
-            if joined != run(form, &a) + &run(form, &b) {
-                last.1 = seg.1;
-                continue;
+    // Canonical ordering: stable sort of each run of non-starters by combining class.
+    let mut i = 0;
+    while i < out.len() {
+        if canonical_combining_class(out[i].0) == 0 {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < out.len() && canonical_combining_class(out[i].0) != 0 {
+            i += 1;
+        }
+        out[start..i].sort_by_key(|(c, _)| canonical_combining_class(*c));
+    }
+    if compose {
+        let mut res: Vec<(char, isize)> = Vec::with_capacity(out.len());
+        let mut starter: Option<usize> = None;
+        // Highest combining class seen since the starter (0 = none), for the blocking rule.
+        let mut last_ccc: Option<u8> = None;
+        for (c, change) in out {
+            let ccc = canonical_combining_class(c);
+            if let Some(si) = starter {
+                let blocked = match last_ccc {
+                    None => false,
+                    Some(l) => l == 0 || l >= ccc,
+                };
+                if !blocked {
+                    if let Some(composed) = compose_pair(res[si].0, c) {
+                        res[si].0 = composed;
+                        res[si].1 += change - 1;
+                        continue;
+                    }
+                }
             }
-        }
-        merged.push(seg);
-    }
-    let mut dest: Vec<(char, isize)> = Vec::with_capacity(chars.len());
-    for (s, e) in merged {
-        let input: String = chars[s..e].iter().collect();
-        let output: Vec<char> = run(form, &input).chars().collect();
-        let k = e - s;
-        let m = output.len();
-        for (j, c) in output.into_iter().enumerate() {
-            let change = if m >= k {
-                isize::from(j >= k)
-            } else if j == 0 {
-                -((k - m) as isize)
+            if ccc == 0 {
+                starter = Some(res.len());
+                last_ccc = None;
             } else {
-                0
-            };
-            dest.push((c, change));
+                last_ccc = Some(ccc);
+            }
+            res.push((c, change));
         }
+        out = res;
     }
-    n.transform(dest);
+    n.transform(out);
 }
 
 #[cfg(test)]

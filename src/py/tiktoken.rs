@@ -55,7 +55,12 @@ impl PyCoreBpe {
         py.allow_threads(|| guard(|| t.encode_ordinary(text)))
     }
 
-    fn encode(&self, py: Python<'_>, text: &str, allowed_special: HashSet<String>) -> PyResult<Vec<u32>> {
+    fn encode(
+        &self,
+        py: Python<'_>,
+        text: &str,
+        allowed_special: HashSet<String>,
+    ) -> PyResult<Vec<u32>> {
         let t = &self.inner;
         py.allow_threads(|| guard(|| t.encode(text, &|s| allowed_special.contains(s))))
     }
@@ -94,7 +99,11 @@ impl PyCoreBpe {
         })
     }
 
-    fn encode_ordinary_to_buffer<'py>(&self, py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyBytes>> {
+    fn encode_ordinary_to_buffer<'py>(
+        &self,
+        py: Python<'py>,
+        text: &str,
+    ) -> PyResult<Bound<'py, PyBytes>> {
         let t = &self.inner;
         let ids = py.allow_threads(|| guard(|| t.encode_ordinary(text)))?;
         let mut bytes = Vec::with_capacity(ids.len() * 4);
@@ -104,7 +113,12 @@ impl PyCoreBpe {
         Ok(PyBytes::new(py, &bytes))
     }
 
-    fn find_special(&self, py: Python<'_>, text: &str, specials: HashSet<String>) -> PyResult<Option<String>> {
+    fn find_special(
+        &self,
+        py: Python<'_>,
+        text: &str,
+        specials: HashSet<String>,
+    ) -> PyResult<Option<String>> {
         let t = &self.inner;
         py.allow_threads(|| guard(|| t.find_special(text, &|s| specials.contains(s))))
     }
@@ -117,7 +131,11 @@ impl PyCoreBpe {
         Ok(PyBytes::new(py, &b))
     }
 
-    fn decode_single_token_bytes<'py>(&self, py: Python<'py>, id: u32) -> PyResult<Bound<'py, PyBytes>> {
+    fn decode_single_token_bytes<'py>(
+        &self,
+        py: Python<'py>,
+        id: u32,
+    ) -> PyResult<Bound<'py, PyBytes>> {
         match self.inner.token_bytes(id) {
             Some(b) => Ok(PyBytes::new(py, b)),
             None => Err(PyValueError::new_err(format!(

@@ -85,13 +85,23 @@ impl PyTokenizer {
     }
 
     #[pyo3(signature = (text, add_special_tokens = true))]
-    fn encode_ids(&self, py: Python<'_>, text: &str, add_special_tokens: bool) -> PyResult<Vec<u32>> {
+    fn encode_ids(
+        &self,
+        py: Python<'_>,
+        text: &str,
+        add_special_tokens: bool,
+    ) -> PyResult<Vec<u32>> {
         let t = &self.inner;
         py.allow_threads(|| guard(|| t.encode_ids(text, add_special_tokens)))
     }
 
     #[pyo3(signature = (text, add_special_tokens = true))]
-    fn count_tokens(&self, py: Python<'_>, text: &str, add_special_tokens: bool) -> PyResult<usize> {
+    fn count_tokens(
+        &self,
+        py: Python<'_>,
+        text: &str,
+        add_special_tokens: bool,
+    ) -> PyResult<usize> {
         let t = &self.inner;
         py.allow_threads(|| guard(|| t.count_tokens(text, add_special_tokens)))
     }
@@ -142,7 +152,11 @@ impl PyTokenizer {
     ) -> PyResult<Vec<String>> {
         let t = &self.inner;
         let out = py.allow_threads(|| {
-            guard(|| batch::map(&sequences, num_threads, |s| t.decode(s, skip_special_tokens)))
+            guard(|| {
+                batch::map(&sequences, num_threads, |s| {
+                    t.decode(s, skip_special_tokens)
+                })
+            })
         })?;
         out.into_iter().map(|r| r.map_err(to_py)).collect()
     }
@@ -161,7 +175,11 @@ impl PyTokenizer {
     }
 
     #[pyo3(signature = (with_added_tokens = true))]
-    fn get_vocab<'py>(&self, py: Python<'py>, with_added_tokens: bool) -> PyResult<Bound<'py, PyDict>> {
+    fn get_vocab<'py>(
+        &self,
+        py: Python<'py>,
+        with_added_tokens: bool,
+    ) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
         for (k, v) in self.inner.vocab(with_added_tokens) {
             d.set_item(k, v)?;
