@@ -24,14 +24,17 @@ import base64
 import functools
 import gzip
 import os
+import re
 import threading
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NoReturn, Union
 
 from batok import _batok
+from batok._threads import resolve_num_threads
+from batok._validate import check_text, check_texts
 
 if TYPE_CHECKING:
     import numpy as np
@@ -54,8 +57,6 @@ FIM_PREFIX = "<|fim_prefix|>"
 FIM_MIDDLE = "<|fim_middle|>"
 FIM_SUFFIX = "<|fim_suffix|>"
 ENDOFPROMPT = "<|endofprompt|>"
-
-_NUM_THREADS_ENV = "BATOK_NUM_THREADS"
 
 
 class Encoding:
@@ -211,7 +212,7 @@ class Encoding:
         [15339, 1917]
         ```
         """
-        _check_text(text)
+        check_text(text)
         try:
             return self._core.encode_ordinary(text)
         except UnicodeEncodeError:
@@ -241,7 +242,7 @@ class Encoding:
         [27, 91, 8862, 728, 428, 91, 29]
         ```
         """
-        _check_text(text)
+        check_text(text)
         allowed = self._check_special_policy(text, allowed_special, disallowed_special)
         try:
             return self._core.encode(text, allowed)
@@ -258,8 +259,8 @@ class Encoding:
         [[15339, 1917], [19045, 29474, 1917]]
         ```
         """
-        texts = _check_texts(text)
-        threads = _resolve_num_threads(num_threads)
+        texts = check_texts(text)
+        threads = resolve_num_threads(num_threads)
         try:
             return self._core.encode_ordinary_batch(texts, threads)
         except UnicodeEncodeError:
@@ -278,14 +279,14 @@ class Encoding:
         See `encode` for `allowed_special` and `disallowed_special`; the first text (in order)
         holding a disallowed special token raises.
         """
-        texts = _check_texts(text)
+        texts = check_texts(text)
         allowed, disallowed = self._special_policy(allowed_special, disallowed_special)
         if disallowed:
             for one in texts:
                 self._raise_if_disallowed(one, disallowed)
         if not texts:
             return []
-        threads = _resolve_num_threads(num_threads)
+        threads = resolve_num_threads(num_threads)
         try:
             return self._core.encode_batch(texts, allowed, threads)
         except UnicodeEncodeError:
@@ -315,7 +316,7 @@ class Encoding:
 
     def count_tokens(self, text: str) -> int:
         """The number of tokens `encode_ordinary(text)` returns, without building the list."""
-        _check_text(text)
+        check_text(text)
         try:
             return self._core.count_ordinary(text)
         except UnicodeEncodeError:
@@ -332,7 +333,7 @@ class Encoding:
 
         Needs numpy (`pip install batok[numpy]`). Special tokens follow `encode`'s rules.
         """
-        _check_text(text)
+        check_text(text)
         allowed = self._check_special_policy(text, allowed_special, disallowed_special)
         try:
             import numpy as np
@@ -429,14 +430,14 @@ class Encoding:
         `num_threads` is accepted for tiktoken compatibility; decoding is a table lookup per token
         and runs on the calling thread.
         """
-        _resolve_num_threads(num_threads)
+        resolve_num_threads(num_threads)
         return [self.decode(tokens, errors=errors) for tokens in batch]
 
     def decode_bytes_batch(
         self, batch: Sequence[Sequence[int]], *, num_threads: int | None = None
     ) -> list[bytes]:
         """Decodes a batch (list of lists of tokens) into a list of bytes."""
-        _resolve_num_threads(num_threads)
+        resolve_num_threads(num_threads)
         return [self.decode_bytes(tokens) for tokens in batch]
 
     # ---------------------------------------------------------------- vocabulary
@@ -508,10 +509,16 @@ class Encoding:
         return allowed, disallowed
 
     def _raise_if_disallowed(self, text: str, disallowed: set[str]) -> None:
-        try:
-            found = self._core.find_special(text, disallowed)
-        except UnicodeEncodeError:
-            found = self._core.find_special(_replace_surrogates(text), disallowed)
+        if disallowed <= self.special_tokens_set:
+            try:
+                found = self._core.find_special(text, disallowed)
+            except UnicodeEncodeError:
+                found = self._core.find_special(_replace_surrogates(text), disallowed)
+        else:
+            # tiktoken checks any string the caller disallows, not only special tokens; the
+            # engine only knows the special tokens, so search for those here.
+            match = _literal_regex(frozenset(disallowed)).search(text)
+            found = None if match is None else match.group()
         if found is not None:
             _raise_disallowed_special_token(found)
 
@@ -550,22 +557,11 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _check_text(text: object) -> None:
-    if not isinstance(text, str):
-        hint = " (decode bytes to str first)" if isinstance(text, (bytes, bytearray)) else ""
-        raise TypeError(f"text must be a str, not {type(text).__name__}{hint}")
-
-
-def _check_texts(texts: Iterable[str]) -> list[str]:
-    if isinstance(texts, str):
-        raise TypeError("expected a sequence of str, got a single str; use encode() for one text")
-    if isinstance(texts, (bytes, bytearray)):
-        raise TypeError(f"expected a sequence of str, not {type(texts).__name__}")
-    result = list(texts)
-    for index, text in enumerate(result):
-        if not isinstance(text, str):
-            raise TypeError(f"text[{index}] must be a str, not {type(text).__name__}")
-    return result
+@functools.lru_cache(maxsize=64)
+def _literal_regex(strings: frozenset[str]) -> re.Pattern[str]:
+    # Longest first, so that of two strings found at the same place the longer one is reported.
+    ordered = sorted(strings, key=lambda s: (-len(s), s))
+    return re.compile("|".join(re.escape(s) for s in ordered))
 
 
 def _replace_surrogates(text: str) -> str:
@@ -582,28 +578,6 @@ def _replace_surrogates_all(texts: list[str]) -> list[str]:
             text = _replace_surrogates(text)
         fixed.append(text)
     return fixed
-
-
-def _resolve_num_threads(num_threads: int | None) -> int:
-    """`num_threads`, else `$BATOK_NUM_THREADS`, else 0 (every core)."""
-    if num_threads is None:
-        raw = os.environ.get(_NUM_THREADS_ENV, "").strip()
-        if not raw:
-            return 0
-        try:
-            num_threads = int(raw)
-        except ValueError:
-            raise ValueError(
-                f"{_NUM_THREADS_ENV} must be a non-negative integer, got {raw!r}"
-            ) from None
-        source = _NUM_THREADS_ENV
-    else:
-        source = "num_threads"
-        if not _is_int(num_threads):
-            raise TypeError(f"num_threads must be an int, not {type(num_threads).__name__}")
-    if num_threads < 0:
-        raise ValueError(f"{source} must be >= 0 (0 means every core), got {num_threads}")
-    return num_threads
 
 
 def _ranks_to_text(mergeable_ranks: Mapping[bytes, int]) -> bytes:

@@ -114,12 +114,14 @@ mod tests {
     }
 
     fn run(s: &str) -> Vec<u32> {
-        let mut sc = Scratch::default();
-        sc.symbols = s
-            .bytes()
-            .enumerate()
-            .map(|(i, b)| Symbol::new(b as u32, i, i + 1))
-            .collect();
+        let mut sc = Scratch {
+            symbols: s
+                .bytes()
+                .enumerate()
+                .map(|(i, b)| Symbol::new(b as u32, i, i + 1))
+                .collect(),
+            ..Default::default()
+        };
         merge_all(&mut sc, pair);
         sc.symbols.iter().map(|s| s.id).collect()
     }
