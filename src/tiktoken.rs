@@ -6,7 +6,9 @@ use base64::Engine as _;
 use rustc_hash::FxHashMap;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::model::cache::{get_or_compute, CacheId, MAX_PIECE_LEN};
 use crate::model::merge::{merge_all, Scratch, Symbol};
+use crate::normalizer::Pattern;
 
 #[derive(Debug)]
 pub struct CoreBpe {
@@ -14,8 +16,9 @@ pub struct CoreBpe {
     decoder: Vec<Option<Box<[u8]>>>,
     special_encoder: FxHashMap<String, u32>,
     special_decoder: FxHashMap<u32, String>,
-    pattern: fancy_regex::Regex,
+    pattern: Pattern,
     special_pattern: Option<regex::Regex>,
+    cache: CacheId,
 }
 
 /// Parse a rank file's text.
@@ -55,8 +58,7 @@ impl CoreBpe {
         special_tokens: FxHashMap<String, u32>,
         pattern: &str,
     ) -> Result<CoreBpe> {
-        let regex = fancy_regex::Regex::new(pattern)
-            .map_err(|e| Error::new(ErrorKind::Regex, format!("invalid pattern: {e}")))?;
+        let regex = Pattern::regex(pattern)?;
         let max = encoder
             .values()
             .copied()
@@ -95,6 +97,7 @@ impl CoreBpe {
             special_decoder,
             pattern: regex,
             special_pattern,
+            cache: CacheId::new(),
         })
     }
 
@@ -117,6 +120,16 @@ impl CoreBpe {
             out.push(r);
             return;
         }
+        if piece.len() <= MAX_PIECE_LEN {
+            get_or_compute(&self.cache, piece, out, |o| {
+                self.merge_piece(piece, scratch, o)
+            });
+        } else {
+            self.merge_piece(piece, scratch, out);
+        }
+    }
+
+    fn merge_piece(&self, piece: &[u8], scratch: &mut Scratch, out: &mut Vec<u32>) {
         scratch.symbols.clear();
         for (i, b) in piece.iter().enumerate() {
             // Every single byte has a rank in tiktoken's encodings.
@@ -137,14 +150,9 @@ impl CoreBpe {
 
     /// Ordinary text only: special tokens are encoded as text.
     pub fn encode_ordinary_into(&self, text: &str, scratch: &mut Scratch, out: &mut Vec<u32>) {
-        for m in self.pattern.find_iter(text) {
-            match m {
-                Ok(m) => self.encode_piece(m.as_str().as_bytes(), scratch, out),
-                // fancy-regex gives up on catastrophic backtracking; encode the rest as one piece
-                // rather than lose text.
-                Err(_) => break,
-            }
-        }
+        self.pattern.for_each(text, |s, e| {
+            self.encode_piece(&text.as_bytes()[s..e], scratch, out)
+        });
     }
 
     pub fn encode_ordinary(&self, text: &str) -> Vec<u32> {

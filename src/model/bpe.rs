@@ -1,5 +1,6 @@
 //! The BPE model of tokenizer.json files.
 
+use super::cache::{get_or_compute, CacheId, MAX_PIECE_LEN};
 use super::merge::{merge_all, Scratch, Symbol};
 use rustc_hash::FxHashMap;
 
@@ -23,6 +24,7 @@ pub struct Bpe {
     opts: BpeOptions,
     unk_id: Option<u32>,
     byte_ids: [Option<u32>; 256],
+    cache: CacheId,
 }
 
 #[inline]
@@ -84,6 +86,7 @@ impl Bpe {
             opts,
             unk_id,
             byte_ids,
+            cache: CacheId::new(),
         })
     }
 
@@ -100,6 +103,28 @@ impl Bpe {
         if word.is_empty() {
             return;
         }
+        if word.len() > MAX_PIECE_LEN {
+            return self.tokenize_uncached(word, scratch, out);
+        }
+        // Cached as (id, start, end) triples.
+        let mut flat = std::mem::take(&mut scratch.flat);
+        flat.clear();
+        get_or_compute(&self.cache, word.as_bytes(), &mut flat, |f| {
+            let mut toks = Vec::new();
+            self.tokenize_uncached(word, scratch, &mut toks);
+            for t in toks {
+                f.extend_from_slice(&[t.id, t.start as u32, t.end as u32]);
+            }
+        });
+        out.extend(flat.chunks_exact(3).map(|c| PieceToken {
+            id: c[0],
+            start: c[1] as usize,
+            end: c[2] as usize,
+        }));
+        scratch.flat = flat;
+    }
+
+    fn tokenize_uncached(&self, word: &str, scratch: &mut Scratch, out: &mut Vec<PieceToken>) {
         if self.opts.ignore_merges {
             if let Some(&id) = self.vocab.get(word) {
                 out.push(PieceToken {

@@ -36,6 +36,8 @@ impl Symbol {
 pub struct Scratch {
     pub symbols: Vec<Symbol>,
     heap: BinaryHeap<Reverse<(u32, u32, u32)>>,
+    /// Spare buffer for callers (cache values).
+    pub flat: Vec<u32>,
 }
 
 /// Merge `scratch.symbols` in place; `pair(left, right)` gives `(rank, merged_id)` when the

@@ -3,22 +3,54 @@
 
 use crate::error::{Error, ErrorKind, Result};
 
+use crate::pre_tokenizer::scan;
+
 #[derive(Debug, Clone)]
 pub enum Pattern {
     Literal(String),
     Regex(Box<fancy_regex::Regex>),
+    /// A known split regex, run by a hand-written scanner with the same matches.
+    Scan(scan::Kind),
 }
 
 impl Pattern {
     pub fn regex(src: &str) -> Result<Pattern> {
+        if let Some(k) = scan::Kind::for_pattern(src) {
+            return Ok(Pattern::Scan(k));
+        }
+        Self::regex_engine(src)
+    }
+
+    /// Always the general regex engine (for tests that check the scanners against it).
+    pub fn regex_engine(src: &str) -> Result<Pattern> {
         fancy_regex::Regex::new(src)
             .map(|r| Pattern::Regex(Box::new(r)))
             .map_err(|e| Error::new(ErrorKind::Regex, format!("invalid regex {src:?}: {e}")))
     }
 
+    /// Call `f(start, end)` for each non-empty match, left to right.
+    pub fn for_each(&self, text: &str, mut f: impl FnMut(usize, usize)) {
+        match self {
+            Pattern::Scan(k) => k.for_each(text, f),
+            Pattern::Regex(re) => {
+                for m in re.find_iter(text).filter_map(|m| m.ok()) {
+                    if m.start() < m.end() {
+                        f(m.start(), m.end());
+                    }
+                }
+            }
+            Pattern::Literal(_) => self.find(text).into_iter().for_each(|(s, e)| f(s, e)),
+        }
+    }
+
     /// Non-empty match ranges, left to right, non-overlapping.
     pub fn find(&self, text: &str) -> Vec<(usize, usize)> {
         match self {
+            Pattern::Scan(k) => {
+                let mut v = Vec::new();
+                k.for_each(text, |s, e| v.push((s, e)));
+                v
+            }
             Pattern::Literal(s) => {
                 if s.is_empty() {
                     return Vec::new();

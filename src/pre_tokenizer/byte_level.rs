@@ -5,8 +5,7 @@ use crate::normalized::NormalizedString;
 use crate::normalizer::Pattern;
 use std::sync::OnceLock;
 
-pub const GPT2_PATTERN: &str =
-    r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
+pub const GPT2_PATTERN: &str = super::scan::GPT2;
 
 pub fn gpt2_pattern() -> &'static Pattern {
     static RE: OnceLock<Pattern> = OnceLock::new();

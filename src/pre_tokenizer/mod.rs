@@ -1,6 +1,7 @@
 //! Pre-tokenizers: cut normalized text into pieces that the model encodes independently.
 
 pub mod byte_level;
+pub mod scan;
 mod split;
 
 pub use split::Behavior;

@@ -1,0 +1,323 @@
+//! Hand-written scanners for the split regexes that today's tokenizers use.
+//!
+//! GPT-2's pattern and the cl100k / Llama-3 / Qwen family are a handful of character classes
+//! (letters, numbers, whitespace, everything else) with one look-ahead, `\s+(?!\S)`. A general
+//! backtracking engine spends most of its time on that look-ahead; these scanners decide each
+//! match in one forward pass and give exactly the regex's matches (the unit tests and the parity
+//! suite compare them with the regex engine on random text). Any other pattern uses the engine.
+
+use std::sync::OnceLock;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`
+    Gpt2,
+    /// cl100k_base, Llama-3 and Qwen2: case-insensitive contractions, a letter run with one
+    /// optional leading non-letter, numbers in groups of `digits`, punctuation runs with
+    /// trailing newlines, then the whitespace rules. `ws_to_end` is tiktoken's `\s++$`.
+    Cl100k { digits: usize, ws_to_end: bool },
+}
+
+pub const GPT2: &str =
+    r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
+pub const CL100K_TIKTOKEN: &str = r"'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s";
+pub const LLAMA3: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+pub const QWEN2: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
+impl Kind {
+    pub fn for_pattern(src: &str) -> Option<Kind> {
+        match src {
+            GPT2 => Some(Kind::Gpt2),
+            CL100K_TIKTOKEN => Some(Kind::Cl100k {
+                digits: 3,
+                ws_to_end: true,
+            }),
+            LLAMA3 => Some(Kind::Cl100k {
+                digits: 3,
+                ws_to_end: false,
+            }),
+            QWEN2 => Some(Kind::Cl100k {
+                digits: 1,
+                ws_to_end: false,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Call `f(start, end)` for every match, left to right. The patterns match every char, so
+    /// the matches tile the text.
+    pub fn for_each(self, text: &str, mut f: impl FnMut(usize, usize)) {
+        let b = text.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            let e = match self {
+                Kind::Gpt2 => gpt2_at(text, i),
+                Kind::Cl100k { digits, ws_to_end } => cl100k_at(text, i, digits, ws_to_end),
+            };
+            debug_assert!(e > i);
+            f(i, e);
+            i = e;
+        }
+    }
+}
+
+/// Sorted ranges of \p{L}, straight from the regex crate's own Unicode tables.
+fn letter_ranges() -> &'static [(u32, u32)] {
+    static R: OnceLock<Vec<(u32, u32)>> = OnceLock::new();
+    R.get_or_init(|| {
+        let hir = regex_syntax::ParserBuilder::new()
+            .build()
+            .parse(r"\p{L}")
+            .expect("static class");
+        match hir.kind() {
+            regex_syntax::hir::HirKind::Class(regex_syntax::hir::Class::Unicode(c)) => c
+                .ranges()
+                .iter()
+                .map(|r| (r.start() as u32, r.end() as u32))
+                .collect(),
+            _ => unreachable!("\\p{{L}} is a Unicode class"),
+        }
+    })
+}
+
+#[inline]
+fn is_letter(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphabetic();
+    }
+    let r = letter_ranges();
+    let cp = c as u32;
+    match r.binary_search_by(|&(s, e)| {
+        if e < cp {
+            std::cmp::Ordering::Less
+        } else if s > cp {
+            std::cmp::Ordering::Greater
+        } else {
+            std::cmp::Ordering::Equal
+        }
+    }) {
+        Ok(_) => true,
+        Err(_) => false,
+    }
+}
+
+#[inline]
+fn is_number(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_digit()
+    } else {
+        c.is_numeric()
+    }
+}
+
+#[inline]
+fn is_space(c: char) -> bool {
+    c.is_whitespace()
+}
+
+#[inline]
+fn is_other(c: char) -> bool {
+    !is_space(c) && !is_letter(c) && !is_number(c)
+}
+
+#[inline]
+fn char_at(t: &str, i: usize) -> Option<char> {
+    t[i..].chars().next()
+}
+
+/// End of the run of chars satisfying `p` starting at `i`.
+#[inline]
+fn run(t: &str, mut i: usize, p: impl Fn(char) -> bool) -> usize {
+    let b = t.as_bytes();
+    while i < b.len() {
+        let c = if b[i] < 0x80 {
+            b[i] as char
+        } else {
+            char_at(t, i).expect("in bounds")
+        };
+        if !p(c) {
+            break;
+        }
+        i += c.len_utf8();
+    }
+    i
+}
+
+/// `'s|'t|'re|'ve|'m|'ll|'d` at `i` (which holds the apostrophe); end of the match.
+fn contraction(t: &str, i: usize, fold: bool) -> Option<usize> {
+    let mut it = t[i + 1..].chars();
+    let a = it.next()?;
+    let norm = |c: char| {
+        if !fold {
+            c
+        } else if c == '\u{17f}' {
+            // Unicode simple case folding maps LONG S to 's'.
+            's'
+        } else {
+            c.to_ascii_lowercase()
+        }
+    };
+    let a2 = norm(a);
+    if matches!(a2, 's' | 't' | 'm' | 'd') {
+        return Some(i + 1 + a.len_utf8());
+    }
+    let b = it.next().map(norm);
+    match (a2, b) {
+        ('r', Some('e')) | ('v', Some('e')) | ('l', Some('l')) => Some(i + 1 + a.len_utf8() + 1),
+        _ => None,
+    }
+}
+
+/// The whitespace alternatives once nothing earlier matched at `i` (a whitespace char).
+fn whitespace_at(t: &str, i: usize, newline_rule: bool, ws_to_end: bool) -> usize {
+    let j = run(t, i, is_space);
+    if ws_to_end && j == t.len() {
+        return j;
+    }
+    if newline_rule {
+        // `\s*[\r\n]`: backtracks to the last newline of the run.
+        if let Some(p) = t[i..j].rfind(['\r', '\n']) {
+            return i + p + 1;
+        }
+    }
+    if j == t.len() {
+        return j;
+    }
+    // `\s+(?!\S)`: all but the last whitespace char, when that leaves at least one.
+    let last = t[i..j].chars().next_back().expect("non-empty run");
+    let k = j - last.len_utf8();
+    if k > i {
+        k
+    } else {
+        j
+    }
+}
+
+fn gpt2_at(t: &str, i: usize) -> usize {
+    let c = char_at(t, i).expect("in bounds");
+    if c == '\'' {
+        if let Some(e) = contraction(t, i, false) {
+            return e;
+        }
+    }
+    let j = if c == ' ' { i + 1 } else { i };
+    if let Some(d) = if j < t.len() { char_at(t, j) } else { None } {
+        if is_letter(d) {
+            return run(t, j, is_letter);
+        }
+        if is_number(d) {
+            return run(t, j, is_number);
+        }
+        if is_other(d) {
+            return run(t, j, is_other);
+        }
+    }
+    whitespace_at(t, i, false, false)
+}
+
+fn cl100k_at(t: &str, i: usize, digits: usize, ws_to_end: bool) -> usize {
+    let c = char_at(t, i).expect("in bounds");
+    if c == '\'' {
+        if let Some(e) = contraction(t, i, true) {
+            return e;
+        }
+    }
+    let next = || char_at(t, i + c.len_utf8());
+    if is_letter(c) {
+        return run(t, i, is_letter);
+    }
+    if c != '\r' && c != '\n' && !is_number(c) {
+        if let Some(d) = if i + c.len_utf8() < t.len() {
+            next()
+        } else {
+            None
+        } {
+            if is_letter(d) {
+                return run(t, i + c.len_utf8(), is_letter);
+            }
+        }
+    }
+    if is_number(c) {
+        let mut e = i;
+        for _ in 0..digits {
+            match char_at(t, e) {
+                Some(d) if e < t.len() && is_number(d) => e += d.len_utf8(),
+                _ => break,
+            }
+        }
+        return e;
+    }
+    let j = if c == ' ' { i + 1 } else { i };
+    if j < t.len() {
+        let d = char_at(t, j).expect("in bounds");
+        if is_other(d) {
+            let e = run(t, j, is_other);
+            return run(t, e, |x| x == '\r' || x == '\n');
+        }
+    }
+    whitespace_at(t, i, true, ws_to_end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn regex_matches(re: &fancy_regex::Regex, text: &str) -> Vec<(usize, usize)> {
+        re.find_iter(text)
+            .map(|m| m.unwrap())
+            .map(|m| (m.start(), m.end()))
+            .collect()
+    }
+
+    fn scan_matches(k: Kind, text: &str) -> Vec<(usize, usize)> {
+        let mut v = Vec::new();
+        k.for_each(text, |s, e| v.push((s, e)));
+        v
+    }
+
+    /// A small deterministic generator over the chars where the rules differ.
+    fn random_texts() -> Vec<String> {
+        let alphabet: Vec<char> = "aZé1٣½ \t\n\r\u{a0}\u{3000}'sStTrReElLvVmMdD\u{17f}.,!?-_/\u{4e00}\u{301}\u{1f600}\u{2028}\u{85}"
+            .chars()
+            .collect();
+        let mut state = 0x2545F4914F6CDD1Du64;
+        let mut out = Vec::new();
+        for _ in 0..3000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = (state % 24) as usize;
+            let mut s = String::new();
+            for _ in 0..len {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                s.push(alphabet[(state % alphabet.len() as u64) as usize]);
+            }
+            out.push(s);
+        }
+        out
+    }
+
+    #[test]
+    fn scanners_equal_the_regex_engine() {
+        for src in [GPT2, CL100K_TIKTOKEN, LLAMA3, QWEN2] {
+            let k = Kind::for_pattern(src).unwrap();
+            for t in random_texts() {
+                assert_eq!(
+                    scan_matches(k, &t),
+                    regex_matches(src, &t),
+                    "{src} on {t:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn letters_include_non_latin_scripts() {
+        assert!(is_letter('\u{4e00}'));
+        assert!(is_letter('\u{e9}'));
+        assert!(!is_letter('\u{301}'));
+        assert!(!is_letter('1'));
+    }
+}
