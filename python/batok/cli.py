@@ -82,9 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+")
     _add_source(p)
     p.set_defaults(func=_cmd_count)
-    from .hub.cli import add_commands
+    from .bench import add_commands as add_bench
+    from .hub.cli import add_commands as add_hub
 
-    add_commands(sub)
+    add_hub(sub)
+    add_bench(sub)
     return parser
 
 

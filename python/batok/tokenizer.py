@@ -146,7 +146,7 @@ class Tokenizer:
             check_texts(texts), bool(add_special_tokens), resolve_num_threads(num_threads)
         )
 
-    def count_tokens(self, text: str, add_special_tokens: bool = False) -> int:
+    def count_tokens(self, text: str, add_special_tokens: bool = True) -> int:
         """How many tokens `encode` would return, without building the list."""
         n = self._native.count_tokens(check_text(text), bool(add_special_tokens))
         if add_special_tokens:
@@ -175,7 +175,11 @@ class Tokenizer:
     # -- decoding --------------------------------------------------------------------------
 
     def decode(self, ids: Sequence[int], skip_special_tokens: bool = False) -> str:
-        return self._native.decode(check_ids(ids), bool(skip_special_tokens))
+        try:
+            return self._native.decode(ids, bool(skip_special_tokens))
+        except (TypeError, OverflowError):
+            # The engine's conversion rejected something; say exactly what and where.
+            return self._native.decode(check_ids(ids), bool(skip_special_tokens))
 
     def decode_batch(
         self,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+
 from batok.testing.hub import LoopbackHub
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from batok.hub import download
 from batok.hub.cli import add_commands
 from batok.testing.hub import LoopbackHub

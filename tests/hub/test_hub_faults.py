@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from batok.hub import DownloadError, HubError, LocalEntryNotFoundError, download
 from batok.testing.hub import LoopbackHub
 

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import huggingface_hub
 import pytest
-from batok.hub import resolve_tokenizer_files
-from batok.testing.hub import LoopbackHub
 from huggingface_hub.errors import GatedRepoError as HfGatedRepoError
 from huggingface_hub.errors import RepositoryNotFoundError as HfRepositoryNotFoundError
+
+from batok.hub import resolve_tokenizer_files
+from batok.testing.hub import LoopbackHub
 
 ALICE = "ba_alice_5ecret_9f8e7d6c5b4a"
 BOB = "ba_bob_5ecret_1a2b3c4d5e6f"

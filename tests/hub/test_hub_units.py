@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 
 import pytest
+
 from batok.hub import errors
 from batok.hub.auth import Credential, get_credential
 from batok.hub.download import HubSettings

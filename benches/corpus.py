@@ -1,0 +1,121 @@
+"""Benchmark workloads: documents from the shared corpus, and synthetic worst cases.
+
+The corpus is read from `shared/` beside the checkout, never from a machine path. Workloads are
+documents of 1-4 KB (one call per document, as a data pipeline calls a tokenizer), sampled evenly
+through every file of the workload so that no single book or language dominates.
+`BATOK_BENCH_QUICK=1` shrinks everything to a harness check that runs in seconds.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from batok.bench import split_documents
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+CORPUS = SHARED / "corpus"
+TOKENIZERS = SHARED / "tokenizers"
+
+QUICK = os.environ.get("BATOK_BENCH_QUICK", "") not in ("", "0")
+
+ENCODINGS = ("cl100k_base", "o200k_base")
+WORKLOADS = ("prose", "code", "multilingual")
+
+# The real tokenizer.json families of the issue's targets: name -> directory under tokenizers/.
+FAMILIES = {
+    "llama-2": "llama-2",
+    "llama-3.2": "llama-3.2",
+    "qwen2.5": "qwen2.5",
+    "gpt2": "gpt2",
+    "mistral": "mistral-7b-v0.1",
+}
+
+WORST_CASES = ("random letters", "one repeated letter", "random CJK", "prose without whitespace")
+WORST_CASE_SIZES = (1_000, 10_000) if QUICK else (10_000, 100_000, 1_000_000, 10_000_000)
+
+
+def workload_files(name: str) -> list[Path]:
+    if name == "prose":
+        return [
+            CORPUS / "english_prose_gutenberg.txt",
+            CORPUS / "english_drama_tinyshakespeare.txt",
+        ]
+    if name == "code":
+        return sorted(CORPUS.glob("code_*.txt"))
+    if name == "multilingual":
+        return sorted(CORPUS.glob("*_udhr*.txt"))
+    raise ValueError(f"unknown workload {name!r}; known: {', '.join(WORKLOADS)}")
+
+
+def default_budget() -> int:
+    """UTF-8 bytes per workload: `BATOK_BENCH_BYTES`, else 32 KB quick or 1 MB."""
+    raw = os.environ.get("BATOK_BENCH_BYTES", "")
+    if raw:
+        return int(raw)
+    return 32_000 if QUICK else 1_000_000
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    docs: tuple[str, ...]
+    nbytes: int
+
+    @property
+    def files(self) -> list[str]:
+        return [p.name for p in workload_files(self.name)]
+
+
+@functools.cache
+def workload(name: str, budget: int | None = None) -> Workload:
+    """About `budget` bytes of documents, the same share from every file of the workload, spread
+    evenly through each file (a file smaller than its share gives all it has)."""
+    budget = budget or default_budget()
+    files = workload_files(name)
+    if not files:
+        raise FileNotFoundError(f"no corpus files for {name!r} under {CORPUS}")
+    share = budget // len(files)
+    docs: list[str] = []
+    for path in files:
+        all_docs = split_documents(path.read_text(encoding="utf-8"))
+        sizes = [len(d.encode("utf-8")) for d in all_docs]
+        wanted = max(1, round(share / (sum(sizes) / len(sizes))))
+        step = max(1, len(all_docs) // wanted)
+        taken = 0
+        for i in range(0, len(all_docs), step):
+            if taken >= share:
+                break
+            docs.append(all_docs[i])
+            taken += sizes[i]
+    return Workload(name, tuple(docs), sum(len(d.encode("utf-8")) for d in docs))
+
+
+@functools.lru_cache(maxsize=4)
+def _prose_without_whitespace() -> str:
+    text = (CORPUS / "english_prose_gutenberg.txt").read_text(encoding="utf-8")
+    return "".join(text.split())
+
+
+@functools.lru_cache(maxsize=2)
+def worst_case_text(kind: str, n: int) -> str:
+    """`n` characters of `kind`, none of them whitespace: one pre-tokenizer piece (or a few) that
+    the BPE merge step must handle whole. Seeded, so every run times the same text."""
+    rng = random.Random(20261125 + n)
+    if kind == "random letters":
+        letters = bytes(97 + b % 26 for b in range(256))
+        return rng.randbytes(n).translate(letters).decode("ascii")
+    if kind == "one repeated letter":
+        return "a" * n
+    if kind == "random CJK":
+        # UTF-16-LE pairs: any low byte, a high byte in 0x4E..0x9F, so U+4E00..U+9FFF.
+        buf = bytearray(rng.randbytes(2 * n))
+        buf[1::2] = bytes(buf[1::2]).translate(bytes(0x4E + b % 82 for b in range(256)))
+        return buf.decode("utf-16-le")
+    if kind == "prose without whitespace":
+        base = _prose_without_whitespace()
+        return (base * (n // len(base) + 1))[:n]
+    raise ValueError(f"unknown worst case {kind!r}; known: {', '.join(WORST_CASES)}")

@@ -1,0 +1,705 @@
+"""Run the whole comparison and write BENCHMARKS.md, benches/plots/*.png and benches/results.json.
+
+    python benches/report.py            # full run, ~5-10 minutes on 2 cores
+    python benches/report.py --quick    # tiny inputs: checks the harness, numbers mean nothing
+
+Every number is measured in this one run, side by side, so ratios compare like with like (noise
+between runs reached 28 % on the reference machine). Each peer's output is checked equal to
+batok's on the whole workload before it is timed; one that differs is reported as "differs".
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+if str(HERE) not in sys.path:  # `python benches/report.py` has it; an import from a test may not
+    sys.path.insert(0, str(HERE))
+
+import corpus  # noqa: E402
+import peers  # noqa: E402
+
+from batok.bench import Result, Unavailable, machine_info, measure  # noqa: E402
+
+# A worst-case call predicted to take longer than this is skipped (and the table says so), so a
+# superlinear engine cannot stall the report; growth is extrapolated from the two sizes before.
+WORST_CASE_BUDGET_S = 30.0
+
+Table = dict[str, list[dict[str, Any]]]
+
+
+def _results(rs: Sequence[Result]) -> list[dict[str, Any]]:
+    return [asdict(r) for r in rs]
+
+
+def _tick(label: str) -> Callable[[], None]:
+    print(f"  {label}", file=sys.stderr, flush=True)
+    return lambda: None
+
+
+def run_encode(rounds: int, budget: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"single": {}, "batch": {}, "decode": {}}
+    for name in corpus.ENCODINGS:
+        for work in corpus.WORKLOADS:
+            w = corpus.workload(work, budget)
+            key = f"{name} {work}"
+            _tick(f"encode {key} ({w.nbytes / 1e6:.2f} MB, {len(w.docs)} docs)")
+            single = peers.encode_peers(name)
+            expected = single[0].run(w.docs)  # type: ignore[union-attr]
+            out["single"][key] = _results(measure(single, w.docs, expected, w.nbytes, rounds))
+            out["batch"][key] = _results(
+                measure(peers.batch_peers(name), w.docs, expected, w.nbytes, rounds)
+            )
+            out["decode"][key] = _results(
+                measure(peers.decode_peers(name), expected, w.docs, w.nbytes, rounds)
+            )
+    return out
+
+
+def run_families(rounds: int, budget: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"single": {}, "batch": {}}
+    for family in corpus.FAMILIES:
+        single, batch = peers.family_peers(family)
+        for work in corpus.WORKLOADS:
+            w = corpus.workload(work, budget)
+            key = f"{family} {work}"
+            _tick(f"tokenizer.json {key}")
+            expected = single[0].run(w.docs)  # type: ignore[union-attr]
+            out["single"][key] = _results(measure(single, w.docs, expected, w.nbytes, rounds))
+            out["batch"][key] = _results(measure(batch, w.docs, expected, w.nbytes, rounds))
+    return out
+
+
+def _time_call(fn: Callable[[str], Any], text: str, min_total: float) -> tuple[float, Any]:
+    """Median of repeated calls until `min_total` seconds (short inputs are noisy), and the
+    first call's output for the check."""
+    t0 = time.perf_counter()
+    first = fn(text)
+    times = [time.perf_counter() - t0]
+    while sum(times) < min_total and len(times) < 200:
+        t0 = time.perf_counter()
+        fn(text)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), first
+
+
+def run_worst_case(sizes: Sequence[int], min_total: float) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    wc_peers = peers.worst_case_peers()
+    for kind in corpus.WORST_CASES:
+        history: dict[str, list[tuple[int, float]]] = {}
+        for n in sizes:
+            _tick(f"worst case {kind} {n:,}")
+            text = corpus.worst_case_text(kind, n)
+            reference: list[int] | None = None
+            for peer in wc_peers:
+                row: dict[str, Any] = {"kind": kind, "n": n, "engine": peer.engine}
+                rows.append(row)
+                if isinstance(peer, Unavailable):
+                    row.update(status="unavailable", note=peer.reason)
+                    continue
+                if peer.cap is not None and n > peer.cap:
+                    row.update(status="skipped", note=f"capped at {peer.cap // 1_000_000}M")
+                    continue
+                if peer.engine != "batok" and reference is None:
+                    row.update(status="skipped", note="no batok output to check")
+                    continue
+                past = history.get(peer.engine, [])
+                if past:
+                    (n1, t1), (n2, t2) = (past[-2] if len(past) > 1 else past[-1]), past[-1]
+                    k = math.log(t2 / t1) / math.log(n2 / n1) if n2 > n1 and t1 > 0 else 1.0
+                    predicted = t2 * (n / n2) ** max(k, 1.0)
+                    if predicted > WORST_CASE_BUDGET_S:
+                        row.update(status="skipped", note=f"predicted {predicted:.0f} s")
+                        continue
+                seconds, ids = _time_call(peer.encode, text, min_total)
+                ids = list(ids)
+                if peer.engine == "batok":
+                    reference = ids
+                elif ids != reference:
+                    row.update(status="differs", note="ids differ from batok")
+                    continue
+                history.setdefault(peer.engine, []).append((n, seconds))
+                row.update(status="ok", seconds=seconds, ns_per_char=seconds / n * 1e9)
+            del reference
+    return rows
+
+
+def run_cold_load(runs: int) -> list[dict[str, Any]]:
+    rows = []
+    for engine, what in peers.cold_load_cases():
+        _tick(f"cold load {engine} {what}")
+        rows.append(asdict(peers.cold_load(engine, what, runs)))
+    return rows
+
+
+# -- targets -----------------------------------------------------------------------------------
+
+
+def _speed(results: list[dict[str, Any]], engine: str, key: str) -> float | None:
+    for r in results:
+        if r["engine"] == engine and r["method"].split(" ")[0] == key and r["status"] == "ok":
+            return float(r["mb_s"])
+    return None
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a and b else None
+
+
+def _target(
+    name: str, goal: str, cases: dict[str, float | None], ok: Callable[[float], bool], worst: str
+) -> dict[str, Any]:
+    """One target row: every case's number, the worst of them, met only if every case is."""
+    known = {k: v for k, v in cases.items() if v is not None}
+    value = (min if worst == "min" else max)(known.values()) if known else None
+    met = bool(known) and len(known) == len(cases) and all(ok(v) for v in known.values())
+    return {"target": name, "goal": goal, "value": value, "met": met, "cases": cases}
+
+
+def targets(data: dict[str, Any]) -> list[dict[str, Any]]:
+    enc, fam = data["encode"], data["families"]
+    rows = []
+
+    def per_case(section: dict[str, Any], f: Callable[[list[dict[str, Any]]], float | None]):
+        return {key: f(results) for key, results in section.items()}
+
+    rows.append(
+        _target(
+            "encode, list output vs quicktok-v1",
+            ">= 1.2x",
+            per_case(
+                enc["single"],
+                lambda r: _ratio(
+                    _speed(r, "batok", "encode_ordinary"),
+                    _speed(r, "quicktok-v1", "encode_ordinary"),
+                ),
+            ),
+            lambda v: v >= 1.2,
+            "min",
+        )
+    )
+    rows.append(
+        _target(
+            "encode, numpy output vs quicktok-v1 (list)",
+            ">= 2.5x",
+            per_case(
+                enc["single"],
+                lambda r: _ratio(
+                    _speed(r, "batok", "encode_to_numpy"),
+                    _speed(r, "quicktok-v1", "encode_ordinary"),
+                ),
+            ),
+            lambda v: v >= 2.5,
+            "min",
+        )
+    )
+    rows.append(
+        _target(
+            "tokenizer.json encode vs HF encode (exact)",
+            ">= 15x",
+            per_case(
+                fam["single"],
+                lambda r: _ratio(
+                    _speed(r, "batok", "encode"), _speed(r, "HF tokenizers", "encode")
+                ),
+            ),
+            lambda v: v >= 15,
+            "min",
+        )
+    )
+    rows.append(
+        _target(
+            "tokenizer.json encode_batch vs HF encode_batch (exact)",
+            ">= 15x",
+            per_case(
+                fam["batch"],
+                lambda r: _ratio(
+                    _speed(r, "batok", "encode_batch"), _speed(r, "HF tokenizers", "encode_batch")
+                ),
+            ),
+            lambda v: v >= 15,
+            "min",
+        )
+    )
+    rows.append(
+        _target(
+            "batch on all cores vs single thread (encode_ordinary)",
+            ">= 1.9x",
+            {
+                key: _ratio(
+                    _speed(enc["batch"][key], "batok", "encode_ordinary_batch"),
+                    _speed(enc["single"][key], "batok", "encode_ordinary"),
+                )
+                for key in enc["single"]
+            },
+            lambda v: v >= 1.9,
+            "min",
+        )
+    )
+    rows.append(
+        _target(
+            "GIL released: encode_ordinary from N Python threads vs 1",
+            ">= 1.9x",
+            {
+                key: _ratio(
+                    _speed(enc["batch"][key], "batok", "encode_ordinary"),
+                    _speed(enc["single"][key], "batok", "encode_ordinary"),
+                )
+                for key in enc["single"]
+            },
+            lambda v: v >= 1.9,
+            "min",
+        )
+    )
+    batok_wc = [r for r in data["worst_case"] if r["engine"] == "batok"]
+    sizes = sorted({r["n"] for r in batok_wc})
+    lin: dict[str, float | None] = {}
+    for kind in corpus.WORST_CASES:
+        by_n = {r["n"]: r.get("ns_per_char") for r in batok_wc if r["kind"] == kind}
+        small, big = by_n.get(sizes[0]) if sizes else None, by_n.get(sizes[-1]) if sizes else None
+        lin[kind] = big / small if small and big else None
+    rows.append(
+        _target(
+            f"linear: time per char at {sizes[-1]:,} vs {sizes[0]:,} chars" if sizes else "linear",
+            "<= 1.5x",
+            lin,
+            lambda v: v <= 1.5,
+            "max",
+        )
+    )
+    top = [
+        r.get("seconds")
+        for r in batok_wc
+        if r["kind"] == "random letters" and sizes and r["n"] == sizes[-1]
+    ]
+    rows.append(
+        _target(
+            f"{sizes[-1]:,} random letters, one call" if sizes else "random letters",
+            "< 0.5 s",
+            {"seconds": top[0] if top else None},
+            lambda v: v < 0.5,
+            "max",
+        )
+    )
+    cold = {(r["engine"], r["what"]): r for r in data["cold_load"]}
+
+    def cold_ms(engine: str, what: str) -> float | None:
+        r = cold.get((engine, what))
+        return r["ms"] if r else None
+
+    rows.append(
+        _target(
+            "cold load cl100k_base (import + load + first encode)",
+            "<= 40 ms",
+            {"ms": cold_ms("batok", "cl100k_base")},
+            lambda v: v <= 40,
+            "max",
+        )
+    )
+    rss = cold.get(("batok", "cl100k_base"), {}).get("rss_mb")
+    rows.append(
+        _target(
+            "cold load cl100k_base, peak RSS", "<= 50 MB", {"MB": rss}, lambda v: v <= 50, "max"
+        )
+    )
+    rows.append(
+        _target(
+            "cold load o200k_base",
+            "<= 80 ms",
+            {"ms": cold_ms("batok", "o200k_base")},
+            lambda v: v <= 80,
+            "max",
+        )
+    )
+    rows.append(
+        _target(
+            "cold load Llama-3.2 tokenizer.json (128k vocab) vs HF",
+            "<= 0.5x",
+            {
+                "llama-3.2": _ratio(
+                    cold_ms("batok", "llama-3.2"), cold_ms("HF tokenizers", "llama-3.2")
+                )
+            },
+            lambda v: v <= 0.5,
+            "max",
+        )
+    )
+    rows.append(
+        _target(
+            "decode vs rs-bpe",
+            ">= 1.2x",
+            per_case(
+                enc["decode"],
+                lambda r: _ratio(_speed(r, "batok", "decode"), _speed(r, "rs-bpe", "decode")),
+            ),
+            lambda v: v >= 1.2,
+            "min",
+        )
+    )
+    rows.append(
+        _target(
+            "count_tokens vs encode_ordinary (list)",
+            ">= 2x",
+            per_case(
+                enc["single"],
+                lambda r: _ratio(
+                    _speed(r, "batok", "count_tokens"), _speed(r, "batok", "encode_ordinary")
+                ),
+            ),
+            lambda v: v >= 2,
+            "min",
+        )
+    )
+    return rows
+
+
+# -- markdown ----------------------------------------------------------------------------------
+
+
+def _fmt(v: float | None, unit: str = "") -> str:
+    if v is None:
+        return "n/a"
+    if unit == "x":
+        return f"{v:.2f}x"
+    return f"{v:.1f}{unit}" if v >= 10 else f"{v:.2f}{unit}"
+
+
+def _cell(r: dict[str, Any], ref: float | None) -> str:
+    if r["status"] == "ok":
+        s = _fmt(r["mb_s"])
+        if r["engine"] != "batok" and ref:
+            s += f" ({ref / r['mb_s']:.2f}x)"
+        return s
+    if r["status"] == "differs":
+        return f"differs ({r['differs']}/{r['inputs']})"
+    return r["status"]
+
+
+def _speed_table(section: dict[str, list[dict[str, Any]]], columns: Sequence[str], ref_key: str):
+    """Rows: engine + method; columns: workloads; cells: MB/s (batok's speed / this)."""
+    keys: list[tuple[str, str]] = []
+    for results in section.values():
+        for r in results:
+            if (r["engine"], r["method"]) not in keys:
+                keys.append((r["engine"], r["method"]))
+    lines = ["| engine | method | " + " | ".join(columns) + " |"]
+    lines.append("|---|---|" + "---:|" * len(columns))
+    notes: dict[str, str] = {}
+    for engine, method in keys:
+        cells = []
+        for col in columns:
+            results = section.get(col, [])
+            ref = _speed(results, "batok", ref_key)
+            match = [r for r in results if (r["engine"], r["method"]) == (engine, method)]
+            cells.append(_cell(match[0], ref) if match else "")
+            for r in match:
+                if r["status"] in ("unavailable", "error") and r["note"]:
+                    notes[engine] = r["note"]
+        lines.append(f"| {engine} | `{method}` | " + " | ".join(cells) + " |")
+    for engine, note in notes.items():
+        lines.append("")
+        lines.append(f"- {engine}: {note}")
+    return "\n".join(lines)
+
+
+def render(data: dict[str, Any]) -> str:
+    m = data["machine"]
+    enc, fam = data["encode"], data["families"]
+    out: list[str] = []
+    add = out.append
+    add("# batok benchmarks\n")
+    add(
+        "Generated by `python benches/report.py` "
+        f"({'quick mode: numbers are a harness check only' if data['quick'] else 'full run'}) "
+        f"on {data['date']}; {data['seconds']:.0f} s in all. Do not edit by hand.\n"
+    )
+    add("## Machine\n")
+    add(f"- CPU: {m['cpu']}, {m['cores']} cores; {m['os']}; Python {m['python']}")
+    versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
+    add(f"- Versions: {versions}")
+    add(
+        f"- Workloads: documents of 1-4 KB from `shared/corpus`, one call per document, "
+        f"~{data['budget'] / 1e6:.2f} MB per workload; median of {data['rounds']} passes "
+        "run interleaved across engines after one checking pass."
+    )
+    for work in corpus.WORKLOADS:
+        add(f"  - {work}: {', '.join(p.name for p in corpus.workload_files(work))}")
+    add("")
+    add("## Targets\n")
+    add("| target | goal | measured (worst case) | met | cases |")
+    add("|---|---|---:|:---:|---|")
+    for t in data["targets"]:
+        unit = "x" if t["goal"].endswith("x") else ""
+        cases = "; ".join(
+            f"{k} {_fmt(v, unit)}" if v is not None else f"{k} n/a" for k, v in t["cases"].items()
+        )
+        value, met = _fmt(t["value"], unit), "yes" if t["met"] else "**no**"
+        add(f"| {t['target']} | {t['goal']} | {value} | {met} | {cases} |")
+    add("")
+    add("Ratios are batok's number over the peer's, measured side by side in this run. A case is")
+    add("n/a when a side was unavailable, differed from batok, or was skipped; the target is then")
+    add("not met.\n")
+    add("![throughput](benches/plots/throughput.png)\n")
+    add("## Single-thread encode (tiktoken encodings)\n")
+    add(
+        "MB/s of UTF-8 input; in brackets how many times faster batok's `encode_ordinary` is. "
+        "bpe-openai is timed through its Rust backend (its Python wrapper adds metrics and refuses "
+        "inputs of 1M characters or more). HF runs a tokenizer.json converted from the rank "
+        "file (transformers' method), checked like every peer.\n"
+    )
+    for name in corpus.ENCODINGS:
+        add(f"### {name}\n")
+        cols = [f"{name} {w}" for w in corpus.WORKLOADS]
+        sec = {c: enc["single"][c] for c in cols}
+        add(_speed_table(sec, cols, "encode_ordinary").replace(f"{name} ", ""))
+        add("")
+    add(f"## Batch ({m['cores']} cores)\n")
+    add(
+        "batok's batch call and batok's single call from as many Python threads (which scales "
+        "only with the GIL released), against the peers' batch calls. Brackets: batok's "
+        "`encode_ordinary_batch` over the row.\n"
+    )
+    for name in corpus.ENCODINGS:
+        cols = [f"{name} {w}" for w in corpus.WORKLOADS]
+        add(f"### {name}\n")
+        sec = {c: enc["batch"][c] for c in cols}
+        add(_speed_table(sec, cols, "encode_ordinary_batch").replace(f"{name} ", ""))
+        add("")
+    add("## tokenizer.json families\n")
+    add(
+        "`encode(text)` with the file's special tokens, batok against HF `tokenizers` (and "
+        "quicktok-v1 where its importer accepts the file; it has no post-processor, so the "
+        "ids batok adds to an empty text are prepended). Brackets: batok's `encode` over the "
+        "row.\n"
+    )
+    add("![families](benches/plots/families.png)\n")
+    for family in corpus.FAMILIES:
+        cols = [f"{family} {w}" for w in corpus.WORKLOADS]
+        add(f"### {family}\n")
+        sec = {c: fam["single"][c] for c in cols}
+        add(_speed_table(sec, cols, "encode").replace(f"{family} ", ""))
+        add("")
+        sec = {c: fam["batch"][c] for c in cols}
+        add(_speed_table(sec, cols, "encode_batch").replace(f"{family} ", ""))
+        add("")
+    add("## Decode\n")
+    add("MB/s of decoded UTF-8 text; brackets: batok's `decode` over the row.\n")
+    for name in corpus.ENCODINGS:
+        cols = [f"{name} {w}" for w in corpus.WORKLOADS]
+        add(f"### {name}\n")
+        sec = {c: enc["decode"][c] for c in cols}
+        add(_speed_table(sec, cols, "decode").replace(f"{name} ", ""))
+        add("")
+    add("## Worst case: one long text without whitespace (cl100k_base)\n")
+    add(
+        "Seconds for one `encode_ordinary`-style call (median of repeats for short inputs). "
+        f"tiktoken and HF are capped at {peers.SLOW_PEER_CAP:,} characters (10M takes them "
+        "10-30 s each); a call predicted from the growth so far to exceed "
+        f"{WORST_CASE_BUDGET_S:.0f} s is skipped. Outputs are checked against batok's.\n"
+    )
+    add("![worst case](benches/plots/worst_case.png)\n")
+    engines = list(dict.fromkeys(r["engine"] for r in data["worst_case"]))
+    sizes = sorted({r["n"] for r in data["worst_case"]})
+    add("| text | chars | " + " | ".join(engines) + " |")
+    add("|---|---:|" + "---:|" * len(engines))
+    for kind in corpus.WORST_CASES:
+        for n in sizes:
+            cells = []
+            for e in engines:
+                r = next(
+                    (
+                        x
+                        for x in data["worst_case"]
+                        if (x["kind"], x["n"], x["engine"]) == (kind, n, e)
+                    ),
+                    None,
+                )
+                if r is None:
+                    cells.append("")
+                elif r["status"] == "ok":
+                    cells.append(f"{r['seconds']:.4f}")
+                elif r["status"] == "unavailable":
+                    cells.append("unavailable")
+                else:
+                    cells.append(f"{r['status']}: {r.get('note', '')}")
+            add(f"| {kind} | {n:,} | " + " | ".join(cells) + " |")
+    add("")
+    add("## Cold load\n")
+    add(
+        "A fresh process per sample: import, load, first encode, timed inside the process from "
+        "before the import (the interpreter's own start-up is the last column); peak RSS of the "
+        "process. Median of 5 processes after one that warms the OS file cache.\n"
+    )
+    add("| engine | encoding / tokenizer.json | ms | peak RSS MB | process ms |")
+    add("|---|---|---:|---:|---:|")
+    for r in data["cold_load"]:
+        if r["reason"]:
+            add(f"| {r['engine']} | {r['what']} | {r['reason']} | | |")
+        else:
+            add(
+                f"| {r['engine']} | {r['what']} | {r['ms']:.0f} | {r['rss_mb']:.0f} "
+                f"| {r['process_ms']:.0f} |"
+            )
+    add("")
+    add("## What was tried\n")
+    add("See engine notes below.\n")
+    return "\n".join(out)
+
+
+# -- plots -------------------------------------------------------------------------------------
+
+PLOT_ENGINES = [
+    ("batok", "encode_ordinary", "batok (list)"),
+    ("batok", "encode_to_numpy", "batok (numpy)"),
+    ("quicktok-v1", "encode_ordinary", "quicktok-v1"),
+    ("rs-bpe", "encode", "rs-bpe"),
+    ("bpe-openai", "encode", "bpe-openai"),
+    ("tiktoken", "encode_ordinary", "tiktoken"),
+    ("HF tokenizers", "encode", "HF tokenizers"),
+]
+
+
+def plots(data: dict[str, Any], out_dir: Path) -> list[Path]:
+    try:
+        import matplotlib
+    except ImportError:
+        print("matplotlib not installed: no plots", file=sys.stderr)
+        return []
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+
+    def bars(ax: Any, groups: list[str], series: list[tuple[str, list[float]]], title: str) -> None:
+        width = 0.8 / max(1, len(series))
+        for i, (label, values) in enumerate(series):
+            xs = [g + (i - (len(series) - 1) / 2) * width for g in range(len(groups))]
+            ax.bar(xs, values, width, label=label)
+        ax.set_xticks(range(len(groups)))
+        ax.set_xticklabels(groups)
+        ax.set_title(title)
+        ax.set_ylabel("MB/s (single thread)")
+        ax.grid(axis="y", alpha=0.3)
+
+    fig, axes = plt.subplots(1, len(corpus.ENCODINGS), figsize=(13, 4.5), sharey=True)
+    for ax, name in zip(axes, corpus.ENCODINGS):
+        series = []
+        for engine, key, label in PLOT_ENGINES:
+            vals = [
+                _speed(data["encode"]["single"][f"{name} {w}"], engine, key) or 0.0
+                for w in corpus.WORKLOADS
+            ]
+            series.append((label, vals))
+        bars(ax, list(corpus.WORKLOADS), series, f"encode, {name}")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    written.append(out_dir / "throughput.png")
+    fig.savefig(written[-1], dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(11, 4.5))
+    fams = list(corpus.FAMILIES)
+    series = []
+    for section, engine, key, label in [
+        ("single", "batok", "encode", "batok encode"),
+        ("single", "HF tokenizers", "encode", "HF encode"),
+        ("batch", "batok", "encode_batch", "batok encode_batch"),
+        ("batch", "HF tokenizers", "encode_batch", "HF encode_batch"),
+    ]:
+        vals = []
+        for f in fams:
+            speeds = [
+                _speed(data["families"][section][f"{f} {w}"], engine, key) for w in corpus.WORKLOADS
+            ]
+            known = [s for s in speeds if s]
+            vals.append(statistics.median(known) if known else 0.0)
+        series.append((label, vals))
+    bars(ax, fams, series, "tokenizer.json families (median over prose, code, multilingual)")
+    ax.set_ylabel("MB/s")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    written.append(out_dir / "families.png")
+    fig.savefig(written[-1], dpi=110)
+    plt.close(fig)
+
+    kinds = corpus.WORST_CASES
+    fig, axes = plt.subplots(1, len(kinds), figsize=(15, 4), sharey=True)
+    for ax, kind in zip(axes, kinds):
+        rows = [r for r in data["worst_case"] if r["kind"] == kind and r["status"] == "ok"]
+        for engine in dict.fromkeys(r["engine"] for r in rows):
+            pts = sorted((r["n"], r["seconds"]) for r in rows if r["engine"] == engine)
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=engine)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(kind)
+        ax.set_xlabel("characters (one call)")
+        ax.grid(alpha=0.3, which="both")
+    axes[0].set_ylabel("seconds")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    written.append(out_dir / "worst_case.png")
+    fig.savefig(written[-1], dpi=110)
+    plt.close(fig)
+    return written
+
+
+# -- main --------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="tiny inputs: a harness check")
+    p.add_argument("--rounds", type=int, help="timed passes per engine (default 5, quick 1)")
+    p.add_argument("--bytes", type=int, help="UTF-8 bytes per workload (default 1 MB, quick 32 KB)")
+    p.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
+    p.add_argument("--plots", type=Path, default=HERE / "plots")
+    p.add_argument("--json", type=Path, default=HERE / "results.json")
+    args = p.parse_args(argv)
+    quick = args.quick or corpus.QUICK
+    rounds = args.rounds or (1 if quick else 5)
+    budget = args.bytes or (32_000 if quick else 1_000_000)
+    # tokenizer.json families: HF's ~4 MB/s dominates; half the bytes keeps the run short.
+    family_budget = budget if quick else budget // 2
+    sizes = (1_000, 10_000) if quick else (10_000, 100_000, 1_000_000, 10_000_000)
+    started = time.perf_counter()
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")  # HF batch on every core, no warning
+    data: dict[str, Any] = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "quick": quick,
+        "rounds": rounds,
+        "budget": budget,
+        "machine": machine_info(),
+    }
+    print("encode / batch / decode", file=sys.stderr)
+    data["encode"] = run_encode(rounds, budget)
+    print("tokenizer.json families", file=sys.stderr)
+    data["families"] = run_families(rounds, family_budget)
+    print("worst case", file=sys.stderr)
+    data["worst_case"] = run_worst_case(sizes, 0.02 if quick else 0.3)
+    print("cold load", file=sys.stderr)
+    data["cold_load"] = run_cold_load(1 if quick else 5)
+    data["targets"] = targets(data)
+    data["seconds"] = time.perf_counter() - started
+    args.output.write_text(render(data), encoding="utf-8")
+    args.json.write_text(json.dumps(data, indent=1, default=str) + "\n", encoding="utf-8")
+    written = plots(data, args.plots)
+    print(f"wrote {args.output}, {args.json}, {len(written)} plots in {data['seconds']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,28 @@
+"""report.py end to end in quick mode, into a temporary directory: the harness check that CI
+runs, so a broken report is found before someone needs the real one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import report
+
+
+def test_report_quick_writes_markdown_json_and_targets(tmp_path: Path) -> None:
+    md, js, plots = tmp_path / "BENCHMARKS.md", tmp_path / "results.json", tmp_path / "plots"
+    argv = ["--quick", "--output", str(md), "--json", str(js), "--plots", str(plots)]
+    assert report.main(argv) == 0
+    text = md.read_text(encoding="utf-8")
+    for heading in (
+        "## Machine",
+        "## Targets",
+        "## Worst case",
+        "## Cold load",
+        "## What was tried",
+    ):
+        assert heading in text
+    data = json.loads(js.read_text(encoding="utf-8"))
+    assert len(data["targets"]) == 14
+    assert all(isinstance(t["met"], bool) for t in data["targets"])
+    assert {r["engine"] for r in data["worst_case"]} >= {"batok"}

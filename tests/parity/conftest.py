@@ -1,0 +1,46 @@
+"""Parity fixtures: each family loaded once by its reference and by batok.
+
+`hf_family` and `tiktoken_family` are parametrized at session scope by tests/conftest.py, so
+pytest runs every test of one family before loading the next and frees the previous one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tokenizers
+from _parity import HfFamily, TiktokenFamily
+
+import batok
+
+
+@pytest.fixture(scope="session")
+def hf_family(request: pytest.FixtureRequest) -> Iterator[HfFamily]:
+    family_dir = request.param
+    path = str(family_dir.tokenizer_json)
+    reference = tokenizers.Tokenizer.from_file(path)
+    added = tuple(
+        token.content for _, token in sorted(reference.get_added_tokens_decoder().items())
+    )
+    yield HfFamily(
+        name=family_dir.name,
+        reference=reference,
+        batok=batok.Tokenizer.from_file(path),
+        added_tokens=added,
+    )
+
+
+@pytest.fixture(scope="session")
+def tiktoken_family(
+    request: pytest.FixtureRequest, tiktoken_dir: Path, tiktoken_reference: Callable[[str], Any]
+) -> Iterator[TiktokenFamily]:
+    name = request.param
+    yield TiktokenFamily(
+        name=name,
+        reference=tiktoken_reference(name),
+        batok=batok.get_encoding(name),
+        cases_file=tiktoken_dir / f"cases_{name}.json",
+    )
