@@ -465,14 +465,14 @@ pub fn from_json(text: &str) -> Result<Tokenizer> {
     let decoder = optional(&root, "decoder", decoder)?;
     let model = model(field(&root, "tokenizer.json", "model")?)?;
     let added = AddedVocab::new(added_tokens(root.get("added_tokens"))?, normalizer.as_ref())?;
-    Ok(Tokenizer {
+    Ok(Tokenizer::new(
         added,
         normalizer,
         pre_tokenizer,
         model,
         post_processor,
         decoder,
-    })
+    ))
 }
 
 #[cfg(test)]

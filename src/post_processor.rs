@@ -149,6 +149,49 @@ impl PostProcessor {
         }
     }
 
+    /// `process(..).ids` for ids alone: offsets trimming cannot change ids, so only the
+    /// special tokens around the sequence matter.
+    pub fn process_ids(&self, ids: Vec<u32>, add_special_tokens: bool) -> Vec<u32> {
+        if !add_special_tokens {
+            return ids;
+        }
+        match self {
+            PostProcessor::ByteLevel { .. } => ids,
+            PostProcessor::Roberta { sep, cls, .. } | PostProcessor::Bert { sep, cls } => {
+                let mut out = Vec::with_capacity(ids.len() + 2);
+                out.push(cls.1);
+                out.extend(ids);
+                out.push(sep.1);
+                out
+            }
+            PostProcessor::Template {
+                single,
+                special_tokens,
+            } => {
+                let mut out = Vec::with_capacity(ids.len() + single.len());
+                let mut seq = Some(ids);
+                for piece in single {
+                    match piece {
+                        TemplatePiece::Special { id, .. } => {
+                            if let Some((_, st)) = special_tokens.iter().find(|(k, _)| k == id) {
+                                out.extend_from_slice(&st.ids);
+                            }
+                        }
+                        TemplatePiece::Sequence { .. } => {
+                            if let Some(s) = seq.take() {
+                                out.extend(s);
+                            }
+                        }
+                    }
+                }
+                out
+            }
+            PostProcessor::Sequence(list) => list
+                .iter()
+                .fold(ids, |i, p| p.process_ids(i, add_special_tokens)),
+        }
+    }
+
     /// How many special tokens `process` adds to a single sequence.
     pub fn added_tokens(&self, add_special_tokens: bool) -> usize {
         if !add_special_tokens {

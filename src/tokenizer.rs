@@ -11,10 +11,12 @@ use crate::model::merge::Scratch;
 use crate::model::Bpe;
 use crate::normalized::NormalizedString;
 use crate::normalizer::Normalizer;
+use crate::normalizer::{Pattern, UnicodeForm};
 use crate::post_processor::PostProcessor;
-use crate::pre_tokenizer::PreTokenizer;
+use crate::pre_tokenizer::{byte_level, Behavior, PreTokenizer};
 
 thread_local! {
+    static SCRATCH_IDS: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
     static SCRATCH: RefCell<(Scratch, Vec<PieceToken>)> = RefCell::new(Default::default());
 }
 
@@ -26,6 +28,54 @@ pub struct Tokenizer {
     pub model: Bpe,
     pub post_processor: Option<PostProcessor>,
     pub decoder: Option<Decoder>,
+    fast: Option<FastIds>,
+}
+
+/// A shortcut for ids-only encoding of byte-level pipelines (GPT-2, Llama-3, Qwen, ...): split
+/// the raw text with the pattern and map each piece to byte-level chars directly, with no
+/// alignment bookkeeping. Taken only when it gives exactly what the full pipeline gives: no
+/// normalizer (or NFC on text that is already NFC) and no added tokens matched after
+/// normalization.
+#[derive(Debug, Clone)]
+struct FastIds {
+    pattern: Pattern,
+    nfc: bool,
+}
+
+impl FastIds {
+    fn plan(
+        added: &AddedVocab,
+        normalizer: Option<&Normalizer>,
+        pre: Option<&PreTokenizer>,
+    ) -> Option<FastIds> {
+        if added.has_normalized() {
+            return None;
+        }
+        let nfc = match normalizer {
+            None => false,
+            Some(Normalizer::Unicode(UnicodeForm::Nfc)) => true,
+            Some(_) => return None,
+        };
+        let pattern = match pre? {
+            PreTokenizer::ByteLevel {
+                add_prefix_space: false,
+                use_regex: true,
+            } => byte_level::gpt2_pattern().clone(),
+            PreTokenizer::Sequence(list) => match list.as_slice() {
+                [PreTokenizer::Split {
+                    pattern,
+                    behavior: Behavior::Isolated,
+                    invert: false,
+                }, PreTokenizer::ByteLevel {
+                    add_prefix_space: false,
+                    use_regex: false,
+                }] => pattern.clone(),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        Some(FastIds { pattern, nfc })
+    }
 }
 
 /// Byte offsets to char offsets, the way HF's Python binding reports them.
@@ -73,6 +123,26 @@ impl CharOffsets {
 }
 
 impl Tokenizer {
+    pub fn new(
+        added: AddedVocab,
+        normalizer: Option<Normalizer>,
+        pre_tokenizer: Option<PreTokenizer>,
+        model: Bpe,
+        post_processor: Option<PostProcessor>,
+        decoder: Option<Decoder>,
+    ) -> Tokenizer {
+        let fast = FastIds::plan(&added, normalizer.as_ref(), pre_tokenizer.as_ref());
+        Tokenizer {
+            added,
+            normalizer,
+            pre_tokenizer,
+            model,
+            post_processor,
+            decoder,
+            fast,
+        }
+    }
+
     pub fn token_to_id(&self, token: &str) -> Option<u32> {
         self.added
             .token_to_id(token)
@@ -112,52 +182,99 @@ impl Tokenizer {
 
     /// Run the pipeline up to the model, calling `emit(id, token, byte offsets)` per token.
     fn run<F: FnMut(u32, &str, (usize, usize))>(&self, text: &str, mut emit: F) {
+        for (s, e, id) in self.added.split_raw(text) {
+            match id {
+                Some(id) => emit(id, &text[s..e], (s, e)),
+                None if s < e => self.run_segment(text, s, e, &mut emit),
+                None => {}
+            }
+        }
+    }
+
+    /// Everything after added-token matching, for `text[s..e]`.
+    fn run_segment<F: FnMut(u32, &str, (usize, usize))>(
+        &self,
+        text: &str,
+        s: usize,
+        e: usize,
+        emit: &mut F,
+    ) {
         SCRATCH.with(|cell| {
             let mut guard = cell.borrow_mut();
             let (scratch, out) = &mut *guard;
-            for (s, e, id) in self.added.split_raw(text) {
-                if let Some(id) = id {
-                    emit(id, &text[s..e], (s, e));
+            let mut n = NormalizedString::from_original(&text[s..e], s);
+            if let Some(norm) = &self.normalizer {
+                norm.normalize(&mut n);
+            }
+            if n.is_empty() {
+                return;
+            }
+            for (ns, ne, nid) in self.added.split_normalized(&n.text) {
+                if let Some(id) = nid {
+                    emit(id, &n.text[ns..ne], n.original_range(ns..ne));
                     continue;
                 }
-                if s == e {
+                if ns == ne {
                     continue;
                 }
-                let mut n = NormalizedString::from_original(&text[s..e], s);
-                if let Some(norm) = &self.normalizer {
-                    norm.normalize(&mut n);
-                }
-                if n.is_empty() {
-                    continue;
-                }
-                for (ns, ne, nid) in self.added.split_normalized(&n.text) {
-                    if let Some(id) = nid {
-                        emit(id, &n.text[ns..ne], n.original_range(ns..ne));
-                        continue;
-                    }
-                    if ns == ne {
-                        continue;
-                    }
-                    let piece = if ns == 0 && ne == n.text.len() {
-                        std::mem::take(&mut n)
-                    } else {
-                        n.slice(ns..ne)
-                    };
-                    let pieces = match &self.pre_tokenizer {
-                        Some(p) => p.pre_tokenize(vec![piece]),
-                        None => vec![piece],
-                    };
-                    for p in pieces {
-                        out.clear();
-                        self.model.tokenize(&p.text, scratch, out);
-                        for t in out.iter() {
-                            let tok = self.model.id_to_token(t.id).unwrap_or("");
-                            emit(t.id, tok, p.original_range(t.start..t.end));
-                        }
+                let piece = if ns == 0 && ne == n.text.len() {
+                    std::mem::take(&mut n)
+                } else {
+                    n.slice(ns..ne)
+                };
+                let pieces = match &self.pre_tokenizer {
+                    Some(p) => p.pre_tokenize(vec![piece]),
+                    None => vec![piece],
+                };
+                for p in pieces {
+                    out.clear();
+                    self.model.tokenize(&p.text, scratch, out);
+                    for t in out.iter() {
+                        let tok = self.model.id_to_token(t.id).unwrap_or("");
+                        emit(t.id, tok, p.original_range(t.start..t.end));
                     }
                 }
             }
         })
+    }
+
+    /// Ids only, through the byte-level shortcut where it applies.
+    fn run_ids(&self, text: &str, ids: &mut Vec<u32>) {
+        let Some(fast) = &self.fast else {
+            return self.run(text, |id, _, _| ids.push(id));
+        };
+        for (s, e, id) in self.added.split_raw(text) {
+            if let Some(id) = id {
+                ids.push(id);
+                continue;
+            }
+            let seg = &text[s..e];
+            if seg.is_empty() {
+                continue;
+            }
+            if fast.nfc && !crate::normalizer::is_nfc(seg) {
+                self.run_segment(text, s, e, &mut |id, _, _| ids.push(id));
+                continue;
+            }
+            SCRATCH.with(|cell| {
+                let mut guard = cell.borrow_mut();
+                let (scratch, out) = &mut *guard;
+                let mut word = String::new();
+                let mut piece = |a: usize, b: usize| {
+                    word.clear();
+                    byte_level::push_byte_text(&seg.as_bytes()[a..b], &mut word);
+                    out.clear();
+                    self.model.tokenize(&word, scratch, out);
+                    ids.extend(out.iter().map(|t| t.id));
+                };
+                match &fast.pattern {
+                    // The scanners' matches tile the text.
+                    Pattern::Scan(k) => k.for_each(seg, piece),
+                    // Isolated keeps the text between matches as pieces too.
+                    p => p.split(seg).into_iter().for_each(|(a, b, _)| piece(a, b)),
+                }
+            });
+        }
     }
 
     pub fn encode(&self, text: &str, add_special_tokens: bool) -> Encoding {
@@ -174,32 +291,21 @@ impl Tokenizer {
 
     /// Ids only: the same result as `encode(..).ids` without building tokens and offsets.
     pub fn encode_ids(&self, text: &str, add_special_tokens: bool) -> Vec<u32> {
-        let pp = match &self.post_processor {
-            Some(p) if p.added_tokens(add_special_tokens) > 0 => p,
-            _ => {
-                let mut ids = Vec::with_capacity(text.len() / 3 + 1);
-                self.run(text, |id, _, _| ids.push(id));
-                return ids;
-            }
-        };
-        pp.process(self.encode_plain(text), add_special_tokens).ids
-    }
-
-    fn encode_plain(&self, text: &str) -> Encoding {
-        let mut enc = Encoding::default();
-        self.run(text, |id, _, _| {
-            enc.ids.push(id);
-            enc.tokens.push(String::new());
-            enc.offsets.push((0, 0));
-            enc.type_ids.push(0);
-            enc.special_tokens_mask.push(0);
-        });
-        enc
+        let mut ids = Vec::with_capacity(text.len() / 3 + 1);
+        self.run_ids(text, &mut ids);
+        match &self.post_processor {
+            Some(p) => p.process_ids(ids, add_special_tokens),
+            None => ids,
+        }
     }
 
     pub fn count_tokens(&self, text: &str, add_special_tokens: bool) -> usize {
-        let mut n = 0usize;
-        self.run(text, |_, _, _| n += 1);
+        let n = SCRATCH_IDS.with(|v| {
+            let mut v = v.borrow_mut();
+            v.clear();
+            self.run_ids(text, &mut v);
+            v.len()
+        });
         n + self
             .post_processor
             .as_ref()

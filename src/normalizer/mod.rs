@@ -4,6 +4,7 @@ mod replace;
 mod unicode;
 
 pub use replace::Pattern;
+pub use unicode::is_nfc;
 
 use crate::normalized::NormalizedString;
 

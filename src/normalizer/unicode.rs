@@ -35,6 +35,11 @@ fn already(form: UnicodeForm, s: &str) -> bool {
     }
 }
 
+/// Whether `s` is already NFC (so the NFC normalizer leaves it unchanged).
+pub fn is_nfc(s: &str) -> bool {
+    already(UnicodeForm::Nfc, s)
+}
+
 /// Decompose, reorder and (for NFC/NFKC) recompose, carrying each char's change with it: a
 /// decomposition's first char replaces its source (0), the others are inserted (+1), and a char
 /// absorbed by composition takes its change into the starter, minus one.

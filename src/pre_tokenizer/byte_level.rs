@@ -65,6 +65,12 @@ pub fn to_byte_chars(n: &mut NormalizedString) {
     n.transform(dest);
 }
 
+/// Append the byte-level text of `bytes` to `out`.
+pub fn push_byte_text(bytes: &[u8], out: &mut String) {
+    let map = byte_to_char();
+    out.extend(bytes.iter().map(|b| map[*b as usize]));
+}
+
 /// Map a byte string to its byte-level text.
 pub fn bytes_to_text(bytes: &[u8]) -> String {
     let map = byte_to_char();

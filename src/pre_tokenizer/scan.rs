@@ -16,12 +16,20 @@ pub enum Kind {
     /// optional leading non-letter, numbers in groups of `digits`, punctuation runs with
     /// trailing newlines, then the whitespace rules. `ws_to_end` is tiktoken's `\s++$`.
     Cl100k { digits: usize, ws_to_end: bool },
+    /// o200k_base: cased letter runs (upper/title/modifier/other letters and marks, then lower
+    /// ones) with an optional contraction, `/` kept with trailing newlines after punctuation.
+    O200k,
 }
 
 pub const GPT2: &str =
     r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
 pub const CL100K_TIKTOKEN: &str = r"'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s";
 pub const LLAMA3: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+pub const O200K: &str = concat!(
+    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|",
+    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|",
+    r"\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+);
 pub const QWEN2: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
 impl Kind {
@@ -40,6 +48,7 @@ impl Kind {
                 digits: 1,
                 ws_to_end: false,
             }),
+            O200K => Some(Kind::O200k),
             _ => None,
         }
     }
@@ -53,6 +62,7 @@ impl Kind {
             let e = match self {
                 Kind::Gpt2 => gpt2_at(text, i),
                 Kind::Cl100k { digits, ws_to_end } => cl100k_at(text, i, digits, ws_to_end),
+                Kind::O200k => o200k_at(text, i),
             };
             debug_assert!(e > i);
             f(i, e);
@@ -61,31 +71,23 @@ impl Kind {
     }
 }
 
-/// Sorted ranges of \p{L}, straight from the regex crate's own Unicode tables.
-fn letter_ranges() -> &'static [(u32, u32)] {
-    static R: OnceLock<Vec<(u32, u32)>> = OnceLock::new();
-    R.get_or_init(|| {
-        let hir = regex_syntax::ParserBuilder::new()
-            .build()
-            .parse(r"\p{L}")
-            .expect("static class");
-        match hir.kind() {
-            regex_syntax::hir::HirKind::Class(regex_syntax::hir::Class::Unicode(c)) => c
-                .ranges()
-                .iter()
-                .map(|r| (r.start() as u32, r.end() as u32))
-                .collect(),
-            _ => unreachable!("\\p{{L}} is a Unicode class"),
-        }
-    })
+/// Sorted code point ranges of a regex class, from the regex crate's own Unicode tables.
+fn class_ranges(src: &str) -> Vec<(u32, u32)> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(src)
+        .expect("static class");
+    match hir.kind() {
+        regex_syntax::hir::HirKind::Class(regex_syntax::hir::Class::Unicode(c)) => c
+            .ranges()
+            .iter()
+            .map(|r| (r.start() as u32, r.end() as u32))
+            .collect(),
+        _ => unreachable!("a Unicode class"),
+    }
 }
 
-#[inline]
-fn is_letter(c: char) -> bool {
-    if c.is_ascii() {
-        return c.is_ascii_alphabetic();
-    }
-    let r = letter_ranges();
+fn in_ranges(r: &[(u32, u32)], c: char) -> bool {
     let cp = c as u32;
     r.binary_search_by(|&(s, e)| {
         if e < cp {
@@ -97,6 +99,41 @@ fn is_letter(c: char) -> bool {
         }
     })
     .is_ok()
+}
+
+#[inline]
+fn is_letter(c: char) -> bool {
+    static R: OnceLock<Vec<(u32, u32)>> = OnceLock::new();
+    if c.is_ascii() {
+        return c.is_ascii_alphabetic();
+    }
+    in_ranges(R.get_or_init(|| class_ranges(r"\p{L}")), c)
+}
+
+/// `[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]`
+#[inline]
+fn is_upperish(c: char) -> bool {
+    static R: OnceLock<Vec<(u32, u32)>> = OnceLock::new();
+    if c.is_ascii() {
+        return c.is_ascii_uppercase();
+    }
+    in_ranges(
+        R.get_or_init(|| class_ranges(r"[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]")),
+        c,
+    )
+}
+
+/// `[\p{Ll}\p{Lm}\p{Lo}\p{M}]`
+#[inline]
+fn is_lowerish(c: char) -> bool {
+    static R: OnceLock<Vec<(u32, u32)>> = OnceLock::new();
+    if c.is_ascii() {
+        return c.is_ascii_lowercase();
+    }
+    in_ranges(
+        R.get_or_init(|| class_ranges(r"[\p{Ll}\p{Lm}\p{Lo}\p{M}]")),
+        c,
+    )
 }
 
 #[inline]
@@ -256,6 +293,88 @@ fn cl100k_at(t: &str, i: usize, digits: usize, ws_to_end: bool) -> usize {
     whitespace_at(t, i, true, ws_to_end)
 }
 
+/// An optional contraction after a letter run ending at `e`.
+fn with_contraction(t: &str, e: usize) -> usize {
+    if t.as_bytes().get(e) == Some(&b'\'') {
+        if let Some(x) = contraction(t, e, true) {
+            return x;
+        }
+    }
+    e
+}
+
+/// `[U]*[L]+` at `j` with the regex's backtracking: the upper-ish run, then a lower-ish run;
+/// failing that, the run gives back chars until one of them is lower-ish too.
+fn o200k_first(t: &str, j: usize) -> Option<usize> {
+    if j >= t.len() {
+        return None;
+    }
+    let k = run(t, j, is_upperish);
+    if let Some(c) = if k < t.len() { char_at(t, k) } else { None } {
+        if is_lowerish(c) {
+            return Some(with_contraction(t, run(t, k, is_lowerish)));
+        }
+    }
+    let (p, c) = t[j..k]
+        .char_indices()
+        .rev()
+        .find(|(_, c)| is_lowerish(*c))?;
+    Some(with_contraction(t, j + p + c.len_utf8()))
+}
+
+/// `[U]+[L]*` at `j`.
+fn o200k_second(t: &str, j: usize) -> Option<usize> {
+    let c = if j < t.len() {
+        char_at(t, j)?
+    } else {
+        return None;
+    };
+    if !is_upperish(c) {
+        return None;
+    }
+    let k = run(t, j, is_upperish);
+    Some(with_contraction(t, run(t, k, is_lowerish)))
+}
+
+fn o200k_at(t: &str, i: usize) -> usize {
+    let c = char_at(t, i).expect("in bounds");
+    let prefix = c != '\r' && c != '\n' && !is_letter(c) && !is_number(c);
+    let after = i + c.len_utf8();
+    let try_alt = |f: fn(&str, usize) -> Option<usize>| {
+        if prefix {
+            if let Some(e) = f(t, after) {
+                return Some(e);
+            }
+        }
+        f(t, i)
+    };
+    if let Some(e) = try_alt(o200k_first) {
+        return e;
+    }
+    if let Some(e) = try_alt(o200k_second) {
+        return e;
+    }
+    if is_number(c) {
+        let mut e = i;
+        for _ in 0..3 {
+            match char_at(t, e) {
+                Some(d) if e < t.len() && is_number(d) => e += d.len_utf8(),
+                _ => break,
+            }
+        }
+        return e;
+    }
+    let j = if c == ' ' { i + 1 } else { i };
+    if j < t.len() {
+        let d = char_at(t, j).expect("in bounds");
+        if is_other(d) {
+            let e = run(t, j, is_other);
+            return run(t, e, |x| x == '\r' || x == '\n' || x == '/');
+        }
+    }
+    whitespace_at(t, i, true, false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,7 +394,7 @@ mod tests {
 
     /// A small deterministic generator over the chars where the rules differ.
     fn random_texts() -> Vec<String> {
-        let alphabet: Vec<char> = "aZé1٣½ \t\n\r\u{a0}\u{3000}'sStTrReElLvVmMdD\u{17f}.,!?-_/\u{4e00}\u{301}\u{1f600}\u{2028}\u{85}"
+        let alphabet: Vec<char> = "aZé1٣½ǅʰ中\u{627}ÀÉ\u{903} \t\n\r\u{a0}\u{3000}'sStTrReElLvVmMdD\u{17f}.,!?-_/\u{4e00}\u{301}\u{1f600}\u{2028}\u{85}"
             .chars()
             .collect();
         let mut state = 0x2545F4914F6CDD1Du64;
@@ -299,7 +418,7 @@ mod tests {
 
     #[test]
     fn scanners_equal_the_regex_engine() {
-        for src in [GPT2, CL100K_TIKTOKEN, LLAMA3, QWEN2] {
+        for src in [GPT2, CL100K_TIKTOKEN, LLAMA3, QWEN2, O200K] {
             let k = Kind::for_pattern(src).unwrap();
             let re = fancy_regex::Regex::new(src).unwrap();
             for t in random_texts() {
