@@ -13,7 +13,7 @@ use crate::normalized::NormalizedString;
 use crate::normalizer::Normalizer;
 use crate::normalizer::{Pattern, UnicodeForm};
 use crate::post_processor::PostProcessor;
-use crate::pre_tokenizer::{byte_level, Behavior, PreTokenizer};
+use crate::pre_tokenizer::{byte_level, Behavior, PreTokenizer, PrependScheme};
 
 thread_local! {
     static SCRATCH_IDS: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
@@ -31,15 +31,29 @@ pub struct Tokenizer {
     fast: Option<FastIds>,
 }
 
-/// A shortcut for ids-only encoding of byte-level pipelines (GPT-2, Llama-3, Qwen, ...): split
-/// the raw text with the pattern and map each piece to byte-level chars directly, with no
-/// alignment bookkeeping. Taken only when it gives exactly what the full pipeline gives: no
-/// normalizer (or NFC on text that is already NFC) and no added tokens matched after
-/// normalization.
+/// Shortcuts for ids-only encoding, taken only where they give exactly what the full pipeline
+/// gives; offsets always take the full pipeline.
 #[derive(Debug, Clone)]
-struct FastIds {
-    pattern: Pattern,
-    nfc: bool,
+enum FastIds {
+    /// Byte-level pipelines (GPT-2, Llama-3, Qwen, ...): split the raw text with the pattern and
+    /// map each piece to byte-level chars directly, with no alignment bookkeeping. Requires no
+    /// normalizer (or NFC, on text that is already NFC).
+    ByteLevel { pattern: Pattern, nfc: bool },
+    /// SentencePiece-style pipelines (Llama-2, Mistral, Phi-3): spaces become `replacement`,
+    /// which may be prepended, and the whole text is one BPE word. When no merge can produce a
+    /// token with `replacement` after another char, no merge crosses the start of a word, so
+    /// each word is merged (and cached) on its own with the same result.
+    SentencePiece { replacement: char, prepend: Prepend },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Prepend {
+    /// The Prepend normalizer: always, on non-empty text.
+    Always,
+    /// Metaspace `always`: unless the text already starts with the replacement.
+    UnlessPresent,
+    /// Metaspace `first`: as `UnlessPresent`, and only at the start of the input.
+    AtInputStart,
 }
 
 impl FastIds {
@@ -47,34 +61,78 @@ impl FastIds {
         added: &AddedVocab,
         normalizer: Option<&Normalizer>,
         pre: Option<&PreTokenizer>,
+        model: &Bpe,
     ) -> Option<FastIds> {
         if added.has_normalized() {
             return None;
         }
-        let nfc = match normalizer {
-            None => false,
-            Some(Normalizer::Unicode(UnicodeForm::Nfc)) => true,
-            Some(_) => return None,
-        };
-        let pattern = match pre? {
-            PreTokenizer::ByteLevel {
-                add_prefix_space: false,
-                use_regex: true,
-            } => byte_level::gpt2_pattern().clone(),
-            PreTokenizer::Sequence(list) => match list.as_slice() {
-                [PreTokenizer::Split {
-                    pattern,
-                    behavior: Behavior::Isolated,
-                    invert: false,
-                }, PreTokenizer::ByteLevel {
-                    add_prefix_space: false,
-                    use_regex: false,
-                }] => pattern.clone(),
-                _ => return None,
+        match (normalizer, pre) {
+            (None | Some(Normalizer::Unicode(UnicodeForm::Nfc)), Some(pre)) => {
+                let nfc = normalizer.is_some();
+                let pattern = match pre {
+                    PreTokenizer::ByteLevel {
+                        add_prefix_space: false,
+                        use_regex: true,
+                    } => byte_level::gpt2_pattern().clone(),
+                    PreTokenizer::Sequence(list) => match list.as_slice() {
+                        [PreTokenizer::Split {
+                            pattern,
+                            behavior: Behavior::Isolated,
+                            invert: false,
+                        }, PreTokenizer::ByteLevel {
+                            add_prefix_space: false,
+                            use_regex: false,
+                        }] => pattern.clone(),
+                        _ => return Self::metaspace(normalizer, pre, model),
+                    },
+                    _ => return Self::metaspace(normalizer, pre, model),
+                };
+                Some(FastIds::ByteLevel { pattern, nfc })
+            }
+            (Some(Normalizer::Sequence(list)), None) => match list.as_slice() {
+                [Normalizer::Prepend(p), Normalizer::Replace {
+                    pattern: Pattern::Literal(space),
+                    content,
+                }] if space == " " && p == content && content.chars().count() == 1 => {
+                    let r = content.chars().next()?;
+                    model.no_merge_crosses(r).then_some(FastIds::SentencePiece {
+                        replacement: r,
+                        prepend: Prepend::Always,
+                    })
+                }
+                _ => None,
             },
-            _ => return None,
+            _ => None,
+        }
+    }
+
+    fn metaspace(
+        normalizer: Option<&Normalizer>,
+        pre: &PreTokenizer,
+        model: &Bpe,
+    ) -> Option<FastIds> {
+        if normalizer.is_some() {
+            return None;
+        }
+        let PreTokenizer::Metaspace {
+            replacement,
+            prepend_scheme,
+            split: false,
+        } = pre
+        else {
+            return None;
         };
-        Some(FastIds { pattern, nfc })
+        let prepend = match prepend_scheme {
+            PrependScheme::Always => Prepend::UnlessPresent,
+            PrependScheme::First => Prepend::AtInputStart,
+            PrependScheme::Never => return None,
+        };
+        model
+            .no_merge_crosses(*replacement)
+            .then_some(FastIds::SentencePiece {
+                replacement: *replacement,
+                prepend,
+            })
     }
 }
 
@@ -131,7 +189,7 @@ impl Tokenizer {
         post_processor: Option<PostProcessor>,
         decoder: Option<Decoder>,
     ) -> Tokenizer {
-        let fast = FastIds::plan(&added, normalizer.as_ref(), pre_tokenizer.as_ref());
+        let fast = FastIds::plan(&added, normalizer.as_ref(), pre_tokenizer.as_ref(), &model);
         Tokenizer {
             added,
             normalizer,
@@ -238,7 +296,7 @@ impl Tokenizer {
         })
     }
 
-    /// Ids only, through the byte-level shortcut where it applies.
+    /// Ids only, through a shortcut where one applies.
     fn run_ids(&self, text: &str, ids: &mut Vec<u32>) {
         let Some(fast) = &self.fast else {
             return self.run(text, |id, _, _| ids.push(id));
@@ -248,33 +306,85 @@ impl Tokenizer {
                 ids.push(id);
                 continue;
             }
-            let seg = &text[s..e];
-            if seg.is_empty() {
+            if s == e {
                 continue;
             }
-            if fast.nfc && !crate::normalizer::is_nfc(seg) {
-                self.run_segment(text, s, e, &mut |id, _, _| ids.push(id));
-                continue;
-            }
-            SCRATCH.with(|cell| {
-                let mut guard = cell.borrow_mut();
-                let (scratch, out) = &mut *guard;
-                let mut word = String::new();
-                let mut piece = |a: usize, b: usize| {
-                    word.clear();
-                    byte_level::push_byte_text(&seg.as_bytes()[a..b], &mut word);
-                    out.clear();
-                    self.model.tokenize(&word, scratch, out);
-                    ids.extend(out.iter().map(|t| t.id));
-                };
-                match &fast.pattern {
-                    // The scanners' matches tile the text.
-                    Pattern::Scan(k) => k.for_each(seg, piece),
-                    // Isolated keeps the text between matches as pieces too.
-                    p => p.split(seg).into_iter().for_each(|(a, b, _)| piece(a, b)),
+            match fast {
+                FastIds::ByteLevel { pattern, nfc } => {
+                    let seg = &text[s..e];
+                    if *nfc && !crate::normalizer::is_nfc(seg) {
+                        self.run_segment(text, s, e, &mut |id, _, _| ids.push(id));
+                    } else {
+                        self.byte_level_ids(seg, pattern, ids);
+                    }
                 }
-            });
+                FastIds::SentencePiece {
+                    replacement,
+                    prepend,
+                } => self.sentencepiece_ids(&text[s..e], s == 0, *replacement, *prepend, ids),
+            }
         }
+    }
+
+    fn byte_level_ids(&self, seg: &str, pattern: &Pattern, ids: &mut Vec<u32>) {
+        SCRATCH.with(|cell| {
+            let mut guard = cell.borrow_mut();
+            let (scratch, out) = &mut *guard;
+            let mut word = String::new();
+            let mut piece = |a: usize, b: usize| {
+                word.clear();
+                byte_level::push_byte_text(&seg.as_bytes()[a..b], &mut word);
+                out.clear();
+                self.model.tokenize(&word, scratch, out);
+                ids.extend(out.iter().map(|t| t.id));
+            };
+            match pattern {
+                // The scanners' matches tile the text.
+                Pattern::Scan(k) => k.for_each(seg, piece),
+                // Isolated keeps the text between matches as pieces too.
+                p => p.split(seg).into_iter().for_each(|(a, b, _)| piece(a, b)),
+            }
+        });
+    }
+
+    fn sentencepiece_ids(
+        &self,
+        seg: &str,
+        at_start: bool,
+        r: char,
+        prepend: Prepend,
+        ids: &mut Vec<u32>,
+    ) {
+        let mut text = String::with_capacity(seg.len() + 8);
+        let starts_with_r = seg.starts_with(' ') || seg.starts_with(r);
+        let add = match prepend {
+            Prepend::Always => true,
+            Prepend::UnlessPresent => !starts_with_r,
+            Prepend::AtInputStart => !starts_with_r && at_start,
+        };
+        if add {
+            text.push(r);
+        }
+        text.extend(seg.chars().map(|c| if c == ' ' { r } else { c }));
+        SCRATCH.with(|cell| {
+            let mut guard = cell.borrow_mut();
+            let (scratch, out) = &mut *guard;
+            let mut start = 0;
+            let mut prev: Option<char> = None;
+            let mut flush = |a: usize, b: usize| {
+                out.clear();
+                self.model.tokenize(&text[a..b], scratch, out);
+                ids.extend(out.iter().map(|t| t.id));
+            };
+            for (i, c) in text.char_indices() {
+                if c == r && prev.is_some_and(|p| p != r) {
+                    flush(start, i);
+                    start = i;
+                }
+                prev = Some(c);
+            }
+            flush(start, text.len());
+        });
     }
 
     pub fn encode(&self, text: &str, add_special_tokens: bool) -> Encoding {

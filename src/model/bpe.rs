@@ -90,6 +90,20 @@ impl Bpe {
         })
     }
 
+    /// True when no merge yields a token with `c` right after a different char, so BPE never
+    /// joins across the start of a word that begins with `c`.
+    pub fn no_merge_crosses(&self, c: char) -> bool {
+        self.merges.values().all(|(_, id)| {
+            let t = self.vocab_r.get(id).map_or("", |s| s.as_str());
+            let mut prev: Option<char> = None;
+            t.chars().all(|x| {
+                let ok = !(x == c && prev.is_some_and(|p| p != c));
+                prev = Some(x);
+                ok
+            })
+        })
+    }
+
     pub fn token_to_id(&self, t: &str) -> Option<u32> {
         self.vocab.get(t).copied()
     }
