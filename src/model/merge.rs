@@ -55,13 +55,16 @@ where
         s.prev = i as i32 - 1;
         s.next = if i + 1 < n { i as i32 + 1 } else { -1 };
     }
-    let heap = &mut scratch.heap;
-    heap.clear();
+    // Build the first candidates in one O(n) heapify rather than n pushes.
+    let mut first = std::mem::take(&mut scratch.heap).into_vec();
+    first.clear();
     for i in 0..n - 1 {
         if let Some((rank, id)) = pair(&syms[i], &syms[i + 1]) {
-            heap.push(Reverse((rank, i as u32, id)));
+            first.push(Reverse((rank, i as u32, id)));
         }
     }
+    scratch.heap = BinaryHeap::from(first);
+    let heap = &mut scratch.heap;
     while let Some(Reverse((rank, pos, new_id))) = heap.pop() {
         let pos = pos as usize;
         let left = syms[pos];
