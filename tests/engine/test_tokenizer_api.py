@@ -1,0 +1,222 @@
+"""The Python `Tokenizer` API: names and behaviour of transformers/tokenizers, and clear errors."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from pathlib import Path
+
+import pytest
+import tokenizers
+
+import batok
+from batok import BatokError, Tokenizer
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+LLAMA2 = SHARED / "tokenizers" / "llama-2" / "tokenizer.json"
+GPT2 = SHARED / "tokenizers" / "gpt2" / "tokenizer.json"
+
+
+@pytest.fixture(scope="module")
+def llama() -> Tokenizer:
+    return Tokenizer.from_file(LLAMA2)
+
+
+@pytest.fixture(scope="module")
+def gpt2() -> Tokenizer:
+    return Tokenizer.from_file(GPT2)
+
+
+def tiny_json(**overrides: object) -> str:
+    doc: dict[str, object] = {
+        "added_tokens": [
+            {
+                "id": 3,
+                "content": "<s>",
+                "special": True,
+                "lstrip": False,
+                "rstrip": False,
+                "single_word": False,
+                "normalized": False,
+            }
+        ],
+        "normalizer": None,
+        "pre_tokenizer": {"type": "Whitespace"},
+        "post_processor": None,
+        "decoder": None,
+        "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2, "<s>": 3}, "merges": ["a b"]},
+    }
+    doc.update(overrides)
+    return json.dumps(doc)
+
+
+def test_seed_line_encodes_as_llama() -> None:
+    assert Tokenizer.from_file(LLAMA2).encode("Hello world!") == [1, 15043, 3186, 29991]
+
+
+def test_encode_plus_matches_tokenizers_encoding(llama: Tokenizer) -> None:
+    ref = tokenizers.Tokenizer.from_file(str(LLAMA2)).encode("Héllo wörld!")
+    enc = llama.encode_plus("Héllo wörld!")
+    assert (enc.ids, enc.tokens, enc.offsets) == (ref.ids, ref.tokens, ref.offsets)
+    assert enc.attention_mask == ref.attention_mask
+    assert enc.special_tokens_mask == ref.special_tokens_mask
+
+
+def test_call_returns_input_ids_and_attention_mask(llama: Tokenizer) -> None:
+    one = llama("Hello world!")
+    assert one == {"input_ids": llama.encode("Hello world!"), "attention_mask": [1, 1, 1, 1]}
+    many = llama(["a", "b c"])
+    assert many["input_ids"] == [llama.encode("a"), llama.encode("b c")]
+    assert [len(m) for m in many["attention_mask"]] == [len(x) for x in many["input_ids"]]
+
+
+def test_tokenize_gives_tokens_without_specials(llama: Tokenizer) -> None:
+    assert llama.tokenize("Hello world!") == ["▁Hello", "▁world", "!"]
+
+
+def test_vocabulary_lookups_round_trip(llama: Tokenizer) -> None:
+    ids = llama.convert_tokens_to_ids(["▁Hello", "<s>"])
+    assert ids == [15043, 1]
+    assert llama.convert_ids_to_tokens(ids) == ["▁Hello", "<s>"]
+    assert llama.token_to_id("no such token") is None
+    assert llama.id_to_token(10**9) is None
+    assert llama.vocab_size == 32000 and len(llama) == 32000
+
+
+def test_batch_equals_single_on_any_thread_count(gpt2: Tokenizer) -> None:
+    texts = ["Hello world!", "", "  spaces  ", "数字 123"] * 5
+    single = [gpt2.encode(t) for t in texts]
+    for n in (None, 1, 2):
+        assert gpt2.encode_batch(texts, num_threads=n) == single
+    assert gpt2.decode_batch(single) == [gpt2.decode(s) for s in single]
+
+
+def test_thread_count_comes_from_environment(gpt2: Tokenizer, monkeypatch) -> None:
+    monkeypatch.setenv("BATOK_NUM_THREADS", "two")
+    with pytest.raises(ValueError, match="BATOK_NUM_THREADS"):
+        gpt2.encode_batch(["a"])
+    monkeypatch.setenv("BATOK_NUM_THREADS", "1")
+    assert gpt2.encode_batch(["a"]) == [gpt2.encode("a")]
+
+
+def test_shared_across_threads_gives_same_results(gpt2: Tokenizer) -> None:
+    texts = [f"text number {i} with words" for i in range(200)]
+    expected = [gpt2.encode(t) for t in texts]
+    results: list[list[list[int]]] = []
+
+    def work() -> None:
+        results.append([gpt2.encode(t) for t in texts])
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [expected] * 4
+
+
+def test_non_str_text_is_a_type_error(llama: Tokenizer) -> None:
+    with pytest.raises(TypeError, match="text must be a str, got bytes"):
+        llama.encode(b"Hello")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"texts\[1\] must be a str"):
+        llama.encode_batch(["a", 1])  # type: ignore[list-item]
+
+
+def test_id_outside_vocabulary_is_a_value_error(llama: Tokenizer) -> None:
+    with pytest.raises(ValueError, match="token id 99999 is not in the vocabulary"):
+        llama.decode([1, 99999])
+    with pytest.raises(ValueError, match=r"ids\[0\] = -1 is not a valid token id"):
+        llama.decode([-1])
+    with pytest.raises(TypeError, match=r"ids\[1\] must be an int"):
+        llama.decode([1, "2"])  # type: ignore[list-item]
+
+
+def test_missing_file_is_file_not_found(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="nope.json"):
+        Tokenizer.from_file(tmp_path / "nope.json")
+
+
+def test_invalid_json_names_line_and_column() -> None:
+    with pytest.raises(BatokError, match="line 2 column"):
+        Tokenizer.from_str('{\n  "model": ,\n}')
+
+
+def test_unsupported_component_names_its_path() -> None:
+    bad = tiny_json(normalizer={"type": "Sequence", "normalizers": [{"type": "Foo"}]})
+    with pytest.raises(
+        BatokError, match=r'normalizer.normalizers\[0\].type = "Foo" is not supported'
+    ):
+        Tokenizer.from_str(bad)
+
+
+def test_wordpiece_model_is_refused_by_name() -> None:
+    bad = tiny_json(model={"type": "WordPiece", "vocab": {}, "unk_token": "[UNK]"})
+    with pytest.raises(BatokError, match='model.type = "WordPiece" is not supported'):
+        Tokenizer.from_str(bad)
+
+
+def test_error_from_file_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "tokenizer.json"
+    path.write_text("[1, 2", encoding="utf-8")
+    with pytest.raises(BatokError, match="tokenizer.json"):
+        Tokenizer.from_file(path)
+
+
+def test_config_special_tokens_apply(tmp_path: Path) -> None:
+    (tmp_path / "tokenizer.json").write_text(tiny_json(), encoding="utf-8")
+    (tmp_path / "tokenizer_config.json").write_text(
+        json.dumps({"bos_token": {"content": "<s>"}, "add_bos_token": True}), encoding="utf-8"
+    )
+    tok = Tokenizer.from_pretrained(tmp_path)
+    assert tok.bos_token == "<s>" and tok.bos_token_id == 3
+    assert tok.encode("ab") == [3, 2]
+    assert tok.encode("ab", add_special_tokens=False) == [2]
+    assert tok.count_tokens("ab") == 2
+
+
+def test_malformed_input_never_panics() -> None:
+    """Random and malformed documents raise Python errors, never a PanicException."""
+    rng = random.Random(1234)
+    base = json.loads(tiny_json())
+    mutations: list[object] = [None, 1, -1, "x", [], {}, [1, 2], {"type": "BPE"}, 2**40]
+    for _ in range(400):
+        doc = json.loads(json.dumps(base))
+        target = rng.choice([doc, doc["model"], doc["added_tokens"][0]])
+        key = rng.choice(list(target.keys()))
+        target[key] = rng.choice(mutations)
+        text = json.dumps(doc)
+        if rng.random() < 0.3:
+            cut = rng.randrange(len(text))
+            text = text[:cut]
+        try:
+            tok = Tokenizer.from_str(text)
+        except (BatokError, ValueError, TypeError):
+            continue
+        for sample in ["", "ab", "a b <s>", "\x00\udcff".encode("utf-8", "replace").decode()]:
+            ids = tok.encode(sample)
+            tok.decode(ids)
+
+
+def test_random_unicode_never_panics(gpt2: Tokenizer) -> None:
+    rng = random.Random(99)
+    for _ in range(300):
+        s = "".join(
+            chr(
+                rng.choice(
+                    [
+                        rng.randrange(0x20, 0x7F),
+                        rng.randrange(0x80, 0xD800),
+                        rng.randrange(0xE000, 0x110000),
+                    ]
+                )
+            )
+            for _ in range(20)
+        )
+        assert gpt2.decode(gpt2.encode(s)) == s
+
+
+def test_module_exports_are_the_public_api() -> None:
+    assert batok.__all__ == sorted(batok.__all__)
+    for name in batok.__all__:
+        assert hasattr(batok, name), name

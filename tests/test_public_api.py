@@ -1,0 +1,44 @@
+"""The package surface: exports, typing stub and marker."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import batok
+from batok import _batok
+
+PACKAGE = Path(batok.__file__).resolve().parent
+
+
+def test_all_is_sorted_and_exported() -> None:
+    assert batok.__all__ == sorted(batok.__all__)
+    assert all(hasattr(batok, n) for n in batok.__all__)
+
+
+def test_py_typed_marker_ships() -> None:
+    assert (PACKAGE / "py.typed").is_file()
+
+
+def test_stub_declares_every_native_class_and_method() -> None:
+    tree = ast.parse((PACKAGE / "_batok.pyi").read_text(encoding="utf-8"))
+    stub: dict[str, set[str]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            stub[node.name] = {
+                n.name
+                for n in node.body
+                if isinstance(n, ast.FunctionDef) and not n.name.startswith("__")
+            }
+    for cls_name in ("Tokenizer", "Encoding", "CoreBPE", "BatokError"):
+        assert cls_name in stub, cls_name
+        native = getattr(_batok, cls_name)
+        public = {n for n in dir(native) if not n.startswith("_")} - set(dir(ValueError))
+        assert public <= stub[cls_name] | {"args", "with_traceback", "add_note"}, (
+            cls_name,
+            public - stub[cls_name],
+        )
+
+
+def test_version_is_a_string() -> None:
+    assert isinstance(batok.__version__, str) and batok.__version__
