@@ -555,7 +555,8 @@ def render(data: dict[str, Any]) -> str:
             )
     add("")
     add("## What was tried\n")
-    add("See engine notes below.\n")
+    notes = Path(__file__).with_name("NOTES.md")
+    add(notes.read_text(encoding="utf-8") if notes.is_file() else "No notes recorded.\n")
     return "\n".join(out)
 
 
