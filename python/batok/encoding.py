@@ -20,15 +20,12 @@ Differences from tiktoken, all deliberate:
 
 from __future__ import annotations
 
-import base64
 import functools
 import gzip
 import os
-import re
 import threading
 from collections.abc import Collection, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NoReturn, Union
 
@@ -37,6 +34,8 @@ from batok._threads import resolve_num_threads
 from batok._validate import check_text, check_texts
 
 if TYPE_CHECKING:
+    import re
+
     import numpy as np
     import numpy.typing as npt
 
@@ -468,6 +467,8 @@ class Encoding:
     @functools.cached_property
     def _mergeable_ranks(self) -> dict[bytes, int]:
         # Parsed only on demand: the engine has its own copy, and most users never ask.
+        import base64
+
         ranks: dict[bytes, int] = {}
         for line in self._rank_text.splitlines():
             if line.strip():
@@ -559,6 +560,8 @@ def _is_int(value: object) -> bool:
 
 @functools.lru_cache(maxsize=64)
 def _literal_regex(strings: frozenset[str]) -> re.Pattern[str]:
+    import re  # only needed for disallowed strings that are not special tokens
+
     # Longest first, so that of two strings found at the same place the longer one is reported.
     ordered = sorted(strings, key=lambda s: (-len(s), s))
     return re.compile("|".join(re.escape(s) for s in ordered))
@@ -581,6 +584,8 @@ def _replace_surrogates_all(texts: list[str]) -> list[str]:
 
 
 def _ranks_to_text(mergeable_ranks: Mapping[bytes, int]) -> bytes:
+    import base64
+
     lines = []
     for token, rank in mergeable_ranks.items():
         if not isinstance(token, (bytes, bytearray)) or not _is_int(rank):
@@ -639,6 +644,7 @@ _BUNDLED: dict[str, tuple[str, dict[str, int]]] = {
 _NOT_BUNDLED = ("gpt2", "r50k_base", "p50k_base", "p50k_edit", "o200k_harmony")
 
 _registry_lock = threading.Lock()
+_DATA_DIR = Path(__file__).resolve().parent / "data"
 
 
 def list_encoding_names() -> list[str]:
@@ -672,7 +678,9 @@ def get_encoding(encoding_name: str) -> Encoding:
 @functools.cache
 def _load_bundled(encoding_name: str) -> Encoding:
     pat_str, special_tokens = _BUNDLED[encoding_name]
-    resource = resources.files("batok").joinpath("data").joinpath(f"{encoding_name}.tiktoken.gz")
+    # A plain file next to this module: cheaper to reach than through importlib.resources, which
+    # costs more at import than loading the ranks.
+    resource = _DATA_DIR / f"{encoding_name}.tiktoken.gz"
     rank_text = gzip.decompress(resource.read_bytes())
     encoding = Encoding._from_rank_text(encoding_name, pat_str, rank_text, special_tokens)
     encoding._from_registry = True
