@@ -50,6 +50,10 @@ class Tokenizer:
     def encode_batch_ids(
         self, texts: Sequence[str], add_special_tokens: bool = True, num_threads: int = 0
     ) -> list[list[int]]: ...
+    def encode_batch_ids_to_buffer(
+        self, texts: Sequence[str], add_special_tokens: bool = True, num_threads: int = 0
+    ) -> tuple[bytes, bytes]:
+        """Flat little-endian u32 ids and u64 start offsets (len(texts) + 1)."""
     def decode(self, ids: Sequence[int], skip_special_tokens: bool = False) -> str:
         """Raises ValueError for an id outside the vocabulary."""
     def decode_batch(
@@ -87,6 +91,10 @@ class CoreBPE:
     ) -> list[list[int]]: ...
     def encode_ordinary_to_buffer(self, text: str) -> bytes:
         """Token ids as little-endian uint32, for zero-copy numpy output."""
+    def encode_ordinary_batch_to_buffer(
+        self, texts: Sequence[str], num_threads: int = 0
+    ) -> tuple[bytes, bytes]:
+        """Flat little-endian u32 ids and u64 start offsets (len(texts) + 1)."""
     def find_special(self, text: str, specials: set[str]) -> str | None:
         """The first of `specials` that occurs in `text`, or None."""
     def decode_bytes(self, ids: Sequence[int]) -> bytes:

@@ -146,6 +146,35 @@ class Tokenizer:
             check_texts(texts), bool(add_special_tokens), resolve_num_threads(num_threads)
         )
 
+    def encode_batch_to_numpy(
+        self,
+        texts: Sequence[str],
+        add_special_tokens: bool = True,
+        num_threads: int | None = None,
+    ) -> tuple[Any, Any]:
+        """`encode_batch` as one flat numpy `uint32` array of ids and an `int64` array of
+        `len(texts) + 1` offsets (`ids[offsets[i]:offsets[i + 1]]` are the ids of `texts[i]`),
+        with no Python object per token. Needs numpy."""
+        try:
+            import numpy as np
+        except ImportError as err:
+            raise ImportError(
+                "encode_batch_to_numpy needs numpy; install it with `pip install batok[numpy]`"
+            ) from err
+        if self._extra_bos is not None or self._extra_eos is not None:
+            lists = self.encode_batch(texts, add_special_tokens, num_threads)
+            offsets = np.zeros(len(lists) + 1, dtype=np.int64)
+            np.cumsum([len(x) for x in lists], out=offsets[1:])
+            flat = [i for x in lists for i in x]
+            return np.asarray(flat, dtype=np.uint32), offsets
+        ids, offs = self._native.encode_batch_ids_to_buffer(
+            check_texts(texts), bool(add_special_tokens), resolve_num_threads(num_threads)
+        )
+        return (
+            np.frombuffer(ids, dtype="<u4").astype(np.uint32, copy=False),
+            np.frombuffer(offs, dtype="<i8").astype(np.int64, copy=False),
+        )
+
     def count_tokens(self, text: str, add_special_tokens: bool = True) -> int:
         """How many tokens `encode` would return, without building the list."""
         n = self._native.count_tokens(check_text(text), bool(add_special_tokens))

@@ -12,6 +12,23 @@ use super::errors::{guard, to_py};
 use crate::batch;
 use crate::tiktoken::{parse_ranks, CoreBpe};
 
+/// Concatenate per-text ids into little-endian bytes with u64 start offsets.
+pub fn flatten(parts: Vec<Vec<u32>>) -> (Vec<u8>, Vec<u8>) {
+    let total: usize = parts.iter().map(Vec::len).sum();
+    let mut ids = Vec::with_capacity(total * 4);
+    let mut offsets = Vec::with_capacity((parts.len() + 1) * 8);
+    let mut at = 0u64;
+    offsets.extend_from_slice(&at.to_le_bytes());
+    for p in parts {
+        for id in &p {
+            ids.extend_from_slice(&id.to_le_bytes());
+        }
+        at += p.len() as u64;
+        offsets.extend_from_slice(&at.to_le_bytes());
+    }
+    (ids, offsets)
+}
+
 #[pyclass(module = "batok._batok", name = "CoreBPE", frozen)]
 pub struct PyCoreBpe {
     inner: Arc<CoreBpe>,
@@ -111,6 +128,24 @@ impl PyCoreBpe {
             bytes.extend_from_slice(&id.to_le_bytes());
         }
         Ok(PyBytes::new(py, &bytes))
+    }
+
+    /// Ids of every text, flattened, as little-endian u32 bytes, plus the start of each text's
+    /// ids as little-endian u64 (n + 1 entries): the batch analogue of
+    /// `encode_ordinary_to_buffer`, with no Python object per token.
+    #[pyo3(signature = (texts, num_threads = 0))]
+    fn encode_ordinary_batch_to_buffer<'py>(
+        &self,
+        py: Python<'py>,
+        texts: Vec<String>,
+        num_threads: usize,
+    ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+        let t = &self.inner;
+        let parts = py.allow_threads(|| {
+            guard(|| batch::map(&texts, num_threads, |s| t.encode_ordinary(s)))
+        })?;
+        let (ids, offsets) = py.allow_threads(|| flatten(parts));
+        Ok((PyBytes::new(py, &ids), PyBytes::new(py, &offsets)))
     }
 
     fn find_special(

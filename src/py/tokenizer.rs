@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyBytes, PyDict};
 
 use super::errors::{guard, io_to_py, to_py};
 use crate::batch;
@@ -133,6 +133,23 @@ impl PyTokenizer {
         py.allow_threads(|| {
             guard(|| batch::map(&texts, num_threads, |s| t.encode_ids(s, add_special_tokens)))
         })
+    }
+
+    /// `encode_batch_ids` as flat little-endian u32 ids and u64 start offsets (n + 1).
+    #[pyo3(signature = (texts, add_special_tokens = true, num_threads = 0))]
+    fn encode_batch_ids_to_buffer<'py>(
+        &self,
+        py: Python<'py>,
+        texts: Vec<String>,
+        add_special_tokens: bool,
+        num_threads: usize,
+    ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+        let t = &self.inner;
+        let parts = py.allow_threads(|| {
+            guard(|| batch::map(&texts, num_threads, |s| t.encode_ids(s, add_special_tokens)))
+        })?;
+        let (ids, offsets) = py.allow_threads(|| super::tiktoken::flatten(parts));
+        Ok((PyBytes::new(py, &ids), PyBytes::new(py, &offsets)))
     }
 
     #[pyo3(signature = (ids, skip_special_tokens = false))]

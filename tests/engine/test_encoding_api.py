@@ -448,3 +448,13 @@ def test_pickle_custom_encoding_round_trips() -> None:
         32,
         256,
     ]
+
+
+def test_ordinary_batch_to_numpy_is_flat_ids_with_offsets() -> None:
+    import batok
+
+    enc = batok.get_encoding("cl100k_base")
+    texts = ["hello world", "", "héllo <|endoftext|>", "x" * 100]
+    ids, offsets = enc.encode_ordinary_batch_to_numpy(texts, num_threads=2)
+    got = [ids[offsets[i] : offsets[i + 1]].tolist() for i in range(len(texts))]
+    assert got == [enc.encode_ordinary(t) for t in texts]

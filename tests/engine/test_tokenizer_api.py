@@ -220,3 +220,11 @@ def test_module_exports_are_the_public_api() -> None:
     assert batok.__all__ == sorted(batok.__all__)
     for name in batok.__all__:
         assert hasattr(batok, name), name
+
+
+def test_batch_to_numpy_is_flat_ids_with_offsets(gpt2: Tokenizer) -> None:
+    texts = ["Hello world!", "", "数字 123", "a"]
+    ids, offsets = gpt2.encode_batch_to_numpy(texts, num_threads=2)
+    assert offsets.tolist()[0] == 0 and len(offsets) == len(texts) + 1
+    got = [ids[offsets[i] : offsets[i + 1]].tolist() for i in range(len(texts))]
+    assert got == [gpt2.encode(t) for t in texts]
