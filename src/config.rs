@@ -333,74 +333,106 @@ fn decoder(v: &Value, path: &str) -> Result<Decoder> {
     })
 }
 
-fn model(v: &Value) -> Result<Bpe> {
-    let path = "model";
-    if !v.is_object() {
-        return Err(err(path, "expected an object"));
+/// One merge, either `"a b"` or `["a", "b"]`, read without buffering (the files hold
+/// hundreds of thousands of them).
+struct RawMerge(std::result::Result<(String, String), String>);
+
+impl<'de> serde::Deserialize<'de> for RawMerge {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawMerge;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("\"a b\" or [\"a\", \"b\"]")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> std::result::Result<RawMerge, E> {
+                let mut parts = s.split(' ');
+                Ok(RawMerge(match (parts.next(), parts.next(), parts.next()) {
+                    (Some(a), Some(b), None) => Ok((a.to_string(), b.to_string())),
+                    _ => Err(format!("expected \"a b\", got {s:?}")),
+                }))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<RawMerge, A::Error> {
+                let a: Option<String> = seq.next_element()?;
+                let b: Option<String> = seq.next_element()?;
+                let extra: Option<serde::de::IgnoredAny> = seq.next_element()?;
+                Ok(RawMerge(match (a, b, extra) {
+                    (Some(a), Some(b), None) => Ok((a, b)),
+                    _ => Err("expected [\"a\", \"b\"]".to_string()),
+                }))
+            }
+        }
+        d.deserialize_any(V)
     }
+}
+
+/// The BPE model's fields, read straight into their final types.
+#[derive(serde::Deserialize)]
+struct RawBpe {
+    vocab: FxHashMap<String, u32>,
+    merges: Vec<RawMerge>,
+    #[serde(default)]
+    dropout: Option<f64>,
+    #[serde(default)]
+    unk_token: Option<String>,
+    #[serde(default)]
+    fuse_unk: Option<bool>,
+    #[serde(default)]
+    byte_fallback: Option<bool>,
+    #[serde(default)]
+    continuing_subword_prefix: Option<String>,
+    #[serde(default)]
+    end_of_word_suffix: Option<String>,
+    #[serde(default)]
+    ignore_merges: Option<bool>,
+}
+
+/// Just enough of the model to know what it is.
+#[derive(serde::Deserialize)]
+struct ModelKind {
+    #[serde(rename = "type", default)]
+    ty: Option<String>,
+    #[serde(default)]
+    merges: Option<serde::de::IgnoredAny>,
+}
+
+fn model(raw: &serde_json::value::RawValue) -> Result<Bpe> {
+    let path = "model";
+    let kind: ModelKind = serde_json::from_str(raw.get())
+        .map_err(|e| err(path, format!("expected an object with a \"type\" ({e})")))?;
     // Older files leave out `type`; a model with merges is BPE.
-    let ty = match v.get("type") {
-        Some(t) => t
-            .as_str()
-            .ok_or_else(|| err("model.type", "expected a string"))?,
-        None if v.get("merges").is_some() => "BPE",
-        None => return Err(err(path, "missing field \"type\"")),
+    let ty = match (&kind.ty, &kind.merges) {
+        (Some(t), _) => t.as_str(),
+        (None, Some(_)) => "BPE",
+        (None, None) => return Err(err(path, "missing field \"type\"")),
     };
     if ty != "BPE" {
         return Err(Error::config(format!(
             "model.type = {ty:?} is not supported (batok runs BPE models)"
         )));
     }
-    if let Some(d) = v.get("dropout") {
-        if !d.is_null() && d.as_f64() != Some(0.0) {
-            return Err(Error::config(
-                "model.dropout is not supported: BPE dropout is random and only used in training",
-            ));
-        }
+    let m: RawBpe = serde_json::from_str(raw.get()).map_err(|e| err(path, e))?;
+    if m.dropout.is_some_and(|d| d != 0.0) {
+        return Err(Error::config(
+            "model.dropout is not supported: BPE dropout is random and only used in training",
+        ));
     }
-    let vmap = field(v, path, "vocab")?
-        .as_object()
-        .ok_or_else(|| err("model.vocab", "expected an object of token: id"))?;
-    let mut vocab = FxHashMap::default();
-    vocab.reserve(vmap.len());
-    for (k, id) in vmap {
-        let id = id
-            .as_u64()
-            .ok_or_else(|| err(&format!("model.vocab[{k:?}]"), "expected an integer id"))?;
-        vocab.insert(k.clone(), id as u32);
-    }
-    let items = list(v, path, "merges")?;
-    let mut merges = Vec::with_capacity(items.len());
-    for (i, m) in items.iter().enumerate() {
-        let p = format!("model.merges[{i}]");
-        let pair = match m {
-            Value::String(s) => {
-                let mut parts = s.split(' ');
-                match (parts.next(), parts.next(), parts.next()) {
-                    (Some(a), Some(b), None) => (a.to_string(), b.to_string()),
-                    _ => return Err(err(&p, format!("expected \"a b\", got {s:?}"))),
-                }
-            }
-            Value::Array(a) => match (
-                a.first().and_then(Value::as_str),
-                a.get(1).and_then(Value::as_str),
-            ) {
-                (Some(x), Some(y)) if a.len() == 2 => (x.to_string(), y.to_string()),
-                _ => return Err(err(&p, "expected [\"a\", \"b\"]")),
-            },
-            _ => return Err(err(&p, "expected \"a b\" or [\"a\", \"b\"]")),
-        };
-        merges.push(pair);
+    let mut merges = Vec::with_capacity(m.merges.len());
+    for (i, r) in m.merges.into_iter().enumerate() {
+        merges.push(r.0.map_err(|e| err(&format!("model.merges[{i}]"), e))?);
     }
     let opts = BpeOptions {
-        unk_token: opt_string(v, path, "unk_token")?,
-        fuse_unk: boolean(v, path, "fuse_unk", false)?,
-        byte_fallback: boolean(v, path, "byte_fallback", false)?,
-        continuing_subword_prefix: opt_string(v, path, "continuing_subword_prefix")?,
-        end_of_word_suffix: opt_string(v, path, "end_of_word_suffix")?,
-        ignore_merges: boolean(v, path, "ignore_merges", false)?,
+        unk_token: m.unk_token,
+        fuse_unk: m.fuse_unk.unwrap_or(false),
+        byte_fallback: m.byte_fallback.unwrap_or(false),
+        continuing_subword_prefix: m.continuing_subword_prefix,
+        end_of_word_suffix: m.end_of_word_suffix,
+        ignore_merges: m.ignore_merges.unwrap_or(false),
     };
-    Bpe::new(vocab, merges, opts).map_err(|e| err(path, e))
+    Bpe::new(m.vocab, merges, opts).map_err(|e| err(path, e))
 }
 
 fn added_tokens(v: Option<&Value>) -> Result<Vec<AddedToken>> {
@@ -439,32 +471,56 @@ fn optional<T>(
 
 /// Parse a whole tokenizer.json text.
 pub fn from_json(text: &str) -> Result<Tokenizer> {
-    let root: Value = serde_json::from_str(text).map_err(|e| {
-        Error::new(
-            ErrorKind::Json,
-            format!(
-                "invalid JSON at line {} column {}: {e}",
-                e.line(),
-                e.column()
-            ),
-        )
-    })?;
-    if !root.is_object() {
-        return Err(Error::config("tokenizer.json must be a JSON object"));
-    }
+    // The top level is read as raw JSON per key, so the big model is parsed once, straight
+    // into its final types, while the small components keep their path-aware readers.
+    let top: FxHashMap<String, Box<serde_json::value::RawValue>> = serde_json::from_str(text)
+        .map_err(|e| {
+            let what = if e.is_data() {
+                "tokenizer.json must be a JSON object"
+            } else {
+                "invalid JSON"
+            };
+            Error::new(
+                ErrorKind::Json,
+                format!("{what} at line {} column {}: {e}", e.line(), e.column()),
+            )
+        })?;
+    let small = |key: &str| -> Result<Value> {
+        match top.get(key) {
+            None => Ok(Value::Null),
+            Some(raw) => serde_json::from_str(raw.get()).map_err(|e| err(key, e)),
+        }
+    };
     for key in ["truncation", "padding"] {
-        if root.get(key).is_some_and(|v| !v.is_null()) {
+        if !small(key)?.is_null() {
             return Err(Error::config(format!(
                 "{key} is set in the file and is not supported yet; set it to null"
             )));
         }
     }
+    let root: Value = serde_json::Map::from_iter(
+        [
+            "normalizer",
+            "pre_tokenizer",
+            "post_processor",
+            "decoder",
+            "added_tokens",
+        ]
+        .iter()
+        .map(|k| Ok((k.to_string(), small(k)?)))
+        .collect::<Result<Vec<_>>>()?,
+    )
+    .into();
     let normalizer = optional(&root, "normalizer", normalizer)?;
     let pre_tokenizer = optional(&root, "pre_tokenizer", pre_tokenizer)?;
     let post_processor = optional(&root, "post_processor", post_processor)?;
     let decoder = optional(&root, "decoder", decoder)?;
-    let model = model(field(&root, "tokenizer.json", "model")?)?;
-    let added = AddedVocab::new(added_tokens(root.get("added_tokens"))?, normalizer.as_ref())?;
+    let raw_model = top
+        .get("model")
+        .ok_or_else(|| err("tokenizer.json", "missing field \"model\""))?;
+    let model = model(raw_model)?;
+    let added_value = root.get("added_tokens").filter(|v| !v.is_null());
+    let added = AddedVocab::new(added_tokens(added_value)?, normalizer.as_ref())?;
     Ok(Tokenizer::new(
         added,
         normalizer,

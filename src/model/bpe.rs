@@ -54,6 +54,7 @@ impl Bpe {
             .map_or(0, |p| p.len());
         let mut m = FxHashMap::default();
         m.reserve(merges.len());
+        let mut merged = String::new();
         for (rank, (a, b)) in merges.iter().enumerate() {
             let a_id = *vocab
                 .get(a)
@@ -62,8 +63,10 @@ impl Bpe {
                 .get(b)
                 .ok_or_else(|| format!("merges[{rank}]: token {b:?} is not in the vocab"))?;
             let tail = b.get(prefix_len..).unwrap_or("");
-            let merged = format!("{a}{tail}");
-            let new_id = *vocab.get(&merged).ok_or_else(|| {
+            merged.clear();
+            merged.push_str(a);
+            merged.push_str(tail);
+            let new_id = *vocab.get(merged.as_str()).ok_or_else(|| {
                 format!("merges[{rank}]: merged token {merged:?} is not in the vocab")
             })?;
             m.insert(key(a_id, b_id), (rank as u32, new_id));
