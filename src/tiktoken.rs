@@ -13,7 +13,10 @@ use crate::normalizer::Pattern;
 #[derive(Debug)]
 pub struct CoreBpe {
     encoder: FxHashMap<Vec<u8>, u32>,
-    decoder: Vec<Option<Box<[u8]>>>,
+    /// Every rank's bytes, back to back, so decoding reads one contiguous buffer.
+    arena: Vec<u8>,
+    /// rank -> (start, end) in `arena`; (0, u32::MAX) for a rank with no token.
+    spans: Vec<(u32, u32)>,
     special_encoder: FxHashMap<String, u32>,
     special_decoder: FxHashMap<u32, String>,
     pattern: Pattern,
@@ -64,15 +67,21 @@ impl CoreBpe {
             .copied()
             .max()
             .map_or(0, |m| m as usize + 1);
-        let mut decoder: Vec<Option<Box<[u8]>>> = vec![None; max];
-        for (k, v) in &encoder {
-            decoder[*v as usize] = Some(k.clone().into_boxed_slice());
-        }
-        if decoder.iter().filter(|d| d.is_some()).count() != encoder.len() {
-            return Err(Error::new(
-                ErrorKind::RankFile,
-                "two tokens in the rank file share a rank",
-            ));
+        const NONE: (u32, u32) = (0, u32::MAX);
+        let mut spans = vec![NONE; max];
+        let mut arena = Vec::with_capacity(encoder.keys().map(Vec::len).sum());
+        let mut by_rank: Vec<(&u32, &Vec<u8>)> = encoder.iter().map(|(k, v)| (v, k)).collect();
+        by_rank.sort_unstable();
+        for (r, bytes) in by_rank {
+            if spans[*r as usize] != NONE {
+                return Err(Error::new(
+                    ErrorKind::RankFile,
+                    format!("two tokens in the rank file share rank {r}"),
+                ));
+            }
+            let start = arena.len() as u32;
+            arena.extend_from_slice(bytes);
+            spans[*r as usize] = (start, arena.len() as u32);
         }
         let special_pattern = if special_tokens.is_empty() {
             None
@@ -92,7 +101,8 @@ impl CoreBpe {
             .collect();
         Ok(CoreBpe {
             encoder,
-            decoder,
+            arena,
+            spans,
             special_encoder: special_tokens,
             special_decoder,
             pattern: regex,
@@ -106,7 +116,7 @@ impl CoreBpe {
     }
 
     pub fn max_token_value(&self) -> u32 {
-        let a = self.decoder.len().saturating_sub(1) as u32;
+        let a = self.spans.len().saturating_sub(1) as u32;
         let b = self.special_encoder.values().copied().max().unwrap_or(0);
         a.max(b)
     }
@@ -232,8 +242,10 @@ impl CoreBpe {
     }
 
     pub fn token_bytes(&self, id: u32) -> Option<&[u8]> {
-        if let Some(Some(b)) = self.decoder.get(id as usize) {
-            return Some(b);
+        if let Some(&(start, end)) = self.spans.get(id as usize) {
+            if end != u32::MAX {
+                return Some(&self.arena[start as usize..end as usize]);
+            }
         }
         self.special_decoder.get(&id).map(|s| s.as_bytes())
     }

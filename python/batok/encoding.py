@@ -399,6 +399,12 @@ class Encoding:
         'hello world'
         ```
         """
+        try:
+            text = self._core.decode_utf8(tokens)
+        except (KeyError, ValueError, TypeError, OverflowError):
+            text = None  # decode_bytes raises tiktoken's error for bad ids
+        if text is not None:
+            return text
         return self.decode_bytes(tokens).decode("utf-8", errors=errors)
 
     def decode_single_token_bytes(self, token: int) -> bytes:

@@ -166,6 +166,22 @@ impl PyCoreBpe {
         Ok(PyBytes::new(py, &b))
     }
 
+    /// The text of `ids` when their bytes are valid UTF-8, else None (the caller then decodes
+    /// the bytes with its own error handler). Saves a bytes object and a second pass.
+    fn decode_utf8<'py>(
+        &self,
+        py: Python<'py>,
+        ids: Vec<u32>,
+    ) -> PyResult<Option<Bound<'py, pyo3::types::PyString>>> {
+        let t = &self.inner;
+        let b = py
+            .allow_threads(|| guard(|| t.decode_bytes(&ids)))?
+            .map_err(to_py)?;
+        Ok(std::str::from_utf8(&b)
+            .ok()
+            .map(|s| pyo3::types::PyString::new(py, s)))
+    }
+
     fn decode_single_token_bytes<'py>(
         &self,
         py: Python<'py>,
