@@ -4,6 +4,8 @@
 //! decomposed, marks are put in canonical order and, for the composed forms, recomposed, with
 //! every output char carrying its change so that offsets match Hugging Face `tokenizers`.
 
+use std::sync::OnceLock;
+
 use super::UnicodeForm;
 use crate::normalized::NormalizedString;
 use unicode_normalization::char::{
@@ -35,6 +37,48 @@ fn already(form: UnicodeForm, s: &str) -> bool {
     }
 }
 
+/// Hugging Face `tokenizers` normalizes with Unicode 9.0 data: a char assigned later has no
+/// decomposition, no composition and combining class 0 there, so it is treated that way here.
+fn known(c: char) -> bool {
+    static R: OnceLock<Vec<(u32, u32)>> = OnceLock::new();
+    if (c as u32) < 0x370 {
+        return true;
+    }
+    let r = R.get_or_init(|| {
+        let hir = regex_syntax::ParserBuilder::new()
+            .build()
+            .parse(r"\p{Age=9.0}")
+            .expect("static class");
+        match hir.kind() {
+            regex_syntax::hir::HirKind::Class(regex_syntax::hir::Class::Unicode(c)) => c
+                .ranges()
+                .iter()
+                .map(|r| (r.start() as u32, r.end() as u32))
+                .collect(),
+            _ => unreachable!("a Unicode class"),
+        }
+    });
+    let cp = c as u32;
+    r.binary_search_by(|&(s, e)| {
+        if e < cp {
+            std::cmp::Ordering::Less
+        } else if s > cp {
+            std::cmp::Ordering::Greater
+        } else {
+            std::cmp::Ordering::Equal
+        }
+    })
+    .is_ok()
+}
+
+fn ccc(c: char) -> u8 {
+    if known(c) {
+        canonical_combining_class(c)
+    } else {
+        0
+    }
+}
+
 /// Whether `s` is already NFC (so the NFC normalizer leaves it unchanged).
 pub fn is_nfc(s: &str) -> bool {
     already(UnicodeForm::Nfc, s)
@@ -56,7 +100,9 @@ pub fn normalize(n: &mut NormalizedString, form: UnicodeForm) {
             out.push((d, isize::from(!first)));
             first = false;
         };
-        if compat {
+        if !known(c) {
+            push(c);
+        } else if compat {
             decompose_compatible(c, &mut push);
         } else {
             decompose_canonical(c, &mut push);
@@ -65,15 +111,15 @@ pub fn normalize(n: &mut NormalizedString, form: UnicodeForm) {
     // Canonical ordering: stable sort of each run of non-starters by combining class.
     let mut i = 0;
     while i < out.len() {
-        if canonical_combining_class(out[i].0) == 0 {
+        if ccc(out[i].0) == 0 {
             i += 1;
             continue;
         }
         let start = i;
-        while i < out.len() && canonical_combining_class(out[i].0) != 0 {
+        while i < out.len() && ccc(out[i].0) != 0 {
             i += 1;
         }
-        out[start..i].sort_by_key(|(c, _)| canonical_combining_class(*c));
+        out[start..i].sort_by_key(|(c, _)| ccc(*c));
     }
     if compose {
         let mut res: Vec<(char, isize)> = Vec::with_capacity(out.len());
@@ -81,13 +127,13 @@ pub fn normalize(n: &mut NormalizedString, form: UnicodeForm) {
         // Highest combining class seen since the starter (0 = none), for the blocking rule.
         let mut last_ccc: Option<u8> = None;
         for (c, change) in out {
-            let ccc = canonical_combining_class(c);
+            let ccc = ccc(c);
             if let Some(si) = starter {
                 let blocked = match last_ccc {
                     None => false,
                     Some(l) => l == 0 || l >= ccc,
                 };
-                if !blocked {
+                if !blocked && known(c) && known(res[si].0) {
                     if let Some(composed) = compose_pair(res[si].0, c) {
                         res[si].0 = composed;
                         res[si].1 += change - 1;
@@ -118,6 +164,15 @@ mod tests {
         normalize(&mut n, UnicodeForm::Nfc);
         assert_eq!(n.text, "\u{e9}x");
         assert_eq!(n.original_range(2..3), (3, 4));
+    }
+
+    #[test]
+    fn chars_newer_than_unicode_9_stay_put() {
+        // U+1ABF (Unicode 14) is a mark below today, an unassigned starter in Unicode 9.
+        let mut n = NormalizedString::from_original("A\u{1abf}\u{300}", 0);
+        normalize(&mut n, UnicodeForm::Nfc);
+        assert_eq!(n.text, "A\u{1abf}\u{300}");
+        assert!(known('\u{300}') && !known('\u{d3b}'));
     }
 
     #[test]
