@@ -251,6 +251,21 @@ def targets(data: dict[str, Any]) -> list[dict[str, Any]]:
     )
     rows.append(
         _target(
+            "batch on all cores vs single thread, numpy output",
+            ">= 1.9x",
+            {
+                key: _ratio(
+                    _speed(enc["batch"][key], "batok", "encode_ordinary_batch_to_numpy"),
+                    _speed(enc["single"][key], "batok", "encode_to_numpy"),
+                )
+                for key in enc["single"]
+            },
+            lambda v: v >= 1.9,
+            "min",
+        )
+    )
+    rows.append(
+        _target(
             "GIL released: encode_ordinary from N Python threads vs 1",
             ">= 1.9x",
             {

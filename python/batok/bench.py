@@ -542,6 +542,23 @@ def encoding_batch_runners(name: str, threads: int = 0, rank_file: Path | None =
             "scales only with the GIL released",
         ),
     ]
+    try:
+        import numpy  # noqa: F401
+
+        runners.append(
+            Runner(
+                "batok",
+                f"encode_ordinary_batch_to_numpy ({n} threads)",
+                lambda docs: enc.encode_ordinary_batch_to_numpy(list(docs), num_threads=n),
+                IDS,
+                v,
+                "numpy output (flat ids + offsets)",
+                _quicktok_unpack,
+            )
+        )
+    except ImportError:
+        method = "encode_ordinary_batch_to_numpy"
+        runners.append(Unavailable("batok", "numpy not installed", method))
 
     def tiktoken_peer() -> PeerList:
         import tiktoken
