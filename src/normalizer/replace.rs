@@ -13,6 +13,18 @@ pub enum Pattern {
     Scan(scan::Kind),
 }
 
+/// fancy-regex stops on input that needs more backtracking than its limit. Skipping the match
+/// would lose text silently, so this fails loudly instead (the Python layer turns the panic into
+/// a RuntimeError).
+fn unwrap_match(
+    m: std::result::Result<fancy_regex::Match<'_>, fancy_regex::Error>,
+) -> fancy_regex::Match<'_> {
+    match m {
+        Ok(m) => m,
+        Err(e) => panic!("the split regex gave up on this input: {e}"),
+    }
+}
+
 impl Pattern {
     pub fn regex(src: &str) -> Result<Pattern> {
         if let Some(k) = scan::Kind::for_pattern(src) {
@@ -33,7 +45,7 @@ impl Pattern {
         match self {
             Pattern::Scan(k) => k.for_each(text, f),
             Pattern::Regex(re) => {
-                for m in re.find_iter(text).filter_map(|m| m.ok()) {
+                for m in re.find_iter(text).map(unwrap_match) {
                     if m.start() < m.end() {
                         f(m.start(), m.end());
                     }
@@ -61,7 +73,7 @@ impl Pattern {
             }
             Pattern::Regex(re) => re
                 .find_iter(text)
-                .filter_map(|m| m.ok())
+                .map(unwrap_match)
                 .map(|m| (m.start(), m.end()))
                 .filter(|(s, e)| s < e)
                 .collect(),
