@@ -23,6 +23,8 @@ def test_report_quick_writes_markdown_json_and_targets(tmp_path: Path) -> None:
     ):
         assert heading in text
     data = json.loads(js.read_text(encoding="utf-8"))
-    assert len(data["targets"]) == 14
+    names = [t["target"] for t in data["targets"]]
+    assert len(names) == 15
+    assert "batch on all cores vs single thread, numpy output" in names
     assert all(isinstance(t["met"], bool) for t in data["targets"])
     assert {r["engine"] for r in data["worst_case"]} >= {"batok"}
