@@ -16,6 +16,7 @@ pub mod post_processor;
 pub mod pre_tokenizer;
 pub mod tiktoken;
 pub mod tokenizer;
+pub mod unicode_class;
 
 #[cfg(feature = "python")]
 mod py;

@@ -6,6 +6,8 @@
 
 use std::sync::OnceLock;
 
+use crate::unicode_class::{class_ranges, in_ranges};
+
 use super::UnicodeForm;
 use crate::normalized::NormalizedString;
 use unicode_normalization::char::{
@@ -44,31 +46,7 @@ fn known(c: char) -> bool {
     if (c as u32) < 0x370 {
         return true;
     }
-    let r = R.get_or_init(|| {
-        let hir = regex_syntax::ParserBuilder::new()
-            .build()
-            .parse(r"\p{Age=9.0}")
-            .expect("static class");
-        match hir.kind() {
-            regex_syntax::hir::HirKind::Class(regex_syntax::hir::Class::Unicode(c)) => c
-                .ranges()
-                .iter()
-                .map(|r| (r.start() as u32, r.end() as u32))
-                .collect(),
-            _ => unreachable!("a Unicode class"),
-        }
-    });
-    let cp = c as u32;
-    r.binary_search_by(|&(s, e)| {
-        if e < cp {
-            std::cmp::Ordering::Less
-        } else if s > cp {
-            std::cmp::Ordering::Greater
-        } else {
-            std::cmp::Ordering::Equal
-        }
-    })
-    .is_ok()
+    in_ranges(R.get_or_init(|| class_ranges(r"\p{Age=9.0}")), c)
 }
 
 fn ccc(c: char) -> u8 {

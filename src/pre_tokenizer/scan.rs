@@ -8,6 +8,8 @@
 
 use std::sync::OnceLock;
 
+use crate::unicode_class::{class_ranges, in_ranges};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`
@@ -69,36 +71,6 @@ impl Kind {
             i = e;
         }
     }
-}
-
-/// Sorted code point ranges of a regex class, from the regex crate's own Unicode tables.
-fn class_ranges(src: &str) -> Vec<(u32, u32)> {
-    let hir = regex_syntax::ParserBuilder::new()
-        .build()
-        .parse(src)
-        .expect("static class");
-    match hir.kind() {
-        regex_syntax::hir::HirKind::Class(regex_syntax::hir::Class::Unicode(c)) => c
-            .ranges()
-            .iter()
-            .map(|r| (r.start() as u32, r.end() as u32))
-            .collect(),
-        _ => unreachable!("a Unicode class"),
-    }
-}
-
-fn in_ranges(r: &[(u32, u32)], c: char) -> bool {
-    let cp = c as u32;
-    r.binary_search_by(|&(s, e)| {
-        if e < cp {
-            std::cmp::Ordering::Less
-        } else if s > cp {
-            std::cmp::Ordering::Greater
-        } else {
-            std::cmp::Ordering::Equal
-        }
-    })
-    .is_ok()
 }
 
 #[inline]
