@@ -6,6 +6,9 @@ use base64::Engine as _;
 use rustc_hash::FxHashMap;
 
 use crate::error::{Error, ErrorKind, Result};
+use std::sync::OnceLock;
+
+use crate::model::backtrack::Backtrack;
 use crate::model::cache::{get_or_compute, CacheId, MAX_PIECE_LEN};
 use crate::model::merge::{merge_all, Scratch, Symbol};
 use crate::normalizer::Pattern;
@@ -22,7 +25,12 @@ pub struct CoreBpe {
     pattern: Pattern,
     special_pattern: Option<regex::Regex>,
     cache: CacheId,
+    /// Built on the first long piece: loading stays fast for the common case.
+    backtrack: OnceLock<Option<Backtrack>>,
 }
+
+/// A piece at least this long builds the linear-time encoder if it is not built yet.
+const LONG_PIECE: usize = 256;
 
 /// Parse a rank file's text.
 pub fn parse_ranks(data: &[u8]) -> Result<FxHashMap<Vec<u8>, u32>> {
@@ -108,6 +116,7 @@ impl CoreBpe {
             pattern: regex,
             special_pattern,
             cache: CacheId::new(),
+            backtrack: OnceLock::new(),
         })
     }
 
@@ -134,9 +143,32 @@ impl CoreBpe {
             get_or_compute(&self.cache, piece, out, |o| {
                 self.merge_piece(piece, scratch, o)
             });
-        } else {
+        } else if !self
+            .backtrack(piece.len())
+            .is_some_and(|bt| bt.encode(piece, scratch, out))
+        {
             self.merge_piece(piece, scratch, out);
         }
+    }
+
+    /// The linear-time encoder for a piece of `len` bytes, if it should be used. Building it
+    /// takes tens of milliseconds, so only a long piece pays for that; once built it takes
+    /// every piece too long for the cache, since it beats the heap merge there too.
+    fn backtrack(&self, len: usize) -> Option<&Backtrack> {
+        if len < LONG_PIECE {
+            return self.backtrack.get()?.as_ref();
+        }
+        self.backtrack
+            .get_or_init(|| {
+                let tokens: Vec<Option<&[u8]>> = (0..self.spans.len() as u32)
+                    .map(|r| {
+                        self.token_bytes(r)
+                            .filter(|_| self.spans[r as usize].1 != u32::MAX)
+                    })
+                    .collect();
+                Backtrack::build(&tokens, &|b| self.encoder.get(b).copied())
+            })
+            .as_ref()
     }
 
     fn merge_piece(&self, piece: &[u8], scratch: &mut Scratch, out: &mut Vec<u32>) {

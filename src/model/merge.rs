@@ -38,6 +38,8 @@ pub struct Scratch {
     heap: BinaryHeap<Reverse<(u32, u32, u32)>>,
     /// Spare buffer for callers (cache values).
     pub flat: Vec<u32>,
+    /// Dead-position bits for the backtracking encoder.
+    pub dead: Vec<u64>,
 }
 
 /// Merge `scratch.symbols` in place; `pair(left, right)` gives `(rank, merged_id)` when the

@@ -1,7 +1,9 @@
 //! Models turn one pre-tokenized piece into token ids.
 
+pub mod backtrack;
 pub mod bpe;
 pub mod cache;
 pub mod merge;
+pub mod prefix_trie;
 
 pub use bpe::Bpe;

@@ -1,0 +1,102 @@
+//! A byte trie that answers one question fast: the longest token at the start of some text.
+//!
+//! Each node keeps a 256-bit mask of the bytes it has children for; its children sit next to
+//! each other in byte order, so a child's index is the node's first child plus the number of mask
+//! bits below the byte. One step is one node read and a popcount, with no hashing and no
+//! failure links (the search is always anchored).
+
+const NONE: u32 = u32::MAX;
+
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    mask: [u64; 4],
+    first_child: u32,
+    /// The token that ends here, or NONE.
+    value: u32,
+}
+
+#[derive(Debug)]
+pub struct PrefixTrie {
+    nodes: Vec<Node>,
+}
+
+impl PrefixTrie {
+    /// `entries` are (bytes, value) with distinct, non-empty bytes.
+    pub fn new(mut entries: Vec<(&[u8], u32)>) -> PrefixTrie {
+        entries.sort_unstable();
+        let empty = Node {
+            mask: [0; 4],
+            first_child: 0,
+            value: NONE,
+        };
+        let mut nodes = vec![empty];
+        // Breadth first, so every node's children are appended next to each other.
+        let mut queue = std::collections::VecDeque::from([(0usize, 0usize, entries.len(), 0usize)]);
+        while let Some((node, mut lo, hi, depth)) = queue.pop_front() {
+            if lo < hi && entries[lo].0.len() == depth {
+                nodes[node].value = entries[lo].1;
+                lo += 1;
+            }
+            nodes[node].first_child = nodes.len() as u32;
+            while lo < hi {
+                let b = entries[lo].0[depth];
+                let mut end = lo + 1;
+                while end < hi && entries[end].0[depth] == b {
+                    end += 1;
+                }
+                nodes[node].mask[(b >> 6) as usize] |= 1 << (b & 63);
+                queue.push_back((nodes.len(), lo, end, depth + 1));
+                nodes.push(empty);
+                lo = end;
+            }
+        }
+        PrefixTrie { nodes }
+    }
+
+    /// The value and length of the longest entry that `text` starts with.
+    #[inline]
+    pub fn longest(&self, text: &[u8]) -> Option<(u32, usize)> {
+        let mut node = &self.nodes[0];
+        let mut best = None;
+        for (i, &b) in text.iter().enumerate() {
+            let w = (b >> 6) as usize;
+            let bit = 1u64 << (b & 63);
+            if node.mask[w] & bit == 0 {
+                break;
+            }
+            let mut below = (node.mask[w] & (bit - 1)).count_ones();
+            for m in &node.mask[..w] {
+                below += m.count_ones();
+            }
+            node = &self.nodes[(node.first_child + below) as usize];
+            if node.value != NONE {
+                best = Some((node.value, i + 1));
+            }
+        }
+        best
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_longest_prefix() {
+        let t = PrefixTrie::new(vec![
+            (b"a".as_slice(), 1),
+            (b"abc", 2),
+            (b"abd", 3),
+            (b"b", 4),
+            (&[0xff, 0x00], 5),
+        ]);
+        assert_eq!(t.longest(b"abcd"), Some((2, 3)));
+        assert_eq!(t.longest(b"abx"), Some((1, 1)));
+        assert_eq!(t.longest(b"abd"), Some((3, 3)));
+        assert_eq!(t.longest(b"bbb"), Some((4, 1)));
+        assert_eq!(t.longest(&[0xff, 0x00, 0x01]), Some((5, 2)));
+        assert_eq!(t.longest(&[0xff]), None);
+        assert_eq!(t.longest(b"c"), None);
+        assert_eq!(t.longest(b""), None);
+    }
+}

@@ -1,0 +1,96 @@
+"""Long pre-tokenizer pieces against tiktoken.
+
+Text without whitespace makes pieces of hundreds or millions of bytes. batok encodes pieces over
+the cache limit with a linear-time backtracking encoder (built on the first piece of 256 bytes or
+more) instead of the heap merge; these tests pin it to tiktoken on exactly such text: lengths
+around both thresholds, alphabets where merges interact a lot, and random mixes.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from _parity import TiktokenFamily, describe_difference, report
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+PARITY = settings.get_profile("batok-parity")
+
+LENGTHS = [49, 64, 200, 255, 256, 257, 1_000, 4_000]
+EXHAUSTIVE_LENGTHS = [*LENGTHS, 20_000]
+
+
+def _from(alphabet: str) -> Callable[[random.Random, int], str]:
+    return lambda rng, n: "".join(rng.choices(alphabet, k=n))
+
+
+PROSE: list[str] = []
+
+
+def _prose_without_whitespace(rng: random.Random, n: int) -> str:
+    start = rng.randrange(len(PROSE[0]) - n)
+    return PROSE[0][start : start + n]
+
+
+KINDS: dict[str, Callable[[random.Random, int], str]] = {
+    "ascii letters": _from("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+    "two letters": _from("ab"),
+    "one letter": lambda rng, n: "a" * n,
+    "accented and cyrillic": _from("éèüñçøåßабвгдежзийклмн"),
+    "cjk": lambda rng, n: "".join(chr(rng.randrange(0x4E00, 0xA000)) for _ in range(n)),
+    "punctuation": _from("!#$%&*+-./:;<=>?@^_|~=()[]{}"),
+    "prose without whitespace": _prose_without_whitespace,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_long_pieces_match_tiktoken(
+    tiktoken_family: TiktokenFamily,
+    kind: str,
+    corpus_paths: tuple[Path, ...],
+    exhaustive: bool,
+    parity_tally,
+) -> None:
+    if not PROSE:
+        prose = next(p for p in corpus_paths if p.name == "english_prose_gutenberg.txt")
+        PROSE.append("".join(prose.read_text("utf-8").split()))
+    reference, enc = tiktoken_family.reference, tiktoken_family.batok
+    problems: list[str] = []
+    texts = []
+    for n in EXHAUSTIVE_LENGTHS if exhaustive else LENGTHS:
+        for seed in range(10 if exhaustive else 2):
+            text = KINDS[kind](random.Random(f"{kind}/{n}/{seed}"), n)
+            texts.append(text)
+            expected = reference.encode_ordinary(text)
+            got = enc.encode_ordinary(text)
+            if got != expected:
+                problems.append(describe_difference("ids", f"{kind} {n}", text, expected, got))
+            if enc.count_tokens(text) != len(expected):
+                problems.append(f"{kind} {n}: count_tokens {enc.count_tokens(text)}")
+            parity_tally.add(tiktoken_family.name, text)
+    assert enc.encode_ordinary_batch(texts, num_threads=2) == [
+        reference.encode_ordinary(t) for t in texts
+    ]
+    assert not problems, report(problems, f"tiktoken {tiktoken_family.name} long pieces")
+
+
+@settings(PARITY)
+@given(
+    text=st.text(
+        alphabet=st.sampled_from(list("abcdeéa日本語!-.")),
+        min_size=49,
+        max_size=3_000,
+    )
+)
+def test_random_long_pieces_match_tiktoken(
+    tiktoken_family: TiktokenFamily, text: str, parity_tally
+) -> None:
+    reference, enc = tiktoken_family.reference, tiktoken_family.batok
+    # A piece of 256 bytes or more first, so the linear-time encoder is built and used.
+    warm = "x" * 300
+    assert enc.encode_ordinary(warm) == reference.encode_ordinary(warm)
+    parity_tally.add(tiktoken_family.name, text)
+    assert enc.encode_ordinary(text) == reference.encode_ordinary(text), text
