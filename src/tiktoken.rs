@@ -6,31 +6,34 @@ use base64::Engine as _;
 use rustc_hash::FxHashMap;
 
 use crate::error::{Error, ErrorKind, Result};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use crate::model::backtrack::Backtrack;
 use crate::model::cache::{get_or_compute, CacheId, MAX_PIECE_LEN};
 use crate::model::merge::{merge_all, Scratch, Symbol};
+use crate::model::token_index::TokenIndex;
 use crate::normalizer::Pattern;
 
 #[derive(Debug)]
 pub struct CoreBpe {
-    encoder: FxHashMap<Vec<u8>, u32>,
-    /// Every rank's bytes, back to back, so decoding reads one contiguous buffer.
-    arena: Vec<u8>,
-    /// rank -> (start, end) in `arena`; (0, u32::MAX) for a rank with no token.
-    spans: Vec<(u32, u32)>,
+    /// bytes <-> rank, both ways.
+    index: TokenIndex,
     special_encoder: FxHashMap<String, u32>,
     special_decoder: FxHashMap<u32, String>,
     pattern: Pattern,
     special_pattern: Option<regex::Regex>,
     cache: CacheId,
-    /// Built on the first long piece: loading stays fast for the common case.
+    /// Built on demand (see `backtrack`): loading stays fast for the common case.
     backtrack: OnceLock<Option<Backtrack>>,
+    /// Bytes merged on the heap so far, counted until the linear-time encoder is built.
+    heap_merged: AtomicUsize,
 }
 
-/// A piece at least this long builds the linear-time encoder if it is not built yet.
+/// A piece at least this long builds the linear-time encoder if it is not built yet...
 const LONG_PIECE: usize = 256;
+/// ...and so does this many bytes of heap merging (about 20 ms of it).
+const BUILD_AFTER_BYTES: usize = 256 << 10;
 
 /// Parse a rank file's text.
 pub fn parse_ranks(data: &[u8]) -> Result<FxHashMap<Vec<u8>, u32>> {
@@ -70,27 +73,16 @@ impl CoreBpe {
         pattern: &str,
     ) -> Result<CoreBpe> {
         let regex = Pattern::regex(pattern)?;
-        let max = encoder
-            .values()
-            .copied()
-            .max()
-            .map_or(0, |m| m as usize + 1);
-        const NONE: (u32, u32) = (0, u32::MAX);
-        let mut spans = vec![NONE; max];
-        let mut arena = Vec::with_capacity(encoder.keys().map(Vec::len).sum());
-        let mut by_rank: Vec<(&u32, &Vec<u8>)> = encoder.iter().map(|(k, v)| (v, k)).collect();
-        by_rank.sort_unstable();
-        for (r, bytes) in by_rank {
-            if spans[*r as usize] != NONE {
-                return Err(Error::new(
-                    ErrorKind::RankFile,
-                    format!("two tokens in the rank file share rank {r}"),
-                ));
-            }
-            let start = arena.len() as u32;
-            arena.extend_from_slice(bytes);
-            spans[*r as usize] = (start, arena.len() as u32);
+        let mut ranks: Vec<u32> = encoder.values().copied().collect();
+        ranks.sort_unstable();
+        if let Some(w) = ranks.windows(2).find(|w| w[0] == w[1]) {
+            return Err(Error::new(
+                ErrorKind::RankFile,
+                format!("two tokens in the rank file share rank {}", w[0]),
+            ));
         }
+        let index = TokenIndex::new(encoder.iter().map(|(b, r)| (b.as_slice(), *r)));
+        drop(encoder);
         let special_pattern = if special_tokens.is_empty() {
             None
         } else {
@@ -108,24 +100,23 @@ impl CoreBpe {
             .map(|(k, v)| (*v, k.clone()))
             .collect();
         Ok(CoreBpe {
-            encoder,
-            arena,
-            spans,
+            index,
             special_encoder: special_tokens,
             special_decoder,
             pattern: regex,
             special_pattern,
             cache: CacheId::new(),
             backtrack: OnceLock::new(),
+            heap_merged: AtomicUsize::new(0),
         })
     }
 
     pub fn n_ranks(&self) -> usize {
-        self.encoder.len()
+        self.index.len()
     }
 
     pub fn max_token_value(&self) -> u32 {
-        let a = self.spans.len().saturating_sub(1) as u32;
+        let a = self.index.rank_end().saturating_sub(1) as u32;
         let b = self.special_encoder.values().copied().max().unwrap_or(0);
         a.max(b)
     }
@@ -135,38 +126,45 @@ impl CoreBpe {
     }
 
     fn encode_piece(&self, piece: &[u8], scratch: &mut Scratch, out: &mut Vec<u32>) {
-        if let Some(&r) = self.encoder.get(piece) {
+        if let Some(r) = self.index.get(piece) {
             out.push(r);
             return;
         }
         if piece.len() <= MAX_PIECE_LEN {
-            get_or_compute(&self.cache, piece, out, |o| {
-                self.merge_piece(piece, scratch, o)
-            });
-        } else if !self
+            get_or_compute(&self.cache, piece, out, |o| self.merge(piece, scratch, o));
+        } else {
+            self.merge(piece, scratch, out);
+        }
+    }
+
+    /// BPE on a piece that is not one token: the linear-time encoder once it is built, else
+    /// the heap merge.
+    fn merge(&self, piece: &[u8], scratch: &mut Scratch, out: &mut Vec<u32>) {
+        let done = self
             .backtrack(piece.len())
-            .is_some_and(|bt| bt.encode(piece, scratch, out))
-        {
+            .is_some_and(|bt| bt.encode(piece, scratch, out));
+        if !done {
             self.merge_piece(piece, scratch, out);
         }
     }
 
-    /// The linear-time encoder for a piece of `len` bytes, if it should be used. Building it
-    /// takes tens of milliseconds, so only a long piece pays for that; once built it takes
-    /// every piece too long for the cache, since it beats the heap merge there too.
+    /// The linear-time encoder, if built or worth building now. Building takes tens of
+    /// milliseconds, so it waits for a long piece, or for enough merging work that the build
+    /// pays for itself; a process that encodes a few short texts never builds it.
     fn backtrack(&self, len: usize) -> Option<&Backtrack> {
-        if len < LONG_PIECE {
-            return self.backtrack.get()?.as_ref();
+        if let Some(built) = self.backtrack.get() {
+            return built.as_ref();
+        }
+        let merged = self.heap_merged.fetch_add(len, Ordering::Relaxed) + len;
+        if len < LONG_PIECE && merged < BUILD_AFTER_BYTES {
+            return None;
         }
         self.backtrack
             .get_or_init(|| {
-                let tokens: Vec<Option<&[u8]>> = (0..self.spans.len() as u32)
-                    .map(|r| {
-                        self.token_bytes(r)
-                            .filter(|_| self.spans[r as usize].1 != u32::MAX)
-                    })
+                let tokens: Vec<Option<&[u8]>> = (0..self.index.rank_end() as u32)
+                    .map(|r| self.index.bytes(r))
                     .collect();
-                Backtrack::build(&tokens, &|b| self.encoder.get(b).copied())
+                Backtrack::build(&tokens, &|b| self.index.get(b))
             })
             .as_ref()
     }
@@ -175,17 +173,14 @@ impl CoreBpe {
         scratch.symbols.clear();
         for (i, b) in piece.iter().enumerate() {
             // Every single byte has a rank in tiktoken's encodings.
-            let id = self
-                .encoder
-                .get(std::slice::from_ref(b))
-                .copied()
-                .unwrap_or(u32::MAX);
+            let id = self.index.get(std::slice::from_ref(b)).unwrap_or(u32::MAX);
             scratch.symbols.push(Symbol::new(id, i, i + 1));
         }
-        let enc = &self.encoder;
+        let index = &self.index;
         merge_all(scratch, |l, r| {
-            enc.get(&piece[l.start as usize..r.end as usize])
-                .map(|&rank| (rank, rank))
+            index
+                .get(&piece[l.start as usize..r.end as usize])
+                .map(|rank| (rank, rank))
         });
         out.extend(scratch.symbols.iter().map(|s| s.id));
     }
@@ -274,10 +269,8 @@ impl CoreBpe {
     }
 
     pub fn token_bytes(&self, id: u32) -> Option<&[u8]> {
-        if let Some(&(start, end)) = self.spans.get(id as usize) {
-            if end != u32::MAX {
-                return Some(&self.arena[start as usize..end as usize]);
-            }
+        if let Some(b) = self.index.bytes(id) {
+            return Some(b);
         }
         self.special_decoder.get(&id).map(|s| s.as_bytes())
     }
@@ -299,7 +292,7 @@ impl CoreBpe {
     }
 
     pub fn encode_single_token(&self, piece: &[u8]) -> Option<u32> {
-        if let Some(&r) = self.encoder.get(piece) {
+        if let Some(r) = self.index.get(piece) {
             return Some(r);
         }
         std::str::from_utf8(piece)

@@ -227,6 +227,13 @@ impl Tokenizer {
                 .count()
     }
 
+    /// The largest id this tokenizer can produce.
+    pub fn max_id(&self) -> Option<u32> {
+        let model = self.model.vocab.values().copied().max();
+        let added = self.added.tokens.iter().map(|t| t.id).max();
+        model.max(added)
+    }
+
     /// Every (token, id) pair, added tokens overriding the model's.
     pub fn vocab(&self, with_added_tokens: bool) -> Vec<(String, u32)> {
         let mut v: rustc_hash::FxHashMap<String, u32> = self.model.vocab.clone();

@@ -5,5 +5,6 @@ pub mod bpe;
 pub mod cache;
 pub mod merge;
 pub mod prefix_trie;
+pub mod token_index;
 
 pub use bpe::Bpe;

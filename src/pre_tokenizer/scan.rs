@@ -73,39 +73,113 @@ impl Kind {
     }
 }
 
-#[inline]
-fn is_letter(c: char) -> bool {
+// Character classes. ASCII is decided inline; the rest of the Basic Multilingual Plane (where
+// nearly all non-ASCII text lives) reads one byte of flags from a 64 KiB table built once from
+// the exact definitions below, instead of a binary search per class per char.
+const LETTER: u8 = 1;
+const UPPERISH: u8 = 2;
+const LOWERISH: u8 = 4;
+const NUMBER: u8 = 8;
+const SPACE: u8 = 16;
+
+fn letter_ranges() -> &'static [(u32, u32)] {
     static R: OnceLock<Vec<(u32, u32)>> = OnceLock::new();
-    if c.is_ascii() {
-        return c.is_ascii_alphabetic();
-    }
-    in_ranges(R.get_or_init(|| class_ranges(r"\p{L}")), c)
+    R.get_or_init(|| class_ranges(r"\p{L}"))
 }
 
 /// `[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]`
-#[inline]
-fn is_upperish(c: char) -> bool {
+fn upperish_ranges() -> &'static [(u32, u32)] {
     static R: OnceLock<Vec<(u32, u32)>> = OnceLock::new();
-    if c.is_ascii() {
-        return c.is_ascii_uppercase();
-    }
-    in_ranges(
-        R.get_or_init(|| class_ranges(r"[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]")),
-        c,
-    )
+    R.get_or_init(|| class_ranges(r"[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]"))
 }
 
 /// `[\p{Ll}\p{Lm}\p{Lo}\p{M}]`
+fn lowerish_ranges() -> &'static [(u32, u32)] {
+    static R: OnceLock<Vec<(u32, u32)>> = OnceLock::new();
+    R.get_or_init(|| class_ranges(r"[\p{Ll}\p{Lm}\p{Lo}\p{M}]"))
+}
+
+/// The flags of a char, by definition (any code point).
+fn flags_of(c: char) -> u8 {
+    let mut f = 0;
+    if in_ranges(letter_ranges(), c) {
+        f |= LETTER;
+    }
+    if in_ranges(upperish_ranges(), c) {
+        f |= UPPERISH;
+    }
+    if in_ranges(lowerish_ranges(), c) {
+        f |= LOWERISH;
+    }
+    if c.is_numeric() {
+        f |= NUMBER;
+    }
+    if c.is_whitespace() {
+        f |= SPACE;
+    }
+    f
+}
+
+fn bmp_table() -> &'static [u8] {
+    static T: OnceLock<Vec<u8>> = OnceLock::new();
+    T.get_or_init(|| {
+        let mut t = vec![0u8; 0x10000];
+        for (bit, ranges) in [
+            (LETTER, letter_ranges()),
+            (UPPERISH, upperish_ranges()),
+            (LOWERISH, lowerish_ranges()),
+        ] {
+            for &(s, e) in ranges.iter().filter(|(s, _)| *s < 0x10000) {
+                for cp in s..=e.min(0xffff) {
+                    t[cp as usize] |= bit;
+                }
+            }
+        }
+        for (cp, f) in t.iter_mut().enumerate() {
+            if let Some(c) = char::from_u32(cp as u32) {
+                if c.is_numeric() {
+                    *f |= NUMBER;
+                }
+                if c.is_whitespace() {
+                    *f |= SPACE;
+                }
+            }
+        }
+        t
+    })
+}
+
+/// Flags of a non-ASCII char.
+#[inline]
+fn flags(c: char) -> u8 {
+    match bmp_table().get(c as usize) {
+        Some(&f) => f,
+        None => flags_of(c),
+    }
+}
+
+#[inline]
+fn is_letter(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphabetic();
+    }
+    flags(c) & LETTER != 0
+}
+
+#[inline]
+fn is_upperish(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_uppercase();
+    }
+    flags(c) & UPPERISH != 0
+}
+
 #[inline]
 fn is_lowerish(c: char) -> bool {
-    static R: OnceLock<Vec<(u32, u32)>> = OnceLock::new();
     if c.is_ascii() {
         return c.is_ascii_lowercase();
     }
-    in_ranges(
-        R.get_or_init(|| class_ranges(r"[\p{Ll}\p{Lm}\p{Lo}\p{M}]")),
-        c,
-    )
+    flags(c) & LOWERISH != 0
 }
 
 #[inline]
@@ -113,18 +187,26 @@ fn is_number(c: char) -> bool {
     if c.is_ascii() {
         c.is_ascii_digit()
     } else {
-        c.is_numeric()
+        flags(c) & NUMBER != 0
     }
 }
 
 #[inline]
 fn is_space(c: char) -> bool {
-    c.is_whitespace()
+    if c.is_ascii() {
+        // Rust's ASCII whitespace lacks U+000B, which White_Space (and `\s`) includes.
+        matches!(c, '\t' | '\n' | '\x0b' | '\x0c' | '\r' | ' ')
+    } else {
+        flags(c) & SPACE != 0
+    }
 }
 
 #[inline]
 fn is_other(c: char) -> bool {
-    !is_space(c) && !is_letter(c) && !is_number(c)
+    if c.is_ascii() {
+        return !c.is_ascii_alphanumeric() && !is_space(c);
+    }
+    flags(c) & (LETTER | NUMBER | SPACE) == 0
 }
 
 #[inline]
@@ -350,6 +432,19 @@ fn o200k_at(t: &str, i: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn class_table_agrees_with_the_definitions_for_every_char() {
+        for c in (0..=0x10ffffu32).filter_map(char::from_u32) {
+            let f = flags_of(c);
+            assert_eq!(is_letter(c), f & LETTER != 0, "{c:?}");
+            assert_eq!(is_upperish(c), f & UPPERISH != 0, "{c:?}");
+            assert_eq!(is_lowerish(c), f & LOWERISH != 0, "{c:?}");
+            assert_eq!(is_number(c), c.is_numeric(), "{c:?}");
+            assert_eq!(is_space(c), c.is_whitespace(), "{c:?}");
+            assert_eq!(is_other(c), f & (LETTER | NUMBER | SPACE) == 0, "{c:?}");
+        }
+    }
 
     fn regex_matches(re: &fancy_regex::Regex, text: &str) -> Vec<(usize, usize)> {
         re.find_iter(text)

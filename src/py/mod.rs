@@ -4,6 +4,7 @@
 //! `guard`, so a bug that panics becomes a Python RuntimeError instead of a PanicException.
 
 mod errors;
+mod ids;
 mod tiktoken;
 mod tokenizer;
 

@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyList};
 use rustc_hash::FxHashMap;
 
 use super::errors::{guard, to_py};
+use super::ids::{extract_ids, IntCache};
 use crate::batch;
 use crate::tiktoken::{parse_ranks, CoreBpe};
 
@@ -32,6 +33,7 @@ pub fn flatten(parts: Vec<Vec<u32>>) -> (Vec<u8>, Vec<u8>) {
 #[pyclass(module = "batok._batok", name = "CoreBPE", frozen)]
 pub struct PyCoreBpe {
     inner: Arc<CoreBpe>,
+    ints: IntCache,
 }
 
 #[pymethods]
@@ -53,6 +55,7 @@ impl PyCoreBpe {
             })?
             .map_err(to_py)?;
         Ok(PyCoreBpe {
+            ints: IntCache::new(inner.max_token_value() as usize + 1),
             inner: Arc::new(inner),
         })
     }
@@ -67,19 +70,22 @@ impl PyCoreBpe {
         self.inner.max_token_value()
     }
 
-    fn encode_ordinary(&self, py: Python<'_>, text: &str) -> PyResult<Vec<u32>> {
+    fn encode_ordinary<'py>(&self, py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyList>> {
         let t = &self.inner;
-        py.allow_threads(|| guard(|| t.encode_ordinary(text)))
+        let ids = py.allow_threads(|| guard(|| t.encode_ordinary(text)))?;
+        self.ints.list(py, &ids)
     }
 
-    fn encode(
+    fn encode<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         text: &str,
         allowed_special: HashSet<String>,
-    ) -> PyResult<Vec<u32>> {
+    ) -> PyResult<Bound<'py, PyList>> {
         let t = &self.inner;
-        py.allow_threads(|| guard(|| t.encode(text, &|s| allowed_special.contains(s))))
+        let ids =
+            py.allow_threads(|| guard(|| t.encode(text, &|s| allowed_special.contains(s))))?;
+        self.ints.list(py, &ids)
     }
 
     fn count_ordinary(&self, py: Python<'_>, text: &str) -> PyResult<usize> {
@@ -88,32 +94,36 @@ impl PyCoreBpe {
     }
 
     #[pyo3(signature = (texts, num_threads = 0))]
-    fn encode_ordinary_batch(
+    fn encode_ordinary_batch<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         texts: Vec<String>,
         num_threads: usize,
-    ) -> PyResult<Vec<Vec<u32>>> {
+    ) -> PyResult<Bound<'py, PyList>> {
         let t = &self.inner;
-        py.allow_threads(|| guard(|| batch::map(&texts, num_threads, |s| t.encode_ordinary(s))))
+        let parts = py.allow_threads(|| {
+            guard(|| batch::map(&texts, num_threads, |s| t.encode_ordinary(s)))
+        })?;
+        self.ints.lists(py, &parts)
     }
 
     #[pyo3(signature = (texts, allowed_special, num_threads = 0))]
-    fn encode_batch(
+    fn encode_batch<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         texts: Vec<String>,
         allowed_special: HashSet<String>,
         num_threads: usize,
-    ) -> PyResult<Vec<Vec<u32>>> {
+    ) -> PyResult<Bound<'py, PyList>> {
         let t = &self.inner;
-        py.allow_threads(|| {
+        let parts = py.allow_threads(|| {
             guard(|| {
                 batch::map(&texts, num_threads, |s| {
                     t.encode(s, &|x| allowed_special.contains(x))
                 })
             })
-        })
+        })?;
+        self.ints.lists(py, &parts)
     }
 
     fn encode_ordinary_to_buffer<'py>(
@@ -158,7 +168,12 @@ impl PyCoreBpe {
         py.allow_threads(|| guard(|| t.find_special(text, &|s| specials.contains(s))))
     }
 
-    fn decode_bytes<'py>(&self, py: Python<'py>, ids: Vec<u32>) -> PyResult<Bound<'py, PyBytes>> {
+    fn decode_bytes<'py>(
+        &self,
+        py: Python<'py>,
+        ids: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let ids = extract_ids(ids)?;
         let t = &self.inner;
         let b = py
             .allow_threads(|| guard(|| t.decode_bytes(&ids)))?
@@ -171,8 +186,9 @@ impl PyCoreBpe {
     fn decode_utf8<'py>(
         &self,
         py: Python<'py>,
-        ids: Vec<u32>,
+        ids: &Bound<'py, PyAny>,
     ) -> PyResult<Option<Bound<'py, pyo3::types::PyString>>> {
+        let ids = extract_ids(ids)?;
         let t = &self.inner;
         let b = py
             .allow_threads(|| guard(|| t.decode_bytes(&ids)))?

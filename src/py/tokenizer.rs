@@ -3,9 +3,10 @@
 use std::sync::Arc;
 
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::{PyBytes, PyDict, PyList};
 
 use super::errors::{guard, io_to_py, to_py};
+use super::ids::{extract_ids, IntCache};
 use crate::batch;
 use crate::encoding::Encoding;
 use crate::tokenizer::Tokenizer;
@@ -13,18 +14,20 @@ use crate::tokenizer::Tokenizer;
 #[pyclass(module = "batok._batok", name = "Tokenizer", frozen)]
 pub struct PyTokenizer {
     inner: Arc<Tokenizer>,
+    ints: Arc<IntCache>,
 }
 
 #[pyclass(module = "batok._batok", name = "Encoding", frozen)]
 pub struct PyEncoding {
     inner: Encoding,
+    ints: Arc<IntCache>,
 }
 
 #[pymethods]
 impl PyEncoding {
     #[getter]
-    fn ids(&self) -> Vec<u32> {
-        self.inner.ids.clone()
+    fn ids<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        self.ints.list(py, &self.inner.ids)
     }
     #[getter]
     fn tokens(&self) -> Vec<String> {
@@ -58,7 +61,11 @@ fn load(py: Python<'_>, json: &str) -> PyResult<PyTokenizer> {
     let t = py
         .allow_threads(|| guard(|| crate::config::from_json(json)))?
         .map_err(to_py)?;
-    Ok(PyTokenizer { inner: Arc::new(t) })
+    let n = t.max_id().map_or(0, |m| m as usize + 1);
+    Ok(PyTokenizer {
+        inner: Arc::new(t),
+        ints: Arc::new(IntCache::new(n)),
+    })
 }
 
 #[pymethods]
@@ -81,18 +88,22 @@ impl PyTokenizer {
     fn encode(&self, py: Python<'_>, text: &str, add_special_tokens: bool) -> PyResult<PyEncoding> {
         let t = &self.inner;
         let inner = py.allow_threads(|| guard(|| t.encode(text, add_special_tokens)))?;
-        Ok(PyEncoding { inner })
+        Ok(PyEncoding {
+            inner,
+            ints: self.ints.clone(),
+        })
     }
 
     #[pyo3(signature = (text, add_special_tokens = true))]
-    fn encode_ids(
+    fn encode_ids<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         text: &str,
         add_special_tokens: bool,
-    ) -> PyResult<Vec<u32>> {
+    ) -> PyResult<Bound<'py, PyList>> {
         let t = &self.inner;
-        py.allow_threads(|| guard(|| t.encode_ids(text, add_special_tokens)))
+        let ids = py.allow_threads(|| guard(|| t.encode_ids(text, add_special_tokens)))?;
+        self.ints.list(py, &ids)
     }
 
     #[pyo3(signature = (text, add_special_tokens = true))]
@@ -118,21 +129,28 @@ impl PyTokenizer {
         let encs = py.allow_threads(|| {
             guard(|| batch::map(&texts, num_threads, |s| t.encode(s, add_special_tokens)))
         })?;
-        Ok(encs.into_iter().map(|inner| PyEncoding { inner }).collect())
+        Ok(encs
+            .into_iter()
+            .map(|inner| PyEncoding {
+                inner,
+                ints: self.ints.clone(),
+            })
+            .collect())
     }
 
     #[pyo3(signature = (texts, add_special_tokens = true, num_threads = 0))]
-    fn encode_batch_ids(
+    fn encode_batch_ids<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         texts: Vec<String>,
         add_special_tokens: bool,
         num_threads: usize,
-    ) -> PyResult<Vec<Vec<u32>>> {
+    ) -> PyResult<Bound<'py, PyList>> {
         let t = &self.inner;
-        py.allow_threads(|| {
+        let parts = py.allow_threads(|| {
             guard(|| batch::map(&texts, num_threads, |s| t.encode_ids(s, add_special_tokens)))
-        })
+        })?;
+        self.ints.lists(py, &parts)
     }
 
     /// `encode_batch_ids` as flat little-endian u32 ids and u64 start offsets (n + 1).
@@ -153,7 +171,13 @@ impl PyTokenizer {
     }
 
     #[pyo3(signature = (ids, skip_special_tokens = false))]
-    fn decode(&self, py: Python<'_>, ids: Vec<u32>, skip_special_tokens: bool) -> PyResult<String> {
+    fn decode(
+        &self,
+        py: Python<'_>,
+        ids: &Bound<'_, PyAny>,
+        skip_special_tokens: bool,
+    ) -> PyResult<String> {
+        let ids = extract_ids(ids)?;
         let t = &self.inner;
         py.allow_threads(|| guard(|| t.decode(&ids, skip_special_tokens)))?
             .map_err(to_py)

@@ -1,0 +1,139 @@
+//! Token ids across the Python boundary, in both directions.
+//!
+//! Out: building a `list[int]` costs one int object per token, which for list output is as much
+//! as the encoding itself (an allocation, then a free when the list dies). Ints are immutable, so
+//! each model keeps one int object per id it has returned and a list costs a reference-count
+//! increment per token. Batch calls build their lists under the GIL, so this is also what lets
+//! threads scale.
+//!
+//! In: ids arrive as a `list[int]` almost always; reading list items directly skips the generic
+//! sequence protocol.
+
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+
+/// Ids above this get a fresh int each time rather than a cache slot: no model has more.
+const MAX_CACHED: usize = 1 << 22;
+
+/// One Python int per id, made on first use. Touched only with the GIL held.
+pub struct IntCache {
+    ints: Vec<AtomicPtr<ffi::PyObject>>,
+}
+
+impl IntCache {
+    /// A cache for ids below `n`.
+    pub fn new(n: usize) -> IntCache {
+        let n = n.min(MAX_CACHED);
+        IntCache {
+            ints: (0..n)
+                .map(|_| AtomicPtr::new(std::ptr::null_mut()))
+                .collect(),
+        }
+    }
+
+    /// A new reference to the int `id`.
+    #[inline]
+    fn int(&self, py: Python<'_>, id: u32) -> PyResult<*mut ffi::PyObject> {
+        let Some(slot) = self.ints.get(id as usize) else {
+            return new_int(py, id);
+        };
+        let mut p = slot.load(Ordering::Relaxed);
+        if p.is_null() {
+            p = new_int(py, id)?;
+            slot.store(p, Ordering::Relaxed);
+        }
+        // SAFETY: `p` is a live int the cache owns a reference to, and the GIL is held.
+        unsafe { ffi::Py_INCREF(p) };
+        Ok(p)
+    }
+
+    /// `ids` as a new `list[int]`.
+    pub fn list<'py>(&self, py: Python<'py>, ids: &[u32]) -> PyResult<Bound<'py, PyList>> {
+        // SAFETY: the list is created with `len(ids)` empty slots and every slot is filled with
+        // a new reference (PyList_SetItem steals it) before the list is handed out. On an error
+        // the partly filled list is released through the Bound, which tolerates empty slots.
+        unsafe {
+            let list = ffi::PyList_New(ids.len() as ffi::Py_ssize_t);
+            let list = Bound::from_owned_ptr_or_err(py, list)?;
+            for (i, &id) in ids.iter().enumerate() {
+                let item = self.int(py, id)?;
+                ffi::PyList_SetItem(list.as_ptr(), i as ffi::Py_ssize_t, item);
+            }
+            Ok(list.downcast_into_unchecked())
+        }
+    }
+
+    /// One `list[int]` per part, in a list.
+    pub fn lists<'py>(&self, py: Python<'py>, parts: &[Vec<u32>]) -> PyResult<Bound<'py, PyList>> {
+        let items = parts
+            .iter()
+            .map(|p| self.list(py, p))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, items)
+    }
+}
+
+fn new_int(py: Python<'_>, id: u32) -> PyResult<*mut ffi::PyObject> {
+    // SAFETY: plain constructor call with the GIL held; null means a Python error is set.
+    let p = unsafe { ffi::PyLong_FromUnsignedLong(id as std::os::raw::c_ulong) };
+    if p.is_null() {
+        Err(PyErr::fetch(py))
+    } else {
+        Ok(p)
+    }
+}
+
+impl Drop for IntCache {
+    fn drop(&mut self) {
+        Python::with_gil(|_| {
+            for slot in &self.ints {
+                let p = slot.load(Ordering::Relaxed);
+                if !p.is_null() {
+                    // SAFETY: the cache owns this reference and the GIL is held.
+                    unsafe { ffi::Py_DECREF(p) };
+                }
+            }
+        });
+    }
+}
+
+/// Token ids from a list of ints (or any sequence, by the generic route), with the same errors
+/// as extracting `Vec<u32>`.
+pub fn extract_ids(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
+    let Ok(list) = obj.downcast::<PyList>() else {
+        return obj.extract();
+    };
+    let py = obj.py();
+    let mut out = Vec::with_capacity(list.len());
+    let mut i = 0;
+    // SAFETY: GIL held; PyList_GetItem returns a borrowed reference or null (with IndexError set)
+    // when the index is out of range, which the length re-read each step rules out even if an
+    // `__index__` method called by `extract` below changes the list.
+    unsafe {
+        while i < ffi::PyList_Size(list.as_ptr()) {
+            let item = ffi::PyList_GetItem(list.as_ptr(), i);
+            if item.is_null() {
+                return Err(PyErr::fetch(py));
+            }
+            let v = if ffi::PyLong_CheckExact(item) != 0 {
+                ffi::PyLong_AsUnsignedLong(item)
+            } else {
+                std::os::raw::c_ulong::MAX
+            };
+            match u32::try_from(v) {
+                Ok(id) if v != std::os::raw::c_ulong::MAX => out.push(id),
+                // Negative, too large, or not an int: the generic route raises its error (or
+                // accepts an int subclass or `__index__` object).
+                _ => {
+                    ffi::PyErr_Clear();
+                    out.push(Bound::from_borrowed_ptr(py, item).extract::<u32>()?);
+                }
+            }
+            i += 1;
+        }
+    }
+    Ok(out)
+}
