@@ -276,10 +276,18 @@ impl CoreBpe {
     }
 
     pub fn decode_bytes(&self, ids: &[u32]) -> Result<Vec<u8>> {
-        let mut out = Vec::with_capacity(ids.len() * 4);
-        for &id in ids {
-            match self.token_bytes(id) {
-                Some(b) => out.extend_from_slice(b),
+        let mut out = Vec::new();
+        self.decode_into(ids, &mut out)?;
+        Ok(out)
+    }
+
+    /// Append the bytes of `ids` to `out`.
+    pub fn decode_into(&self, mut ids: &[u32], out: &mut Vec<u8>) -> Result<()> {
+        while let Err(at) = self.index.extend_bytes(ids, out) {
+            // Not a rank: a special token, or an error.
+            let id = ids[at];
+            match self.special_decoder.get(&id) {
+                Some(s) => out.extend_from_slice(s.as_bytes()),
                 None => {
                     return Err(Error::new(
                         ErrorKind::UnknownId,
@@ -287,8 +295,9 @@ impl CoreBpe {
                     ))
                 }
             }
+            ids = &ids[at + 1..];
         }
-        Ok(out)
+        Ok(())
     }
 
     pub fn encode_single_token(&self, piece: &[u8]) -> Option<u32> {

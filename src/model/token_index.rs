@@ -9,6 +9,8 @@
 //! the tag matches.
 
 const EMPTY: u64 = 0;
+/// Tokens up to this long are copied as one fixed-size block when decoding.
+const PAD: usize = 16;
 const LONG_EMPTY: u64 = u64::MAX;
 
 #[derive(Debug, Clone)]
@@ -17,8 +19,8 @@ pub struct TokenIndex {
     short: Vec<(u64, u32)>,
     /// (tag << 32 | rank) of tokens of 8 bytes or more.
     long: Vec<u64>,
-    /// Every rank's bytes back to back, and rank -> (start, end) in it; (0, u32::MAX) when the
-    /// rank has no token.
+    /// Every rank's bytes back to back, then `PAD` zero bytes, and rank -> (start, end) in it;
+    /// (0, u32::MAX) when the rank has no token.
     arena: Vec<u8>,
     spans: Vec<(u32, u32)>,
     len: usize,
@@ -96,7 +98,40 @@ impl TokenIndex {
                 ix.long[i] = (h >> 32) << 32 | rank as u64;
             }
         }
+        ix.arena.extend_from_slice(&[0; PAD]);
         ix
+    }
+
+    /// Append the bytes of the tokens in `ids` to `out`, stopping at the first id that is not
+    /// a token: Err(its position).
+    #[inline]
+    pub fn extend_bytes(&self, ids: &[u32], out: &mut Vec<u8>) -> Result<(), usize> {
+        out.reserve(ids.len() * 4 + PAD);
+        for (i, &id) in ids.iter().enumerate() {
+            let Some(&(start, end)) = self.spans.get(id as usize) else {
+                return Err(i);
+            };
+            if end == u32::MAX {
+                return Err(i);
+            }
+            let (start, len) = (start as usize, (end - start) as usize);
+            if len <= PAD {
+                // One fixed-size copy instead of a memcpy call per token: the arena ends in PAD
+                // spare bytes, and `out` is given PAD spare bytes of capacity first.
+                out.reserve(PAD);
+                // SAFETY: `start + PAD <= arena.len()` (the padding), `out` has PAD bytes of spare
+                // capacity, the ranges do not overlap, and only the first `len` bytes (all
+                // initialized) become part of `out`.
+                unsafe {
+                    let dst = out.as_mut_ptr().add(out.len());
+                    std::ptr::copy_nonoverlapping(self.arena.as_ptr().add(start), dst, PAD);
+                    out.set_len(out.len() + len);
+                }
+            } else {
+                out.extend_from_slice(&self.arena[start..start + len]);
+            }
+        }
+        Ok(())
     }
 
     #[inline]
@@ -196,6 +231,13 @@ mod tests {
             }
         }
         assert_eq!(ix.bytes(1), None);
+        let mut out = b"x".to_vec();
+        assert_eq!(ix.extend_bytes(&[0, 38, 2], &mut out), Ok(()));
+        assert_eq!(
+            out,
+            [b"x".as_slice(), &words[0], &words[19], &words[1]].concat()
+        );
+        assert_eq!(ix.extend_bytes(&[0, 1], &mut out), Err(1));
         assert_eq!(ix.get(b""), None);
         assert_eq!(ix.get(b"nope"), None);
         assert_eq!(ix.get(b"a much longer piece that is not a token"), None);

@@ -3,9 +3,11 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use pyo3::exceptions::PyUnicodeDecodeError;
 use pyo3::exceptions::PyValueError;
+use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList};
+use pyo3::types::{PyBytes, PyList, PyString};
 use rustc_hash::FxHashMap;
 
 use super::errors::{guard, to_py};
@@ -187,15 +189,43 @@ impl PyCoreBpe {
         &self,
         py: Python<'py>,
         ids: &Bound<'py, PyAny>,
-    ) -> PyResult<Option<Bound<'py, pyo3::types::PyString>>> {
+    ) -> PyResult<Option<Bound<'py, PyString>>> {
+        thread_local! {
+            static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
         let ids = extract_ids(ids)?;
         let t = &self.inner;
-        let b = py
-            .allow_threads(|| guard(|| t.decode_bytes(&ids)))?
-            .map_err(to_py)?;
-        Ok(std::str::from_utf8(&b)
-            .ok()
-            .map(|s| pyo3::types::PyString::new(py, s)))
+        BUF.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            buf.clear();
+            let bytes: &mut Vec<u8> = &mut buf;
+            py.allow_threads(|| guard(|| t.decode_into(&ids, bytes)))?
+                .map_err(to_py)?;
+            // CPython validates while it decodes, so the bytes are not checked here first.
+            // SAFETY: a plain constructor call on initialized bytes, with the GIL held.
+            let s = unsafe {
+                ffi::PyUnicode_DecodeUTF8(
+                    buf.as_ptr().cast(),
+                    buf.len() as ffi::Py_ssize_t,
+                    c"strict".as_ptr(),
+                )
+            };
+            if buf.capacity() > 1 << 24 {
+                *buf = Vec::new();
+            }
+            if s.is_null() {
+                let err = PyErr::fetch(py);
+                return if err.is_instance_of::<PyUnicodeDecodeError>(py) {
+                    Ok(None)
+                } else {
+                    Err(err)
+                };
+            }
+            // SAFETY: a new reference to a str.
+            Ok(Some(unsafe {
+                Bound::from_owned_ptr(py, s).downcast_into_unchecked()
+            }))
+        })
     }
 
     fn decode_single_token_bytes<'py>(
