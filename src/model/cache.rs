@@ -6,12 +6,19 @@ use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Pieces longer than this are rare repeats; caching them would only churn memory.
-pub const MAX_PIECE_LEN: usize = 48;
+/// Pieces longer than this are rare repeats; caching them would only churn memory. (Code
+/// indentation plus a word easily passes 48 bytes once spaces are `▁`, three bytes each.)
+pub const MAX_PIECE_LEN: usize = 128;
 const MAX_ENTRIES: usize = 1 << 16;
+/// Key and value bytes one cache may hold before it is dropped.
+const MAX_BYTES: usize = 8 << 20;
 const MAX_OWNERS: usize = 16;
 
-type Map = FxHashMap<Box<[u8]>, Box<[u32]>>;
+#[derive(Default)]
+struct Map {
+    entries: FxHashMap<Box<[u8]>, Box<[u32]>>,
+    bytes: usize,
+}
 
 thread_local! {
     static CACHES: RefCell<FxHashMap<u64, Map>> = RefCell::new(FxHashMap::default());
@@ -51,7 +58,7 @@ pub fn get_or_compute(
 ) {
     let hit = CACHES.with(|c| {
         let c = c.borrow();
-        match c.get(&id.0).and_then(|m| m.get(key)) {
+        match c.get(&id.0).and_then(|m| m.entries.get(key)) {
             Some(v) => {
                 out.extend_from_slice(v);
                 true
@@ -70,10 +77,13 @@ pub fn get_or_compute(
             c.clear();
         }
         let m = c.entry(id.0).or_default();
-        if m.len() >= MAX_ENTRIES {
-            m.clear();
+        if m.entries.len() >= MAX_ENTRIES || m.bytes >= MAX_BYTES {
+            m.entries.clear();
+            m.bytes = 0;
         }
-        m.insert(key.into(), out[start..].into());
+        let value = &out[start..];
+        m.bytes += key.len() + 4 * value.len();
+        m.entries.insert(key.into(), value.into());
     });
 }
 
