@@ -4,6 +4,8 @@
 //! malformed component is reported where it is, e.g.
 //! `normalizer.normalizers[2].type = "Foo" is not supported`.
 
+use std::borrow::Cow;
+
 use rustc_hash::FxHashMap;
 use serde_json::Value;
 
@@ -333,34 +335,61 @@ fn decoder(v: &Value, path: &str) -> Result<Decoder> {
     })
 }
 
-/// One merge, either `"a b"` or `["a", "b"]`, read without buffering (the files hold
-/// hundreds of thousands of them).
-struct RawMerge(std::result::Result<(String, String), String>);
+type Merge<'a> = (Cow<'a, str>, Cow<'a, str>);
 
-impl<'de> serde::Deserialize<'de> for RawMerge {
+/// One merge, either `"a b"` or `["a", "b"]`, read without buffering (the files hold
+/// hundreds of thousands of them) and borrowed from the file's text when it has no escapes.
+struct RawMerge<'a>(std::result::Result<Merge<'a>, String>);
+
+fn split_merge<'a>(s: Cow<'a, str>) -> std::result::Result<Merge<'a>, String> {
+    let two = |s: &str| {
+        let mut parts = s.split(' ');
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some(a), Some(b), None) => Some((a.len(), b.len())),
+            _ => None,
+        }
+    };
+    let Some((la, _)) = two(&s) else {
+        return Err(format!("expected \"a b\", got {s:?}"));
+    };
+    Ok(match s {
+        Cow::Borrowed(b) => (Cow::Borrowed(&b[..la]), Cow::Borrowed(&b[la + 1..])),
+        Cow::Owned(o) => (
+            Cow::Owned(o[..la].to_string()),
+            Cow::Owned(o[la + 1..].to_string()),
+        ),
+    })
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for RawMerge<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         struct V;
         impl<'de> serde::de::Visitor<'de> for V {
-            type Value = RawMerge;
+            type Value = RawMerge<'de>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("\"a b\" or [\"a\", \"b\"]")
             }
-            fn visit_str<E: serde::de::Error>(self, s: &str) -> std::result::Result<RawMerge, E> {
-                let mut parts = s.split(' ');
-                Ok(RawMerge(match (parts.next(), parts.next(), parts.next()) {
-                    (Some(a), Some(b), None) => Ok((a.to_string(), b.to_string())),
-                    _ => Err(format!("expected \"a b\", got {s:?}")),
-                }))
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                s: &'de str,
+            ) -> std::result::Result<RawMerge<'de>, E> {
+                Ok(RawMerge(split_merge(Cow::Borrowed(s))))
+            }
+            fn visit_str<E: serde::de::Error>(
+                self,
+                s: &str,
+            ) -> std::result::Result<RawMerge<'de>, E> {
+                Ok(RawMerge(split_merge(Cow::Owned(s.to_string()))))
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(
                 self,
                 mut seq: A,
-            ) -> std::result::Result<RawMerge, A::Error> {
-                let a: Option<String> = seq.next_element()?;
-                let b: Option<String> = seq.next_element()?;
+            ) -> std::result::Result<RawMerge<'de>, A::Error> {
+                let a: Option<CowStr<'de>> = seq.next_element()?;
+                let b: Option<CowStr<'de>> = seq.next_element()?;
                 let extra: Option<serde::de::IgnoredAny> = seq.next_element()?;
                 Ok(RawMerge(match (a, b, extra) {
-                    (Some(a), Some(b), None) => Ok((a, b)),
+                    (Some(a), Some(b), None) => Ok((a.0, b.0)),
                     _ => Err("expected [\"a\", \"b\"]".to_string()),
                 }))
             }
@@ -369,11 +398,40 @@ impl<'de> serde::Deserialize<'de> for RawMerge {
     }
 }
 
+/// A string borrowed from the file when it has no escapes.
+struct CowStr<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for CowStr<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = CowStr<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                s: &'de str,
+            ) -> std::result::Result<CowStr<'de>, E> {
+                Ok(CowStr(Cow::Borrowed(s)))
+            }
+            fn visit_str<E: serde::de::Error>(
+                self,
+                s: &str,
+            ) -> std::result::Result<CowStr<'de>, E> {
+                Ok(CowStr(Cow::Owned(s.to_string())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
 /// The BPE model's fields, read straight into their final types.
 #[derive(serde::Deserialize)]
-struct RawBpe {
+struct RawBpe<'a> {
     vocab: FxHashMap<String, u32>,
-    merges: Vec<RawMerge>,
+    #[serde(borrow)]
+    merges: Vec<RawMerge<'a>>,
     #[serde(default)]
     dropout: Option<f64>,
     #[serde(default)]

@@ -6,10 +6,7 @@ use base64::Engine as _;
 use rustc_hash::FxHashMap;
 
 use crate::error::{Error, ErrorKind, Result};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
-
-use crate::model::backtrack::Backtrack;
+use crate::model::backtrack::{Backtrack, ByteRanks, OnDemand};
 use crate::model::cache::{get_or_compute, CacheId, MAX_PIECE_LEN};
 use crate::model::merge::{merge_all, Scratch, Symbol};
 use crate::model::token_index::TokenIndex;
@@ -24,16 +21,9 @@ pub struct CoreBpe {
     pattern: Pattern,
     special_pattern: Option<regex::Regex>,
     cache: CacheId,
-    /// Built on demand (see `backtrack`): loading stays fast for the common case.
-    backtrack: OnceLock<Option<Backtrack>>,
-    /// Bytes merged on the heap so far, counted until the linear-time encoder is built.
-    heap_merged: AtomicUsize,
+    /// The linear-time encoder, built on demand so that loading stays fast.
+    backtrack: OnDemand<Backtrack>,
 }
-
-/// A piece at least this long builds the linear-time encoder if it is not built yet...
-const LONG_PIECE: usize = 256;
-/// ...and so does this many bytes of heap merging (about 20 ms of it).
-const BUILD_AFTER_BYTES: usize = 256 << 10;
 
 /// Parse a rank file's text.
 pub fn parse_ranks(data: &[u8]) -> Result<FxHashMap<Vec<u8>, u32>> {
@@ -106,8 +96,7 @@ impl CoreBpe {
             pattern: regex,
             special_pattern,
             cache: CacheId::new(),
-            backtrack: OnceLock::new(),
-            heap_merged: AtomicUsize::new(0),
+            backtrack: OnDemand::default(),
         })
     }
 
@@ -148,25 +137,9 @@ impl CoreBpe {
         }
     }
 
-    /// The linear-time encoder, if built or worth building now. Building takes tens of
-    /// milliseconds, so it waits for a long piece, or for enough merging work that the build
-    /// pays for itself; a process that encodes a few short texts never builds it.
     fn backtrack(&self, len: usize) -> Option<&Backtrack> {
-        if let Some(built) = self.backtrack.get() {
-            return built.as_ref();
-        }
-        let merged = self.heap_merged.fetch_add(len, Ordering::Relaxed) + len;
-        if len < LONG_PIECE && merged < BUILD_AFTER_BYTES {
-            return None;
-        }
         self.backtrack
-            .get_or_init(|| {
-                let tokens: Vec<Option<&[u8]>> = (0..self.index.rank_end() as u32)
-                    .map(|r| self.index.bytes(r))
-                    .collect();
-                Backtrack::build(&tokens, &|b| self.index.get(b))
-            })
-            .as_ref()
+            .get(len, || Backtrack::build(&ByteRanks(&self.index)))
     }
 
     fn merge_piece(&self, piece: &[u8], scratch: &mut Scratch, out: &mut Vec<u32>) {

@@ -18,6 +18,9 @@
 //! the pair with the previous token is invalid or the end position is dead, and backtracks when
 //! none fits. Tokens that BPE can never produce from their own bytes are left out of the search.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
 use rustc_hash::FxHashMap;
 
 use super::merge::{merge_all, Scratch, Symbol};
@@ -54,19 +57,101 @@ fn filter_bit(k: u64) -> usize {
     (k.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - FILTER_BITS)) as usize
 }
 
-impl Backtrack {
-    /// `tokens[rank]` holds each rank's bytes (None for an unused rank); `rank_of` looks bytes
-    /// up. None when the vocabulary does not suit this encoder: a byte without a rank, or a
-    /// multi-byte token that another token's bytes equal.
-    pub fn build(
-        tokens: &[Option<&[u8]>],
-        rank_of: &dyn Fn(&[u8]) -> Option<u32>,
-    ) -> Option<Backtrack> {
-        let n = tokens.len();
-        let mut byte_rank = [NONE; 256];
-        for (b, slot) in byte_rank.iter_mut().enumerate() {
-            *slot = rank_of(&[b as u8])?;
+/// A piece at least this long builds the encoder if it is not built yet...
+const LONG_PIECE: usize = 256;
+/// ...and so does this many bytes of heap merging (about 20 ms of it).
+const BUILD_AFTER_BYTES: usize = 256 << 10;
+
+/// An encoder (or anything else costly) built on demand. Building takes tens of milliseconds,
+/// so it waits for a long piece, or for enough merging work that the build pays for itself; a
+/// process that encodes a few short texts never builds it.
+#[derive(Debug)]
+pub struct OnDemand<T> {
+    cell: OnceLock<Option<T>>,
+    /// Bytes merged the slow way so far, counted until the build.
+    merged: AtomicUsize,
+}
+
+impl<T> OnDemand<T> {
+    /// The built value, if built or worth building now for a piece of `len` bytes.
+    pub fn get(&self, len: usize, build: impl FnOnce() -> Option<T>) -> Option<&T> {
+        if let Some(built) = self.cell.get() {
+            return built.as_ref();
         }
+        let merged = self.merged.fetch_add(len, Ordering::Relaxed) + len;
+        if len < LONG_PIECE && merged < BUILD_AFTER_BYTES {
+            return None;
+        }
+        self.cell.get_or_init(build).as_ref()
+    }
+}
+
+impl<T> Default for OnDemand<T> {
+    fn default() -> Self {
+        OnDemand {
+            cell: OnceLock::new(),
+            merged: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl<T> Clone for OnDemand<T> {
+    /// A clone starts unbuilt; it builds its own when it needs one.
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+/// What the encoder needs to know about a vocabulary. Ranks order the merges: a merge that
+/// makes the token of rank r fires before any merge of a higher rank.
+pub trait RankedVocab {
+    /// Rank -> the token's bytes, for every rank (None for an unused one).
+    fn tokens(&self) -> Vec<Option<&[u8]>>;
+    fn rank_of(&self, bytes: &[u8]) -> Option<u32>;
+    /// The symbols BPE starts from (one per byte, or one per char) appended to `out`, each
+    /// with its byte range; false when one of them is not a token.
+    fn units(&self, bytes: &[u8], out: &mut Vec<Symbol>) -> bool;
+    /// The rank of the token that `left` and `right` (whose bytes joined are `joined`) merge
+    /// into, if they merge at all.
+    fn pair(&self, left: u32, right: u32, joined: &[u8]) -> Option<u32>;
+}
+
+/// tiktoken's rule: every byte is a unit, and two tokens merge when their joined bytes are a
+/// token, at that token's rank.
+pub struct ByteRanks<'a>(pub &'a super::token_index::TokenIndex);
+
+impl RankedVocab for ByteRanks<'_> {
+    fn tokens(&self) -> Vec<Option<&[u8]>> {
+        (0..self.0.rank_end() as u32)
+            .map(|r| self.0.bytes(r))
+            .collect()
+    }
+
+    fn rank_of(&self, bytes: &[u8]) -> Option<u32> {
+        self.0.get(bytes)
+    }
+
+    fn units(&self, bytes: &[u8], out: &mut Vec<Symbol>) -> bool {
+        for (i, b) in bytes.iter().enumerate() {
+            let Some(r) = self.0.get(std::slice::from_ref(b)) else {
+                return false;
+            };
+            out.push(Symbol::new(r, i, i + 1));
+        }
+        true
+    }
+
+    fn pair(&self, _: u32, _: u32, joined: &[u8]) -> Option<u32> {
+        self.0.get(joined)
+    }
+}
+
+impl Backtrack {
+    /// None when the vocabulary does not suit this encoder: a token that forms only through
+    /// merges ranked above its own (not rank-ordered).
+    pub fn build(vocab: &impl RankedVocab) -> Option<Backtrack> {
+        let tokens = vocab.tokens();
+        let n = tokens.len();
         let mut len = vec![0u32; n];
         let mut split = vec![(NONE, NONE); n];
         let mut reachable = vec![false; n];
@@ -76,37 +161,36 @@ impl Backtrack {
         for (rank, bytes) in tokens.iter().enumerate() {
             let Some(bytes) = bytes else { continue };
             len[rank] = bytes.len() as u32;
-            if bytes.len() == 1 {
-                reachable[rank] = true;
+            scratch.symbols.clear();
+            if !vocab.units(bytes, &mut scratch.symbols) {
                 continue;
             }
-            // BPE on the token's own bytes, stopped just before the token's own rank: a
-            // reachable token is then exactly two symbols, the pair its last merge joins.
-            scratch.symbols.clear();
-            scratch.symbols.extend(
-                bytes
-                    .iter()
-                    .enumerate()
-                    .map(|(i, b)| Symbol::new(byte_rank[*b as usize], i, i + 1)),
-            );
-            let limit = rank as u32;
-            merge_all(&mut scratch, |l, r| {
-                rank_of(&bytes[l.start as usize..r.end as usize])
-                    .filter(|&m| m < limit)
-                    .map(|m| (m, m))
-            });
-            if let [a, b] = scratch.symbols[..] {
-                reachable[rank] = true;
-                split[rank] = (a.id, b.id);
-                merged.insert(key(a.id, b.id), limit);
+            if let [unit] = scratch.symbols[..] {
+                // A unit of its own: there from the start, never split.
+                reachable[rank] = unit.id == rank as u32;
                 continue;
+            }
+            // BPE on the token's own units, stopped just before the token's own rank: a
+            // reachable token is then exactly two symbols, the pair its last merge joins.
+            let limit = rank as u32;
+            let pair = |l: &Symbol, r: &Symbol| {
+                vocab
+                    .pair(l.id, r.id, &bytes[l.start as usize..r.end as usize])
+                    .map(|m| (m, m))
+            };
+            merge_all(&mut scratch, |l, r| pair(l, r).filter(|&(m, _)| m < limit));
+            if let [a, b] = scratch.symbols[..] {
+                if pair(&a, &b) == Some((limit, limit)) {
+                    reachable[rank] = true;
+                    split[rank] = (a.id, b.id);
+                    merged.insert(key(a.id, b.id), limit);
+                    continue;
+                }
             }
             // Unreachable so far. If merges ranked above the token still form it, the
             // vocabulary is not rank-ordered (a token ranks below one of its parts) and the
             // walk-back in `pair_is_valid` would not hold: leave it to the heap merge.
-            merge_all(&mut scratch, |l, r| {
-                rank_of(&bytes[l.start as usize..r.end as usize]).map(|m| (m, m))
-            });
+            merge_all(&mut scratch, pair);
             if scratch.symbols.len() == 1 {
                 return None;
             }
@@ -121,7 +205,7 @@ impl Backtrack {
             entries.push((bytes, rank as u32));
             next_prefix[rank] = (1..bytes.len())
                 .rev()
-                .filter_map(|k| rank_of(&bytes[..k]))
+                .filter_map(|k| vocab.rank_of(&bytes[..k]))
                 .find(|&r| reachable[r as usize])
                 .unwrap_or(NONE);
         }
@@ -139,6 +223,12 @@ impl Backtrack {
             split,
             merged,
         })
+    }
+
+    /// The length in bytes of the token of `rank`.
+    #[inline]
+    pub fn token_len(&self, rank: u32) -> usize {
+        self.len[rank as usize] as usize
     }
 
     /// The longest reachable token at the start of `text[pos..]`.
@@ -252,6 +342,7 @@ impl Backtrack {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::token_index::TokenIndex;
 
     /// Bytes, then the given tokens in rank order.
     fn vocab(extra: &[&str]) -> Vec<Vec<u8>> {
@@ -286,8 +377,8 @@ mod tests {
             .enumerate()
             .map(|(i, t)| (t.as_slice(), i as u32))
             .collect();
-        let tokens: Vec<Option<&[u8]>> = v.iter().map(|t| Some(t.as_slice())).collect();
-        Backtrack::build(&tokens, &|b| index.get(b).copied())
+        let ix = TokenIndex::new(index.iter().map(|(b, r)| (*b, *r)));
+        Backtrack::build(&ByteRanks(&ix))
     }
 
     fn run(bt: &Backtrack, text: &[u8]) -> Vec<u32> {

@@ -1,7 +1,9 @@
 //! The BPE model of tokenizer.json files.
 
+use super::backtrack::{Backtrack, OnDemand, RankedVocab};
 use super::cache::{get_or_compute, CacheId, MAX_PIECE_LEN};
 use super::merge::{merge_all, Scratch, Symbol};
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 #[derive(Debug, Clone, Default)]
@@ -25,6 +27,134 @@ pub struct Bpe {
     unk_id: Option<u32>,
     byte_ids: [Option<u32>; 256],
     cache: CacheId,
+    /// The linear-time encoder for long pieces, when the merges suit it (see `ranked`).
+    backtrack: OnDemand<RankedBacktrack>,
+}
+
+/// The backtracking encoder over this model's ranks, and rank -> id.
+#[derive(Debug)]
+struct RankedBacktrack {
+    encoder: Backtrack,
+    ids: Vec<u32>,
+}
+
+/// The model in the backtracking encoder's terms. Single-char tokens are the units and rank
+/// first; every other token ranks as the merge that makes it. That only describes the model
+/// when each token is made by one merge, so `ranked` checks it.
+struct MergeRanks<'a> {
+    bpe: &'a Bpe,
+    /// rank -> id.
+    ids: Vec<u32>,
+    id_rank: FxHashMap<u32, u32>,
+    units: u32,
+}
+
+impl Bpe {
+    fn ranked(&self) -> Option<MergeRanks<'_>> {
+        let no_affix = |a: &Option<String>| a.as_deref().is_none_or(str::is_empty);
+        if !no_affix(&self.opts.continuing_subword_prefix)
+            || !no_affix(&self.opts.end_of_word_suffix)
+        {
+            return None;
+        }
+        let mut ids: Vec<u32> = self
+            .vocab
+            .iter()
+            .filter(|(t, _)| t.chars().count() == 1)
+            .map(|(_, id)| *id)
+            .collect();
+        ids.sort_unstable();
+        let units = ids.len() as u32;
+        let mut by_rank: Vec<(u32, u32)> = self.merges.values().copied().collect();
+        by_rank.sort_unstable();
+        ids.extend(by_rank.iter().map(|(_, id)| *id));
+        let mut id_rank = FxHashMap::default();
+        for (rank, id) in ids.iter().enumerate() {
+            if id_rank.insert(*id, rank as u32).is_some() {
+                return None; // a token made by two merges, or a merge that makes a unit
+            }
+        }
+        Some(MergeRanks {
+            bpe: self,
+            ids,
+            id_rank,
+            units,
+        })
+    }
+
+    fn backtrack(&self, len: usize) -> Option<&RankedBacktrack> {
+        self.backtrack.get(len, || {
+            let ranks = self.ranked()?;
+            let encoder = Backtrack::build(&ranks)?;
+            Some(RankedBacktrack {
+                encoder,
+                ids: ranks.ids,
+            })
+        })
+    }
+
+    /// `word` by the backtracking encoder, if it is built and every char of `word` is a token.
+    fn tokenize_backtracking(
+        &self,
+        word: &str,
+        scratch: &mut Scratch,
+        out: &mut Vec<PieceToken>,
+    ) -> bool {
+        let Some(rb) = self.backtrack(word.len()) else {
+            return false;
+        };
+        let mut ranks = std::mem::take(&mut scratch.ranks);
+        ranks.clear();
+        let done = rb.encoder.encode(word.as_bytes(), scratch, &mut ranks);
+        if done {
+            let mut at = 0;
+            out.extend(ranks.iter().map(|&r| {
+                let start = at;
+                at += rb.encoder.token_len(r);
+                PieceToken {
+                    id: rb.ids[r as usize],
+                    start,
+                    end: at,
+                }
+            }));
+        }
+        scratch.ranks = ranks;
+        done
+    }
+}
+
+impl RankedVocab for MergeRanks<'_> {
+    fn tokens(&self) -> Vec<Option<&[u8]>> {
+        self.ids
+            .iter()
+            .map(|id| self.bpe.vocab_r.get(id).map(|t| t.as_bytes()))
+            .collect()
+    }
+
+    fn rank_of(&self, bytes: &[u8]) -> Option<u32> {
+        let t = std::str::from_utf8(bytes).ok()?;
+        self.id_rank.get(self.bpe.vocab.get(t)?).copied()
+    }
+
+    fn units(&self, bytes: &[u8], out: &mut Vec<Symbol>) -> bool {
+        let Ok(t) = std::str::from_utf8(bytes) else {
+            return false;
+        };
+        for (i, c) in t.char_indices() {
+            let end = i + c.len_utf8();
+            match self.rank_of(&bytes[i..end]) {
+                Some(r) if r < self.units => out.push(Symbol::new(r, i, end)),
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    fn pair(&self, left: u32, right: u32, _: &[u8]) -> Option<u32> {
+        let (l, r) = (self.ids[left as usize], self.ids[right as usize]);
+        let &(_, id) = self.bpe.merges.get(&key(l, r))?;
+        self.id_rank.get(&id).copied()
+    }
 }
 
 #[inline]
@@ -43,19 +173,19 @@ pub struct PieceToken {
 impl Bpe {
     /// `merges` are (left, right) token strings in rank order. Errors name the first merge whose
     /// parts or result are not in the vocabulary.
-    pub fn new(
+    pub fn new<S: AsRef<str> + Sync>(
         vocab: FxHashMap<String, u32>,
-        merges: Vec<(String, String)>,
+        merges: Vec<(S, S)>,
         opts: BpeOptions,
     ) -> Result<Bpe, String> {
         let prefix_len = opts
             .continuing_subword_prefix
             .as_ref()
             .map_or(0, |p| p.len());
-        let mut m = FxHashMap::default();
-        m.reserve(merges.len());
-        let mut merged = String::new();
-        for (rank, (a, b)) in merges.iter().enumerate() {
+        // Resolving a merge is three vocabulary lookups; a 128k-vocab file has ~300k merges,
+        // so they are resolved on all cores while the id -> token map is built.
+        let resolve = |(rank, (a, b)): (usize, &(S, S)), merged: &mut String| {
+            let (a, b) = (a.as_ref(), b.as_ref());
             let a_id = *vocab
                 .get(a)
                 .ok_or_else(|| format!("merges[{rank}]: token {a:?} is not in the vocab"))?;
@@ -69,8 +199,37 @@ impl Bpe {
             let new_id = *vocab.get(merged.as_str()).ok_or_else(|| {
                 format!("merges[{rank}]: merged token {merged:?} is not in the vocab")
             })?;
-            m.insert(key(a_id, b_id), (rank as u32, new_id));
-        }
+            Ok((key(a_id, b_id), (rank as u32, new_id)))
+        };
+        let (resolved, vocab_r) = rayon::join(
+            || {
+                merges
+                    .par_iter()
+                    .enumerate()
+                    .with_min_len(4096)
+                    .map_init(String::new, |buf, m| resolve(m, buf))
+                    .collect::<Result<Vec<(u64, (u32, u32))>, String>>()
+            },
+            || {
+                vocab
+                    .iter()
+                    .map(|(k, v)| (*v, k.clone()))
+                    .collect::<FxHashMap<u32, String>>()
+            },
+        );
+        // Which bad merge a parallel run reports first is up to scheduling; name the first.
+        let resolved = resolved.or_else(|_| {
+            let mut buf = String::new();
+            merges
+                .iter()
+                .enumerate()
+                .map(|m| resolve(m, &mut buf))
+                .collect::<Result<Vec<_>, String>>()
+        })?;
+        let mut m = FxHashMap::default();
+        m.reserve(resolved.len());
+        // In rank order, so a pair listed twice keeps its last rank, as before.
+        m.extend(resolved);
         let unk_id = match &opts.unk_token {
             Some(u) => vocab.get(u).copied(),
             None => None,
@@ -81,7 +240,6 @@ impl Bpe {
                 *slot = vocab.get(&format!("<0x{b:02X}>")).copied();
             }
         }
-        let vocab_r = vocab.iter().map(|(k, v)| (*v, k.clone())).collect();
         Ok(Bpe {
             vocab,
             vocab_r,
@@ -90,6 +248,7 @@ impl Bpe {
             unk_id,
             byte_ids,
             cache: CacheId::new(),
+            backtrack: OnDemand::default(),
         })
     }
 
@@ -151,6 +310,9 @@ impl Bpe {
                 });
                 return;
             }
+        }
+        if self.tokenize_backtracking(word, scratch, out) {
+            return;
         }
         let syms = &mut scratch.symbols;
         syms.clear();
@@ -299,7 +461,7 @@ mod tests {
     #[test]
     fn merge_outside_vocab_is_an_error() {
         let vocab: FxHashMap<String, u32> = [("a".to_string(), 0)].into_iter().collect();
-        let err = Bpe::new(vocab, vec![("a".into(), "a".into())], BpeOptions::default());
+        let err = Bpe::new(vocab, vec![("a", "a")], BpeOptions::default());
         assert!(err.unwrap_err().contains("merges[0]"));
     }
 }

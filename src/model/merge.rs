@@ -40,6 +40,8 @@ pub struct Scratch {
     pub flat: Vec<u32>,
     /// Dead-position bits for the backtracking encoder.
     pub dead: Vec<u64>,
+    /// Spare buffer for the backtracking encoder's output.
+    pub ranks: Vec<u32>,
 }
 
 /// Merge `scratch.symbols` in place; `pair(left, right)` gives `(rank, merged_id)` when the

@@ -1,9 +1,9 @@
-"""Long pre-tokenizer pieces against tiktoken.
+"""Long pre-tokenizer pieces against tiktoken and tokenizers.
 
-Text without whitespace makes pieces of hundreds or millions of bytes. batok encodes pieces over
-the cache limit with a linear-time backtracking encoder (built on the first piece of 256 bytes or
-more) instead of the heap merge; these tests pin it to tiktoken on exactly such text: lengths
-around both thresholds, alphabets where merges interact a lot, and random mixes.
+Text without whitespace makes pieces of hundreds or millions of bytes. batok encodes pieces
+with a linear-time backtracking encoder once it is built (on the first piece of 256 bytes or
+more) instead of the heap merge; these tests pin it to the references on exactly such text:
+lengths around the thresholds, alphabets where merges interact a lot, and random mixes.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from _parity import TiktokenFamily, describe_difference, report
+from _parity import HfFamily, TiktokenFamily, describe_difference, hf_differences, report
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,6 +28,12 @@ def _from(alphabet: str) -> Callable[[random.Random, int], str]:
 
 
 PROSE: list[str] = []
+
+
+def _load_prose(corpus_paths: tuple[Path, ...]) -> None:
+    if not PROSE:
+        prose = next(p for p in corpus_paths if p.name == "english_prose_gutenberg.txt")
+        PROSE.append("".join(prose.read_text("utf-8").split()))
 
 
 def _prose_without_whitespace(rng: random.Random, n: int) -> str:
@@ -54,9 +60,7 @@ def test_long_pieces_match_tiktoken(
     exhaustive: bool,
     parity_tally,
 ) -> None:
-    if not PROSE:
-        prose = next(p for p in corpus_paths if p.name == "english_prose_gutenberg.txt")
-        PROSE.append("".join(prose.read_text("utf-8").split()))
+    _load_prose(corpus_paths)
     reference, enc = tiktoken_family.reference, tiktoken_family.batok
     problems: list[str] = []
     texts = []
@@ -94,3 +98,27 @@ def test_random_long_pieces_match_tiktoken(
     assert enc.encode_ordinary(warm) == reference.encode_ordinary(warm)
     parity_tally.add(tiktoken_family.name, text)
     assert enc.encode_ordinary(text) == reference.encode_ordinary(text), text
+
+
+HF_LENGTHS = [49, 200, 256, 1_000, 4_000]
+EXHAUSTIVE_HF_LENGTHS = [*HF_LENGTHS, 20_000]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_long_pieces_match_tokenizers(
+    hf_family: HfFamily,
+    kind: str,
+    corpus_paths: tuple[Path, ...],
+    exhaustive: bool,
+    parity_tally,
+) -> None:
+    # tokenizer.json models whose merges rank every token once (GPT-2, Qwen, ...) take the
+    # same linear-time encoder for long pieces; the others keep the heap merge. Both must match.
+    _load_prose(corpus_paths)
+    problems: list[str] = []
+    for n in EXHAUSTIVE_HF_LENGTHS if exhaustive else HF_LENGTHS:
+        for seed in range(4 if exhaustive else 1):
+            text = KINDS[kind](random.Random(f"{kind}/{n}/{seed}"), n)
+            problems += hf_differences(hf_family, f"{kind} {n}", text, True)
+            parity_tally.add(hf_family.name, text)
+    assert not problems, report(problems, f"{hf_family.name} long pieces")
