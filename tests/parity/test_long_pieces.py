@@ -52,6 +52,18 @@ KINDS: dict[str, Callable[[random.Random, int], str]] = {
 }
 
 
+def long_texts(
+    kind: str, lengths: list[int], seeds: int, corpus_paths: tuple[Path, ...]
+) -> list[tuple[str, str]]:
+    """(label, text) for every length and seed: seeded, so every run compares the same texts."""
+    _load_prose(corpus_paths)
+    return [
+        (f"{kind} {n}", KINDS[kind](random.Random(f"{kind}/{n}/{seed}"), n))
+        for n in lengths
+        for seed in range(seeds)
+    ]
+
+
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_long_pieces_match_tiktoken(
     tiktoken_family: TiktokenFamily,
@@ -60,21 +72,19 @@ def test_long_pieces_match_tiktoken(
     exhaustive: bool,
     parity_tally,
 ) -> None:
-    _load_prose(corpus_paths)
     reference, enc = tiktoken_family.reference, tiktoken_family.batok
     problems: list[str] = []
-    texts = []
-    for n in EXHAUSTIVE_LENGTHS if exhaustive else LENGTHS:
-        for seed in range(10 if exhaustive else 2):
-            text = KINDS[kind](random.Random(f"{kind}/{n}/{seed}"), n)
-            texts.append(text)
-            expected = reference.encode_ordinary(text)
-            got = enc.encode_ordinary(text)
-            if got != expected:
-                problems.append(describe_difference("ids", f"{kind} {n}", text, expected, got))
-            if enc.count_tokens(text) != len(expected):
-                problems.append(f"{kind} {n}: count_tokens {enc.count_tokens(text)}")
-            parity_tally.add(tiktoken_family.name, text)
+    lengths = EXHAUSTIVE_LENGTHS if exhaustive else LENGTHS
+    cases = long_texts(kind, lengths, 10 if exhaustive else 2, corpus_paths)
+    for label, text in cases:
+        expected = reference.encode_ordinary(text)
+        got = enc.encode_ordinary(text)
+        if got != expected:
+            problems.append(describe_difference("ids", label, text, expected, got))
+        if enc.count_tokens(text) != len(expected):
+            problems.append(f"{label}: count_tokens {enc.count_tokens(text)}")
+        parity_tally.add(tiktoken_family.name, text)
+    texts = [text for _, text in cases]
     assert enc.encode_ordinary_batch(texts, num_threads=2) == [
         reference.encode_ordinary(t) for t in texts
     ]
@@ -114,11 +124,9 @@ def test_long_pieces_match_tokenizers(
 ) -> None:
     # tokenizer.json models whose merges rank every token once (GPT-2, Qwen, ...) take the
     # same linear-time encoder for long pieces; the others keep the heap merge. Both must match.
-    _load_prose(corpus_paths)
     problems: list[str] = []
-    for n in EXHAUSTIVE_HF_LENGTHS if exhaustive else HF_LENGTHS:
-        for seed in range(4 if exhaustive else 1):
-            text = KINDS[kind](random.Random(f"{kind}/{n}/{seed}"), n)
-            problems += hf_differences(hf_family, f"{kind} {n}", text, True)
-            parity_tally.add(hf_family.name, text)
+    lengths = EXHAUSTIVE_HF_LENGTHS if exhaustive else HF_LENGTHS
+    for label, text in long_texts(kind, lengths, 4 if exhaustive else 1, corpus_paths):
+        problems += hf_differences(hf_family, label, text, True)
+        parity_tally.add(hf_family.name, text)
     assert not problems, report(problems, f"{hf_family.name} long pieces")
