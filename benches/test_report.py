@@ -19,6 +19,7 @@ def test_report_quick_writes_markdown_json_and_targets(tmp_path: Path) -> None:
         "## Targets",
         "## Worst case",
         "## Cold load",
+        "## First pass in a new process",
         "## What was tried",
     ):
         assert heading in text
@@ -28,3 +29,5 @@ def test_report_quick_writes_markdown_json_and_targets(tmp_path: Path) -> None:
     assert "batch on all cores vs single thread, numpy output" in names
     assert all(isinstance(t["met"], bool) for t in data["targets"])
     assert {r["engine"] for r in data["worst_case"]} >= {"batok"}
+    first = [r for r in data["first_pass"] if r["engine"] == "batok"]
+    assert first and all(r["mb_s"] > 0 for r in first)

@@ -57,10 +57,12 @@ fn filter_bit(k: u64) -> usize {
     (k.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - FILTER_BITS)) as usize
 }
 
-/// A piece at least this long builds the encoder if it is not built yet...
-const LONG_PIECE: usize = 256;
-/// ...and so does this many bytes of heap merging (about 20 ms of it).
-const BUILD_AFTER_BYTES: usize = 256 << 10;
+/// A piece at least this long builds the encoder if it is not built yet (the heap merge of
+/// it alone takes several milliseconds and grows faster than its length)...
+const LONG_PIECE: usize = 64 << 10;
+/// ...and so does this many bytes of heap merging (a few hundred milliseconds of it), so the
+/// build (50-200 ms, depending on the vocabulary) is at most a small share of the work.
+const BUILD_AFTER_BYTES: usize = 4 << 20;
 
 /// An encoder (or anything else costly) built on demand. Building takes tens of milliseconds,
 /// so it waits for a long piece, or for enough merging work that the build pays for itself; a

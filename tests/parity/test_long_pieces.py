@@ -1,9 +1,10 @@
 """Long pre-tokenizer pieces against tiktoken and tokenizers.
 
 Text without whitespace makes pieces of hundreds or millions of bytes. batok encodes pieces
-with a linear-time backtracking encoder once it is built (on the first piece of 256 bytes or
-more) instead of the heap merge; these tests pin it to the references on exactly such text:
-lengths around the thresholds, alphabets where merges interact a lot, and random mixes.
+with a linear-time backtracking encoder once it is built (on the first piece of 64 KiB or more,
+or after 4 MiB of merging) instead of the heap merge; these tests pin both to the references on
+exactly such text: lengths around the cache limit, alphabets where merges interact a lot, and
+random mixes. Each test first encodes one piece long enough to build the encoder.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from hypothesis import strategies as st
 
 PARITY = settings.get_profile("batok-parity")
 
-LENGTHS = [49, 64, 200, 255, 256, 257, 1_000, 4_000]
+LENGTHS = [49, 64, 128, 129, 200, 256, 1_000, 4_000]
+# Over the size that builds the linear-time encoder.
+BUILD_LENGTH = 70_000
 EXHAUSTIVE_LENGTHS = [*LENGTHS, 20_000]
 
 
@@ -73,6 +76,8 @@ def test_long_pieces_match_tiktoken(
     parity_tally,
 ) -> None:
     reference, enc = tiktoken_family.reference, tiktoken_family.batok
+    build = long_texts("ascii letters", [BUILD_LENGTH], 1, corpus_paths)[0][1]
+    assert enc.encode_ordinary(build) == reference.encode_ordinary(build)
     problems: list[str] = []
     lengths = EXHAUSTIVE_LENGTHS if exhaustive else LENGTHS
     cases = long_texts(kind, lengths, 10 if exhaustive else 2, corpus_paths)
@@ -103,14 +108,14 @@ def test_random_long_pieces_match_tiktoken(
     tiktoken_family: TiktokenFamily, text: str, parity_tally
 ) -> None:
     reference, enc = tiktoken_family.reference, tiktoken_family.batok
-    # A piece of 256 bytes or more first, so the linear-time encoder is built and used.
-    warm = "x" * 300
+    # A piece long enough to build the linear-time encoder first, so that it is used.
+    warm = "x" * BUILD_LENGTH
     assert enc.encode_ordinary(warm) == reference.encode_ordinary(warm)
     parity_tally.add(tiktoken_family.name, text)
     assert enc.encode_ordinary(text) == reference.encode_ordinary(text), text
 
 
-HF_LENGTHS = [49, 200, 256, 1_000, 4_000]
+HF_LENGTHS = [49, 129, 256, 1_000, 4_000]
 EXHAUSTIVE_HF_LENGTHS = [*HF_LENGTHS, 20_000]
 
 
@@ -124,7 +129,8 @@ def test_long_pieces_match_tokenizers(
 ) -> None:
     # tokenizer.json models whose merges rank every token once (GPT-2, Qwen, ...) take the
     # same linear-time encoder for long pieces; the others keep the heap merge. Both must match.
-    problems: list[str] = []
+    build = long_texts("ascii letters", [BUILD_LENGTH], 1, corpus_paths)[0][1]
+    problems = hf_differences(hf_family, "build", build, False)
     lengths = EXHAUSTIVE_HF_LENGTHS if exhaustive else HF_LENGTHS
     for label, text in long_texts(kind, lengths, 4 if exhaustive else 1, corpus_paths):
         problems += hf_differences(hf_family, label, text, True)
