@@ -44,17 +44,59 @@ pub struct Scratch {
     pub ranks: Vec<u32>,
 }
 
+/// Up to this many symbols, a linear scan for the lowest pair beats keeping a heap.
+const SMALL: usize = 24;
+
+/// `merge_all` for a few symbols: keep every adjacent pair's rank in an array and merge the
+/// first lowest one until none is left. Same order: lowest rank first, leftmost on a tie.
+fn merge_scan<F>(syms: &mut Vec<Symbol>, pair: F)
+where
+    F: Fn(&Symbol, &Symbol) -> Option<(u32, u32)>,
+{
+    const NO: (u32, u32) = (u32::MAX, 0);
+    let mut ranks = [NO; SMALL];
+    let mut len = syms.len();
+    for i in 0..len - 1 {
+        ranks[i] = pair(&syms[i], &syms[i + 1]).unwrap_or(NO);
+    }
+    while len > 1 {
+        let mut at = 0;
+        for i in 1..len - 1 {
+            if ranks[i].0 < ranks[at].0 {
+                at = i;
+            }
+        }
+        if ranks[at].0 == u32::MAX {
+            break;
+        }
+        syms[at].id = ranks[at].1;
+        syms[at].end = syms[at + 1].end;
+        syms.remove(at + 1);
+        ranks.copy_within(at + 1..len - 1, at);
+        len -= 1;
+        if at > 0 {
+            ranks[at - 1] = pair(&syms[at - 1], &syms[at]).unwrap_or(NO);
+        }
+        if at + 1 < len {
+            ranks[at] = pair(&syms[at], &syms[at + 1]).unwrap_or(NO);
+        }
+    }
+}
+
 /// Merge `scratch.symbols` in place; `pair(left, right)` gives `(rank, merged_id)` when the
 /// two may merge. Afterwards `scratch.symbols` holds only the surviving symbols, in order.
 pub fn merge_all<F>(scratch: &mut Scratch, pair: F)
 where
     F: Fn(&Symbol, &Symbol) -> Option<(u32, u32)>,
 {
-    let syms = &mut scratch.symbols;
-    let n = syms.len();
+    let n = scratch.symbols.len();
     if n < 2 {
         return;
     }
+    if n <= SMALL {
+        return merge_scan(&mut scratch.symbols, pair);
+    }
+    let syms = &mut scratch.symbols;
     for (i, s) in syms.iter_mut().enumerate() {
         s.prev = i as i32 - 1;
         s.next = if i + 1 < n { i as i32 + 1 } else { -1 };
@@ -144,6 +186,45 @@ mod tests {
     #[test]
     fn leftmost_on_tie() {
         assert_eq!(run("abab"), [300, 300]);
+    }
+
+    #[test]
+    fn scan_and_heap_agree() {
+        // Pair (a, b) merges when (a + b) % 7 == 0 at rank (a * b) % 13, so merges chain and
+        // ranks tie often; both paths must pick the same pairs.
+        let pair = |l: &Symbol, r: &Symbol| {
+            let (a, b) = (l.id, r.id);
+            ((a + b) % 7 == 0).then_some(((a * b) % 13, (a + b) % 50))
+        };
+        let mut seed = 7u64;
+        for _ in 0..3000 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let n = 2 + (seed >> 59) as usize % (SMALL - 1);
+            let syms: Vec<Symbol> = (0..n)
+                .map(|i| Symbol::new(((seed >> (i * 2 % 56)) % 50) as u32, i, i + 1))
+                .collect();
+            let mut scan = syms.clone();
+            merge_scan(&mut scan, pair);
+            // The heap path, forced by padding past SMALL with symbols that never merge.
+            let mut sc = Scratch {
+                symbols: syms.clone(),
+                ..Default::default()
+            };
+            sc.symbols
+                .extend((n..n + SMALL).map(|i| Symbol::new(1000, i, i + 1)));
+            merge_all(&mut sc, |l, r| {
+                if l.id >= 1000 || r.id >= 1000 {
+                    None
+                } else {
+                    pair(l, r)
+                }
+            });
+            sc.symbols.truncate(sc.symbols.len() - SMALL);
+            let ids = |v: &[Symbol]| v.iter().map(|s| (s.id, s.start, s.end)).collect::<Vec<_>>();
+            assert_eq!(ids(&scan), ids(&sc.symbols));
+        }
     }
 
     #[test]
