@@ -25,11 +25,42 @@ pub struct CoreBpe {
     backtrack: OnDemand<Backtrack>,
 }
 
-/// Parse a rank file's text.
-pub fn parse_ranks(data: &[u8]) -> Result<FxHashMap<Vec<u8>, u32>> {
-    let mut out = FxHashMap::default();
-    out.reserve(data.len() / 16);
+/// A parsed rank file: every token's bytes back to back, and (start, end, rank) per token.
+#[derive(Debug, Default)]
+pub struct Ranks {
+    bytes: Vec<u8>,
+    tokens: Vec<(u32, u32, u32)>,
+}
+
+impl Ranks {
+    pub fn push(&mut self, token: &[u8], rank: u32) {
+        let start = self.bytes.len() as u32;
+        self.bytes.extend_from_slice(token);
+        self.tokens.push((start, self.bytes.len() as u32, rank));
+    }
+
+    pub fn len(&self) -> usize {
+        self.tokens.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_empty()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&[u8], u32)> {
+        self.tokens
+            .iter()
+            .map(|&(s, e, r)| (&self.bytes[s as usize..e as usize], r))
+    }
+}
+
+/// Parse a rank file's text, decoding straight into one buffer (no allocation per token).
+pub fn parse_ranks(data: &[u8]) -> Result<Ranks> {
+    let mut out = Ranks::default();
+    out.bytes.reserve(data.len() / 2);
+    out.tokens.reserve(data.len() / 12);
     let engine = base64::engine::general_purpose::STANDARD;
+    let mut token = Vec::with_capacity(256);
     for (n, line) in data.split(|b| *b == b'\n').enumerate() {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.is_empty() {
@@ -46,33 +77,33 @@ pub fn parse_ranks(data: &[u8]) -> Result<FxHashMap<Vec<u8>, u32>> {
             )
         };
         let sp = line.iter().position(|b| *b == b' ').ok_or_else(bad)?;
-        let token = engine.decode(&line[..sp]).map_err(|_| bad())?;
+        token.clear();
+        engine
+            .decode_vec(&line[..sp], &mut token)
+            .map_err(|_| bad())?;
         let rank: u32 = std::str::from_utf8(&line[sp + 1..])
             .ok()
             .and_then(|s| s.trim().parse().ok())
             .ok_or_else(bad)?;
-        out.insert(token, rank);
+        out.push(&token, rank);
     }
     Ok(out)
 }
 
 impl CoreBpe {
     pub fn new(
-        encoder: FxHashMap<Vec<u8>, u32>,
+        ranks: Ranks,
         special_tokens: FxHashMap<String, u32>,
         pattern: &str,
     ) -> Result<CoreBpe> {
         let regex = Pattern::regex(pattern)?;
-        let mut ranks: Vec<u32> = encoder.values().copied().collect();
-        ranks.sort_unstable();
-        if let Some(w) = ranks.windows(2).find(|w| w[0] == w[1]) {
+        let index = TokenIndex::new(ranks.iter());
+        if index.len() != ranks.len() {
             return Err(Error::new(
                 ErrorKind::RankFile,
-                format!("two tokens in the rank file share rank {}", w[0]),
+                "the rank file repeats a rank or a token, or has an empty token",
             ));
         }
-        let index = TokenIndex::new(encoder.iter().map(|(b, r)| (b.as_slice(), *r)));
-        drop(encoder);
         let special_pattern = if special_tokens.is_empty() {
             None
         } else {
@@ -295,12 +326,12 @@ mod tests {
     use super::*;
 
     fn tiny() -> CoreBpe {
-        let mut ranks = FxHashMap::default();
+        let mut ranks = Ranks::default();
         for b in 0..=255u8 {
-            ranks.insert(vec![b], b as u32);
+            ranks.push(&[b], b as u32);
         }
-        ranks.insert(b"ab".to_vec(), 256);
-        ranks.insert(b"abc".to_vec(), 257);
+        ranks.push(b"ab", 256);
+        ranks.push(b"abc", 257);
         let special = [("<|end|>".to_string(), 300)].into_iter().collect();
         CoreBpe::new(ranks, special, r"\w+|\s+|[^\w\s]+").unwrap()
     }
@@ -326,7 +357,10 @@ mod tests {
     #[test]
     fn parses_rank_lines() {
         let r = parse_ranks(b"YQ== 0\nYg== 1\n").unwrap();
-        assert_eq!(r[&b"a".to_vec()], 0);
+        assert_eq!(
+            r.iter().collect::<Vec<_>>(),
+            [(b"a".as_slice(), 0), (b"b", 1)]
+        );
         assert!(parse_ranks(b"nonsense").is_err());
     }
 }

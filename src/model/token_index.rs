@@ -62,10 +62,12 @@ fn table_size(n: usize) -> usize {
 }
 
 impl TokenIndex {
-    /// `tokens` are (bytes, rank) with distinct bytes and distinct ranks.
+    /// `tokens` are (bytes, rank). A rank or bytes seen twice is kept once (the lowest rank),
+    /// and empty bytes are dropped, so `len()` tells the caller whether there were any.
     pub fn new<'a>(tokens: impl IntoIterator<Item = (&'a [u8], u32)>) -> TokenIndex {
         let mut by_rank: Vec<(u32, &[u8])> = tokens.into_iter().map(|(b, r)| (r, b)).collect();
         by_rank.sort_unstable();
+        by_rank.dedup_by_key(|(r, _)| *r);
         let max = by_rank.last().map_or(0, |(r, _)| *r as usize + 1);
         let n_short = by_rank.iter().filter(|(_, b)| b.len() < 8).count();
         let n_long = by_rank.len() - n_short;
@@ -77,6 +79,12 @@ impl TokenIndex {
             len: by_rank.len(),
         };
         for (rank, bytes) in by_rank {
+            if bytes.is_empty() || ix.get(bytes).is_some() {
+                // The same bytes at two ranks: the lower rank wins (the later one is dropped).
+                // An empty token can never match and is dropped too.
+                ix.len -= 1;
+                continue;
+            }
             let start = ix.arena.len() as u32;
             ix.arena.extend_from_slice(bytes);
             ix.spans[rank as usize] = (start, ix.arena.len() as u32);
