@@ -7,7 +7,7 @@ use rustc_hash::FxHashMap;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::backtrack::{Backtrack, ByteRanks, OnDemand};
-use crate::model::cache::{get_or_compute, CacheId, MAX_PIECE_LEN};
+use crate::model::cache::{self, CacheId, PieceCache};
 use crate::model::merge::{merge_all, Scratch, Symbol};
 use crate::model::token_index::TokenIndex;
 use crate::normalizer::Pattern;
@@ -145,16 +145,26 @@ impl CoreBpe {
         &self.special_encoder
     }
 
-    fn encode_piece(&self, piece: &[u8], scratch: &mut Scratch, out: &mut Vec<u32>) {
-        if let Some(r) = self.index.get(piece) {
-            out.push(r);
+    fn encode_piece(
+        &self,
+        piece: &[u8],
+        cache: &mut PieceCache,
+        scratch: &mut Scratch,
+        out: &mut Vec<u32>,
+    ) {
+        // The cache first: its front table answers frequent pieces, tokens or not, without
+        // touching the index's megabytes.
+        if cache.lookup(piece, out) {
             return;
         }
-        if piece.len() <= MAX_PIECE_LEN {
-            get_or_compute(&self.cache, piece, out, |o| self.merge(piece, scratch, o));
-        } else {
-            self.merge(piece, scratch, out);
+        if let Some(r) = self.index.get(piece) {
+            out.push(r);
+            cache.store(piece, &[r], false);
+            return;
         }
+        let start = out.len();
+        self.merge(piece, scratch, out);
+        cache.store(piece, &out[start..], true);
     }
 
     /// BPE on a piece that is not one token: the linear-time encoder once it is built, else
@@ -191,8 +201,10 @@ impl CoreBpe {
 
     /// Ordinary text only: special tokens are encoded as text.
     pub fn encode_ordinary_into(&self, text: &str, scratch: &mut Scratch, out: &mut Vec<u32>) {
-        self.pattern.for_each(text, |s, e| {
-            self.encode_piece(&text.as_bytes()[s..e], scratch, out)
+        cache::with(&self.cache, |cache| {
+            self.pattern.for_each(text, |s, e| {
+                self.encode_piece(&text.as_bytes()[s..e], cache, scratch, out)
+            })
         });
     }
 

@@ -7,6 +7,7 @@ use crate::decoder::Decoder;
 use crate::encoding::Encoding;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::bpe::PieceToken;
+use crate::model::cache::{self, CacheId};
 use crate::model::merge::Scratch;
 use crate::model::Bpe;
 use crate::normalized::NormalizedString;
@@ -29,6 +30,10 @@ pub struct Tokenizer {
     pub post_processor: Option<PostProcessor>,
     pub decoder: Option<Decoder>,
     fast: Option<FastIds>,
+    /// The ids-only shortcuts' own piece cache: keyed by the piece as the shortcut sees it
+    /// (raw bytes for byte-level pipelines) and holding ids only, so a hit skips the byte-level
+    /// mapping and the model's offsets.
+    ids_cache: CacheId,
 }
 
 /// Shortcuts for ids-only encoding, taken only where they give exactly what the full pipeline
@@ -37,7 +42,7 @@ pub struct Tokenizer {
 enum FastIds {
     /// Byte-level pipelines (GPT-2, Llama-3, Qwen, ...): split the raw text with the pattern and
     /// map each piece to byte-level chars directly, with no alignment bookkeeping. Requires no
-    /// normalizer (or NFC, on text that is already NFC).
+    /// normalizer, or NFC (text not already in NFC is normalized first).
     ByteLevel { pattern: Pattern, nfc: bool },
     /// SentencePiece-style pipelines (Llama-2, Mistral, Phi-3): spaces become `replacement`,
     /// which may be prepended, and the whole text is one BPE word. When no merge can produce a
@@ -198,6 +203,7 @@ impl Tokenizer {
             post_processor,
             decoder,
             fast,
+            ids_cache: CacheId::new(),
         }
     }
 
@@ -320,7 +326,10 @@ impl Tokenizer {
                 FastIds::ByteLevel { pattern, nfc } => {
                     let seg = &text[s..e];
                     if *nfc && !crate::normalizer::is_nfc(seg) {
-                        self.run_segment(text, s, e, &mut |id, _, _| ids.push(id));
+                        // Ids depend only on the normalized text, so normalize without the
+                        // alignment bookkeeping and take the same shortcut.
+                        let norm = self.normalizer.as_ref().expect("planned with NFC");
+                        self.byte_level_ids(&norm.normalize_str(seg), pattern, ids);
                     } else {
                         self.byte_level_ids(seg, pattern, ids);
                     }
@@ -338,20 +347,39 @@ impl Tokenizer {
             let mut guard = cell.borrow_mut();
             let (scratch, out) = &mut *guard;
             let mut word = String::new();
-            let mut piece = |a: usize, b: usize| {
-                word.clear();
-                byte_level::push_byte_text(&seg.as_bytes()[a..b], &mut word);
-                out.clear();
-                self.model.tokenize(&word, scratch, out);
-                ids.extend(out.iter().map(|t| t.id));
-            };
-            match pattern {
-                // The scanners' matches tile the text.
-                Pattern::Scan(k) => k.for_each(seg, piece),
-                // Isolated keeps the text between matches as pieces too.
-                p => p.split(seg).into_iter().for_each(|(a, b, _)| piece(a, b)),
-            }
+            cache::with(&self.ids_cache, |cache| {
+                let mut piece = |a: usize, b: usize| {
+                    let raw = &seg.as_bytes()[a..b];
+                    if raw.is_empty() || cache.lookup(raw, ids) {
+                        return;
+                    }
+                    word.clear();
+                    byte_level::push_byte_text(raw, &mut word);
+                    self.model_ids(&word, scratch, out, ids);
+                    cache.store(raw, &ids[ids.len() - out.len()..], true);
+                };
+                match pattern {
+                    // The scanners' matches tile the text.
+                    Pattern::Scan(k) => k.for_each(seg, piece),
+                    // Isolated keeps the text between matches as pieces too.
+                    p => p.split(seg).into_iter().for_each(|(a, b, _)| piece(a, b)),
+                }
+            })
         });
+    }
+
+    /// The model's ids for `word`, appended to `ids` (`out` is scratch, left holding the
+    /// word's tokens). The model's own cache is skipped: the caller caches ids.
+    fn model_ids(
+        &self,
+        word: &str,
+        scratch: &mut Scratch,
+        out: &mut Vec<PieceToken>,
+        ids: &mut Vec<u32>,
+    ) {
+        out.clear();
+        self.model.tokenize_uncached(word, scratch, out);
+        ids.extend(out.iter().map(|t| t.id));
     }
 
     fn sentencepiece_ids(
@@ -376,21 +404,26 @@ impl Tokenizer {
         SCRATCH.with(|cell| {
             let mut guard = cell.borrow_mut();
             let (scratch, out) = &mut *guard;
-            let mut start = 0;
-            let mut prev: Option<char> = None;
-            let mut flush = |a: usize, b: usize| {
-                out.clear();
-                self.model.tokenize(&text[a..b], scratch, out);
-                ids.extend(out.iter().map(|t| t.id));
-            };
-            for (i, c) in text.char_indices() {
-                if c == r && prev.is_some_and(|p| p != r) {
-                    flush(start, i);
-                    start = i;
+            cache::with(&self.ids_cache, |cache| {
+                let mut start = 0;
+                let mut prev: Option<char> = None;
+                let mut flush = |a: usize, b: usize| {
+                    let word = &text[a..b];
+                    if word.is_empty() || cache.lookup(word.as_bytes(), ids) {
+                        return;
+                    }
+                    self.model_ids(word, scratch, out, ids);
+                    cache.store(word.as_bytes(), &ids[ids.len() - out.len()..], true);
+                };
+                for (i, c) in text.char_indices() {
+                    if c == r && prev.is_some_and(|p| p != r) {
+                        flush(start, i);
+                        start = i;
+                    }
+                    prev = Some(c);
                 }
-                prev = Some(c);
-            }
-            flush(start, text.len());
+                flush(start, text.len());
+            })
         });
     }
 

@@ -300,7 +300,9 @@ impl Bpe {
         scratch.flat = flat;
     }
 
-    fn tokenize_uncached(&self, word: &str, scratch: &mut Scratch, out: &mut Vec<PieceToken>) {
+    /// `tokenize` without the model's piece cache, for callers that cache the result
+    /// themselves.
+    pub fn tokenize_uncached(&self, word: &str, scratch: &mut Scratch, out: &mut Vec<PieceToken>) {
         if self.opts.ignore_merges {
             if let Some(&id) = self.vocab.get(word) {
                 out.push(PieceToken {

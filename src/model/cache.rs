@@ -2,6 +2,7 @@
 //! merging again. Caches are per thread so batch threads never contend on a lock; each model
 //! has its own id, and a cache is dropped whole when it grows past its bound.
 
+use super::token_index::step;
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,19 +10,288 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Pieces longer than this are rare repeats; caching them would only churn memory. (Code
 /// indentation plus a word easily passes 48 bytes once spaces are `▁`, three bytes each.)
 pub const MAX_PIECE_LEN: usize = 128;
+const _: () = assert!(MAX_PIECE_LEN <= u8::MAX as usize);
 const MAX_ENTRIES: usize = 1 << 16;
 /// Key and value bytes one cache may hold before it is dropped.
 const MAX_BYTES: usize = 8 << 20;
 const MAX_OWNERS: usize = 16;
 
+/// One owner's entries, in two flat arrays rather than a map of boxed keys and values: a
+/// lookup then touches a slot and one entry (key and value side by side) instead of a control
+/// group, a slot, the key's allocation and the value's.
 #[derive(Default)]
 struct Map {
-    entries: FxHashMap<Box<[u8]>, Box<[u32]>>,
-    bytes: usize,
+    /// Open addressing: 0 is empty, else (hash tag << 32) | (entry offset + 1).
+    slots: Vec<u64>,
+    /// Entries back to back: a header word (key length | value length << 8), the key's bytes
+    /// in whole words (zero-padded), then the value.
+    arena: Vec<u32>,
+    entries: usize,
+}
+
+const FIRST_SLOTS: usize = 1 << 10;
+
+/// A key's hash. Lighter than the token index's (no finalizer): each step's rotate brings the
+/// product's well-mixed high bits down to the low bits the slot index is taken from, and keys
+/// are short, so this is a large share of a cache hit.
+#[inline]
+fn hash_bytes(key: &[u8]) -> u64 {
+    let mut h = key.len() as u64;
+    let mut chunks = key.chunks_exact(8);
+    for c in &mut chunks {
+        h = step(h, u64::from_le_bytes(c.try_into().unwrap()));
+    }
+    let rest = chunks.remainder();
+    let mut buf = [0u8; 8];
+    buf[..rest.len()].copy_from_slice(rest);
+    step(h, u64::from_le_bytes(buf))
+}
+
+/// `words` as bytes.
+#[inline]
+fn as_bytes(words: &[u32]) -> &[u8] {
+    // SAFETY: any u32 is four initialized bytes, u8 has alignment 1, and the length covers
+    // exactly the same memory.
+    unsafe { std::slice::from_raw_parts(words.as_ptr().cast::<u8>(), words.len() * 4) }
+}
+
+impl Map {
+    /// The value of `key`, whose hash is `h`.
+    #[inline]
+    fn get(&self, h: u64, key: &[u8]) -> Option<&[u32]> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let tag = h >> 32;
+        let mut i = h as usize & mask;
+        loop {
+            let s = self.slots[i];
+            if s == 0 {
+                return None;
+            }
+            if s >> 32 == tag {
+                let at = (s as u32 - 1) as usize;
+                let head = self.arena[at];
+                let (klen, vlen) = ((head & 0xff) as usize, (head >> 8) as usize);
+                let kw = klen.div_ceil(4);
+                if klen == key.len() && &as_bytes(&self.arena[at + 1..at + 1 + kw])[..klen] == key {
+                    return Some(&self.arena[at + 1 + kw..at + 1 + kw + vlen]);
+                }
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn insert(&mut self, h: u64, key: &[u8], value: &[u32]) {
+        if (self.entries + 1) * 2 > self.slots.len() {
+            self.grow();
+        }
+        let at = self.arena.len();
+        self.arena
+            .push(key.len() as u32 | (value.len() as u32) << 8);
+        self.arena.extend(key.chunks(4).map(|c| {
+            let mut w = [0u8; 4];
+            w[..c.len()].copy_from_slice(c);
+            u32::from_ne_bytes(w)
+        }));
+        self.arena.extend_from_slice(value);
+        self.place(h, at);
+        self.entries += 1;
+    }
+
+    fn place(&mut self, h: u64, at: usize) {
+        let mask = self.slots.len() - 1;
+        let mut i = h as usize & mask;
+        while self.slots[i] != 0 {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = (h >> 32) << 32 | (at as u64 + 1);
+    }
+
+    /// Double the slots (a small table keeps a small hot set dense) and re-place every entry.
+    fn grow(&mut self) {
+        let n = (self.slots.len() * 2).max(FIRST_SLOTS);
+        self.slots = vec![0; n];
+        let mut at = 0;
+        while at < self.arena.len() {
+            let head = self.arena[at];
+            let (klen, vlen) = ((head & 0xff) as usize, (head >> 8) as usize);
+            let kw = klen.div_ceil(4);
+            let h = hash_bytes(&as_bytes(&self.arena[at + 1..at + 1 + kw])[..klen]);
+            self.place(h, at);
+            at += 1 + kw + vlen;
+        }
+    }
+
+    fn clear(&mut self) {
+        self.slots.fill(0);
+        self.arena.clear();
+        self.entries = 0;
+    }
+
+    /// Bytes held by entries.
+    fn bytes(&self) -> usize {
+        4 * self.arena.len()
+    }
+}
+
+/// Pieces of up to this many bytes, whose value is at most `FRONT_VALS` u32s, also go in the
+/// front table.
+const FRONT_KEY: usize = 15;
+const FRONT_VALS: usize = 3;
+const FRONT_BITS: u32 = 14;
+
+/// A small direct-mapped table in front of everything else (the token index and the main
+/// table), 128 KiB per owner and thread. Those live in megabytes that the shared L3 keeps
+/// only loosely, so each lookup was a miss to memory; the few thousand most frequent pieces,
+/// which make up most of any text, are answered from here in a couple of L1/L2 reads.
+#[derive(Default)]
+struct Front {
+    entries: Vec<FrontEntry>,
+}
+
+#[derive(Clone, Copy, Default)]
+struct FrontEntry {
+    /// The key's bytes with its length in the last byte; all zero (never a key) when empty.
+    key: [u64; 2],
+    vals: [u32; FRONT_VALS],
+    n: u32,
+}
+
+/// Up to 8 bytes as a little-endian u64, without a variable-length copy.
+#[inline]
+fn load_le(s: &[u8]) -> u64 {
+    let n = s.len();
+    match n {
+        8 => u64::from_le_bytes(s.try_into().unwrap()),
+        4..=7 => {
+            let a = u32::from_le_bytes(s[..4].try_into().unwrap()) as u64;
+            let b = u32::from_le_bytes(s[n - 4..].try_into().unwrap()) as u64;
+            a | b << (8 * (n - 4))
+        }
+        1..=3 => {
+            let (a, b, c) = (s[0] as u64, s[n / 2] as u64, s[n - 1] as u64);
+            a | b << (8 * (n / 2)) | c << (8 * (n - 1))
+        }
+        _ => 0,
+    }
+}
+
+/// A key of at most `FRONT_KEY` bytes, packed with its length.
+#[inline]
+fn pack16(key: &[u8]) -> [u64; 2] {
+    let n = key.len();
+    let (lo, hi) = if n <= 8 {
+        (load_le(key), 0)
+    } else {
+        (load_le(&key[..8]), load_le(&key[8..]))
+    };
+    [lo, hi | (n as u64) << 56]
+}
+
+impl Front {
+    #[inline]
+    fn slot(k: [u64; 2]) -> usize {
+        ((k[0] ^ k[1].rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - FRONT_BITS))
+            as usize
+    }
+
+    /// Append the value of `key` to `out`; false on a miss.
+    #[inline]
+    fn get(&self, key: &[u8], out: &mut Vec<u32>) -> bool {
+        if key.is_empty() || key.len() > FRONT_KEY || self.entries.is_empty() {
+            return false;
+        }
+        let k = pack16(key);
+        let e = &self.entries[Self::slot(k)];
+        if e.key != k {
+            return false;
+        }
+        // Nearly always one id: a push, not a copy call.
+        match e.n {
+            1 => out.push(e.vals[0]),
+            n => out.extend_from_slice(&e.vals[..n as usize]),
+        }
+        true
+    }
+
+    fn put(&mut self, key: &[u8], value: &[u32]) {
+        if key.is_empty() || key.len() > FRONT_KEY || value.len() > FRONT_VALS {
+            return;
+        }
+        if self.entries.is_empty() {
+            self.entries = vec![FrontEntry::default(); 1 << FRONT_BITS];
+        }
+        let k = pack16(key);
+        let mut vals = [0; FRONT_VALS];
+        vals[..value.len()].copy_from_slice(value);
+        self.entries[Self::slot(k)] = FrontEntry {
+            key: k,
+            vals,
+            n: value.len() as u32,
+        };
+    }
+}
+
+/// One owner's caches on one thread.
+#[derive(Default)]
+pub struct PieceCache {
+    front: Front,
+    map: Map,
 }
 
 thread_local! {
-    static CACHES: RefCell<FxHashMap<u64, Map>> = RefCell::new(FxHashMap::default());
+    static CACHES: RefCell<FxHashMap<u64, PieceCache>> = RefCell::new(FxHashMap::default());
+}
+
+impl PieceCache {
+    /// Append the cached value of `key` to `out`; false (and `out` untouched) on a miss.
+    #[inline]
+    pub fn lookup(&mut self, key: &[u8], out: &mut Vec<u32>) -> bool {
+        if self.front.get(key, out) {
+            return true;
+        }
+        if key.len() > MAX_PIECE_LEN {
+            return false;
+        }
+        match self.map.get(hash_bytes(key), key) {
+            Some(v) => {
+                out.extend_from_slice(v);
+                self.front.put(key, v);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Remember `value` for `key`: in the front table when it fits there, and also in the main
+    /// table when `keep` (pieces that are one token of the vocabulary need only the front,
+    /// since the vocabulary answers them too).
+    pub fn store(&mut self, key: &[u8], value: &[u32], keep: bool) {
+        self.front.put(key, value);
+        if keep && key.len() <= MAX_PIECE_LEN && value.len() < 1 << 24 {
+            if self.map.entries >= MAX_ENTRIES || self.map.bytes() >= MAX_BYTES {
+                self.map.clear();
+            }
+            self.map.insert(hash_bytes(key), key, value);
+        }
+    }
+}
+
+/// `f` with this thread's cache for `id`, looked up once for a whole call rather than once per
+/// piece. Should `f` reach here again on the same thread, the inner call gets a fresh cache
+/// that is then dropped, rather than a second borrow.
+pub fn with<R>(id: &CacheId, f: impl FnOnce(&mut PieceCache) -> R) -> R {
+    CACHES.with(|c| match c.try_borrow_mut() {
+        Ok(mut c) => {
+            if !c.contains_key(&id.0) && c.len() >= MAX_OWNERS {
+                c.clear();
+            }
+            f(c.entry(id.0).or_default())
+        }
+        Err(_) => f(&mut PieceCache::default()),
+    })
 }
 
 /// A cache owner; every model gets a distinct one.
@@ -49,42 +319,19 @@ impl Clone for CacheId {
 }
 
 /// Append the cached value of `key` to `out`, computing and storing it on a miss. `compute`
-/// must append the value to the vector it is given and must not use this cache itself.
+/// must append the value to the vector it is given.
 pub fn get_or_compute(
     id: &CacheId,
     key: &[u8],
     out: &mut Vec<u32>,
     compute: impl FnOnce(&mut Vec<u32>),
 ) {
-    let hit = CACHES.with(|c| {
-        let c = c.borrow();
-        match c.get(&id.0).and_then(|m| m.entries.get(key)) {
-            Some(v) => {
-                out.extend_from_slice(v);
-                true
-            }
-            None => false,
-        }
-    });
-    if hit {
+    if with(id, |c| c.lookup(key, out)) {
         return;
     }
     let start = out.len();
     compute(out);
-    CACHES.with(|c| {
-        let mut c = c.borrow_mut();
-        if !c.contains_key(&id.0) && c.len() >= MAX_OWNERS {
-            c.clear();
-        }
-        let m = c.entry(id.0).or_default();
-        if m.entries.len() >= MAX_ENTRIES || m.bytes >= MAX_BYTES {
-            m.entries.clear();
-            m.bytes = 0;
-        }
-        let value = &out[start..];
-        m.bytes += key.len() + 4 * value.len();
-        m.entries.insert(key.into(), value.into());
-    });
+    with(id, |c| c.store(key, &out[start..], true));
 }
 
 #[cfg(test)]
@@ -104,6 +351,48 @@ mod tests {
         }
         assert_eq!(calls, 1);
         assert_eq!(out, [7, 7, 7]);
+    }
+
+    #[test]
+    fn keeps_every_entry_through_growth() {
+        let mut m = Map::default();
+        let key = |i: u32| format!("piece {i}").into_bytes();
+        let value = |i: u32| (0..i % 7).map(|k| i * 10 + k).collect::<Vec<u32>>();
+        for i in 0..5000 {
+            m.insert(hash_bytes(&key(i)), &key(i), &value(i));
+        }
+        assert!(m.slots.len() >= 2 * m.entries);
+        for i in 0..5000 {
+            assert_eq!(m.get(hash_bytes(&key(i)), &key(i)), Some(&value(i)[..]));
+        }
+        assert!(m.get(hash_bytes(b"absent"), b"absent").is_none());
+        m.clear();
+        assert!(m.get(hash_bytes(&key(1)), &key(1)).is_none());
+    }
+
+    #[test]
+    fn front_keys_pack_every_length_apart() {
+        let text = b"abcdefghijklmnop";
+        let keys: Vec<[u64; 2]> = (1..=FRONT_KEY).map(|n| pack16(&text[..n])).collect();
+        for (i, k) in keys.iter().enumerate() {
+            let mut bytes = [0u8; 16];
+            bytes[..8].copy_from_slice(&k[0].to_le_bytes());
+            bytes[8..].copy_from_slice(&k[1].to_le_bytes());
+            assert_eq!(&bytes[..=i], &text[..=i]);
+            assert!(bytes[i + 1..15].iter().all(|&b| b == 0));
+            assert_eq!(bytes[15] as usize, i + 1);
+        }
+        assert_ne!(pack16(b"a"), pack16(b"a\0"));
+        let mut f = Front::default();
+        let mut out = Vec::new();
+        f.put(b"abc", &[1, 2]);
+        f.put(b"x", &[3]);
+        assert!(f.get(b"abc", &mut out) && f.get(b"x", &mut out));
+        assert_eq!(out, [1, 2, 3]);
+        assert!(!f.get(b"abd", &mut out));
+        f.put(b"abcd", &[1, 2, 3, 4]); // too many values: not kept
+        assert!(!f.get(b"abcd", &mut out));
+        assert_eq!(out, [1, 2, 3]);
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub struct TokenIndex {
     arena: Vec<u8>,
     spans: Vec<(u32, u32)>,
     len: usize,
+    /// The longest token's length: longer input is not looked up (nor hashed) at all.
+    max_len: usize,
 }
 
 /// The bytes of a token of at most 7 bytes with its length in the top byte.
@@ -35,24 +37,39 @@ fn pack(bytes: &[u8]) -> u64 {
     u64::from_le_bytes(buf)
 }
 
+/// A full 64-bit finalizer (SplitMix64's): the table index is taken from the low bits, and a
+/// single multiply leaves those depending on the key's first bytes only, which for SentencePiece
+/// vocabularies (nearly every token starts with the 3 bytes of `▁`) piled tokens into long
+/// probe runs.
 #[inline]
 fn mix(x: u64) -> u64 {
-    (x ^ (x >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    let x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    let x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// One multiply per 8 bytes: cheap, and the full `mix` at the end spreads every byte's effect
+/// over the bits the table index uses.
+#[inline]
+pub(crate) fn step(h: u64, chunk: u64) -> u64 {
+    (h ^ chunk)
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        .rotate_left(26)
 }
 
 /// A hash over all bytes, 8 at a time.
 #[inline]
-fn hash_bytes(bytes: &[u8]) -> u64 {
+pub(crate) fn hash_bytes(bytes: &[u8]) -> u64 {
     let mut h = bytes.len() as u64;
     let mut chunks = bytes.chunks_exact(8);
     for c in &mut chunks {
-        h = mix(h ^ u64::from_le_bytes(c.try_into().unwrap()));
+        h = step(h, u64::from_le_bytes(c.try_into().unwrap()));
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
         let mut buf = [0u8; 8];
         buf[..rest.len()].copy_from_slice(rest);
-        h = mix(h ^ u64::from_le_bytes(buf));
+        h = step(h, u64::from_le_bytes(buf));
     }
     mix(h)
 }
@@ -77,6 +94,7 @@ impl TokenIndex {
             arena: Vec::with_capacity(by_rank.iter().map(|(_, b)| b.len()).sum()),
             spans: vec![(0, u32::MAX); max],
             len: by_rank.len(),
+            max_len: by_rank.iter().map(|(_, b)| b.len()).max().unwrap_or(0),
         };
         for (rank, bytes) in by_rank {
             if bytes.is_empty() || ix.get(bytes).is_some() {
@@ -144,7 +162,7 @@ impl TokenIndex {
 
     #[inline]
     pub fn get(&self, bytes: &[u8]) -> Option<u32> {
-        if bytes.is_empty() {
+        if bytes.is_empty() || bytes.len() > self.max_len {
             return None;
         }
         if bytes.len() < 8 {

@@ -59,7 +59,13 @@ fn ccc(c: char) -> u8 {
 
 /// Whether `s` is already NFC (so the NFC normalizer leaves it unchanged).
 pub fn is_nfc(s: &str) -> bool {
-    already(UnicodeForm::Nfc, s)
+    // ASCII is NFC, and no two ASCII chars compose, so only the text from the last ASCII char
+    // before the first non-ASCII one on needs the check (that char may compose with what
+    // follows it).
+    match s.bytes().position(|b| b >= 0x80) {
+        None => true,
+        Some(p) => already(UnicodeForm::Nfc, &s[p.saturating_sub(1)..]),
+    }
 }
 
 /// Decompose, reorder and (for NFC/NFKC) recompose, carrying each char's change with it: a
@@ -135,6 +141,23 @@ pub fn normalize(n: &mut NormalizedString, form: UnicodeForm) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nfc_check_sees_an_ascii_char_compose_with_what_follows() {
+        for (s, nfc) in [
+            ("plain ascii", true),
+            ("abc\u{e9}", true),
+            ("abce\u{301}", false),
+            ("e\u{301}", false),
+            ("\u{301}", true),
+            ("abc \u{301}", true),
+            ("ab\u{1100}\u{1161}", false),
+        ] {
+            assert_eq!(is_nfc(s), nfc, "{s:?}");
+            let expected: String = s.nfc().collect();
+            assert_eq!(nfc, expected == s, "{s:?}");
+        }
+    }
 
     #[test]
     fn composes_with_alignment_to_base() {

@@ -81,6 +81,106 @@ const UPPERISH: u8 = 2;
 const LOWERISH: u8 = 4;
 const NUMBER: u8 = 8;
 const SPACE: u8 = 16;
+/// ASCII only: none of the above (`[^\s\p{L}\p{N}]`).
+const OTHER: u8 = 32;
+
+/// The same flags for ASCII, for the byte-at-a-time fast paths.
+const ASCII: [u8; 128] = {
+    let mut t = [0u8; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_uppercase() {
+            LETTER | UPPERISH
+        } else if c.is_ascii_lowercase() {
+            LETTER | LOWERISH
+        } else if c.is_ascii_digit() {
+            NUMBER
+        } else if matches!(c, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ') {
+            SPACE
+        } else {
+            OTHER
+        };
+        b += 1;
+    }
+    t
+};
+
+/// The end of the run of ASCII bytes with any of `flags` from `i`, if the run ends at an
+/// ASCII byte or the end of the text; None if it reaches a non-ASCII char, whose class only
+/// the general path decides.
+#[inline]
+fn ascii_run(b: &[u8], mut i: usize, flags: u8) -> Option<usize> {
+    while let Some(&x) = b.get(i) {
+        if x >= 0x80 {
+            return None;
+        }
+        if ASCII[x as usize] & flags == 0 {
+            return Some(i);
+        }
+        i += 1;
+    }
+    Some(i)
+}
+
+/// Where a word may start at `i`: `i`, or `i + 1` after one ASCII char that may lead a word
+/// (`[^\r\n\p{L}\p{N}]`, minus the apostrophe when `quote_leads` is false), provided an
+/// ASCII letter is there.
+#[inline]
+fn ascii_word_start(b: &[u8], i: usize, quote_leads: bool) -> Option<usize> {
+    let c = b[i];
+    let leads = c < 0x80
+        && ASCII[c as usize] & (LETTER | NUMBER) == 0
+        && c != b'\r'
+        && c != b'\n'
+        && (quote_leads || c != b'\'');
+    let j = if leads { i + 1 } else { i };
+    let &d = b.get(j)?;
+    (d < 0x80 && ASCII[d as usize] & LETTER != 0).then_some(j)
+}
+
+/// ` ?[^\s\p{L}\p{N}]+` at `i` followed by a run of `tail` bytes, decided over ASCII, for a
+/// position where the earlier alternatives are known not to match *given* that no word starts
+/// here: that is checked too, since a word may start with one leading char (`c`) and a letter,
+/// and the letter may be non-ASCII.
+#[inline]
+fn ascii_punct(b: &[u8], i: usize, tail: &[u8]) -> Option<usize> {
+    let c = b[i];
+    if c >= 0x80 || ASCII[c as usize] & (LETTER | NUMBER) != 0 {
+        return None;
+    }
+    let leads = c != b'\r' && c != b'\n';
+    if leads
+        && b.get(i + 1)
+            .is_some_and(|&d| d >= 0x80 || ASCII[d as usize] & LETTER != 0)
+    {
+        return None;
+    }
+    let j = if c == b' ' { i + 1 } else { i };
+    let &d = b.get(j)?;
+    if d >= 0x80 || ASCII[d as usize] & OTHER == 0 {
+        return None;
+    }
+    let mut e = ascii_run(b, j, OTHER)?;
+    while b.get(e).is_some_and(|x| tail.contains(x)) {
+        e += 1;
+    }
+    Some(e)
+}
+
+/// `\p{N}{1,max}` at `i` over ASCII digits; None where a non-ASCII char could extend it.
+#[inline]
+fn ascii_digits(b: &[u8], i: usize, max: usize) -> Option<usize> {
+    let mut e = i;
+    while e - i < max {
+        match b.get(e) {
+            Some(&x) if x >= 0x80 => return None,
+            Some(&x) if x.is_ascii_digit() => e += 1,
+            _ => break,
+        }
+    }
+    (e > i).then_some(e)
+}
 
 fn letter_ranges() -> &'static [(u32, u32)] {
     static R: OnceLock<Vec<(u32, u32)>> = OnceLock::new();
@@ -259,13 +359,15 @@ fn contraction(t: &str, i: usize, fold: bool) -> Option<usize> {
 
 /// The whitespace alternatives once nothing earlier matched at `i` (a whitespace char).
 fn whitespace_at(t: &str, i: usize, newline_rule: bool, ws_to_end: bool) -> usize {
-    let j = run(t, i, is_space);
+    let b = t.as_bytes();
+    let j = ascii_run(b, i, SPACE).unwrap_or_else(|| run(t, i, is_space));
     if ws_to_end && j == t.len() {
         return j;
     }
     if newline_rule {
-        // `\s*[\r\n]`: backtracks to the last newline of the run.
-        if let Some(p) = t[i..j].rfind(['\r', '\n']) {
+        // `\s*[\r\n]`: backtracks to the last newline of the run. (These bytes are never
+        // inside a multi-byte char.)
+        if let Some(p) = b[i..j].iter().rposition(|&x| x == b'\r' || x == b'\n') {
             return i + p + 1;
         }
     }
@@ -273,8 +375,12 @@ fn whitespace_at(t: &str, i: usize, newline_rule: bool, ws_to_end: bool) -> usiz
         return j;
     }
     // `\s+(?!\S)`: all but the last whitespace char, when that leaves at least one.
-    let last = t[i..j].chars().next_back().expect("non-empty run");
-    let k = j - last.len_utf8();
+    let k = if b[j - 1] < 0x80 {
+        j - 1
+    } else {
+        let last = t[i..j].chars().next_back().expect("non-empty run");
+        j - last.len_utf8()
+    };
     if k > i {
         k
     } else {
@@ -282,7 +388,53 @@ fn whitespace_at(t: &str, i: usize, newline_rule: bool, ws_to_end: bool) -> usiz
     }
 }
 
+/// Whether the char at `i` is ASCII whitespace where no alternative before the whitespace
+/// ones can match: none starts with whitespace except with one leading char (a space for
+/// ` ?...`, or, when `any_leads`, any whitespace but `\r` and `\n` before a letter), so it is
+/// enough that the next char is ASCII and cannot continue such a match.
+#[inline]
+fn ascii_space_only(b: &[u8], i: usize, any_leads: bool) -> bool {
+    let c = b[i];
+    if c >= 0x80 || ASCII[c as usize] & SPACE == 0 {
+        return false;
+    }
+    let next = match b.get(i + 1) {
+        None => return true,
+        Some(&d) if d >= 0x80 => return false,
+        Some(&d) => ASCII[d as usize],
+    };
+    if c == b' ' {
+        next & SPACE != 0
+    } else if any_leads && c != b'\r' && c != b'\n' {
+        next & LETTER == 0
+    } else {
+        true
+    }
+}
+
 fn gpt2_at(t: &str, i: usize) -> usize {
+    // Fast path: ` ?\p{L}+` and ` ?\p{N}+` over ASCII.
+    let b = t.as_bytes();
+    let j = if b[i] == b' ' { i + 1 } else { i };
+    if let Some(&d) = b.get(j) {
+        let class = if d < 0x80 { ASCII[d as usize] } else { 0 };
+        for flag in [LETTER, NUMBER] {
+            if class & flag != 0 {
+                if let Some(e) = ascii_run(b, j, flag) {
+                    return e;
+                }
+            }
+        }
+        // ` ?[^\s\p{L}\p{N}]+`, unless it starts with an apostrophe (maybe a contraction).
+        if class & OTHER != 0 && b[i] != b'\'' {
+            if let Some(e) = ascii_run(b, j, OTHER) {
+                return e;
+            }
+        }
+    }
+    if ascii_space_only(b, i, false) {
+        return whitespace_at(t, i, false, false);
+    }
     let c = char_at(t, i).expect("in bounds");
     if c == '\'' {
         if let Some(e) = contraction(t, i, false) {
@@ -305,6 +457,21 @@ fn gpt2_at(t: &str, i: usize) -> usize {
 }
 
 fn cl100k_at(t: &str, i: usize, digits: usize, ws_to_end: bool) -> usize {
+    // Fast path: `[^\r\n\p{L}\p{N}]?\p{L}+` over ASCII. An apostrophe first may be a
+    // contraction, which comes earlier in the pattern, so it takes the general path.
+    // Then numbers and punctuation runs, decided over ASCII too.
+    let b = t.as_bytes();
+    if b[i] != b'\'' {
+        if let Some(e) = ascii_word_start(b, i, false).and_then(|j| ascii_run(b, j, LETTER)) {
+            return e;
+        }
+        if let Some(e) = ascii_digits(b, i, digits).or_else(|| ascii_punct(b, i, b"\r\n")) {
+            return e;
+        }
+        if ascii_space_only(b, i, true) {
+            return whitespace_at(t, i, true, ws_to_end);
+        }
+    }
     let c = char_at(t, i).expect("in bounds");
     if c == '\'' {
         if let Some(e) = contraction(t, i, true) {
@@ -391,6 +558,23 @@ fn o200k_second(t: &str, j: usize) -> Option<usize> {
 }
 
 fn o200k_at(t: &str, i: usize) -> usize {
+    // Fast path over ASCII: with an optional leading char, an upper-case run then a lower-case
+    // run is the first alternative; an upper-case run alone is the second (ASCII capitals
+    // are never lower-ish, so the first cannot match by giving some back). Either may end in
+    // a contraction.
+    let b = t.as_bytes();
+    if let Some(e) = ascii_word_start(b, i, true)
+        .and_then(|j| ascii_run(b, j, UPPERISH))
+        .and_then(|k| ascii_run(b, k, LOWERISH))
+    {
+        return with_contraction(t, e);
+    }
+    if let Some(e) = ascii_digits(b, i, 3).or_else(|| ascii_punct(b, i, b"\r\n/")) {
+        return e;
+    }
+    if ascii_space_only(b, i, true) {
+        return whitespace_at(t, i, true, false);
+    }
     let c = char_at(t, i).expect("in bounds");
     let prefix = c != '\r' && c != '\n' && !is_letter(c) && !is_number(c);
     let after = i + c.len_utf8();
@@ -461,12 +645,12 @@ mod tests {
 
     /// A small deterministic generator over the chars where the rules differ.
     fn random_texts() -> Vec<String> {
-        let alphabet: Vec<char> = "aZé1٣½ǅʰ中\u{627}ÀÉ\u{903} \t\n\r\u{a0}\u{3000}'sStTrReElLvVmMdD\u{17f}.,!?-_/\u{4e00}\u{301}\u{1f600}\u{2028}\u{85}"
+        let alphabet: Vec<char> = "aZé1٣½ǅʰ中\u{627}ÀÉ\u{903} \t\n\r\u{a0}\u{3000}'sStTrReElLvVmMdD\u{17f}.,!?-_/\u{4e00}\u{301}\u{1f600}\u{2028}\u{85}xQ9\"\u{b}  ee"
             .chars()
             .collect();
         let mut state = 0x2545F4914F6CDD1Du64;
         let mut out = Vec::new();
-        for _ in 0..3000 {
+        for _ in 0..20000 {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
