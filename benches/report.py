@@ -232,48 +232,54 @@ def targets(data: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append(_target(name, f">= {at_least:g}x", cases, lambda v: v >= at_least, "min"))
 
     single, batch = enc["single"], enc["batch"]
-    speedup(
-        "encode, list output vs quicktok-v1",
-        1.2,
-        (single, "batok", "encode_ordinary"),
-        (single, "quicktok-v1", "encode_ordinary"),
-    )
-    speedup(
-        "encode, numpy output vs quicktok-v1 (list)",
-        2.5,
-        (single, "batok", "encode_to_numpy"),
-        (single, "quicktok-v1", "encode_ordinary"),
-    )
-    speedup(
-        "tokenizer.json encode vs HF encode (exact)",
-        15,
-        (fam["single"], "batok", "encode"),
-        (fam["single"], "HF tokenizers", "encode"),
-    )
-    speedup(
-        "tokenizer.json encode_batch vs HF encode_batch (exact)",
-        15,
-        (fam["batch"], "batok", "encode_batch"),
-        (fam["batch"], "HF tokenizers", "encode_batch"),
-    )
-    speedup(
-        "batch on all cores vs single thread (encode_ordinary)",
-        1.9,
-        (batch, "batok", "encode_ordinary_batch"),
-        (single, "batok", "encode_ordinary"),
-    )
-    speedup(
-        "batch on all cores vs single thread, numpy output",
-        1.9,
-        (batch, "batok", "encode_ordinary_batch_to_numpy"),
-        (single, "batok", "encode_to_numpy"),
-    )
-    speedup(
-        "GIL released: encode_ordinary from N Python threads vs 1",
-        1.9,
-        (batch, "batok", "encode_ordinary"),
-        (single, "batok", "encode_ordinary"),
-    )
+    fam_single, fam_batch = fam["single"], fam["batch"]
+    # (name, at least, top (section, engine, method), bottom (section, engine, method))
+    speedups: list[tuple[str, float, Side, Side]] = [
+        (
+            "encode, list output vs quicktok-v1",
+            1.2,
+            (single, "batok", "encode_ordinary"),
+            (single, "quicktok-v1", "encode_ordinary"),
+        ),
+        (
+            "encode, numpy output vs quicktok-v1 (list)",
+            2.5,
+            (single, "batok", "encode_to_numpy"),
+            (single, "quicktok-v1", "encode_ordinary"),
+        ),
+        (
+            "tokenizer.json encode vs HF encode (exact)",
+            15,
+            (fam_single, "batok", "encode"),
+            (fam_single, "HF tokenizers", "encode"),
+        ),
+        (
+            "tokenizer.json encode_batch vs HF encode_batch (exact)",
+            15,
+            (fam_batch, "batok", "encode_batch"),
+            (fam_batch, "HF tokenizers", "encode_batch"),
+        ),
+        (
+            "batch on all cores vs single thread (encode_ordinary)",
+            1.9,
+            (batch, "batok", "encode_ordinary_batch"),
+            (single, "batok", "encode_ordinary"),
+        ),
+        (
+            "batch on all cores vs single thread, numpy output",
+            1.9,
+            (batch, "batok", "encode_ordinary_batch_to_numpy"),
+            (single, "batok", "encode_to_numpy"),
+        ),
+        (
+            "GIL released: encode_ordinary from N Python threads vs 1",
+            1.9,
+            (batch, "batok", "encode_ordinary"),
+            (single, "batok", "encode_ordinary"),
+        ),
+    ]
+    for args in speedups:
+        speedup(*args)
     batok_wc = [r for r in data["worst_case"] if r["engine"] == "batok"]
     sizes = sorted({r["n"] for r in batok_wc})
     lin: dict[str, float | None] = {}
