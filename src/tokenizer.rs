@@ -326,8 +326,8 @@ impl Tokenizer {
                 FastIds::ByteLevel { pattern, nfc } => {
                     let seg = &text[s..e];
                     if *nfc && !crate::normalizer::is_nfc(seg) {
-                        // Ids depend only on the normalized text, so normalize without the
-                        // alignment bookkeeping and take the same shortcut.
+                        // Ids depend only on the normalized text, so normalize it (as the
+                        // pipeline would) and take the same shortcut.
                         let norm = self.normalizer.as_ref().expect("planned with NFC");
                         self.byte_level_ids(&norm.normalize_str(seg), pattern, ids);
                     } else {
