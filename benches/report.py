@@ -622,7 +622,7 @@ def plots(data: dict[str, Any], out_dir: Path) -> list[Path]:
         ax.grid(axis="y", alpha=0.3)
 
     fig, axes = plt.subplots(1, len(corpus.ENCODINGS), figsize=(13, 4.5), sharey=True)
-    for ax, name in zip(axes, corpus.ENCODINGS):
+    for ax, name in zip(axes, corpus.ENCODINGS, strict=True):
         series = []
         for engine, key, label in PLOT_ENGINES:
             vals = [
@@ -664,7 +664,7 @@ def plots(data: dict[str, Any], out_dir: Path) -> list[Path]:
 
     kinds = corpus.WORST_CASES
     fig, axes = plt.subplots(1, len(kinds), figsize=(15, 4), sharey=True)
-    for ax, kind in zip(axes, kinds):
+    for ax, kind in zip(axes, kinds, strict=True):
         rows = [r for r in data["worst_case"] if r["kind"] == kind and r["status"] == "ok"]
         for engine in dict.fromkeys(r["engine"] for r in rows):
             pts = sorted((r["n"], r["seconds"]) for r in rows if r["engine"] == engine)

@@ -5,8 +5,9 @@
 //! variable and passes the count; nothing here looks at the environment.
 
 use rayon::prelude::*;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::collections::{HashMap, VecDeque};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
 fn pool(threads: usize) -> Option<Arc<rayon::ThreadPool>> {
     static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
@@ -41,6 +42,140 @@ pub fn map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + 
     }
 }
 
+/// The pool for `threads` (None: the global pool, or no pool at all for one thread) and how
+/// many threads it has.
+fn pool_and_size(threads: usize) -> (Option<Arc<rayon::ThreadPool>>, usize) {
+    let pool = if threads == 1 { None } else { pool(threads) };
+    let workers = match &pool {
+        Some(p) => p.current_num_threads(),
+        None if threads == 1 => 1,
+        None => rayon::current_num_threads(),
+    };
+    (pool, workers)
+}
+
+/// Items per run: several runs per thread, so that threads finish close together (and, in a
+/// pipeline, the output of the last run, built after the pool is done, is small).
+fn run_size(items: usize, workers: usize) -> usize {
+    items.div_ceil(workers * 8).max(1)
+}
+
+/// `work` over runs of consecutive items on `threads` threads (0 = all cores), one result per
+/// run, in order: for work that is cheaper per run than per item (one output vector per run).
+pub fn runs<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    work: impl Fn(&[T]) -> R + Sync,
+) -> Vec<R> {
+    let (_, workers) = pool_and_size(threads);
+    let runs: Vec<&[T]> = items.chunks(run_size(items.len(), workers)).collect();
+    map(&runs, threads, |run| work(run))
+}
+
+/// What one run of consecutive items came to: the index of its first item, and the work's
+/// result, or the panic it raised.
+pub type Done<R> = (usize, std::thread::Result<R>);
+
+/// The run left to do on the calling thread, when there is no pool to hand it to.
+type Pending<'a, R> = Box<dyn FnOnce() -> R + Send + 'a>;
+
+/// Finished runs, handed to the calling thread one at a time in the order they finish.
+pub struct Finished<'a, R> {
+    queue: Mutex<(VecDeque<Done<R>>, usize)>,
+    ready: Condvar,
+    runs: usize,
+    pending: Mutex<Option<Pending<'a, R>>>,
+}
+
+impl<'a, R> Finished<'a, R> {
+    fn new(runs: usize) -> Self {
+        Finished {
+            queue: Mutex::new((VecDeque::new(), 0)),
+            ready: Condvar::new(),
+            runs,
+            pending: Mutex::new(None),
+        }
+    }
+
+    fn push(&self, done: Done<R>) {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        q.0.push_back(done);
+        self.ready.notify_one();
+    }
+
+    /// The next finished run, waiting for one if none is ready (or doing it, with one
+    /// thread); None once every run has been handed out.
+    pub fn next(&self) -> Option<Done<R>> {
+        let pending = self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(work) = pending {
+            self.push((0, catch_unwind(AssertUnwindSafe(work))));
+        }
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(done) = q.0.pop_front() {
+                q.1 += 1;
+                return Some(done);
+            }
+            if q.1 == self.runs {
+                return None;
+            }
+            q = self.ready.wait(q).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+/// `work` over runs of consecutive items on `threads` threads (0 = all cores), while `consume`
+/// runs on the calling thread and takes each run's result as it finishes.
+///
+/// This is for output that only the calling thread may build (Python objects, under the
+/// GIL): building it for one run while the pool works on the next keeps that serial part off
+/// the critical path, where collecting everything first would add it after the parallel part.
+/// With one thread the work is one run, done on the calling thread inside `Finished::next`
+/// (so a caller that releases the GIL around `next` releases it for the work too).
+pub fn pipeline<T: Sync, R: Send, X>(
+    items: &[T],
+    threads: usize,
+    work: impl Fn(&[T]) -> R + Sync,
+    consume: impl FnOnce(&Finished<'_, R>) -> X,
+) -> X {
+    let (pool, workers) = pool_and_size(threads);
+    if workers == 1 || items.len() < 2 {
+        let fin = Finished::new(1);
+        let work = &work;
+        *fin.pending.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(Box::new(move || work(items)));
+        return consume(&fin);
+    }
+    let size = run_size(items.len(), workers);
+    let fin = Finished::new(items.len().div_ceil(size));
+    match pool {
+        Some(p) => p.in_place_scope(|s| {
+            spawn_runs(s, items, size, &fin, &work);
+            consume(&fin)
+        }),
+        None => rayon::in_place_scope(|s| {
+            spawn_runs(s, items, size, &fin, &work);
+            consume(&fin)
+        }),
+    }
+}
+
+fn spawn_runs<'s, T: Sync, R: Send>(
+    s: &rayon::Scope<'s>,
+    items: &'s [T],
+    size: usize,
+    fin: &'s Finished<'_, R>,
+    work: &'s (impl Fn(&[T]) -> R + Sync),
+) {
+    for (k, run) in items.chunks(size).enumerate() {
+        s.spawn(move |_| fin.push((k * size, catch_unwind(AssertUnwindSafe(|| work(run))))));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -52,5 +187,55 @@ mod tests {
                 v.iter().map(|x| x * 2).collect::<Vec<_>>()
             );
         }
+    }
+
+    #[test]
+    fn runs_cover_every_item_in_order() {
+        let v: Vec<u32> = (0..1000).collect();
+        for threads in [0, 1, 3] {
+            let runs = super::runs(&v, threads, |run| run.to_vec());
+            assert!(runs.len() > 1 || threads == 1);
+            assert_eq!(runs.concat(), v);
+        }
+    }
+
+    #[test]
+    fn pipeline_hands_back_every_run_once() {
+        let v: Vec<u32> = (0..1000).collect();
+        for threads in [0, 1, 3] {
+            let mut seen = vec![0u32; v.len()];
+            super::pipeline(
+                &v,
+                threads,
+                |run| run.iter().map(|x| x * 2).collect::<Vec<_>>(),
+                |fin| {
+                    while let Some((first, out)) = fin.next() {
+                        for (i, x) in out.unwrap().into_iter().enumerate() {
+                            assert_eq!(x, v[first + i] * 2);
+                            seen[first + i] += 1;
+                        }
+                    }
+                },
+            );
+            assert!(seen.iter().all(|&n| n == 1), "threads={threads}");
+        }
+    }
+
+    #[test]
+    fn pipeline_reports_a_panic_as_its_run_result() {
+        let v: Vec<u32> = (0..100).collect();
+        let panics = super::pipeline(
+            &v,
+            2,
+            |run| assert!(!run.contains(&42), "bad item"),
+            |fin| {
+                let mut n = 0;
+                while let Some((_, r)) = fin.next() {
+                    n += usize::from(r.is_err());
+                }
+                n
+            },
+        );
+        assert_eq!(panics, 1);
     }
 }

@@ -210,8 +210,13 @@ impl CoreBpe {
 
     pub fn encode_ordinary(&self, text: &str) -> Vec<u32> {
         let mut out = Vec::with_capacity(text.len() / 4 + 1);
-        with_scratch(|s| self.encode_ordinary_into(text, s, &mut out));
+        self.encode_ordinary_append(text, &mut out);
         out
+    }
+
+    /// `encode_ordinary`, appending to `out` (batch work fills one vector per run of texts).
+    pub fn encode_ordinary_append(&self, text: &str, out: &mut Vec<u32>) {
+        with_scratch(|s| self.encode_ordinary_into(text, s, out));
     }
 
     /// Specials in `allowed` become their ids; everything else is ordinary text.

@@ -200,7 +200,9 @@ def measure(
             if len(got) != len(expected):
                 result.differs = len(expected)
             else:
-                result.differs = sum(not _same(runner.output, g, e) for g, e in zip(got, expected))
+                result.differs = sum(
+                    not _same(runner.output, g, e) for g, e in zip(got, expected, strict=True)
+                )
             del got
             if result.differs:
                 result.status = "differs"

@@ -6,14 +6,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, Union
+from typing import Any
 
 from .encoding import Encoding, get_encoding
 from .tokenizer import Tokenizer
 
 DEFAULT_ENCODING = "o200k_base"
 
-Engine = Union[Encoding, Tokenizer]
+Engine = Encoding | Tokenizer
 
 
 def _engine(args: argparse.Namespace) -> Engine:

@@ -27,7 +27,7 @@ import threading
 from collections.abc import Collection, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NoReturn, Union
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from batok import _batok
 from batok._threads import resolve_num_threads
@@ -47,9 +47,9 @@ __all__ = [
     "list_encoding_names",
 ]
 
-AllowedSpecial = Union[Literal["all"], AbstractSet[str]]
-DisallowedSpecial = Union[Literal["all"], Collection[str]]
-StrPath = Union[str, "os.PathLike[str]"]
+AllowedSpecial = Literal["all"] | AbstractSet[str]
+DisallowedSpecial = Literal["all"] | Collection[str]
+StrPath = str | os.PathLike[str]
 
 ENDOFTEXT = "<|endoftext|>"
 FIM_PREFIX = "<|fim_prefix|>"

@@ -30,14 +30,17 @@ pub fn io_to_py(path: &std::path::Path, e: std::io::Error) -> PyErr {
 
 /// Run `f`, turning a panic into a RuntimeError.
 pub fn guard<R>(f: impl FnOnce() -> R) -> PyResult<R> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| {
-        let what = p
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| p.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown".into());
-        PyRuntimeError::new_err(format!(
-            "internal error in batok ({what}); please report it with the input that caused it"
-        ))
-    })
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(panic_to_py)
+}
+
+/// A caught panic as a RuntimeError.
+pub fn panic_to_py(p: Box<dyn std::any::Any + Send>) -> PyErr {
+    let what = p
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown".into());
+    PyRuntimeError::new_err(format!(
+        "internal error in batok ({what}); please report it with the input that caused it"
+    ))
 }

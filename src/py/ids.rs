@@ -65,15 +65,6 @@ impl IntCache {
             Ok(list.downcast_into_unchecked())
         }
     }
-
-    /// One `list[int]` per part, in a list.
-    pub fn lists<'py>(&self, py: Python<'py>, parts: &[Vec<u32>]) -> PyResult<Bound<'py, PyList>> {
-        let items = parts
-            .iter()
-            .map(|p| self.list(py, p))
-            .collect::<PyResult<Vec<_>>>()?;
-        PyList::new(py, items)
-    }
 }
 
 fn new_int(py: Python<'_>, id: u32) -> PyResult<*mut ffi::PyObject> {

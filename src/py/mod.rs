@@ -3,6 +3,7 @@
 //! Every call releases the GIL while the engine works, and every engine call runs under
 //! `guard`, so a bug that panics becomes a Python RuntimeError instead of a PanicException.
 
+mod batch_out;
 mod errors;
 mod ids;
 mod tiktoken;

@@ -7,30 +7,14 @@ use pyo3::exceptions::PyUnicodeDecodeError;
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyBytes, PyList, PyString};
 use rustc_hash::FxHashMap;
 
+use super::batch_out;
 use super::errors::{guard, to_py};
 use super::ids::{extract_ids, IntCache};
-use crate::batch;
 use crate::tiktoken::{parse_ranks, CoreBpe};
-
-/// Concatenate per-text ids into little-endian bytes with u64 start offsets.
-pub fn flatten(parts: Vec<Vec<u32>>) -> (Vec<u8>, Vec<u8>) {
-    let total: usize = parts.iter().map(Vec::len).sum();
-    let mut ids = Vec::with_capacity(total * 4);
-    let mut offsets = Vec::with_capacity((parts.len() + 1) * 8);
-    let mut at = 0u64;
-    offsets.extend_from_slice(&at.to_le_bytes());
-    for p in parts {
-        for id in &p {
-            ids.extend_from_slice(&id.to_le_bytes());
-        }
-        at += p.len() as u64;
-        offsets.extend_from_slice(&at.to_le_bytes());
-    }
-    (ids, offsets)
-}
 
 #[pyclass(module = "batok._batok", name = "CoreBPE", frozen)]
 pub struct PyCoreBpe {
@@ -99,33 +83,27 @@ impl PyCoreBpe {
     fn encode_ordinary_batch<'py>(
         &self,
         py: Python<'py>,
-        texts: Vec<String>,
+        texts: Vec<PyBackedStr>,
         num_threads: usize,
     ) -> PyResult<Bound<'py, PyList>> {
         let t = &self.inner;
-        let parts = py.allow_threads(|| {
-            guard(|| batch::map(&texts, num_threads, |s| t.encode_ordinary(s)))
-        })?;
-        self.ints.lists(py, &parts)
+        batch_out::lists(py, &self.ints, &texts, num_threads, |s, out| {
+            t.encode_ordinary_append(s, out)
+        })
     }
 
     #[pyo3(signature = (texts, allowed_special, num_threads = 0))]
     fn encode_batch<'py>(
         &self,
         py: Python<'py>,
-        texts: Vec<String>,
+        texts: Vec<PyBackedStr>,
         allowed_special: HashSet<String>,
         num_threads: usize,
     ) -> PyResult<Bound<'py, PyList>> {
         let t = &self.inner;
-        let parts = py.allow_threads(|| {
-            guard(|| {
-                batch::map(&texts, num_threads, |s| {
-                    t.encode(s, &|x| allowed_special.contains(x))
-                })
-            })
-        })?;
-        self.ints.lists(py, &parts)
+        batch_out::lists(py, &self.ints, &texts, num_threads, |s, out| {
+            out.append(&mut t.encode(s, &|x| allowed_special.contains(x)))
+        })
     }
 
     fn encode_ordinary_to_buffer<'py>(
@@ -149,15 +127,13 @@ impl PyCoreBpe {
     fn encode_ordinary_batch_to_buffer<'py>(
         &self,
         py: Python<'py>,
-        texts: Vec<String>,
+        texts: Vec<PyBackedStr>,
         num_threads: usize,
     ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
         let t = &self.inner;
-        let parts = py.allow_threads(|| {
-            guard(|| batch::map(&texts, num_threads, |s| t.encode_ordinary(s)))
-        })?;
-        let (ids, offsets) = py.allow_threads(|| flatten(parts));
-        Ok((PyBytes::new(py, &ids), PyBytes::new(py, &offsets)))
+        batch_out::buffers(py, &texts, num_threads, |s, out| {
+            t.encode_ordinary_append(s, out)
+        })
     }
 
     fn find_special(

@@ -3,8 +3,10 @@
 use std::sync::Arc;
 
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
+use super::batch_out;
 use super::errors::{guard, io_to_py, to_py};
 use super::ids::{extract_ids, IntCache};
 use crate::batch;
@@ -121,7 +123,7 @@ impl PyTokenizer {
     fn encode_batch(
         &self,
         py: Python<'_>,
-        texts: Vec<String>,
+        texts: Vec<PyBackedStr>,
         add_special_tokens: bool,
         num_threads: usize,
     ) -> PyResult<Vec<PyEncoding>> {
@@ -142,15 +144,14 @@ impl PyTokenizer {
     fn encode_batch_ids<'py>(
         &self,
         py: Python<'py>,
-        texts: Vec<String>,
+        texts: Vec<PyBackedStr>,
         add_special_tokens: bool,
         num_threads: usize,
     ) -> PyResult<Bound<'py, PyList>> {
         let t = &self.inner;
-        let parts = py.allow_threads(|| {
-            guard(|| batch::map(&texts, num_threads, |s| t.encode_ids(s, add_special_tokens)))
-        })?;
-        self.ints.lists(py, &parts)
+        batch_out::lists(py, &self.ints, &texts, num_threads, |s, out| {
+            out.append(&mut t.encode_ids(s, add_special_tokens))
+        })
     }
 
     /// `encode_batch_ids` as flat little-endian u32 ids and u64 start offsets (n + 1).
@@ -158,16 +159,14 @@ impl PyTokenizer {
     fn encode_batch_ids_to_buffer<'py>(
         &self,
         py: Python<'py>,
-        texts: Vec<String>,
+        texts: Vec<PyBackedStr>,
         add_special_tokens: bool,
         num_threads: usize,
     ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
         let t = &self.inner;
-        let parts = py.allow_threads(|| {
-            guard(|| batch::map(&texts, num_threads, |s| t.encode_ids(s, add_special_tokens)))
-        })?;
-        let (ids, offsets) = py.allow_threads(|| super::tiktoken::flatten(parts));
-        Ok((PyBytes::new(py, &ids), PyBytes::new(py, &offsets)))
+        batch_out::buffers(py, &texts, num_threads, |s, out| {
+            out.append(&mut t.encode_ids(s, add_special_tokens))
+        })
     }
 
     #[pyo3(signature = (ids, skip_special_tokens = false))]

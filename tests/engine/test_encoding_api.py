@@ -250,6 +250,17 @@ def test_encode_batch_equals_encode_each(pair: tuple) -> None:
     assert enc.encode_batch([]) == [] and enc.encode_ordinary_batch([]) == []
 
 
+def test_large_batches_equal_encode_each_on_any_thread_count(pair: tuple) -> None:
+    # Hundreds of texts: batches are split into runs of texts that finish in any order.
+    enc, _ = pair
+    texts = [f"{TEXT} {i} naïve 日本語 " * (i % 7) for i in range(300)] + ["a\ud800b"]
+    single = [enc.encode_ordinary(text) for text in texts]
+    for n in (1, 2, 3, 8):
+        assert enc.encode_ordinary_batch(texts, num_threads=n) == single
+        ids, offsets = enc.encode_ordinary_batch_to_numpy(texts, num_threads=n)
+        assert [ids[offsets[i] : offsets[i + 1]].tolist() for i in range(len(texts))] == single
+
+
 def test_encode_batch_accepts_any_iterable_of_str(pair: tuple) -> None:
     enc, _ = pair
     assert enc.encode_ordinary_batch(iter(["a", "b"])) == [enc.encode_ordinary(t) for t in "ab"]

@@ -85,10 +85,13 @@ def test_vocabulary_lookups_round_trip(llama: Tokenizer) -> None:
 
 
 def test_batch_equals_single_on_any_thread_count(gpt2: Tokenizer) -> None:
-    texts = ["Hello world!", "", "  spaces  ", "数字 123"] * 5
+    # Hundreds of texts: batches are split into runs of texts that finish in any order.
+    texts = [f"Hello world {i}!" for i in range(200)] + ["", "  spaces  ", "数字 123"] * 5
     single = [gpt2.encode(t) for t in texts]
-    for n in (None, 1, 2):
+    for n in (None, 1, 2, 3):
         assert gpt2.encode_batch(texts, num_threads=n) == single
+        ids, offsets = gpt2.encode_batch_to_numpy(texts, num_threads=n)
+        assert [ids[offsets[i] : offsets[i + 1]].tolist() for i in range(len(texts))] == single
     assert gpt2.decode_batch(single) == [gpt2.decode(s) for s in single]
 
 

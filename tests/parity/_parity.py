@@ -48,7 +48,7 @@ class TiktokenFamily:
 
 
 def first_difference(expected: Sequence[Any], got: Sequence[Any]) -> int:
-    for index, (left, right) in enumerate(zip(expected, got)):
+    for index, (left, right) in enumerate(zip(expected, got, strict=False)):
         if left != right:
             return index
     return min(len(expected), len(got))

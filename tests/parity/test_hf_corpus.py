@@ -55,7 +55,9 @@ def test_encode_batch_equals_encode_on_corpus(
     batch_plus = tok.encode_batch_plus(texts, add_special_tokens=add_special_tokens, **kwargs)
     assert len(batch_ids) == len(batch_plus) == len(texts)
     problems = []
-    for index, (text, single, ids, plus) in enumerate(zip(texts, singles, batch_ids, batch_plus)):
+    for index, (text, single, ids, plus) in enumerate(
+        zip(texts, singles, batch_ids, batch_plus, strict=True)
+    ):
         label = f"batch item {index}"
         if ids != list(single.ids):
             problems.append(describe_difference("encode_batch ids", label, text, single.ids, ids))
@@ -72,7 +74,7 @@ def test_encode_batch_equals_encode_on_corpus(
                 )
     for skip in (False, True):
         decoded = tok.decode_batch(batch_ids, skip_special_tokens=skip)
-        for index, (ids, text) in enumerate(zip(batch_ids, decoded)):
+        for index, (ids, text) in enumerate(zip(batch_ids, decoded, strict=True)):
             expected = tok.decode(ids, skip_special_tokens=skip)
             if text != expected:
                 problems.append(

@@ -67,7 +67,7 @@ def test_encode_batch_equals_encode(
     ]
     problems = [
         describe_difference("encode_batch ids vs tokenizers", f"batch item {i}", text, ref, ids)
-        for i, (text, ref, ids) in enumerate(zip(texts, reference, got))
+        for i, (text, ref, ids) in enumerate(zip(texts, reference, got, strict=True))
         if ref != ids
     ]
     assert not problems, report(problems, f"tokenizers with {hf_family.name}")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
-from typing import Union
 
 __all__ = [
     "Credential",
@@ -22,7 +21,7 @@ __all__ = [
     "token_path",
 ]
 
-TokenArg = Union[str, bool, None]
+TokenArg = str | bool | None
 
 SOURCE_ARGUMENT = "argument"
 SOURCE_ENV = "BA_ACCESS_TOKEN"

@@ -39,12 +39,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, NamedTuple, Union
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, quote, unquote
 
 __all__ = ["FAULT_KINDS", "Fault", "HubFile", "LogEntry", "LoopbackHub", "Repo", "User", "main"]
 
-FileData = Union[bytes, str, Path]
+FileData = bytes | str | Path
 
 FAULT_KINDS = {
     "status": "answer `status` (default 500), with `retry_after` seconds if given",

@@ -1,0 +1,134 @@
+//! Batch results as Python objects, built on the calling thread while the pool still encodes.
+//!
+//! Lists and bytes can only be made with the GIL held, one thread at a time. Made after the
+//! whole batch is encoded, that serial part is added to the parallel one; made run by run as
+//! the pool finishes them (see `batch::pipeline`), most of it overlaps the encoding.
+
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList};
+
+use super::errors::{guard, panic_to_py};
+use super::ids::IntCache;
+use crate::batch;
+
+/// The ids of consecutive texts, back to back, with the end of each text's ids.
+pub struct Run {
+    ids: Vec<u32>,
+    ends: Vec<usize>,
+}
+
+impl Run {
+    fn encode<T: AsRef<str>>(texts: &[T], encode: &impl Fn(&str, &mut Vec<u32>)) -> Run {
+        // Room for a token per 3 bytes, so that the vector seldom grows (each growth is a copy).
+        let bytes: usize = texts.iter().map(|t| t.as_ref().len()).sum();
+        let mut run = Run {
+            ids: Vec::with_capacity(bytes / 3 + 16),
+            ends: Vec::with_capacity(texts.len()),
+        };
+        for t in texts {
+            encode(t.as_ref(), &mut run.ids);
+            run.ends.push(run.ids.len());
+        }
+        run
+    }
+
+    /// Each text's ids, in order.
+    fn parts(&self) -> impl Iterator<Item = &[u32]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(&self.ends).map(|(s, &e)| &self.ids[s..e])
+    }
+}
+
+/// `encode` (which appends a text's ids) over `texts` on `threads` threads (0 = all cores),
+/// as one `list[int]` per text.
+pub fn lists<'py, T: AsRef<str> + Sync>(
+    py: Python<'py>,
+    ints: &IntCache,
+    texts: &[T],
+    threads: usize,
+    encode: impl Fn(&str, &mut Vec<u32>) + Sync,
+) -> PyResult<Bound<'py, PyList>> {
+    // SAFETY: the list has `len(texts)` empty slots; each run fills the slots of its own texts
+    // (PyList_SetItem steals the new reference), and every text is in exactly one run, so all
+    // are filled before the list is returned. On an error the partly filled list is released
+    // through the Bound, which tolerates empty slots.
+    let out = unsafe {
+        let list = ffi::PyList_New(texts.len() as ffi::Py_ssize_t);
+        Bound::from_owned_ptr_or_err(py, list)?.downcast_into_unchecked::<PyList>()
+    };
+    batch::pipeline(
+        texts,
+        threads,
+        |run| Run::encode(run, &encode),
+        |fin| -> PyResult<()> {
+            while let Some((first, run)) = py.allow_threads(|| fin.next()) {
+                let run = run.map_err(panic_to_py)?;
+                for (i, ids) in run.parts().enumerate() {
+                    let list = ints.list(py, ids)?;
+                    unsafe {
+                        ffi::PyList_SetItem(
+                            out.as_ptr(),
+                            (first + i) as ffi::Py_ssize_t,
+                            list.into_ptr(),
+                        )
+                    };
+                }
+            }
+            Ok(())
+        },
+    )?;
+    Ok(out)
+}
+
+/// `encode` over `texts` as flat little-endian u32 ids and the u64 start of each text's ids
+/// (n + 1 entries), with no Python object per token.
+pub fn buffers<'py, T: AsRef<str> + Sync>(
+    py: Python<'py>,
+    texts: &[T],
+    threads: usize,
+    encode: impl Fn(&str, &mut Vec<u32>) + Sync,
+) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+    let runs = py
+        .allow_threads(|| guard(|| batch::runs(texts, threads, |run| Run::encode(run, &encode))))?;
+    let total: usize = runs.iter().map(|r| r.ids.len()).sum();
+    let ids = PyBytes::new_with(py, total * 4, |buf| {
+        py.allow_threads(|| {
+            let mut at = 0;
+            for r in &runs {
+                let end = at + r.ids.len() * 4;
+                put_le(&mut buf[at..end], &r.ids);
+                at = end;
+            }
+        });
+        Ok(())
+    })?;
+    let offsets = PyBytes::new_with(py, (texts.len() + 1) * 8, |buf| {
+        let mut at = 0u64;
+        let mut ends = Vec::with_capacity(texts.len() + 1);
+        ends.push(0u64);
+        for r in &runs {
+            ends.extend(r.ends.iter().map(|&e| at + e as u64));
+            at += r.ids.len() as u64;
+        }
+        for (out, e) in buf.chunks_exact_mut(8).zip(ends) {
+            out.copy_from_slice(&e.to_le_bytes());
+        }
+        Ok(())
+    })?;
+    Ok((ids, offsets))
+}
+
+/// `ids` as little-endian bytes into `out` (exactly 4 bytes per id).
+fn put_le(out: &mut [u8], ids: &[u32]) {
+    if cfg!(target_endian = "little") {
+        // SAFETY: any u32 is 4 plain bytes, and on a little-endian target they are already in
+        // the order the buffer wants, so the slice can be copied as bytes.
+        let bytes = unsafe { std::slice::from_raw_parts(ids.as_ptr().cast::<u8>(), ids.len() * 4) };
+        out.copy_from_slice(bytes);
+    } else {
+        for (o, id) in out.chunks_exact_mut(4).zip(ids) {
+            o.copy_from_slice(&id.to_le_bytes());
+        }
+    }
+}
