@@ -7,6 +7,7 @@
 use std::borrow::Cow;
 
 use rustc_hash::FxHashMap;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::added_tokens::{AddedToken, AddedVocab};
@@ -429,6 +430,9 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for CowStr<'a> {
 /// The BPE model's fields, read straight into their final types.
 #[derive(serde::Deserialize)]
 struct RawBpe<'a> {
+    #[serde(rename = "type", default)]
+    ty: Option<String>,
+    #[serde(deserialize_with = "vocab")]
     vocab: FxHashMap<String, u32>,
     #[serde(borrow)]
     merges: Vec<RawMerge<'a>>,
@@ -448,6 +452,34 @@ struct RawBpe<'a> {
     ignore_merges: Option<bool>,
 }
 
+/// The vocabulary, gathered before the map is built so the map is sized once instead of
+/// growing (and rehashing) its way to 100k+ entries.
+fn vocab<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<FxHashMap<String, u32>, D::Error> {
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = FxHashMap<String, u32>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a map of token to id")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut a: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
+            let mut pairs: Vec<(CowStr<'de>, u32)> = Vec::new();
+            while let Some(pair) = a.next_entry()? {
+                pairs.push(pair);
+            }
+            let mut m = FxHashMap::with_capacity_and_hasher(pairs.len(), Default::default());
+            // In file order, so a token listed twice keeps its last id, as a map read would.
+            m.extend(pairs.into_iter().map(|(k, v)| (k.0.into_owned(), v)));
+            Ok(m)
+        }
+    }
+    d.deserialize_map(V)
+}
+
 /// Just enough of the model to know what it is.
 #[derive(serde::Deserialize)]
 struct ModelKind {
@@ -457,7 +489,9 @@ struct ModelKind {
     merges: Option<serde::de::IgnoredAny>,
 }
 
-fn model(raw: &serde_json::value::RawValue) -> Result<Bpe> {
+/// The model, read in two steps so that a model that is not BPE, or not an object, gets an
+/// error that says so rather than one about the first field that does not fit.
+fn model(raw: &RawValue) -> Result<Bpe> {
     let path = "model";
     let kind: ModelKind = serde_json::from_str(raw.get())
         .map_err(|e| err(path, format!("expected an object with a \"type\" ({e})")))?;
@@ -472,7 +506,11 @@ fn model(raw: &serde_json::value::RawValue) -> Result<Bpe> {
             "model.type = {ty:?} is not supported (batok runs BPE models)"
         )));
     }
-    let m: RawBpe = serde_json::from_str(raw.get()).map_err(|e| err(path, e))?;
+    bpe(serde_json::from_str(raw.get()).map_err(|e| err(path, e))?)
+}
+
+fn bpe(m: RawBpe<'_>) -> Result<Bpe> {
+    let path = "model";
     if m.dropout.is_some_and(|d| d != 0.0) {
         return Err(Error::config(
             "model.dropout is not supported: BPE dropout is random and only used in training",
@@ -527,24 +565,85 @@ fn optional<T>(
     }
 }
 
+/// A tokenizer.json as it is usually written: a BPE model, read in the same pass as the
+/// rest, and the small components kept as raw JSON for their path-aware readers.
+#[derive(serde::Deserialize)]
+struct File<'a> {
+    #[serde(borrow)]
+    model: RawBpe<'a>,
+    #[serde(borrow, default)]
+    normalizer: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pre_tokenizer: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    post_processor: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    decoder: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    added_tokens: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    truncation: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    padding: Option<&'a RawValue>,
+}
+
+/// The small components, in the order they are checked.
+const PARTS: [&str; 7] = [
+    "truncation",
+    "padding",
+    "normalizer",
+    "pre_tokenizer",
+    "post_processor",
+    "decoder",
+    "added_tokens",
+];
+
 /// Parse a whole tokenizer.json text.
 pub fn from_json(text: &str) -> Result<Tokenizer> {
-    // The top level is read as raw JSON per key, so the big model is parsed once, straight
-    // into its final types, while the small components keep their path-aware readers.
-    let top: FxHashMap<String, Box<serde_json::value::RawValue>> = serde_json::from_str(text)
-        .map_err(|e| {
-            let what = if e.is_data() {
-                "tokenizer.json must be a JSON object"
-            } else {
-                "invalid JSON"
-            };
-            Error::new(
-                ErrorKind::Json,
-                format!("{what} at line {} column {}: {e}", e.line(), e.column()),
-            )
-        })?;
+    // The common case is one pass over the file (megabytes of vocabulary and merges). Any
+    // file that does not read that way is read again part by part, which is slower but names
+    // what is wrong: JSON syntax, a missing model, a model that is not BPE.
+    if let Ok(f) = serde_json::from_str::<File>(text) {
+        if f.model.ty.as_deref().is_none_or(|t| t == "BPE") {
+            let parts = [
+                f.truncation,
+                f.padding,
+                f.normalizer,
+                f.pre_tokenizer,
+                f.post_processor,
+                f.decoder,
+                f.added_tokens,
+            ];
+            return assemble(PARTS.into_iter().zip(parts).collect(), || bpe(f.model));
+        }
+    }
+    let top: FxHashMap<String, Box<RawValue>> = serde_json::from_str(text).map_err(|e| {
+        let what = if e.is_data() {
+            "tokenizer.json must be a JSON object"
+        } else {
+            "invalid JSON"
+        };
+        Error::new(
+            ErrorKind::Json,
+            format!("{what} at line {} column {}: {e}", e.line(), e.column()),
+        )
+    })?;
+    let parts = PARTS.map(|k| (k, top.get(k).map(|v| &**v)));
+    assemble(parts.into_iter().collect(), || {
+        let raw = top
+            .get("model")
+            .ok_or_else(|| err("tokenizer.json", "missing field \"model\""))?;
+        model(raw)
+    })
+}
+
+/// The tokenizer from its small components (raw JSON, by key) and its model.
+fn assemble(
+    parts: Vec<(&str, Option<&RawValue>)>,
+    model: impl FnOnce() -> Result<Bpe>,
+) -> Result<Tokenizer> {
     let small = |key: &str| -> Result<Value> {
-        match top.get(key) {
+        match parts.iter().find(|(k, _)| *k == key).and_then(|(_, v)| *v) {
             None => Ok(Value::Null),
             Some(raw) => serde_json::from_str(raw.get()).map_err(|e| err(key, e)),
         }
@@ -557,26 +656,17 @@ pub fn from_json(text: &str) -> Result<Tokenizer> {
         }
     }
     let root: Value = serde_json::Map::from_iter(
-        [
-            "normalizer",
-            "pre_tokenizer",
-            "post_processor",
-            "decoder",
-            "added_tokens",
-        ]
-        .iter()
-        .map(|k| Ok((k.to_string(), small(k)?)))
-        .collect::<Result<Vec<_>>>()?,
+        PARTS[2..]
+            .iter()
+            .map(|k| Ok((k.to_string(), small(k)?)))
+            .collect::<Result<Vec<_>>>()?,
     )
     .into();
     let normalizer = optional(&root, "normalizer", normalizer)?;
     let pre_tokenizer = optional(&root, "pre_tokenizer", pre_tokenizer)?;
     let post_processor = optional(&root, "post_processor", post_processor)?;
     let decoder = optional(&root, "decoder", decoder)?;
-    let raw_model = top
-        .get("model")
-        .ok_or_else(|| err("tokenizer.json", "missing field \"model\""))?;
-    let model = model(raw_model)?;
+    let model = model()?;
     let added_value = root.get("added_tokens").filter(|v| !v.is_null());
     let added = AddedVocab::new(added_tokens(added_value)?, normalizer.as_ref())?;
     Ok(Tokenizer::new(
@@ -623,6 +713,56 @@ mod tests {
             e.message,
             "normalizer.normalizers[0].type = \"Foo\" is not supported"
         );
+    }
+
+    #[test]
+    fn the_one_pass_read_reads_escapes_and_files_without_a_model_type() {
+        let t = from_json(
+            &TINY
+                .replace(r#""type": "BPE", "#, "")
+                .replace(r#""a": 0"#, r#""\u0061": 0"#),
+        )
+        .unwrap();
+        assert_eq!(t.encode("ab a", true).ids, [2, 0]);
+    }
+
+    #[test]
+    fn a_token_listed_twice_keeps_its_last_id() {
+        let t = from_json(&TINY.replace(r#""b": 1"#, r#""b": 7, "b": 1"#)).unwrap();
+        assert_eq!(t.token_to_id("b"), Some(1));
+    }
+
+    #[test]
+    fn files_that_are_not_a_bpe_tokenizer_say_what_is_wrong() {
+        let cases = [
+            (
+                TINY.replace(r#""type": "BPE""#, r#""type": "Unigram""#),
+                "model.type = \"Unigram\" is not supported",
+            ),
+            (
+                TINY.replace(
+                    r#""model": {"#,
+                    r#""model": {"type": "WordPiece", "vocab": {"a": 0}}, "x": {"#,
+                ),
+                "model.type = \"WordPiece\" is not supported",
+            ),
+            (
+                TINY.replace(
+                    r#""post_processor": null"#,
+                    r#""truncation": {"max_length": 8}"#,
+                ),
+                "truncation is set in the file",
+            ),
+            (
+                TINY.replace(r#""model":"#, r#""not_a_model":"#),
+                "missing field \"model\"",
+            ),
+            ("[1, 2]".to_string(), "must be a JSON object"),
+        ];
+        for (text, want) in cases {
+            let e = from_json(&text).unwrap_err();
+            assert!(e.message.contains(want), "{want:?} not in {:?}", e.message);
+        }
     }
 
     #[test]
