@@ -4,9 +4,9 @@
 //! `0` means one thread per core (rayon's global pool). The Python layer reads the environment
 //! variable and passes the count; nothing here looks at the environment.
 
-use rayon::prelude::*;
 use std::collections::{HashMap, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
 fn pool(threads: usize) -> Option<Arc<rayon::ThreadPool>> {
@@ -32,14 +32,8 @@ fn pool(threads: usize) -> Option<Arc<rayon::ThreadPool>> {
 
 /// `f` over every item, in order, on `threads` threads (0 = all cores).
 pub fn map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    if threads == 1 || items.len() < 2 {
-        return items.iter().map(f).collect();
-    }
-    let run = || items.par_iter().with_min_len(1).map(&f).collect();
-    match pool(threads) {
-        Some(p) => p.install(run),
-        None => run(),
-    }
+    let runs = runs(items, threads, |run| run.iter().map(&f).collect::<Vec<R>>());
+    runs.into_iter().flatten().collect()
 }
 
 /// The pool for `threads` (None: the global pool, or no pool at all for one thread) and how
@@ -62,14 +56,20 @@ fn run_size(items: usize, workers: usize) -> usize {
 
 /// `work` over runs of consecutive items on `threads` threads (0 = all cores), one result per
 /// run, in order: for work that is cheaper per run than per item (one output vector per run).
+/// A panic in `work` is raised again here, on the calling thread.
 pub fn runs<T: Sync, R: Send>(
     items: &[T],
     threads: usize,
     work: impl Fn(&[T]) -> R + Sync,
 ) -> Vec<R> {
-    let (_, workers) = pool_and_size(threads);
-    let runs: Vec<&[T]> = items.chunks(run_size(items.len(), workers)).collect();
-    map(&runs, threads, |run| work(run))
+    pipeline(items, threads, work, |fin| {
+        let mut done = Vec::new();
+        while let Some((first, r)) = fin.next() {
+            done.push((first, r.unwrap_or_else(|p| std::panic::resume_unwind(p))));
+        }
+        done.sort_unstable_by_key(|d| d.0);
+        done.into_iter().map(|d| d.1).collect()
+    })
 }
 
 /// What one run of consecutive items came to: the index of its first item, and the work's
@@ -151,16 +151,67 @@ pub fn pipeline<T: Sync, R: Send, X>(
         return consume(&fin);
     }
     let size = run_size(items.len(), workers);
-    let fin = Finished::new(items.len().div_ceil(size));
+    let runs = items.len().div_ceil(size);
+    let fin = Finished::new(runs);
+    let blocks = Blocks::new(runs, workers);
     match pool {
         Some(p) => p.in_place_scope(|s| {
-            spawn_runs(s, items, size, &fin, &work);
+            spawn_runs(s, items, size, &blocks, &fin, &work);
             consume(&fin)
         }),
         None => rayon::in_place_scope(|s| {
-            spawn_runs(s, items, size, &fin, &work);
+            spawn_runs(s, items, size, &blocks, &fin, &work);
             consume(&fin)
         }),
+    }
+}
+
+/// Runs split into one contiguous block per thread. A thread takes the runs of its own block
+/// from the front, then helps with the other blocks from their back.
+///
+/// So a batch given again goes to the same threads in the same way (up to what uneven work
+/// moves, and that is taken from the ends of blocks), and each thread's piece cache already
+/// holds the pieces of the texts it gets. With runs dealt out first come, first served, a
+/// thread would meet the other thread's texts on the next call and merge their pieces again.
+struct Blocks {
+    /// Per block: the runs not yet taken, as `front | back << 32` (a batch has at most eight
+    /// runs per thread, so both fit).
+    left: Vec<AtomicU64>,
+}
+
+impl Blocks {
+    fn new(runs: usize, threads: usize) -> Blocks {
+        let bound = |b: usize| (runs * b / threads) as u64;
+        Blocks {
+            left: (0..threads)
+                .map(|b| AtomicU64::new(bound(b) | (bound(b + 1) << 32)))
+                .collect(),
+        }
+    }
+
+    /// The next run for thread `me`: the front of its own block, else the back of another.
+    fn take(&self, me: usize) -> Option<usize> {
+        let n = self.left.len();
+        (0..n).find_map(|i| {
+            let own = i == 0;
+            let left = &self.left[(me + i) % n];
+            let mut cur = left.load(Ordering::Relaxed);
+            loop {
+                let (front, back) = (cur & 0xFFFF_FFFF, cur >> 32);
+                if front >= back {
+                    return None;
+                }
+                let (next, k) = if own {
+                    ((front + 1) | (back << 32), front)
+                } else {
+                    (front | ((back - 1) << 32), back - 1)
+                };
+                match left.compare_exchange_weak(cur, next, Ordering::Relaxed, Ordering::Relaxed) {
+                    Ok(_) => return Some(k as usize),
+                    Err(now) => cur = now,
+                }
+            }
+        })
     }
 }
 
@@ -168,12 +219,16 @@ fn spawn_runs<'s, T: Sync, R: Send>(
     s: &rayon::Scope<'s>,
     items: &'s [T],
     size: usize,
+    blocks: &'s Blocks,
     fin: &'s Finished<'_, R>,
     work: &'s (impl Fn(&[T]) -> R + Sync),
 ) {
-    for (k, run) in items.chunks(size).enumerate() {
-        s.spawn(move |_| fin.push((k * size, catch_unwind(AssertUnwindSafe(|| work(run))))));
-    }
+    s.spawn_broadcast(move |_, ctx| {
+        while let Some(k) = blocks.take(ctx.index()) {
+            let run = &items[k * size..((k + 1) * size).min(items.len())];
+            fin.push((k * size, catch_unwind(AssertUnwindSafe(|| work(run)))));
+        }
+    });
 }
 
 #[cfg(test)]
