@@ -82,6 +82,11 @@ class CoreBPE:
     def encode(self, text: str, allowed_special: set[str]) -> list[int]:
         """Special tokens in `allowed_special` are encoded as their ids; all other text is
         ordinary. Checking disallowed specials is the Python layer's job."""
+    def encode_plain(self, text: str) -> list[int] | None:
+        """`encode_ordinary`, or None when `text` holds any special token (the default policy
+        must then raise, which the Python layer does)."""
+    def encode_plain_to_buffer(self, text: str) -> bytes | None:
+        """`encode_plain` as little-endian uint32 bytes."""
     def count_ordinary(self, text: str) -> int: ...
     def encode_ordinary_batch(
         self, texts: Sequence[str], num_threads: int = 0

@@ -23,8 +23,9 @@ from __future__ import annotations
 import functools
 import gzip
 import os
+import sys
 import threading
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
@@ -242,6 +243,10 @@ class Encoding:
         ```
         """
         check_text(text)
+        if _default_policy(allowed_special, disallowed_special):
+            ids = self._plain(self._core.encode_plain, text)
+            if ids is not None:
+                return ids
         allowed = self._check_special_policy(text, allowed_special, disallowed_special)
         try:
             return self._core.encode(text, allowed)
@@ -333,21 +338,19 @@ class Encoding:
         Needs numpy (`pip install batok[numpy]`). Special tokens follow `encode`'s rules.
         """
         check_text(text)
+        np = _numpy("encode_to_numpy")
+        if _default_policy(allowed_special, disallowed_special):
+            buffer = self._plain(self._core.encode_plain_to_buffer, text)
+            if buffer is not None:
+                return _u32_array(np, buffer)
         allowed = self._check_special_policy(text, allowed_special, disallowed_special)
-        try:
-            import numpy as np
-        except ImportError as err:
-            raise ImportError(
-                "encode_to_numpy needs numpy; install it with `pip install batok[numpy]`"
-            ) from err
         if allowed:
             return np.asarray(self.encode(text, allowed_special=allowed), dtype=np.uint32)
         try:
             buffer = self._core.encode_ordinary_to_buffer(text)
         except UnicodeEncodeError:
             buffer = self._core.encode_ordinary_to_buffer(_replace_surrogates(text))
-        # The engine writes little-endian; astype is a no-op (no copy) on little-endian hosts.
-        return np.frombuffer(buffer, dtype="<u4").astype(np.uint32, copy=False)
+        return _u32_array(np, buffer)
 
     def encode_ordinary_batch_to_numpy(
         self, text: Sequence[str], *, num_threads: int | None = None
@@ -507,6 +510,16 @@ class Encoding:
 
     # ---------------------------------------------------------------- private
 
+    @staticmethod
+    def _plain(encode: Callable[[str], Any], text: str) -> Any:
+        """The default policy's one-call path: None when `text` holds a special token (it
+        must raise, and the full path says which token) or lone surrogates (the full path
+        replaces them)."""
+        try:
+            return encode(text)
+        except UnicodeEncodeError:
+            return None
+
     def _check_special_policy(
         self,
         text: str,
@@ -590,6 +603,23 @@ def _numpy(what: str) -> Any:
         hint = "install it with `pip install batok[numpy]`"
         raise ImportError(f"{what} needs numpy; {hint}") from err
     return numpy
+
+
+def _default_policy(allowed_special: object, disallowed_special: object) -> bool:
+    """True for `encode`'s defaults: nothing allowed, every special token disallowed."""
+    return (
+        isinstance(allowed_special, (frozenset, set))
+        and not allowed_special
+        and isinstance(disallowed_special, str)
+        and disallowed_special == "all"
+    )
+
+
+def _u32_array(np: Any, buffer: bytes) -> Any:
+    """The engine's little-endian u32 bytes as a `uint32` array, without a copy."""
+    if sys.byteorder == "little":
+        return np.frombuffer(buffer, dtype=np.uint32)
+    return np.frombuffer(buffer, dtype="<u4").astype(np.uint32)
 
 
 def _is_int(value: object) -> bool:

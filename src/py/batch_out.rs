@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
 use super::errors::{guard, panic_to_py};
-use super::ids::IntCache;
+use super::ids::{put_le, IntCache};
 use crate::batch;
 
 /// The ids of consecutive texts, back to back, with the end of each text's ids.
@@ -117,18 +117,4 @@ pub fn buffers<'py, T: AsRef<str> + Sync>(
         Ok(())
     })?;
     Ok((ids, offsets))
-}
-
-/// `ids` as little-endian bytes into `out` (exactly 4 bytes per id).
-fn put_le(out: &mut [u8], ids: &[u32]) {
-    if cfg!(target_endian = "little") {
-        // SAFETY: any u32 is 4 plain bytes, and on a little-endian target they are already in
-        // the order the buffer wants, so the slice can be copied as bytes.
-        let bytes = unsafe { std::slice::from_raw_parts(ids.as_ptr().cast::<u8>(), ids.len() * 4) };
-        out.copy_from_slice(bytes);
-    } else {
-        for (o, id) in out.chunks_exact_mut(4).zip(ids) {
-            o.copy_from_slice(&id.to_le_bytes());
-        }
-    }
 }

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::PyList;
+use pyo3::types::{PyBytes, PyList};
 
 /// Ids above this get a fresh int each time rather than a cache slot: no model has more.
 const MAX_CACHED: usize = 1 << 22;
@@ -127,4 +127,26 @@ pub fn extract_ids(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
         }
     }
     Ok(out)
+}
+
+/// `ids` as a `bytes` of little-endian u32s.
+pub fn le_bytes<'py>(py: Python<'py>, ids: &[u32]) -> PyResult<Bound<'py, PyBytes>> {
+    PyBytes::new_with(py, ids.len() * 4, |buf| {
+        put_le(buf, ids);
+        Ok(())
+    })
+}
+
+/// `ids` as little-endian bytes into `out` (exactly 4 bytes per id).
+pub fn put_le(out: &mut [u8], ids: &[u32]) {
+    if cfg!(target_endian = "little") {
+        // SAFETY: any u32 is 4 plain bytes, and on a little-endian target they are already in
+        // the order the buffer wants, so the slice can be copied as bytes.
+        let bytes = unsafe { std::slice::from_raw_parts(ids.as_ptr().cast::<u8>(), ids.len() * 4) };
+        out.copy_from_slice(bytes);
+    } else {
+        for (o, id) in out.chunks_exact_mut(4).zip(ids) {
+            o.copy_from_slice(&id.to_le_bytes());
+        }
+    }
 }

@@ -13,7 +13,7 @@ use rustc_hash::FxHashMap;
 
 use super::batch_out;
 use super::errors::{guard, to_py};
-use super::ids::{extract_ids, IntCache};
+use super::ids::{extract_ids, le_bytes, IntCache};
 use crate::tiktoken::{parse_ranks, CoreBpe};
 
 #[pyclass(module = "batok._batok", name = "CoreBPE", frozen)]
@@ -74,6 +74,32 @@ impl PyCoreBpe {
         self.ints.list(py, &ids)
     }
 
+    /// `encode_ordinary`, or None when the text holds a special token: under the default
+    /// policy (every special token disallowed) that text must raise, and the caller takes the
+    /// path that says which token it was. One call instead of a search, then an encode.
+    fn encode_plain<'py>(
+        &self,
+        py: Python<'py>,
+        text: &str,
+    ) -> PyResult<Option<Bound<'py, PyList>>> {
+        let t = &self.inner;
+        let ids =
+            py.allow_threads(|| guard(|| (!t.has_special(text)).then(|| t.encode_ordinary(text))))?;
+        ids.map(|ids| self.ints.list(py, &ids)).transpose()
+    }
+
+    /// `encode_plain` as little-endian u32 bytes (see `encode_ordinary_to_buffer`).
+    fn encode_plain_to_buffer<'py>(
+        &self,
+        py: Python<'py>,
+        text: &str,
+    ) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let t = &self.inner;
+        let ids =
+            py.allow_threads(|| guard(|| (!t.has_special(text)).then(|| t.encode_ordinary(text))))?;
+        ids.map(|ids| le_bytes(py, &ids)).transpose()
+    }
+
     fn count_ordinary(&self, py: Python<'_>, text: &str) -> PyResult<usize> {
         let t = &self.inner;
         py.allow_threads(|| guard(|| t.count_ordinary(text)))
@@ -113,11 +139,7 @@ impl PyCoreBpe {
     ) -> PyResult<Bound<'py, PyBytes>> {
         let t = &self.inner;
         let ids = py.allow_threads(|| guard(|| t.encode_ordinary(text)))?;
-        let mut bytes = Vec::with_capacity(ids.len() * 4);
-        for id in ids {
-            bytes.extend_from_slice(&id.to_le_bytes());
-        }
-        Ok(PyBytes::new(py, &bytes))
+        le_bytes(py, &ids)
     }
 
     /// Ids of every text, flattened, as little-endian u32 bytes, plus the start of each text's
