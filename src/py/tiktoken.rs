@@ -22,6 +22,14 @@ pub struct PyCoreBpe {
     ints: IntCache,
 }
 
+impl PyCoreBpe {
+    /// The ids of `text`, or None when it holds a special token.
+    fn plain_ids(&self, py: Python<'_>, text: &str) -> PyResult<Option<Vec<u32>>> {
+        let t = &self.inner;
+        py.allow_threads(|| guard(|| (!t.has_special(text)).then(|| t.encode_ordinary(text))))
+    }
+}
+
 #[pymethods]
 impl PyCoreBpe {
     #[new]
@@ -82,9 +90,7 @@ impl PyCoreBpe {
         py: Python<'py>,
         text: &str,
     ) -> PyResult<Option<Bound<'py, PyList>>> {
-        let t = &self.inner;
-        let ids =
-            py.allow_threads(|| guard(|| (!t.has_special(text)).then(|| t.encode_ordinary(text))))?;
+        let ids = self.plain_ids(py, text)?;
         ids.map(|ids| self.ints.list(py, &ids)).transpose()
     }
 
@@ -94,9 +100,7 @@ impl PyCoreBpe {
         py: Python<'py>,
         text: &str,
     ) -> PyResult<Option<Bound<'py, PyBytes>>> {
-        let t = &self.inner;
-        let ids =
-            py.allow_threads(|| guard(|| (!t.has_special(text)).then(|| t.encode_ordinary(text))))?;
+        let ids = self.plain_ids(py, text)?;
         ids.map(|ids| le_bytes(py, &ids)).transpose()
     }
 
