@@ -49,10 +49,10 @@ pub fn lists<'py, T: AsRef<str> + Sync>(
     threads: usize,
     encode: impl Fn(&str, &mut Vec<u32>) + Sync,
 ) -> PyResult<Bound<'py, PyList>> {
-    // SAFETY: the list has `len(texts)` empty slots; each run fills the slots of its own texts
-    // (PyList_SetItem steals the new reference), and every text is in exactly one run, so all
-    // are filled before the list is returned. On an error the partly filled list is released
-    // through the Bound, which tolerates empty slots.
+    // SAFETY: the list has `len(texts)` empty slots; each run fills the slots of its own
+    // texts (PyList_SET_ITEM takes over the new reference), and every text is in exactly one
+    // run, so all are filled, once each, before the list is returned. On an error the partly
+    // filled list is released through the Bound, which tolerates empty slots.
     let out = unsafe {
         let list = ffi::PyList_New(texts.len() as ffi::Py_ssize_t);
         Bound::from_owned_ptr_or_err(py, list)?.downcast_into_unchecked::<PyList>()
@@ -67,7 +67,7 @@ pub fn lists<'py, T: AsRef<str> + Sync>(
                 for (i, ids) in run.parts().enumerate() {
                     let list = ints.list(py, ids)?;
                     unsafe {
-                        ffi::PyList_SetItem(
+                        ffi::PyList_SET_ITEM(
                             out.as_ptr(),
                             (first + i) as ffi::Py_ssize_t,
                             list.into_ptr(),

@@ -53,14 +53,15 @@ impl IntCache {
     /// `ids` as a new `list[int]`.
     pub fn list<'py>(&self, py: Python<'py>, ids: &[u32]) -> PyResult<Bound<'py, PyList>> {
         // SAFETY: the list is created with `len(ids)` empty slots and every slot is filled with
-        // a new reference (PyList_SetItem steals it) before the list is handed out. On an error
-        // the partly filled list is released through the Bound, which tolerates empty slots.
+        // a new reference (PyList_SET_ITEM takes it over; the slot was empty) before the list
+        // is handed out. On an error the partly filled list is released through the Bound,
+        // which tolerates empty slots.
         unsafe {
             let list = ffi::PyList_New(ids.len() as ffi::Py_ssize_t);
             let list = Bound::from_owned_ptr_or_err(py, list)?;
             for (i, &id) in ids.iter().enumerate() {
                 let item = self.int(py, id)?;
-                ffi::PyList_SetItem(list.as_ptr(), i as ffi::Py_ssize_t, item);
+                ffi::PyList_SET_ITEM(list.as_ptr(), i as ffi::Py_ssize_t, item);
             }
             Ok(list.downcast_into_unchecked())
         }
