@@ -104,15 +104,15 @@ pub fn buffers<'py, T: AsRef<str> + Sync>(
         Ok(())
     })?;
     let offsets = PyBytes::new_with(py, (texts.len() + 1) * 8, |buf| {
-        let mut at = 0u64;
-        let mut ends = Vec::with_capacity(texts.len() + 1);
-        ends.push(0u64);
-        for r in &runs {
-            ends.extend(r.ends.iter().map(|&e| at + e as u64));
-            at += r.ids.len() as u64;
-        }
-        for (out, e) in buf.chunks_exact_mut(8).zip(ends) {
-            out.copy_from_slice(&e.to_le_bytes());
+        // 0, then each text's end, counted from the start of the first run.
+        let mut at = 0;
+        let ends = runs.iter().flat_map(|r| {
+            let base = at;
+            at += r.ids.len();
+            r.ends.iter().map(move |&e| base + e)
+        });
+        for (out, e) in buf.chunks_exact_mut(8).zip(std::iter::once(0).chain(ends)) {
+            out.copy_from_slice(&(e as u64).to_le_bytes());
         }
         Ok(())
     })?;
