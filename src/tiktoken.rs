@@ -271,7 +271,6 @@ impl CoreBpe {
         })
     }
 
-    /// The first special token (of those `wanted` accepts) that occurs in `text`.
     /// Whether `text` holds any special token.
     pub fn has_special(&self, text: &str) -> bool {
         self.special_pattern
@@ -279,6 +278,7 @@ impl CoreBpe {
             .is_some_and(|sp| sp.is_match(text))
     }
 
+    /// The first special token (of those `wanted` accepts) that occurs in `text`.
     pub fn find_special(&self, text: &str, wanted: &dyn Fn(&str) -> bool) -> Option<String> {
         let sp = self.special_pattern.as_ref()?;
         // Overlapping candidates matter: search from every start.
