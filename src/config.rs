@@ -614,7 +614,7 @@ pub fn from_json(text: &str) -> Result<Tokenizer> {
                 f.decoder,
                 f.added_tokens,
             ];
-            return assemble(PARTS.into_iter().zip(parts).collect(), || bpe(f.model));
+            return assemble(parts, || bpe(f.model));
         }
     }
     let top: FxHashMap<String, Box<RawValue>> = serde_json::from_str(text).map_err(|e| {
@@ -628,8 +628,7 @@ pub fn from_json(text: &str) -> Result<Tokenizer> {
             format!("{what} at line {} column {}: {e}", e.line(), e.column()),
         )
     })?;
-    let parts = PARTS.map(|k| (k, top.get(k).map(|v| &**v)));
-    assemble(parts.into_iter().collect(), || {
+    assemble(PARTS.map(|k| top.get(k).map(|v| &**v)), || {
         let raw = top
             .get("model")
             .ok_or_else(|| err("tokenizer.json", "missing field \"model\""))?;
@@ -637,31 +636,25 @@ pub fn from_json(text: &str) -> Result<Tokenizer> {
     })
 }
 
-/// The tokenizer from its small components (raw JSON, by key) and its model.
+/// The tokenizer from its small components (raw JSON, in `PARTS` order) and its model.
 fn assemble(
-    parts: Vec<(&str, Option<&RawValue>)>,
+    parts: [Option<&RawValue>; PARTS.len()],
     model: impl FnOnce() -> Result<Bpe>,
 ) -> Result<Tokenizer> {
-    let small = |key: &str| -> Result<Value> {
-        match parts.iter().find(|(k, _)| *k == key).and_then(|(_, v)| *v) {
-            None => Ok(Value::Null),
-            Some(raw) => serde_json::from_str(raw.get()).map_err(|e| err(key, e)),
-        }
-    };
-    for key in ["truncation", "padding"] {
-        if !small(key)?.is_null() {
+    let mut root = serde_json::Map::new();
+    for (key, part) in PARTS.into_iter().zip(parts) {
+        let v: Value = match part {
+            None => Value::Null,
+            Some(raw) => serde_json::from_str(raw.get()).map_err(|e| err(key, e))?,
+        };
+        if matches!(key, "truncation" | "padding") && !v.is_null() {
             return Err(Error::config(format!(
                 "{key} is set in the file and is not supported yet; set it to null"
             )));
         }
+        root.insert(key.to_string(), v);
     }
-    let root: Value = serde_json::Map::from_iter(
-        PARTS[2..]
-            .iter()
-            .map(|k| Ok((k.to_string(), small(k)?)))
-            .collect::<Result<Vec<_>>>()?,
-    )
-    .into();
+    let root = Value::from(root);
     let normalizer = optional(&root, "normalizer", normalizer)?;
     let pre_tokenizer = optional(&root, "pre_tokenizer", pre_tokenizer)?;
     let post_processor = optional(&root, "post_processor", post_processor)?;
