@@ -382,6 +382,10 @@ impl Tokenizer {
         ids.extend(out.iter().map(|t| t.id));
     }
 
+    /// SentencePiece-style ids: spaces read as `r`, and a word starts at each `r` that follows
+    /// another char. Words are found and cached as written (a space and `r` both read as
+    /// `r`), so the replaced text is built only for a word the cache lacks; the first word,
+    /// when `r` is prepended to it, is keyed with a space in front.
     fn sentencepiece_ids(
         &self,
         seg: &str,
@@ -390,39 +394,61 @@ impl Tokenizer {
         prepend: Prepend,
         ids: &mut Vec<u32>,
     ) {
-        let mut text = String::with_capacity(seg.len() + 8);
-        let starts_with_r = seg.starts_with(' ') || seg.starts_with(r);
+        let mut buf = [0u8; 4];
+        let r_bytes = r.encode_utf8(&mut buf).as_bytes();
+        let bytes = seg.as_bytes();
+        let starts_with_r = bytes.first() == Some(&b' ') || bytes.starts_with(r_bytes);
         let add = match prepend {
             Prepend::Always => true,
             Prepend::UnlessPresent => !starts_with_r,
             Prepend::AtInputStart => !starts_with_r && at_start,
         };
-        if add {
-            text.push(r);
-        }
-        text.extend(seg.chars().map(|c| if c == ' ' { r } else { c }));
         SCRATCH.with(|cell| {
             let mut guard = cell.borrow_mut();
             let (scratch, out) = &mut *guard;
+            let mut first_key = String::new();
+            let mut word = String::new();
             cache::with(&self.ids_cache, |cache| {
-                let mut start = 0;
-                let mut prev: Option<char> = None;
-                let mut flush = |a: usize, b: usize| {
-                    let word = &text[a..b];
-                    if word.is_empty() || cache.lookup(word.as_bytes(), ids) {
+                let mut flush = |a: usize, b: usize, first: bool| {
+                    let key = if first && add {
+                        first_key.push(' ');
+                        first_key.push_str(&seg[a..b]);
+                        first_key.as_str()
+                    } else {
+                        &seg[a..b]
+                    };
+                    if key.is_empty() || cache.lookup(key.as_bytes(), ids) {
                         return;
                     }
-                    self.model_ids(word, scratch, out, ids);
-                    cache.store(word.as_bytes(), &ids[ids.len() - out.len()..], true);
+                    word.clear();
+                    word.extend(key.chars().map(|c| if c == ' ' { r } else { c }));
+                    self.model_ids(&word, scratch, out, ids);
+                    cache.store(key.as_bytes(), &ids[ids.len() - out.len()..], true);
                 };
-                for (i, c) in text.char_indices() {
-                    if c == r && prev.is_some_and(|p| p != r) {
-                        flush(start, i);
-                        start = i;
+                let lead = r_bytes[0];
+                let (mut start, mut first) = (0, true);
+                // Where the last separator ended: a separator starting there follows another
+                // (at 0 it follows the prepended `r`, or nothing), so it starts no word.
+                let mut sep_end = 0;
+                let mut i = 0;
+                while i < bytes.len() {
+                    let b = bytes[i];
+                    let len = if b == b' ' {
+                        1
+                    } else if b == lead && bytes[i..].starts_with(r_bytes) {
+                        r_bytes.len()
+                    } else {
+                        i += 1;
+                        continue;
+                    };
+                    if i != sep_end {
+                        flush(start, i, first);
+                        (start, first) = (i, false);
                     }
-                    prev = Some(c);
+                    sep_end = i + len;
+                    i += len;
                 }
-                flush(start, text.len());
+                flush(start, bytes.len(), first);
             })
         });
     }

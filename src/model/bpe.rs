@@ -21,6 +21,9 @@ pub struct Bpe {
     pub vocab: FxHashMap<String, u32>,
     /// id -> token, for the model's own ids.
     pub vocab_r: FxHashMap<u32, String>,
+    /// The ids of single-char tokens: a word's chars are looked up by value, not hashed and
+    /// compared as strings.
+    char_ids: FxHashMap<char, u32>,
     /// (left id, right id) packed into a u64 -> (rank, merged id).
     merges: FxHashMap<u64, (u32, u32)>,
     opts: BpeOptions,
@@ -211,12 +214,22 @@ impl Bpe {
                     .collect::<Result<Vec<(u64, (u32, u32))>, String>>()
             },
             || {
-                vocab
+                let vocab_r: FxHashMap<u32, String> =
+                    vocab.iter().map(|(k, v)| (*v, k.clone())).collect();
+                let char_ids: FxHashMap<char, u32> = vocab
                     .iter()
-                    .map(|(k, v)| (*v, k.clone()))
-                    .collect::<FxHashMap<u32, String>>()
+                    .filter_map(|(k, v)| {
+                        let mut chars = k.chars();
+                        match (chars.next(), chars.next()) {
+                            (Some(c), None) => Some((c, *v)),
+                            _ => None,
+                        }
+                    })
+                    .collect();
+                (vocab_r, char_ids)
             },
         );
+        let (vocab_r, char_ids) = vocab_r;
         // Which bad merge a parallel run reports first is up to scheduling; name the first.
         let resolved = resolved.or_else(|_| {
             let mut buf = String::new();
@@ -243,6 +256,7 @@ impl Bpe {
         Ok(Bpe {
             vocab,
             vocab_r,
+            char_ids,
             merges: m,
             opts,
             unk_id,
@@ -360,7 +374,12 @@ impl Bpe {
                 }
                 &buf
             };
-            if let Some(&id) = self.vocab.get(s) {
+            let id = if plain {
+                self.char_ids.get(&c)
+            } else {
+                self.vocab.get(s)
+            };
+            if let Some(&id) = id {
                 if let Some((u, ul)) = unk.take() {
                     push(syms, u, ul);
                 }

@@ -1,0 +1,97 @@
+"""SentencePiece-style tokenizers (spaces read as `▁`, words start at each `▁`) under every way
+the replacement is prepended, against `tokenizers`.
+
+The shared files use two of them: Llama-2's `Prepend` normalizer and Mistral's Metaspace with
+`prepend_scheme: "first"`. Metaspace `"always"` is built here from Mistral's file, and each
+variant meets text that starts with spaces, holds literal `▁`, runs of separators and special
+tokens, where the word split and the prepended replacement must agree with the reference.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import tokenizers
+from _parity import HfFamily, hf_differences, report, text_with_tokens
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import batok
+
+PARITY = settings.get_profile("batok-parity")
+
+
+# name: (family directory, Metaspace prepend_scheme to set, or None to keep the file as it is)
+VARIANTS = {
+    "llama-2 Prepend normalizer": ("llama-2", None),
+    "Metaspace first": ("mistral-7b-v0.1", "first"),
+    "Metaspace always": ("mistral-7b-v0.1", "always"),
+}
+
+
+@pytest.fixture(scope="module", params=list(VARIANTS), ids=list(VARIANTS))
+def variant(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, tokenizers_dir: Path
+) -> Iterator[HfFamily]:
+    family, scheme = VARIANTS[request.param]
+    config = json.loads((tokenizers_dir / family / "tokenizer.json").read_text("utf-8"))
+    if scheme is not None:
+        config["pre_tokenizer"]["prepend_scheme"] = scheme
+    path = tmp_path_factory.mktemp("sentencepiece") / "tokenizer.json"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    reference = tokenizers.Tokenizer.from_file(str(path))
+    yield HfFamily(
+        name=request.param,
+        reference=reference,
+        batok=batok.Tokenizer.from_file(Path(path)),
+        added_tokens=("<s>", "</s>", "<unk>"),
+    )
+
+
+EDGES = [
+    "Hello",
+    " Hello",
+    "  Hello",
+    "▁Hello",
+    "▁▁Hello world",
+    "Hello  world ",
+    "Hello ▁ world",
+    "a▁ ▁b",
+    " ",
+    "▁",
+    "   ",
+    "Hello<s> world</s>  again",
+    "<s>Hello",
+    "<s> Hello",
+    "中文 文本▁テキスト",
+    "x – y — z",  # other chars whose UTF-8 starts with the byte that starts `▁`
+    "Hello Hello Hello",
+]
+
+
+def test_edge_texts_match_tokenizers(variant: HfFamily) -> None:
+    problems = []
+    # Twice: the second pass answers from batok's piece cache.
+    for text in EDGES + EDGES:
+        for add_special_tokens in (False, True):
+            problems += hf_differences(variant, "edge text", text, add_special_tokens)
+    assert not problems, report(problems, f"tokenizers with {variant.name}")
+
+
+SEPARATED = st.lists(
+    st.sampled_from([" ", "  ", "▁", "▁▁", " ▁", "Hello", "wörld", "中文", "–", "<s>", "\n", "x"]),
+    max_size=16,
+).map("".join)
+
+
+@settings(PARITY)
+@given(data=st.data())
+def test_random_text_matches_tokenizers(variant: HfFamily, data: st.DataObject) -> None:
+    text = data.draw(st.one_of(SEPARATED, text_with_tokens(variant.added_tokens)), label="text")
+    problems = []
+    for add_special_tokens in (False, True):
+        problems += hf_differences(variant, "random text", text, add_special_tokens)
+    assert not problems, report(problems, f"tokenizers with {variant.name} on {text!r}")
