@@ -435,7 +435,8 @@ def render(data: dict[str, Any]) -> str:
     add(
         f"- Workloads: documents of 1-4 KB from `shared/corpus`, one call per document, "
         f"~{data['budget'] / 1e6:.2f} MB per workload; median of {data['rounds']} passes "
-        "run interleaved across engines after one checking pass."
+        "run interleaved across engines after one checking pass, each timed pass right after "
+        "an untimed one of the same engine (timed warm)."
     )
     for work in corpus.WORKLOADS:
         add(f"  - {work}: {', '.join(p.name for p in corpus.workload_files(work))}")

@@ -174,9 +174,14 @@ def measure(
 ) -> list[Result]:
     """Check, then time, each runner over `inputs`; MB/s is `nbytes` (the UTF-8 text) per pass.
 
-    The first pass of every runner is its check (and warms its caches); then `rounds` timed
-    passes run interleaved, runner after runner, so drift in machine speed (noise reached 28 %
-    between runs on the reference machine) hits all of them alike. The median pass counts.
+    The first pass of every runner is its check; then `rounds` timed passes run interleaved,
+    runner after runner, so drift in machine speed (noise reached 28 % between runs on the
+    reference machine) hits all of them alike. The median pass counts.
+
+    Each timed pass follows an untimed pass of the same runner, so every engine is timed warm,
+    as a job that keeps encoding runs. Without it, each pass would start with the CPU caches
+    filled by another engine: a short pass (a fast engine) loses far more of its time to that
+    than a long one, which would skew the ratios toward the slower engine.
     """
     results: list[Result] = []
     timed: list[tuple[Runner, Result]] = []
@@ -214,6 +219,7 @@ def measure(
     for _ in range(rounds):
         for runner, result in timed:
             gc.collect()  # the previous pass's garbage is not this pass's cost
+            runner.run(inputs)  # warm again after the other runners' passes
             t0 = time.perf_counter()
             runner.run(inputs)
             result.passes.append(time.perf_counter() - t0)
