@@ -52,6 +52,10 @@ AllowedSpecial = Literal["all"] | AbstractSet[str]
 DisallowedSpecial = Literal["all"] | Collection[str]
 StrPath = str | os.PathLike[str]
 
+#: The default `allowed_special`: an argument left out is this very object, which the
+#: one-call paths recognise without testing its type.
+_NONE_ALLOWED: frozenset[str] = frozenset()
+
 ENDOFTEXT = "<|endoftext|>"
 FIM_PREFIX = "<|fim_prefix|>"
 FIM_MIDDLE = "<|fim_middle|>"
@@ -222,7 +226,7 @@ class Encoding:
         self,
         text: str,
         *,
-        allowed_special: AllowedSpecial = frozenset(),
+        allowed_special: AllowedSpecial = _NONE_ALLOWED,
         disallowed_special: DisallowedSpecial = "all",
     ) -> list[int]:
         """Encodes a string into tokens.
@@ -242,11 +246,21 @@ class Encoding:
         [27, 91, 8862, 728, 428, 91, 29]
         ```
         """
-        check_text(text)
-        if _default_policy(allowed_special, disallowed_special):
-            ids = self._plain(self._core.encode_plain, text)
+        if (allowed_special is _NONE_ALLOWED and disallowed_special == "all") or _default_policy(
+            allowed_special, disallowed_special
+        ):
+            # The engine answers in one call, or None when the text holds a special token
+            # (the full path below raises, naming it). Inline: it runs once per document.
+            try:
+                ids = self._core.encode_plain(text)
+            except UnicodeEncodeError:
+                ids = None  # lone surrogates: the full path replaces them
+            except TypeError:
+                check_text(text)  # says what was passed instead of a str
+                raise
             if ids is not None:
                 return ids
+        check_text(text)
         allowed = self._check_special_policy(text, allowed_special, disallowed_special)
         try:
             return self._core.encode(text, allowed)
@@ -275,7 +289,7 @@ class Encoding:
         text: Sequence[str],
         *,
         num_threads: int | None = None,
-        allowed_special: AllowedSpecial = frozenset(),
+        allowed_special: AllowedSpecial = _NONE_ALLOWED,
         disallowed_special: DisallowedSpecial = "all",
     ) -> list[list[int]]:
         """Encodes a list of strings into tokens, in parallel.
@@ -330,27 +344,37 @@ class Encoding:
         self,
         text: str,
         *,
-        allowed_special: AllowedSpecial = frozenset(),
+        allowed_special: AllowedSpecial = _NONE_ALLOWED,
         disallowed_special: DisallowedSpecial = "all",
     ) -> npt.NDArray[np.uint32]:
         """Encodes a string into a numpy `uint32` array, without a Python list in between.
 
         Needs numpy (`pip install batok[numpy]`). Special tokens follow `encode`'s rules.
         """
-        check_text(text)
-        np = _numpy("encode_to_numpy")
-        if _default_policy(allowed_special, disallowed_special):
-            buffer = self._plain(self._core.encode_plain_to_buffer, text)
+        read = _u32_reader("encode_to_numpy")
+        if (allowed_special is _NONE_ALLOWED and disallowed_special == "all") or _default_policy(
+            allowed_special, disallowed_special
+        ):
+            # As in `encode`.
+            try:
+                buffer = self._core.encode_plain_to_buffer(text)
+            except UnicodeEncodeError:
+                buffer = None
+            except TypeError:
+                check_text(text)
+                raise
             if buffer is not None:
-                return _u32_array(np, buffer)
+                return read(buffer)
+        check_text(text)
         allowed = self._check_special_policy(text, allowed_special, disallowed_special)
         if allowed:
+            np = _numpy("encode_to_numpy")
             return np.asarray(self.encode(text, allowed_special=allowed), dtype=np.uint32)
         try:
             buffer = self._core.encode_ordinary_to_buffer(text)
         except UnicodeEncodeError:
             buffer = self._core.encode_ordinary_to_buffer(_replace_surrogates(text))
-        return _u32_array(np, buffer)
+        return read(buffer)
 
     def encode_ordinary_batch_to_numpy(
         self, text: Sequence[str], *, num_threads: int | None = None
@@ -510,16 +534,6 @@ class Encoding:
 
     # ---------------------------------------------------------------- private
 
-    @staticmethod
-    def _plain(encode: Callable[[str], Any], text: str) -> Any:
-        """The default policy's one-call path: None when `text` holds a special token (it
-        must raise, and the full path says which token) or lone surrogates (the full path
-        replaces them)."""
-        try:
-            return encode(text)
-        except UnicodeEncodeError:
-            return None
-
     def _check_special_policy(
         self,
         text: str,
@@ -615,11 +629,29 @@ def _default_policy(allowed_special: object, disallowed_special: object) -> bool
     )
 
 
-def _u32_array(np: Any, buffer: bytes) -> Any:
-    """The engine's little-endian u32 bytes as a `uint32` array, without a copy."""
+#: `_u32_reader`'s reader, once numpy is imported.
+_U32_READER: list[Callable[[bytes], Any]] = []
+
+
+def _u32_reader(what: str) -> Callable[[bytes], Any]:
+    """A function viewing the engine's little-endian u32 bytes as a `uint32` array, without a
+    copy. Made once: `frombuffer` with a dtype object passed by position costs a third of
+    what naming the type by keyword does, and a call per short text makes that count."""
+    if _U32_READER:
+        return _U32_READER[0]
+    np = _numpy(what)
     if sys.byteorder == "little":
-        return np.frombuffer(buffer, dtype=np.uint32)
-    return np.frombuffer(buffer, dtype="<u4").astype(np.uint32)
+        frombuffer, u32 = np.frombuffer, np.dtype(np.uint32)
+
+        def read(buffer: bytes) -> Any:
+            return frombuffer(buffer, u32)
+    else:
+
+        def read(buffer: bytes) -> Any:
+            return np.frombuffer(buffer, dtype="<u4").astype(np.uint32)
+
+    _U32_READER.append(read)
+    return read
 
 
 def _is_int(value: object) -> bool:

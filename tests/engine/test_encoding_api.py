@@ -200,6 +200,8 @@ def test_encode_lone_surrogate_becomes_replacement_character_like_tiktoken(pair:
     assert enc.encode_batch([text]) == [reference.encode(text)]
     assert enc.encode_ordinary_batch([text]) == [reference.encode_ordinary(text)]
     assert enc.count_tokens(text) == len(reference.encode_ordinary(text))
+    assert enc.encode_to_numpy(text).tolist() == reference.encode(text)
+    assert enc.encode(text, allowed_special=set()) == reference.encode(text, allowed_special=set())
 
 
 def test_encode_single_token_accepts_str_bytes_and_specials(pair: tuple) -> None:
