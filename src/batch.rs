@@ -36,16 +36,13 @@ pub fn map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + 
     runs.into_iter().flatten().collect()
 }
 
-/// The pool for `threads` (None: the global pool, or no pool at all for one thread) and how
-/// many threads it has.
-fn pool_and_size(threads: usize) -> (Option<Arc<rayon::ThreadPool>>, usize) {
-    let pool = if threads == 1 { None } else { pool(threads) };
-    let workers = match &pool {
-        Some(p) => p.current_num_threads(),
-        None if threads == 1 => 1,
-        None => rayon::current_num_threads(),
-    };
-    (pool, workers)
+/// How many threads a batch on `threads` (0 = all cores) runs on, the calling thread
+/// included.
+fn total_threads(threads: usize) -> usize {
+    match threads {
+        0 => rayon::current_num_threads().max(1),
+        n => n,
+    }
 }
 
 /// Items per run: several runs per thread, so that threads finish close together (and, in a
@@ -76,24 +73,22 @@ pub fn runs<T: Sync, R: Send>(
 /// result, or the panic it raised.
 pub type Done<R> = (usize, std::thread::Result<R>);
 
-/// The run left to do on the calling thread, when there is no pool to hand it to.
-type Pending<'a, R> = Box<dyn FnOnce() -> R + Send + 'a>;
-
 /// Finished runs, handed to the calling thread one at a time in the order they finish.
 pub struct Finished<'a, R> {
     queue: Mutex<(VecDeque<Done<R>>, usize)>,
     ready: Condvar,
     runs: usize,
-    pending: Mutex<Option<Pending<'a, R>>>,
+    /// A run the calling thread does itself, while none is waiting; None once none is left.
+    own: &'a (dyn Fn() -> Option<Done<R>> + Sync),
 }
 
 impl<'a, R> Finished<'a, R> {
-    fn new(runs: usize) -> Self {
+    fn new(runs: usize, own: &'a (dyn Fn() -> Option<Done<R>> + Sync)) -> Self {
         Finished {
             queue: Mutex::new((VecDeque::new(), 0)),
             ready: Condvar::new(),
             runs,
-            pending: Mutex::new(None),
+            own,
         }
     }
 
@@ -103,22 +98,31 @@ impl<'a, R> Finished<'a, R> {
         self.ready.notify_one();
     }
 
-    /// The next finished run, waiting for one if none is ready (or doing it, with one
-    /// thread); None once every run has been handed out.
+    /// The next finished run: one the pool has finished, else one the calling thread does
+    /// now, else (every run taken) one the pool is still on, waited for. None once every run
+    /// has been handed out.
     pub fn next(&self) -> Option<Done<R>> {
-        let pending = self
-            .pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        if let Some(work) = pending {
-            self.push((0, catch_unwind(AssertUnwindSafe(work))));
+        let handed = |q: &mut (VecDeque<Done<R>>, usize), done| {
+            q.1 += 1;
+            Some(done)
+        };
+        {
+            let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(done) = q.0.pop_front() {
+                return handed(&mut q, done);
+            }
+            if q.1 == self.runs {
+                return None;
+            }
+        }
+        if let Some(done) = (self.own)() {
+            let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+            return handed(&mut q, done);
         }
         let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if let Some(done) = q.0.pop_front() {
-                q.1 += 1;
-                return Some(done);
+                return handed(&mut q, done);
             }
             if q.1 == self.runs {
                 return None;
@@ -134,35 +138,43 @@ impl<'a, R> Finished<'a, R> {
 /// This is for output that only the calling thread may build (Python objects, under the
 /// GIL): building it for one run while the pool works on the next keeps that serial part off
 /// the critical path, where collecting everything first would add it after the parallel part.
-/// With one thread the work is one run, done on the calling thread inside `Finished::next`
-/// (so a caller that releases the GIL around `next` releases it for the work too).
+///
+/// The calling thread is one of the `threads`: the pool has one thread fewer, and whenever no
+/// finished run is waiting for `consume`, the calling thread does a run itself (inside
+/// `Finished::next`, so a caller that releases the GIL around `next` releases it for the work
+/// too). Every core then either encodes or builds output, rather than the pool's threads and
+/// the output builder taking turns on the cores.
 pub fn pipeline<T: Sync, R: Send, X>(
     items: &[T],
     threads: usize,
     work: impl Fn(&[T]) -> R + Sync,
     consume: impl FnOnce(&Finished<'_, R>) -> X,
 ) -> X {
-    let (pool, workers) = pool_and_size(threads);
-    if workers == 1 || items.len() < 2 {
-        let fin = Finished::new(1);
-        let work = &work;
-        *fin.pending.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some(Box::new(move || work(items)));
-        return consume(&fin);
+    let total = total_threads(threads);
+    if total == 1 || items.len() < 2 {
+        let once = std::sync::atomic::AtomicBool::new(true);
+        let own = || {
+            once.swap(false, Ordering::Relaxed)
+                .then(|| (0, catch_unwind(AssertUnwindSafe(|| work(items)))))
+        };
+        return consume(&Finished::new(1, &own));
     }
-    let size = run_size(items.len(), workers);
+    let size = run_size(items.len(), total);
     let runs = items.len().div_ceil(size);
-    let fin = Finished::new(runs);
-    let blocks = Blocks::new(runs, workers);
-    match pool {
+    let blocks = Blocks::new(runs, total);
+    let caller = total - 1; // the pool's threads are 0..total - 1
+    let own = || {
+        let k = blocks.take(caller)?;
+        Some(do_run(items, size, k, &work))
+    };
+    let fin = Finished::new(runs, &own);
+    match pool(total - 1) {
         Some(p) => p.in_place_scope(|s| {
             spawn_runs(s, items, size, &blocks, &fin, &work);
             consume(&fin)
         }),
-        None => rayon::in_place_scope(|s| {
-            spawn_runs(s, items, size, &blocks, &fin, &work);
-            consume(&fin)
-        }),
+        // No pool: the calling thread takes every run.
+        None => consume(&fin),
     }
 }
 
@@ -225,10 +237,15 @@ fn spawn_runs<'s, T: Sync, R: Send>(
 ) {
     s.spawn_broadcast(move |_, ctx| {
         while let Some(k) = blocks.take(ctx.index()) {
-            let run = &items[k * size..((k + 1) * size).min(items.len())];
-            fin.push((k * size, catch_unwind(AssertUnwindSafe(|| work(run)))));
+            fin.push(do_run(items, size, k, work));
         }
     });
+}
+
+/// Run `k` of `items` (runs of `size`).
+fn do_run<T, R>(items: &[T], size: usize, k: usize, work: &impl Fn(&[T]) -> R) -> Done<R> {
+    let run = &items[k * size..((k + 1) * size).min(items.len())];
+    (k * size, catch_unwind(AssertUnwindSafe(|| work(run))))
 }
 
 #[cfg(test)]
@@ -274,6 +291,30 @@ mod tests {
             );
             assert!(seen.iter().all(|&n| n == 1), "threads={threads}");
         }
+    }
+
+    #[test]
+    fn the_calling_thread_takes_runs_too() {
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        use std::time::{Duration, Instant};
+        let caller = std::thread::current().id();
+        let by_caller = AtomicUsize::new(0);
+        let v: Vec<u32> = (0..64).collect();
+        let start = Instant::now();
+        let out = super::runs(&v, 2, |run| {
+            if std::thread::current().id() == caller {
+                by_caller.fetch_add(1, SeqCst);
+            } else {
+                // The pool's thread waits for the caller's first run (giving up 5 s in), so
+                // that it cannot take every run before the caller asks for one.
+                while by_caller.load(SeqCst) == 0 && start.elapsed() < Duration::from_secs(5) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+            run.to_vec()
+        });
+        assert_eq!(out.concat(), v);
+        assert!(by_caller.load(SeqCst) > 0);
     }
 
     #[test]
