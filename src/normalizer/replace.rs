@@ -4,6 +4,7 @@
 use crate::error::{Error, ErrorKind, Result};
 
 use crate::pre_tokenizer::scan;
+use crate::pre_tokenizer::space_tail::SpaceTail;
 
 #[derive(Debug, Clone)]
 pub enum Pattern {
@@ -11,6 +12,8 @@ pub enum Pattern {
     Regex(Box<fancy_regex::Regex>),
     /// A known split regex, run by a hand-written scanner with the same matches.
     Scan(scan::Kind),
+    /// A regex ending in `|\s+(?!\S)|\s+`, run without the lookahead (see `space_tail`).
+    SpaceTail(Box<SpaceTail>),
 }
 
 /// fancy-regex stops on input that needs more backtracking than its limit. Skipping the match
@@ -30,6 +33,9 @@ impl Pattern {
         if let Some(k) = scan::Kind::for_pattern(src) {
             return Ok(Pattern::Scan(k));
         }
+        if let Some(t) = SpaceTail::new(src) {
+            return Ok(Pattern::SpaceTail(Box::new(t)));
+        }
         Self::regex_engine(src)
     }
 
@@ -44,6 +50,7 @@ impl Pattern {
     pub fn for_each(&self, text: &str, mut f: impl FnMut(usize, usize)) {
         match self {
             Pattern::Scan(k) => k.for_each(text, f),
+            Pattern::SpaceTail(t) => t.for_each(text, f),
             Pattern::Regex(re) => {
                 for m in re.find_iter(text).map(unwrap_match) {
                     if m.start() < m.end() {
@@ -58,9 +65,9 @@ impl Pattern {
     /// Non-empty match ranges, left to right, non-overlapping.
     pub fn find(&self, text: &str) -> Vec<(usize, usize)> {
         match self {
-            Pattern::Scan(k) => {
+            Pattern::Scan(_) | Pattern::SpaceTail(_) => {
                 let mut v = Vec::new();
-                k.for_each(text, |s, e| v.push((s, e)));
+                self.for_each(text, |s, e| v.push((s, e)));
                 v
             }
             Pattern::Literal(s) => {

@@ -2,6 +2,7 @@
 
 pub mod byte_level;
 pub mod scan;
+pub mod space_tail;
 mod split;
 
 pub use split::Behavior;

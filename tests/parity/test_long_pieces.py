@@ -136,3 +136,14 @@ def test_long_pieces_match_tokenizers(
         problems += hf_differences(hf_family, label, text, True)
         parity_tally.add(hf_family.name, text)
     assert not problems, report(problems, f"{hf_family.name} long pieces")
+
+
+def test_a_million_letters_in_one_piece_match_tokenizers(hf_family: HfFamily) -> None:
+    # Long enough to overflow a bounded backtracking stack, had a split regex's lookahead
+    # (`\s+(?!\S)`) put the whole pattern on a backtracking engine.
+    text = "".join(random.Random(7).choices("abcdefghijklmnopqrstuvwxyz", k=1_000_000))
+    expected = hf_family.reference.encode(text).ids
+    got = hf_family.batok.encode(text)
+    assert got == expected, report(
+        [describe_difference("ids", "a million letters", text, expected, got)], hf_family.name
+    )
