@@ -32,7 +32,14 @@ if str(HERE) not in sys.path:  # `python benches/report.py` has it; an import fr
 import corpus  # noqa: E402
 import peers  # noqa: E402
 
-from batok.bench import Result, Unavailable, machine_info, measure  # noqa: E402
+from batok.bench import (  # noqa: E402
+    SHORT_PASS_REPEATS,
+    SHORT_PASS_S,
+    Result,
+    Unavailable,
+    machine_info,
+    measure,
+)
 
 # A worst-case call predicted to take longer than this is skipped (and the table says so), so a
 # superlinear engine cannot stall the report; growth is extrapolated from the two sizes before.
@@ -434,9 +441,11 @@ def render(data: dict[str, Any]) -> str:
     add(f"- Versions: {versions}")
     add(
         f"- Workloads: documents of 1-4 KB from `shared/corpus`, one call per document, "
-        f"~{data['budget'] / 1e6:.2f} MB per workload; median of {data['rounds']} passes "
-        "run interleaved across engines after one checking pass, each timed pass right after "
-        "an untimed one of the same engine (timed warm)."
+        f"~{data['budget'] / 1e6:.2f} MB per workload; the median pass of {data['rounds']} "
+        "rounds run interleaved across engines after one checking pass. In each round an "
+        "engine makes an untimed pass, then a timed one (timed warm); a pass under "
+        f"{SHORT_PASS_S * 1e3:.0f} ms is timed {SHORT_PASS_REPEATS} times, as one hiccup "
+        "of the machine doubles it."
     )
     for work in corpus.WORKLOADS:
         add(f"  - {work}: {', '.join(p.name for p in corpus.workload_files(work))}")

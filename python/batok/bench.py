@@ -164,6 +164,11 @@ def _same(kind: str, got: Any, expected: Any) -> bool:
     return bool(values == list(expected))
 
 
+#: Passes shorter than this are timed `SHORT_PASS_REPEATS` times per round (see `measure`).
+SHORT_PASS_S = 0.05
+SHORT_PASS_REPEATS = 3
+
+
 def measure(
     runners: Sequence[Runner | Unavailable],
     inputs: Sequence[Any],
@@ -182,6 +187,10 @@ def measure(
     as a job that keeps encoding runs. Without it, each pass would start with the CPU caches
     filled by another engine: a short pass (a fast engine) loses far more of its time to that
     than a long one, which would skew the ratios toward the slower engine.
+
+    A pass shorter than `SHORT_PASS_S` is timed `SHORT_PASS_REPEATS` times in its round: a
+    hiccup of the machine doubles a 2 ms pass, and five such samples gave medians that moved
+    by 2x between runs, where a 100 ms pass barely moves.
     """
     results: list[Result] = []
     timed: list[tuple[Runner, Result]] = []
@@ -220,9 +229,12 @@ def measure(
         for runner, result in timed:
             gc.collect()  # the previous pass's garbage is not this pass's cost
             runner.run(inputs)  # warm again after the other runners' passes
-            t0 = time.perf_counter()
-            runner.run(inputs)
-            result.passes.append(time.perf_counter() - t0)
+            for _ in range(SHORT_PASS_REPEATS):
+                t0 = time.perf_counter()
+                runner.run(inputs)
+                result.passes.append(time.perf_counter() - t0)
+                if result.passes[-1] >= SHORT_PASS_S:
+                    break
             if progress:
                 progress()
     for _, result in timed:
