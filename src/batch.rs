@@ -1,14 +1,16 @@
 //! Parallel batch work on an explicit number of threads.
 //!
 //! Pools are built once per thread count and kept, so a batch call costs no thread start-up.
-//! `0` means one thread per core (rayon's global pool). The Python layer reads the environment
-//! variable and passes the count; nothing here looks at the environment.
+//! A batch on `n` threads is the calling thread and a pool of `n - 1`; `0` means one thread
+//! per core. The Python layer reads the environment variable and passes the count; nothing
+//! here looks at the environment.
 
 use std::collections::{HashMap, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
+/// The pool of `threads` threads (None for 0, or if it cannot be built).
 fn pool(threads: usize) -> Option<Arc<rayon::ThreadPool>> {
     static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
     if threads == 0 {

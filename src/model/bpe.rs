@@ -204,7 +204,8 @@ impl Bpe {
             })?;
             Ok((key(a_id, b_id), (rank as u32, new_id)))
         };
-        let (resolved, vocab_r) = rayon::join(
+        // The id -> token map and the single-char ids in one pass over the vocabulary.
+        let (resolved, (vocab_r, char_ids)) = rayon::join(
             || {
                 merges
                     .par_iter()
@@ -214,22 +215,19 @@ impl Bpe {
                     .collect::<Result<Vec<(u64, (u32, u32))>, String>>()
             },
             || {
-                let vocab_r: FxHashMap<u32, String> =
-                    vocab.iter().map(|(k, v)| (*v, k.clone())).collect();
-                let char_ids: FxHashMap<char, u32> = vocab
-                    .iter()
-                    .filter_map(|(k, v)| {
-                        let mut chars = k.chars();
-                        match (chars.next(), chars.next()) {
-                            (Some(c), None) => Some((c, *v)),
-                            _ => None,
-                        }
-                    })
-                    .collect();
+                let mut vocab_r = FxHashMap::default();
+                vocab_r.reserve(vocab.len());
+                let mut char_ids = FxHashMap::default();
+                for (k, &v) in &vocab {
+                    vocab_r.insert(v, k.clone());
+                    let mut chars = k.chars();
+                    if let (Some(c), None) = (chars.next(), chars.next()) {
+                        char_ids.insert(c, v);
+                    }
+                }
                 (vocab_r, char_ids)
             },
         );
-        let (vocab_r, char_ids) = vocab_r;
         // Which bad merge a parallel run reports first is up to scheduling; name the first.
         let resolved = resolved.or_else(|_| {
             let mut buf = String::new();
