@@ -145,18 +145,32 @@ impl CoreBpe {
         &self.special_encoder
     }
 
+    /// The ids of the piece `text[s..e]`.
+    #[inline(always)]
     fn encode_piece(
         &self,
-        piece: &[u8],
+        text: &[u8],
+        (s, e): (usize, usize),
         cache: &mut PieceCache,
         scratch: &mut Scratch,
         out: &mut Vec<u32>,
     ) {
         // The cache first: its front table answers frequent pieces, tokens or not, without
         // touching the index's megabytes.
-        if cache.lookup(piece, out) {
+        if cache.lookup_in(text, s, e, out) {
             return;
         }
+        self.encode_uncached(&text[s..e], cache, scratch, out);
+    }
+
+    #[inline(never)]
+    fn encode_uncached(
+        &self,
+        piece: &[u8],
+        cache: &mut PieceCache,
+        scratch: &mut Scratch,
+        out: &mut Vec<u32>,
+    ) {
         if let Some(r) = self.index.get(piece) {
             out.push(r);
             cache.store(piece, &[r], false);
@@ -203,7 +217,7 @@ impl CoreBpe {
     pub fn encode_ordinary_into(&self, text: &str, scratch: &mut Scratch, out: &mut Vec<u32>) {
         cache::with(&self.cache, |cache| {
             self.pattern.for_each(text, |s, e| {
-                self.encode_piece(&text.as_bytes()[s..e], cache, scratch, out)
+                self.encode_piece(text.as_bytes(), (s, e), cache, scratch, out)
             })
         });
     }

@@ -349,10 +349,10 @@ impl Tokenizer {
             let mut word = String::new();
             cache::with(&self.ids_cache, |cache| {
                 let mut piece = |a: usize, b: usize| {
-                    let raw = &seg.as_bytes()[a..b];
-                    if raw.is_empty() || cache.lookup(raw, ids) {
+                    if a == b || cache.lookup_in(seg.as_bytes(), a, b, ids) {
                         return;
                     }
+                    let raw = &seg.as_bytes()[a..b];
                     word.clear();
                     byte_level::push_byte_text(raw, &mut word);
                     self.model_ids(&word, scratch, out, ids);
