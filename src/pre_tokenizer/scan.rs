@@ -57,19 +57,27 @@ impl Kind {
 
     /// Call `f(start, end)` for every match, left to right. The patterns match every char, so
     /// the matches tile the text.
-    pub fn for_each(self, text: &str, mut f: impl FnMut(usize, usize)) {
-        let b = text.as_bytes();
-        let mut i = 0;
-        while i < b.len() {
-            let e = match self {
-                Kind::Gpt2 => gpt2_at(text, i),
-                Kind::Cl100k { digits, ws_to_end } => cl100k_at(text, i, digits, ws_to_end),
-                Kind::O200k => o200k_at(text, i),
-            };
-            debug_assert!(e > i);
-            f(i, e);
-            i = e;
+    pub fn for_each(self, text: &str, f: impl FnMut(usize, usize)) {
+        // One loop per kind, so that each kind's fast paths and `f` make one loop body.
+        match self {
+            Kind::Gpt2 => tile(text, |i| gpt2_at(text, i), f),
+            Kind::Cl100k { digits, ws_to_end } => {
+                tile(text, |i| cl100k_at(text, i, digits, ws_to_end), f)
+            }
+            Kind::O200k => tile(text, |i| o200k_at(text, i), f),
         }
+    }
+}
+
+/// `f(start, end)` for each match, where `end_at(i)` is the end of the match at `i`.
+#[inline(always)]
+fn tile(text: &str, end_at: impl Fn(usize) -> usize, mut f: impl FnMut(usize, usize)) {
+    let mut i = 0;
+    while i < text.len() {
+        let e = end_at(i);
+        debug_assert!(e > i);
+        f(i, e);
+        i = e;
     }
 }
 
@@ -501,6 +509,9 @@ fn gpt2_at(t: &str, i: usize) -> usize {
     whitespace_at(t, i, false, false)
 }
 
+/// The end of the match at `i`. The ASCII fast paths are inlined into the caller's loop; the
+/// rest is a call.
+#[inline(always)]
 fn cl100k_at(t: &str, i: usize, digits: usize, ws_to_end: bool) -> usize {
     // Fast path: `[^\r\n\p{L}\p{N}]?\p{L}+` over ASCII. An apostrophe first may be a
     // contraction, which comes earlier in the pattern, so it takes the general path.
@@ -517,6 +528,11 @@ fn cl100k_at(t: &str, i: usize, digits: usize, ws_to_end: bool) -> usize {
             return whitespace_at(t, i, true, ws_to_end);
         }
     }
+    cl100k_general(t, i, digits, ws_to_end)
+}
+
+#[inline(never)]
+fn cl100k_general(t: &str, i: usize, digits: usize, ws_to_end: bool) -> usize {
     let c = char_at(t, i).expect("in bounds");
     if c == '\'' {
         if let Some(e) = contraction(t, i, true) {
@@ -602,6 +618,8 @@ fn o200k_second(t: &str, j: usize) -> Option<usize> {
     Some(with_contraction(t, run(t, k, is_lowerish)))
 }
 
+/// The end of the match at `i`, with the ASCII fast paths inlined as in `cl100k_at`.
+#[inline(always)]
 fn o200k_at(t: &str, i: usize) -> usize {
     // Fast path over ASCII: with an optional leading char, an upper-case run then a lower-case
     // run is the first alternative; an upper-case run alone is the second (ASCII capitals
@@ -620,6 +638,11 @@ fn o200k_at(t: &str, i: usize) -> usize {
     if ascii_space_only(b, i, true) {
         return whitespace_at(t, i, true, false);
     }
+    o200k_general(t, i)
+}
+
+#[inline(never)]
+fn o200k_general(t: &str, i: usize) -> usize {
     let c = char_at(t, i).expect("in bounds");
     let prefix = c != '\r' && c != '\n' && !is_letter(c) && !is_number(c);
     let after = i + c.len_utf8();
