@@ -26,7 +26,9 @@ def test_report_quick_writes_markdown_json_and_targets(tmp_path: Path) -> None:
     data = json.loads(js.read_text(encoding="utf-8"))
     names = [t["target"] for t in data["targets"]]
     assert len(names) == 15
-    assert "batch on all cores vs single thread, numpy output" in names
+    assert "batch on all cores vs the same call on one thread (numpy)" in names
+    scaling = next(t for t in data["targets"] if t["target"].endswith("one thread (lists)"))
+    assert scaling["cases"] and all(v is not None for v in scaling["cases"].values())
     assert all(isinstance(t["met"], bool) for t in data["targets"])
     assert {r["engine"] for r in data["worst_case"]} >= {"batok"}
     first = [r for r in data["first_pass"] if r["engine"] == "batok"]

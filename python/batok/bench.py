@@ -538,8 +538,10 @@ def _quicktok_unpack(out: Any) -> list[Any]:
 
 
 def encoding_batch_runners(name: str, threads: int = 0, rank_file: Path | None = None) -> PeerList:
-    """Batch runners on `threads` cores (0 = all): batok's batch call and batok's single call
-    from Python threads (does the GIL stay released?), then the peers' batch calls."""
+    """Batch runners on `threads` cores (0 = all): batok's batch call, the same call on one
+    thread (the baseline of the scaling targets, timed in the same rounds so that drift in
+    machine speed cannot move the ratio), batok's single call from Python threads (does the
+    GIL stay released?), then the peers' batch calls."""
     import batok
 
     enc = batok.get_encoding(name)
@@ -552,6 +554,14 @@ def encoding_batch_runners(name: str, threads: int = 0, rank_file: Path | None =
             lambda docs: enc.encode_ordinary_batch(docs, num_threads=n),
             IDS,
             v,
+        ),
+        Runner(
+            "batok",
+            "encode_ordinary_batch(num_threads=1)",
+            lambda docs: enc.encode_ordinary_batch(docs, num_threads=1),
+            IDS,
+            v,
+            "one thread: the scaling baseline",
         ),
         Runner(
             "batok",
@@ -573,6 +583,17 @@ def encoding_batch_runners(name: str, threads: int = 0, rank_file: Path | None =
                 IDS,
                 v,
                 "numpy output (flat ids + offsets)",
+                _quicktok_unpack,
+            )
+        )
+        runners.append(
+            Runner(
+                "batok",
+                "encode_ordinary_batch_to_numpy(num_threads=1)",
+                lambda docs: enc.encode_ordinary_batch_to_numpy(list(docs), num_threads=1),
+                IDS,
+                v,
+                "numpy output, one thread: the scaling baseline",
                 _quicktok_unpack,
             )
         )
