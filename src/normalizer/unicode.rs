@@ -133,10 +133,51 @@ pub fn normalize(n: &mut NormalizedString, form: UnicodeForm) {
     if already(form, &n.text) {
         return;
     }
+    let mut out: Vec<(char, isize)> = Vec::with_capacity(n.text.len());
+    if form == UnicodeForm::Nfc {
+        nfc_by_segment(&n.text, &mut out);
+    } else {
+        normalize_chars(&n.text, form, &mut out);
+    }
+    n.transform(out);
+}
+
+/// NFC of `text` (not already NFC), segment by segment (as `nfc_by_segments` splits it): a
+/// segment that is NFC is kept as it is, and only the others are decomposed and recomposed.
+/// Segments cannot affect each other, so this is the whole text's normalization; it spares
+/// the per-char work on the (nearly always) clean rest of a text with a few chars to change.
+fn nfc_by_segment(text: &str, out: &mut Vec<(char, isize)>) {
+    let (mut last_cc, mut start, mut dirty) = (0u8, 0, false);
+    let flush = |seg: &str, dirty: bool, out: &mut Vec<(char, isize)>| {
+        if dirty {
+            normalize_chars(seg, UnicodeForm::Nfc, out);
+        } else {
+            out.extend(seg.chars().map(|c| (c, 0)));
+        }
+    };
+    for (i, c) in text.char_indices() {
+        let (cc, qc) = if c < '\u{300}' {
+            (0, QC_YES)
+        } else {
+            nfc_props(c)
+        };
+        if qc == QC_YES && cc == 0 {
+            flush(&text[start..i], dirty, out);
+            (start, dirty) = (i, false);
+        }
+        dirty |= (last_cc > cc && cc != 0) || qc != QC_YES;
+        last_cc = cc;
+    }
+    flush(&text[start..], dirty, out);
+}
+
+/// The normalization of `text` by Unicode 9.0 rules (see `known`), with each output char's
+/// change, appended to `out`.
+fn normalize_chars(text: &str, form: UnicodeForm, out: &mut Vec<(char, isize)>) {
     let compat = matches!(form, UnicodeForm::Nfkc | UnicodeForm::Nfkd);
     let compose = matches!(form, UnicodeForm::Nfc | UnicodeForm::Nfkc);
-    let mut out: Vec<(char, isize)> = Vec::with_capacity(n.text.len());
-    for c in n.text.chars() {
+    let base = out.len();
+    for c in text.chars() {
         let mut first = true;
         let mut push = |d: char| {
             out.push((d, isize::from(!first)));
@@ -151,7 +192,7 @@ pub fn normalize(n: &mut NormalizedString, form: UnicodeForm) {
         }
     }
     // Canonical ordering: stable sort of each run of non-starters by combining class.
-    let mut i = 0;
+    let mut i = base;
     while i < out.len() {
         if ccc(out[i].0) == 0 {
             i += 1;
@@ -164,11 +205,12 @@ pub fn normalize(n: &mut NormalizedString, form: UnicodeForm) {
         out[start..i].sort_by_key(|(c, _)| ccc(*c));
     }
     if compose {
-        let mut res: Vec<(char, isize)> = Vec::with_capacity(out.len());
+        let decomposed: Vec<(char, isize)> = out.drain(base..).collect();
+        let res = out;
         let mut starter: Option<usize> = None;
         // Highest combining class seen since the starter (0 = none), for the blocking rule.
         let mut last_ccc: Option<u8> = None;
-        for (c, change) in out {
+        for (c, change) in decomposed {
             let ccc = ccc(c);
             if let Some(si) = starter {
                 let blocked = match last_ccc {
@@ -191,9 +233,7 @@ pub fn normalize(n: &mut NormalizedString, form: UnicodeForm) {
             }
             res.push((c, change));
         }
-        out = res;
     }
-    n.transform(out);
 }
 
 #[cfg(test)]
@@ -244,6 +284,28 @@ mod tests {
                     "{text:?}"
                 );
             }
+        }
+    }
+
+    /// Normalizing segment by segment against normalizing every char, changes included, on
+    /// the same kinds of chars plus ones that NFC replaces and ones newer than Unicode 9.0.
+    #[test]
+    fn nfc_by_segment_equals_normalizing_every_char() {
+        let alphabet: Vec<char> = "ae\u{300}\u{301}\u{316}\u{344}\u{e9}\u{1100}\u{1161}\u{11a8}\u{9c7}\u{9be}\u{958}\u{93c}\u{915}\u{1f71}\u{3b1}\u{304b}\u{3099}\u{212b}\u{1abf}\u{f73}\u{1d15e} x"
+            .chars()
+            .collect();
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let text: String = (0..state % 10)
+                .map(|k| alphabet[((state >> (6 * k)) % alphabet.len() as u64) as usize])
+                .collect();
+            let (mut whole, mut by_segment) = (Vec::new(), Vec::new());
+            normalize_chars(&text, UnicodeForm::Nfc, &mut whole);
+            nfc_by_segment(&text, &mut by_segment);
+            assert_eq!(by_segment, whole, "{text:?}");
         }
     }
 
