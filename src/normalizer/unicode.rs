@@ -69,32 +69,57 @@ fn nfc_props(c: char) -> (u8, u8) {
     }
 }
 
-/// Whether `s` is in NFC: the crate's quick check, with a "maybe" settled by normalizing only
-/// the segment it lies in rather than the whole text. A segment starts at each char that is
-/// quick-check "yes" with combining class 0: nothing before such a char can compose with or
-/// reorder around it, so the text is NFC exactly when each segment is.
-fn nfc_by_segments(s: &str) -> bool {
-    let segment_is_nfc = |seg: &str| seg.nfc().eq(seg.chars());
-    let (mut last_cc, mut start, mut maybe) = (0u8, 0, false);
-    for (i, c) in s.char_indices() {
+/// How a segment stands with NFC by the quick check.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Segment {
+    Yes,
+    Maybe,
+    No,
+}
+
+/// Split `text` into segments, each starting at a char that is quick-check "yes" with
+/// combining class 0: nothing before such a char can compose with or reorder around it, so
+/// each segment normalizes on its own. Calls `f(segment, how it stands)` for each, left to
+/// right, while `f` returns true.
+fn nfc_segments(text: &str, mut f: impl FnMut(&str, Segment) -> bool) {
+    let (mut last_cc, mut start, mut state) = (0u8, 0, Segment::Yes);
+    for (i, c) in text.char_indices() {
         let (cc, qc) = if c < '\u{300}' {
             (0, QC_YES)
         } else {
             nfc_props(c)
         };
         if qc == QC_YES && cc == 0 {
-            if maybe && !segment_is_nfc(&s[start..i]) {
-                return false;
+            if !f(&text[start..i], state) {
+                return;
             }
-            (start, maybe) = (i, false);
+            (start, state) = (i, Segment::Yes);
         }
-        if (last_cc > cc && cc != 0) || qc == QC_NO {
-            return false;
-        }
-        maybe |= qc == QC_MAYBE;
+        let here = match qc {
+            _ if last_cc > cc && cc != 0 => Segment::No,
+            QC_NO => Segment::No,
+            QC_MAYBE => Segment::Maybe,
+            _ => Segment::Yes,
+        };
+        state = state.max(here);
         last_cc = cc;
     }
-    !maybe || segment_is_nfc(&s[start..])
+    f(&text[start..], state);
+}
+
+/// Whether `s` is in NFC: the crate's quick check, with a "maybe" settled by normalizing only
+/// the segment it lies in rather than the whole text.
+fn nfc_by_segments(s: &str) -> bool {
+    let mut nfc = true;
+    nfc_segments(s, |seg, state| {
+        nfc = match state {
+            Segment::Yes => true,
+            Segment::Maybe => seg.nfc().eq(seg.chars()),
+            Segment::No => false,
+        };
+        nfc
+    });
+    nfc
 }
 
 /// Hugging Face `tokenizers` normalizes with Unicode 9.0 data: a char assigned later has no
@@ -142,33 +167,19 @@ pub fn normalize(n: &mut NormalizedString, form: UnicodeForm) {
     n.transform(out);
 }
 
-/// NFC of `text` (not already NFC), segment by segment (as `nfc_by_segments` splits it): a
-/// segment that is NFC is kept as it is, and only the others are decomposed and recomposed.
-/// Segments cannot affect each other, so this is the whole text's normalization; it spares
-/// the per-char work on the (nearly always) clean rest of a text with a few chars to change.
+/// NFC of `text` (not already NFC), segment by segment (see `nfc_segments`): a segment the
+/// quick check passes is kept as it is, and only the others are decomposed and recomposed.
+/// This is the whole text's normalization, without the per-char work on the (nearly always)
+/// clean rest of a text that has a few chars to change.
 fn nfc_by_segment(text: &str, out: &mut Vec<(char, isize)>) {
-    let (mut last_cc, mut start, mut dirty) = (0u8, 0, false);
-    let flush = |seg: &str, dirty: bool, out: &mut Vec<(char, isize)>| {
-        if dirty {
-            normalize_chars(seg, UnicodeForm::Nfc, out);
-        } else {
+    nfc_segments(text, |seg, state| {
+        if state == Segment::Yes {
             out.extend(seg.chars().map(|c| (c, 0)));
-        }
-    };
-    for (i, c) in text.char_indices() {
-        let (cc, qc) = if c < '\u{300}' {
-            (0, QC_YES)
         } else {
-            nfc_props(c)
-        };
-        if qc == QC_YES && cc == 0 {
-            flush(&text[start..i], dirty, out);
-            (start, dirty) = (i, false);
+            normalize_chars(seg, UnicodeForm::Nfc, out);
         }
-        dirty |= (last_cc > cc && cc != 0) || qc != QC_YES;
-        last_cc = cc;
-    }
-    flush(&text[start..], dirty, out);
+        true
+    });
 }
 
 /// The normalization of `text` by Unicode 9.0 rules (see `known`), with each output char's
@@ -257,51 +268,43 @@ mod tests {
         }
     }
 
-    /// The segment-wise check against normalizing the whole text, on chars that compose,
-    /// reorder or may compose (Latin marks, Hangul jamo, Indic vowel signs, kana marks).
-    #[test]
-    fn nfc_check_by_segments_equals_normalizing_everything() {
-        let alphabet: Vec<char> = "ae\u{300}\u{301}\u{316}\u{327}\u{344}\u{e9}\u{1100}\u{1161}\u{11a8}\u{ac00}\u{9c7}\u{9be}\u{9d7}\u{b95}\u{bbe}\u{bc6}\u{304b}\u{3099}\u{212b}\u{1d15e}\u{110a5}\u{110ba} x"
-            .chars()
-            .collect();
+    /// Chars that compose, reorder or may compose (Latin marks, Hangul jamo, Indic vowel
+    /// signs, kana marks), ones that NFC replaces, and ones newer than Unicode 9.0.
+    const TRICKY: &str = "ae\u{300}\u{301}\u{316}\u{327}\u{344}\u{e9}\u{1100}\u{1161}\u{11a8}\u{ac00}\u{9c7}\u{9be}\u{9d7}\u{958}\u{93c}\u{915}\u{b95}\u{bbe}\u{bc6}\u{1f71}\u{3b1}\u{304b}\u{3099}\u{212b}\u{1abf}\u{f73}\u{1d15e}\u{110a5}\u{110ba} x";
+
+    /// Short texts over `TRICKY`, from a fixed xorshift sequence.
+    fn tricky_texts(n: usize) -> impl Iterator<Item = String> {
+        let alphabet: Vec<char> = TRICKY.chars().collect();
         let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        for _ in 0..200_000 {
+        (0..n).map(move |_| {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
-            let text: String = (0..state % 9)
+            (0..state % 10)
                 .map(|k| alphabet[((state >> (6 * k)) % alphabet.len() as u64) as usize])
-                .collect();
+                .collect()
+        })
+    }
+
+    #[test]
+    fn nfc_check_by_segments_equals_normalizing_everything() {
+        for text in tricky_texts(200_000) {
             let whole = text.nfc().eq(text.chars());
             assert_eq!(nfc_by_segments(&text), whole, "{text:?}");
         }
         for cp in (0..0x30000u32).step_by(7) {
             if let Some(c) = char::from_u32(cp) {
                 let text: String = ['e', c, '\u{301}', c].iter().collect();
-                assert_eq!(
-                    nfc_by_segments(&text),
-                    text.nfc().eq(text.chars()),
-                    "{text:?}"
-                );
+                let whole = text.nfc().eq(text.chars());
+                assert_eq!(nfc_by_segments(&text), whole, "{text:?}");
             }
         }
     }
 
-    /// Normalizing segment by segment against normalizing every char, changes included, on
-    /// the same kinds of chars plus ones that NFC replaces and ones newer than Unicode 9.0.
+    /// Normalizing segment by segment against normalizing every char, changes included.
     #[test]
     fn nfc_by_segment_equals_normalizing_every_char() {
-        let alphabet: Vec<char> = "ae\u{300}\u{301}\u{316}\u{344}\u{e9}\u{1100}\u{1161}\u{11a8}\u{9c7}\u{9be}\u{958}\u{93c}\u{915}\u{1f71}\u{3b1}\u{304b}\u{3099}\u{212b}\u{1abf}\u{f73}\u{1d15e} x"
-            .chars()
-            .collect();
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        for _ in 0..200_000 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let text: String = (0..state % 10)
-                .map(|k| alphabet[((state >> (6 * k)) % alphabet.len() as u64) as usize])
-                .collect();
+        for text in tricky_texts(200_000) {
             let (mut whole, mut by_segment) = (Vec::new(), Vec::new());
             normalize_chars(&text, UnicodeForm::Nfc, &mut whole);
             nfc_by_segment(&text, &mut by_segment);
