@@ -70,7 +70,7 @@ fn nfc_props(c: char) -> (u8, u8) {
 }
 
 /// How a segment stands with NFC by the quick check.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Segment {
     Yes,
     Maybe,
@@ -79,44 +79,44 @@ enum Segment {
 
 /// Split `text` into segments, each starting at a char that is quick-check "yes" with
 /// combining class 0: nothing before such a char can compose with or reorder around it, so
-/// each segment normalizes on its own. Calls `f(segment, how it stands)` for each, left to
-/// right, while `f` returns true.
-fn nfc_segments(text: &str, mut f: impl FnMut(&str, Segment) -> bool) {
+/// each segment normalizes on its own. Calls `f(start, end, how it stands)` for each segment
+/// the quick check does not pass, left to right, while `f` returns true.
+fn nfc_segments(text: &str, mut f: impl FnMut(usize, usize, Segment) -> bool) {
     let (mut last_cc, mut start, mut state) = (0u8, 0, Segment::Yes);
     for (i, c) in text.char_indices() {
-        let (cc, qc) = if c < '\u{300}' {
-            (0, QC_YES)
-        } else {
-            nfc_props(c)
-        };
+        if c < '\u{300}' {
+            // Quick-check "yes", class 0 (the common case, kept apart from the rest).
+            if state != Segment::Yes && !f(start, i, state) {
+                return;
+            }
+            (start, state, last_cc) = (i, Segment::Yes, 0);
+            continue;
+        }
+        let (cc, qc) = nfc_props(c);
         if qc == QC_YES && cc == 0 {
-            if !f(&text[start..i], state) {
+            if state != Segment::Yes && !f(start, i, state) {
                 return;
             }
             (start, state) = (i, Segment::Yes);
+        } else if (last_cc > cc && cc != 0) || qc == QC_NO {
+            state = Segment::No;
+        } else if qc == QC_MAYBE && state == Segment::Yes {
+            state = Segment::Maybe;
         }
-        let here = match qc {
-            _ if last_cc > cc && cc != 0 => Segment::No,
-            QC_NO => Segment::No,
-            QC_MAYBE => Segment::Maybe,
-            _ => Segment::Yes,
-        };
-        state = state.max(here);
         last_cc = cc;
     }
-    f(&text[start..], state);
+    if state != Segment::Yes {
+        f(start, text.len(), state);
+    }
 }
 
 /// Whether `s` is in NFC: the crate's quick check, with a "maybe" settled by normalizing only
 /// the segment it lies in rather than the whole text.
 fn nfc_by_segments(s: &str) -> bool {
     let mut nfc = true;
-    nfc_segments(s, |seg, state| {
-        nfc = match state {
-            Segment::Yes => true,
-            Segment::Maybe => seg.nfc().eq(seg.chars()),
-            Segment::No => false,
-        };
+    nfc_segments(s, |a, b, state| {
+        let seg = &s[a..b];
+        nfc = state == Segment::Maybe && seg.nfc().eq(seg.chars());
         nfc
     });
     nfc
@@ -172,14 +172,14 @@ pub fn normalize(n: &mut NormalizedString, form: UnicodeForm) {
 /// This is the whole text's normalization, without the per-char work on the (nearly always)
 /// clean rest of a text that has a few chars to change.
 fn nfc_by_segment(text: &str, out: &mut Vec<(char, isize)>) {
-    nfc_segments(text, |seg, state| {
-        if state == Segment::Yes {
-            out.extend(seg.chars().map(|c| (c, 0)));
-        } else {
-            normalize_chars(seg, UnicodeForm::Nfc, out);
-        }
+    let mut kept = 0;
+    nfc_segments(text, |a, b, _| {
+        out.extend(text[kept..a].chars().map(|c| (c, 0)));
+        normalize_chars(&text[a..b], UnicodeForm::Nfc, out);
+        kept = b;
         true
     });
+    out.extend(text[kept..].chars().map(|c| (c, 0)));
 }
 
 /// The normalization of `text` by Unicode 9.0 rules (see `known`), with each output char's
