@@ -367,20 +367,31 @@ fn char_at(t: &str, i: usize) -> Option<char> {
     t[i..].chars().next()
 }
 
+/// The char that starts at byte `i` of `b` (valid UTF-8, `i` on a char boundary) and its
+/// length: decoded from its bytes directly, without re-slicing the text for each char.
+#[inline(always)]
+fn decode_at(b: &[u8], i: usize) -> (char, usize) {
+    let x = b[i] as u32;
+    let tail = |k: usize| (b[i + k] & 0x3f) as u32;
+    let (cp, len) = match x {
+        0..=0x7f => return (x as u8 as char, 1),
+        0xc0..=0xdf => ((x & 0x1f) << 6 | tail(1), 2),
+        0xe0..=0xef => ((x & 0x0f) << 12 | tail(1) << 6 | tail(2), 3),
+        _ => ((x & 0x07) << 18 | tail(1) << 12 | tail(2) << 6 | tail(3), 4),
+    };
+    (char::from_u32(cp).expect("valid UTF-8"), len)
+}
+
 /// End of the run of chars satisfying `p` starting at `i`.
 #[inline]
 fn run(t: &str, mut i: usize, p: impl Fn(char) -> bool) -> usize {
     let b = t.as_bytes();
     while i < b.len() {
-        let c = if b[i] < 0x80 {
-            b[i] as char
-        } else {
-            char_at(t, i).expect("in bounds")
-        };
+        let (c, len) = decode_at(b, i);
         if !p(c) {
             break;
         }
-        i += c.len_utf8();
+        i += len;
     }
     i
 }
@@ -773,6 +784,14 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn decodes_every_char_as_the_standard_library_does() {
+        for c in (0..=0x10ffffu32).filter_map(char::from_u32) {
+            let text = format!("a{c}b");
+            assert_eq!(decode_at(text.as_bytes(), 1), (c, c.len_utf8()), "{c:?}");
         }
     }
 
