@@ -4,7 +4,10 @@ to pass instead."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+
+TYPE_CHECKING = False  # `typing` only for the type checker (see encoding.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 _U32_MAX = 2**32 - 1
 

@@ -21,24 +21,29 @@ Differences from tiktoken, all deliberate:
 from __future__ import annotations
 
 import functools
-import gzip
 import os
 import sys
 import threading
+import zlib
 from collections.abc import Callable, Collection, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from batok import _batok
 from batok._threads import resolve_num_threads
 from batok._validate import check_text, check_texts
 
+# `typing` is for the type checker only: importing it (and the `re` it pulls in) added a
+# third to the time `import batok` takes. Annotations are strings here, never evaluated.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import re
+    from typing import Any, Literal, NoReturn
 
     import numpy as np
     import numpy.typing as npt
+
+    AllowedSpecial = Literal["all"] | AbstractSet[str]
+    DisallowedSpecial = Literal["all"] | Collection[str]
 
 __all__ = [
     "Encoding",
@@ -48,8 +53,6 @@ __all__ = [
     "list_encoding_names",
 ]
 
-AllowedSpecial = Literal["all"] | AbstractSet[str]
-DisallowedSpecial = Literal["all"] | Collection[str]
 StrPath = str | os.PathLike[str]
 
 #: The default `allowed_special`: an argument left out is this very object, which the
@@ -121,7 +124,7 @@ class Encoding:
         `name` defaults to the file name without its `.tiktoken` / `.gz` suffixes.
         """
         if name is None:
-            name = Path(path).name
+            name = os.path.basename(os.fspath(path))
             for suffix in (".gz", ".tiktoken"):
                 name = name[: -len(suffix)] if name.endswith(suffix) else name
         return cls(
@@ -698,8 +701,11 @@ def _ranks_to_text(mergeable_ranks: Mapping[bytes, int]) -> bytes:
 
 
 def _read_rank_file(path: StrPath) -> bytes:
-    data = Path(path).read_bytes()
+    with open(path, "rb") as f:
+        data = f.read()
     if str(path).endswith(".gz"):
+        import gzip
+
         data = gzip.decompress(data)
     return data
 
@@ -744,7 +750,9 @@ _BUNDLED: dict[str, tuple[str, dict[str, int]]] = {
 _NOT_BUNDLED = ("gpt2", "r50k_base", "p50k_base", "p50k_edit", "o200k_harmony")
 
 _registry_lock = threading.Lock()
-_DATA_DIR = Path(__file__).resolve().parent / "data"
+# Paths by `os.path`, compressed data by `zlib`: `pathlib` and `gzip` would add a quarter to
+# the time `import batok` takes.
+_DATA_DIR = os.path.join(os.path.dirname(os.path.realpath(__file__)), "data")
 
 
 def list_encoding_names() -> list[str]:
@@ -780,8 +788,8 @@ def _load_bundled(encoding_name: str) -> Encoding:
     pat_str, special_tokens = _BUNDLED[encoding_name]
     # A plain file next to this module: cheaper to reach than through importlib.resources, which
     # costs more at import than loading the ranks.
-    resource = _DATA_DIR / f"{encoding_name}.tiktoken.gz"
-    rank_text = gzip.decompress(resource.read_bytes())
+    with open(os.path.join(_DATA_DIR, f"{encoding_name}.tiktoken.gz"), "rb") as f:
+        rank_text = zlib.decompress(f.read(), wbits=16 + zlib.MAX_WBITS)  # gzip framing
     encoding = Encoding._from_rank_text(encoding_name, pat_str, rank_text, special_tokens)
     encoding._from_registry = True
     return encoding

@@ -3,15 +3,16 @@ tokenizers (ids as lists) and of `tokenizers` (encodings with tokens and offsets
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
 from . import _batok
 from ._threads import resolve_num_threads
 from ._validate import check_ids, check_text, check_texts
+
+TYPE_CHECKING = False  # `typing` only for the type checker (see encoding.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 Encoding = _batok.Encoding
 
@@ -96,7 +97,10 @@ class Tokenizer:
         config: dict[str, Any] = {}
         if config_file is not None:
             try:
-                loaded = json.loads(Path(config_file).read_text(encoding="utf-8"))
+                import json  # only here: json would add to every `import batok`
+
+                with open(config_file, encoding="utf-8") as f:
+                    loaded = json.load(f)
             except (OSError, ValueError) as e:
                 raise ValueError(f"{config_file} is not a valid tokenizer_config.json: {e}") from e
             if isinstance(loaded, dict):
