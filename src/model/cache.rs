@@ -8,8 +8,10 @@ use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Pieces longer than this are rare repeats; caching them would only churn memory. (Code
-/// indentation plus a word easily passes 48 bytes once spaces are `▁`, three bytes each.)
-pub const MAX_PIECE_LEN: usize = 128;
+/// indentation plus a word easily passes 48 bytes once spaces are `▁`, three bytes each, and a
+/// CJK sentence, one letter run, often passes 128: caching up to 255 bytes made cl100k/o200k
+/// multilingual `count_tokens` 1.11-1.16x faster. Hugging Face's BPE caches words under 256.)
+pub const MAX_PIECE_LEN: usize = 255;
 const _: () = assert!(MAX_PIECE_LEN <= u8::MAX as usize);
 const MAX_ENTRIES: usize = 1 << 16;
 /// Key and value bytes one cache may hold before it is dropped.
