@@ -27,7 +27,7 @@ fn run(form: UnicodeForm, s: &str) -> String {
 
 fn already(form: UnicodeForm, s: &str) -> bool {
     let q = match form {
-        UnicodeForm::Nfc => return nfc_by_segments(s),
+        UnicodeForm::Nfc => return is_nfc_by_segments(s),
         UnicodeForm::Nfd => is_nfd_quick(s.chars()),
         UnicodeForm::Nfkc => is_nfkc_quick(s.chars()),
         UnicodeForm::Nfkd => is_nfkd_quick(s.chars()),
@@ -112,7 +112,7 @@ fn nfc_segments(text: &str, mut f: impl FnMut(usize, usize, Segment) -> bool) {
 
 /// Whether `s` is in NFC: the crate's quick check, with a "maybe" settled by normalizing only
 /// the segment it lies in rather than the whole text.
-fn nfc_by_segments(s: &str) -> bool {
+fn is_nfc_by_segments(s: &str) -> bool {
     let mut nfc = true;
     nfc_segments(s, |a, b, state| {
         let seg = &s[a..b];
@@ -160,7 +160,7 @@ pub fn normalize(n: &mut NormalizedString, form: UnicodeForm) {
     }
     let mut out: Vec<(char, isize)> = Vec::with_capacity(n.text.len());
     if form == UnicodeForm::Nfc {
-        nfc_by_segment(&n.text, &mut out);
+        normalize_nfc_by_segment(&n.text, &mut out);
     } else {
         normalize_chars(&n.text, form, &mut out);
     }
@@ -171,7 +171,7 @@ pub fn normalize(n: &mut NormalizedString, form: UnicodeForm) {
 /// quick check passes is kept as it is, and only the others are decomposed and recomposed.
 /// This is the whole text's normalization, without the per-char work on the (nearly always)
 /// clean rest of a text that has a few chars to change.
-fn nfc_by_segment(text: &str, out: &mut Vec<(char, isize)>) {
+fn normalize_nfc_by_segment(text: &str, out: &mut Vec<(char, isize)>) {
     let mut kept = 0;
     nfc_segments(text, |a, b, _| {
         out.extend(text[kept..a].chars().map(|c| (c, 0)));
@@ -290,13 +290,13 @@ mod tests {
     fn nfc_check_by_segments_equals_normalizing_everything() {
         for text in tricky_texts(200_000) {
             let whole = text.nfc().eq(text.chars());
-            assert_eq!(nfc_by_segments(&text), whole, "{text:?}");
+            assert_eq!(is_nfc_by_segments(&text), whole, "{text:?}");
         }
         for cp in (0..0x30000u32).step_by(7) {
             if let Some(c) = char::from_u32(cp) {
                 let text: String = ['e', c, '\u{301}', c].iter().collect();
                 let whole = text.nfc().eq(text.chars());
-                assert_eq!(nfc_by_segments(&text), whole, "{text:?}");
+                assert_eq!(is_nfc_by_segments(&text), whole, "{text:?}");
             }
         }
     }
@@ -307,7 +307,7 @@ mod tests {
         for text in tricky_texts(200_000) {
             let (mut whole, mut by_segment) = (Vec::new(), Vec::new());
             normalize_chars(&text, UnicodeForm::Nfc, &mut whole);
-            nfc_by_segment(&text, &mut by_segment);
+            normalize_nfc_by_segment(&text, &mut by_segment);
             assert_eq!(by_segment, whole, "{text:?}");
         }
     }
