@@ -42,7 +42,8 @@ pub struct Tokenizer {
 enum FastIds {
     /// Byte-level pipelines (GPT-2, Llama-3, Qwen, ...): split the raw text with the pattern and
     /// map each piece to byte-level chars directly, with no alignment bookkeeping. Requires no
-    /// normalizer, or NFC (text not already in NFC is normalized first).
+    /// normalizer, or NFC (text not already in NFC is normalized first); added tokens marked
+    /// `normalized` are found in that text, as the pipeline finds them.
     ByteLevel { pattern: Pattern, nfc: bool },
     /// SentencePiece-style pipelines (Llama-2, Mistral, Phi-3): spaces become `replacement`,
     /// which may be prepended, and the whole text is one BPE word. When no merge can produce a
@@ -68,9 +69,6 @@ impl FastIds {
         pre: Option<&PreTokenizer>,
         model: &Bpe,
     ) -> Option<FastIds> {
-        if added.has_normalized() {
-            return None;
-        }
         match (normalizer, pre) {
             (None | Some(Normalizer::Unicode(UnicodeForm::Nfc)), Some(pre)) => {
                 let nfc = normalizer.is_some();
@@ -88,12 +86,15 @@ impl FastIds {
                             add_prefix_space: false,
                             use_regex: false,
                         }] => pattern.clone(),
-                        _ => return Self::metaspace(normalizer, pre, model),
+                        _ => return Self::metaspace(added, normalizer, pre, model),
                     },
-                    _ => return Self::metaspace(normalizer, pre, model),
+                    _ => return Self::metaspace(added, normalizer, pre, model),
                 };
                 Some(FastIds::ByteLevel { pattern, nfc })
             }
+            // The SentencePiece shortcut reads the raw text, where tokens matched after
+            // normalization cannot be found.
+            (Some(Normalizer::Sequence(_)), None) if added.has_normalized() => None,
             (Some(Normalizer::Sequence(list)), None) => match list.as_slice() {
                 [Normalizer::Prepend(p), Normalizer::Replace {
                     pattern: Pattern::Literal(space),
@@ -112,11 +113,12 @@ impl FastIds {
     }
 
     fn metaspace(
+        added: &AddedVocab,
         normalizer: Option<&Normalizer>,
         pre: &PreTokenizer,
         model: &Bpe,
     ) -> Option<FastIds> {
-        if normalizer.is_some() {
+        if normalizer.is_some() || added.has_normalized() {
             return None;
         }
         let PreTokenizer::Metaspace {
@@ -325,13 +327,28 @@ impl Tokenizer {
             match fast {
                 FastIds::ByteLevel { pattern, nfc } => {
                     let seg = &text[s..e];
-                    if *nfc && !crate::normalizer::is_nfc(seg) {
+                    let normalized;
+                    let seg = if *nfc && !crate::normalizer::is_nfc(seg) {
                         // Ids depend only on the normalized text, so normalize it (as the
                         // pipeline would) and take the same shortcut.
                         let norm = self.normalizer.as_ref().expect("planned with NFC");
-                        self.byte_level_ids(&norm.normalize_str(seg), pattern, ids);
+                        normalized = norm.normalize_str(seg);
+                        normalized.as_str()
                     } else {
+                        seg
+                    };
+                    if !self.added.has_normalized() {
                         self.byte_level_ids(seg, pattern, ids);
+                        continue;
+                    }
+                    // Tokens marked `normalized` are found in the normalized text, between
+                    // the raw tokens, and each piece between them is split on its own.
+                    for (a, b, id) in self.added.split_normalized(seg) {
+                        match id {
+                            Some(id) => ids.push(id),
+                            None if a < b => self.byte_level_ids(&seg[a..b], pattern, ids),
+                            None => {}
+                        }
                     }
                 }
                 FastIds::SentencePiece {
