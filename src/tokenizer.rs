@@ -50,6 +50,56 @@ enum FastIds {
     /// token with `replacement` after another char, no merge crosses the start of a word, so
     /// each word is merged (and cached) on its own with the same result.
     SentencePiece { replacement: char, prepend: Prepend },
+    /// Any other pipeline whose pre-tokenizers only cut the text, with at most one ByteLevel
+    /// among them (Falcon, DeepSeek, CLIP, ...): the segment is normalized as a plain string,
+    /// and pieces are byte ranges rather than strings that carry alignments.
+    Cut(Box<CutPlan>),
+}
+
+/// The pre-tokenizer of a `FastIds::Cut` pipeline, around its ByteLevel step.
+#[derive(Debug, Clone)]
+struct CutPlan {
+    /// Cutting pre-tokenizers that run on the (normalized) text.
+    before: Vec<PreTokenizer>,
+    /// The ByteLevel step, if any: whether it splits with the GPT-2 pattern. It maps each
+    /// piece to byte-level chars; the ids cache is keyed by the piece before that mapping.
+    byte_level: Option<bool>,
+    /// Cutting pre-tokenizers that run on each piece's byte-level chars.
+    after: Vec<PreTokenizer>,
+}
+
+impl CutPlan {
+    fn new(pre: Option<&PreTokenizer>) -> Option<CutPlan> {
+        let mut steps = Vec::new();
+        fn flatten<'a>(p: &'a PreTokenizer, out: &mut Vec<&'a PreTokenizer>) {
+            match p {
+                PreTokenizer::Sequence(list) => list.iter().for_each(|q| flatten(q, out)),
+                q => out.push(q),
+            }
+        }
+        if let Some(p) = pre {
+            flatten(p, &mut steps);
+        }
+        let mut plan = CutPlan {
+            before: Vec::new(),
+            byte_level: None,
+            after: Vec::new(),
+        };
+        for step in steps {
+            match step {
+                PreTokenizer::ByteLevel {
+                    add_prefix_space: false,
+                    use_regex,
+                } if plan.byte_level.is_none() => plan.byte_level = Some(*use_regex),
+                s if s.only_cuts() => match plan.byte_level {
+                    None => plan.before.push(s.clone()),
+                    Some(_) => plan.after.push(s.clone()),
+                },
+                _ => return None,
+            }
+        }
+        Some(plan)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,55 +113,77 @@ enum Prepend {
 }
 
 impl FastIds {
+    /// The fastest shortcut that gives the pipeline's ids, in order of preference.
     fn plan(
         added: &AddedVocab,
         normalizer: Option<&Normalizer>,
         pre: Option<&PreTokenizer>,
         model: &Bpe,
     ) -> Option<FastIds> {
-        match (normalizer, pre) {
-            (None | Some(Normalizer::Unicode(UnicodeForm::Nfc)), Some(pre)) => {
-                let nfc = normalizer.is_some();
-                let pattern = match pre {
-                    PreTokenizer::ByteLevel {
-                        add_prefix_space: false,
-                        use_regex: true,
-                    } => byte_level::gpt2_pattern().clone(),
-                    PreTokenizer::Sequence(list) => match list.as_slice() {
-                        [PreTokenizer::Split {
-                            pattern,
-                            behavior: Behavior::Isolated,
-                            invert: false,
-                        }, PreTokenizer::ByteLevel {
-                            add_prefix_space: false,
-                            use_regex: false,
-                        }] => pattern.clone(),
-                        _ => return Self::metaspace(added, normalizer, pre, model),
-                    },
-                    _ => return Self::metaspace(added, normalizer, pre, model),
-                };
-                Some(FastIds::ByteLevel { pattern, nfc })
-            }
-            // The SentencePiece shortcut reads the raw text, where tokens matched after
-            // normalization cannot be found.
-            (Some(Normalizer::Sequence(_)), None) if added.has_normalized() => None,
-            (Some(Normalizer::Sequence(list)), None) => match list.as_slice() {
-                [Normalizer::Prepend(p), Normalizer::Replace {
-                    pattern: Pattern::Literal(space),
-                    content,
-                }] if space == " " && p == content && content.chars().count() == 1 => {
-                    let r = content.chars().next()?;
-                    model.no_merge_crosses(r).then_some(FastIds::SentencePiece {
-                        replacement: r,
-                        prepend: Prepend::Always,
-                    })
-                }
-                _ => None,
+        Self::byte_level(normalizer, pre)
+            .or_else(|| Self::prepend_replace(added, normalizer, pre, model))
+            .or_else(|| Self::metaspace(added, normalizer, pre?, model))
+            .or_else(|| Some(FastIds::Cut(Box::new(CutPlan::new(pre)?))))
+    }
+
+    fn byte_level(normalizer: Option<&Normalizer>, pre: Option<&PreTokenizer>) -> Option<FastIds> {
+        let nfc = match normalizer {
+            None => false,
+            Some(Normalizer::Unicode(UnicodeForm::Nfc)) => true,
+            Some(_) => return None,
+        };
+        let pattern = match pre? {
+            PreTokenizer::ByteLevel {
+                add_prefix_space: false,
+                use_regex: true,
+            } => byte_level::gpt2_pattern().clone(),
+            PreTokenizer::Sequence(list) => match list.as_slice() {
+                [PreTokenizer::Split {
+                    pattern,
+                    behavior: Behavior::Isolated,
+                    invert: false,
+                }, PreTokenizer::ByteLevel {
+                    add_prefix_space: false,
+                    use_regex: false,
+                }] => pattern.clone(),
+                _ => return None,
             },
+            _ => return None,
+        };
+        Some(FastIds::ByteLevel { pattern, nfc })
+    }
+
+    /// SentencePiece conversions that prepend and replace in the normalizer (Llama-2).
+    fn prepend_replace(
+        added: &AddedVocab,
+        normalizer: Option<&Normalizer>,
+        pre: Option<&PreTokenizer>,
+        model: &Bpe,
+    ) -> Option<FastIds> {
+        // The SentencePiece shortcut reads the raw text, where tokens matched after
+        // normalization cannot be found.
+        if pre.is_some() || added.has_normalized() {
+            return None;
+        }
+        let Some(Normalizer::Sequence(list)) = normalizer else {
+            return None;
+        };
+        match list.as_slice() {
+            [Normalizer::Prepend(p), Normalizer::Replace {
+                pattern: Pattern::Literal(space),
+                content,
+            }] if space == " " && p == content && content.chars().count() == 1 => {
+                let r = content.chars().next()?;
+                model.no_merge_crosses(r).then_some(FastIds::SentencePiece {
+                    replacement: r,
+                    prepend: Prepend::Always,
+                })
+            }
             _ => None,
         }
     }
 
+    /// SentencePiece conversions with a Metaspace pre-tokenizer (Mistral, Phi-3).
     fn metaspace(
         added: &AddedVocab,
         normalizer: Option<&Normalizer>,
@@ -355,8 +427,67 @@ impl Tokenizer {
                     replacement,
                     prepend,
                 } => self.sentencepiece_ids(&text[s..e], s == 0, *replacement, *prepend, ids),
+                FastIds::Cut(plan) => {
+                    let normalized;
+                    let seg = match &self.normalizer {
+                        Some(norm) => {
+                            normalized = norm.normalize_str(&text[s..e]);
+                            normalized.as_str()
+                        }
+                        None => &text[s..e],
+                    };
+                    for (a, b, id) in self.added.split_normalized(seg) {
+                        match id {
+                            Some(id) => ids.push(id),
+                            None if a < b => self.cut_ids(&seg[a..b], plan, ids),
+                            None => {}
+                        }
+                    }
+                }
             }
         }
+    }
+
+    /// Ids of a piece of normalized text through a `FastIds::Cut` plan.
+    fn cut_ids(&self, seg: &str, plan: &CutPlan, ids: &mut Vec<u32>) {
+        let mut pieces = vec![(0, seg.len())];
+        plan.before.iter().for_each(|t| t.cut(seg, &mut pieces));
+        SCRATCH.with(|cell| {
+            let mut guard = cell.borrow_mut();
+            let (scratch, out) = &mut *guard;
+            let mut word = String::new();
+            let mut subs = Vec::new();
+            cache::with(&self.ids_cache, |cache| {
+                let mut piece = |a: usize, b: usize| {
+                    if a == b || cache.lookup_in(seg.as_bytes(), a, b, ids) {
+                        return;
+                    }
+                    let first = ids.len();
+                    let word = match plan.byte_level {
+                        Some(_) => {
+                            word.clear();
+                            byte_level::push_byte_text(&seg.as_bytes()[a..b], &mut word);
+                            word.as_str()
+                        }
+                        None => &seg[a..b],
+                    };
+                    subs.clear();
+                    subs.push((0, word.len()));
+                    plan.after.iter().for_each(|t| t.cut(word, &mut subs));
+                    for &(x, y) in &subs {
+                        self.model_ids(&word[x..y], scratch, out, ids);
+                    }
+                    cache.store(&seg.as_bytes()[a..b], &ids[first..], true);
+                };
+                for (a, b) in pieces {
+                    match plan.byte_level {
+                        Some(true) => byte_level::gpt2_pattern()
+                            .for_each_isolated(&seg[a..b], |x, y| piece(a + x, a + y)),
+                        _ => piece(a, b),
+                    }
+                }
+            })
+        });
     }
 
     fn byte_level_ids(&self, seg: &str, pattern: &Pattern, ids: &mut Vec<u32>) {
@@ -365,7 +496,7 @@ impl Tokenizer {
             let (scratch, out) = &mut *guard;
             let mut word = String::new();
             cache::with(&self.ids_cache, |cache| {
-                let mut piece = |a: usize, b: usize| {
+                let piece = |a: usize, b: usize| {
                     if a == b || cache.lookup_in(seg.as_bytes(), a, b, ids) {
                         return;
                     }
@@ -375,12 +506,7 @@ impl Tokenizer {
                     self.model_ids(&word, scratch, out, ids);
                     cache.store(raw, &ids[ids.len() - out.len()..], true);
                 };
-                match pattern {
-                    // The scanners' matches tile the text.
-                    Pattern::Scan(k) => k.for_each(seg, piece),
-                    // Isolated keeps the text between matches as pieces too.
-                    p => p.split(seg).into_iter().for_each(|(a, b, _)| piece(a, b)),
-                }
+                pattern.for_each_isolated(seg, piece);
             })
         });
     }

@@ -87,6 +87,16 @@ impl Pattern {
         }
     }
 
+    /// Call `f(start, end)` for each piece of an `Isolated` split: the matches and the
+    /// non-empty text between them, left to right.
+    pub fn for_each_isolated(&self, text: &str, mut f: impl FnMut(usize, usize)) {
+        match self {
+            // The scanners' matches tile the text.
+            Pattern::Scan(k) => k.for_each(text, f),
+            p => p.split(text).into_iter().for_each(|(a, b, _)| f(a, b)),
+        }
+    }
+
     /// Split `text` into (start, end, is_match) covering all of it (HF's `find_matches`).
     pub fn split(&self, text: &str) -> Vec<(usize, usize, bool)> {
         let mut out = Vec::new();

@@ -98,17 +98,6 @@ impl PreTokenizer {
                     out.push(p);
                 }
             }
-            PreTokenizer::Split {
-                pattern,
-                behavior,
-                invert,
-            } => {
-                let mut m = pattern.split(&n.text);
-                if *invert {
-                    m.iter_mut().for_each(|x| x.2 = !x.2);
-                }
-                out.extend(split::apply(&n, m, *behavior));
-            }
             PreTokenizer::Metaspace {
                 replacement,
                 prepend_scheme,
@@ -134,27 +123,81 @@ impl PreTokenizer {
                     out.push(n);
                 }
             }
+            PreTokenizer::Split { .. }
+            | PreTokenizer::Digits { .. }
+            | PreTokenizer::Punctuation(_)
+            | PreTokenizer::Whitespace
+            | PreTokenizer::WhitespaceSplit => {
+                let (m, b) = self.cut_matches(&n.text);
+                out.extend(split::apply(&n, m, b));
+            }
+        }
+    }
+
+    /// Whether this pre-tokenizer only cuts text into pieces, leaving the text itself as it is
+    /// (so it can run on byte ranges of the text, with no alignment bookkeeping).
+    pub fn only_cuts(&self) -> bool {
+        match self {
+            PreTokenizer::Sequence(list) => list.iter().all(PreTokenizer::only_cuts),
+            PreTokenizer::Split { .. }
+            | PreTokenizer::Digits { .. }
+            | PreTokenizer::Punctuation(_)
+            | PreTokenizer::Whitespace
+            | PreTokenizer::WhitespaceSplit => true,
+            PreTokenizer::ByteLevel { .. } | PreTokenizer::Metaspace { .. } => false,
+        }
+    }
+
+    /// Cut each of `pieces` (byte ranges of `text`) further, in place, as `pre_tokenize` would
+    /// cut the same pieces. For pre-tokenizers that `only_cuts`.
+    pub fn cut(&self, text: &str, pieces: &mut Vec<(usize, usize)>) {
+        if let PreTokenizer::Sequence(list) = self {
+            return list.iter().for_each(|t| t.cut(text, pieces));
+        }
+        let whole = std::mem::take(pieces);
+        for (s, e) in whole {
+            let (m, b) = self.cut_matches(&text[s..e]);
+            pieces.extend(split::pieces(m, b).map(|(a, z)| (s + a, s + z)));
+        }
+    }
+
+    /// A cutting pre-tokenizer's matches in `text`, and how they become pieces.
+    fn cut_matches(&self, text: &str) -> (Vec<(usize, usize, bool)>, Behavior) {
+        match self {
+            PreTokenizer::Split {
+                pattern,
+                behavior,
+                invert,
+            } => {
+                let mut m = pattern.split(text);
+                if *invert {
+                    m.iter_mut().for_each(|x| x.2 = !x.2);
+                }
+                (m, *behavior)
+            }
             PreTokenizer::Digits { individual } => {
-                let m = split::char_matches(&n.text, char::is_numeric);
+                let m = split::char_matches(text, char::is_numeric);
                 let b = if *individual {
                     Behavior::Isolated
                 } else {
                     Behavior::Contiguous
                 };
-                out.extend(split::apply(&n, m, b));
+                (m, b)
             }
-            PreTokenizer::Punctuation(b) => {
-                let m = split::char_matches(&n.text, is_punctuation);
-                out.extend(split::apply(&n, m, *b));
-            }
+            PreTokenizer::Punctuation(b) => (split::char_matches(text, is_punctuation), *b),
             PreTokenizer::Whitespace => {
-                let mut m = whitespace_re().split(&n.text);
+                let mut m = whitespace_re().split(text);
                 m.iter_mut().for_each(|x| x.2 = !x.2);
-                out.extend(split::apply(&n, m, Behavior::Removed));
+                (m, Behavior::Removed)
             }
-            PreTokenizer::WhitespaceSplit => {
-                let m = split::char_matches(&n.text, char::is_whitespace);
-                out.extend(split::apply(&n, m, Behavior::Removed));
+            PreTokenizer::WhitespaceSplit => (
+                split::char_matches(text, char::is_whitespace),
+                Behavior::Removed,
+            ),
+            PreTokenizer::Sequence(_)
+            | PreTokenizer::ByteLevel { .. }
+            | PreTokenizer::Metaspace { .. } => {
+                unreachable!("only pre-tokenizers that only cut have cut matches")
             }
         }
     }
@@ -191,6 +234,67 @@ mod tests {
         assert_eq!(texts(&p, "a b"), ["\u{2581}a\u{2581}b"]);
         let later = p.pre_tokenize(vec![NormalizedString::from_original("a", 3)]);
         assert_eq!(later[0].text, "a");
+    }
+
+    /// Every pre-tokenizer that only cuts, alone and in a sequence, on texts mixing words,
+    /// digits, punctuation, whitespace runs and non-ASCII.
+    #[test]
+    fn cut_gives_the_pieces_pre_tokenize_gives() {
+        let split = |pattern: &str, behavior, invert| PreTokenizer::Split {
+            pattern: Pattern::regex(pattern).unwrap(),
+            behavior,
+            invert,
+        };
+        let behaviors = [
+            Behavior::Removed,
+            Behavior::Isolated,
+            Behavior::MergedWithPrevious,
+            Behavior::MergedWithNext,
+            Behavior::Contiguous,
+        ];
+        let mut cutters = vec![
+            PreTokenizer::Digits { individual: false },
+            PreTokenizer::Digits { individual: true },
+            PreTokenizer::Whitespace,
+            PreTokenizer::WhitespaceSplit,
+            PreTokenizer::Split {
+                pattern: Pattern::Literal(" ".into()),
+                behavior: Behavior::MergedWithPrevious,
+                invert: false,
+            },
+        ];
+        for b in behaviors {
+            cutters.push(PreTokenizer::Punctuation(b));
+            cutters.push(split(r"\s?\p{L}+", b, false));
+            cutters.push(split(r"[0-9]{3}", b, true));
+        }
+        cutters.push(PreTokenizer::Sequence(vec![
+            PreTokenizer::Punctuation(Behavior::Contiguous),
+            PreTokenizer::Digits { individual: false },
+            split(r"[0-9]{3}", Behavior::Isolated, false),
+        ]));
+        let samples = [
+            "",
+            "Hello, world!! 12345 and 6\u{00b2}7",
+            "  lead  and trail  ",
+            "x=f(1,22,333);\n\tr\u{e9}sum\u{e9} \u{4e2d}\u{6587}\u{ff0c}\u{0661}\u{0662}",
+            "...!?--",
+        ];
+        for p in &cutters {
+            assert!(p.only_cuts());
+            for text in samples {
+                let mut pieces = vec![(0, text.len())];
+                p.cut(text, &mut pieces);
+                let cut: Vec<&str> = pieces.iter().map(|&(s, e)| &text[s..e]).collect();
+                assert_eq!(cut, texts(p, text), "{p:?} on {text:?}");
+            }
+        }
+        let byte_level = PreTokenizer::ByteLevel {
+            add_prefix_space: false,
+            use_regex: true,
+        };
+        assert!(!byte_level.only_cuts());
+        assert!(!PreTokenizer::Sequence(vec![cutters[0].clone(), byte_level]).only_cuts());
     }
 
     #[test]

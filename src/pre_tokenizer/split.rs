@@ -37,6 +37,17 @@ pub fn apply(
     matches: Vec<(usize, usize, bool)>,
     behavior: Behavior,
 ) -> Vec<NormalizedString> {
+    pieces(matches, behavior)
+        .map(|(s, e)| n.slice(s..e))
+        .collect()
+}
+
+/// The byte ranges of the pieces that (start, end, is_match) ranges make under `behavior`,
+/// in order, none empty.
+pub fn pieces(
+    matches: Vec<(usize, usize, bool)>,
+    behavior: Behavior,
+) -> impl Iterator<Item = (usize, usize)> {
     // (start, end, remove)
     let ranges: Vec<(usize, usize, bool)> = match behavior {
         Behavior::Isolated => matches.into_iter().map(|(s, e, _)| (s, e, false)).collect(),
@@ -82,6 +93,5 @@ pub fn apply(
     ranges
         .into_iter()
         .filter(|&(s, e, remove)| !remove && s < e)
-        .map(|(s, e, _)| n.slice(s..e))
-        .collect()
+        .map(|(s, e, _)| (s, e))
 }
