@@ -34,6 +34,21 @@ FAMILIES = {
     "mistral": "mistral-7b-v0.1",
 }
 
+# The other BPE tokenizer.json files in tokenizers/ (directory names), timed against HF
+# `tokenizers` only, on single calls and fewer bytes: no target is set on them.
+OTHER_FAMILIES = (
+    "phi-2",
+    "phi-3-mini",
+    "qwen3",
+    "roberta-base",
+    "whisper-tiny",
+    "falcon",
+    "deepseek-coder",
+    "deepseek-v4",
+    "clip",
+    "gemma3",
+)
+
 WORST_CASES = ("random letters", "one repeated letter", "random CJK", "prose without whitespace")
 #: The kinds the linear target is over (the issue's). Prose without whitespace is timed too,
 #: but its pieces repeat: the short text is answered from the piece cache on every repeat

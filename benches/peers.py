@@ -31,7 +31,7 @@ def rank_file(name: str) -> Path:
 
 
 def family_file(family: str) -> Path:
-    return TOKENIZERS / FAMILIES[family] / "tokenizer.json"
+    return TOKENIZERS / FAMILIES.get(family, family) / "tokenizer.json"
 
 
 @functools.cache

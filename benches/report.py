@@ -90,6 +90,20 @@ def run_families(rounds: int, budget: int) -> dict[str, Any]:
     return out
 
 
+def run_other_families(rounds: int, budget: int) -> dict[str, Any]:
+    """Single calls only, for the families outside the targets."""
+    out: dict[str, Any] = {"single": {}}
+    for family in corpus.OTHER_FAMILIES:
+        single, _ = peers.family_peers(family)
+        for work in corpus.WORKLOADS:
+            w = corpus.workload(work, budget)
+            key = f"{family} {work}"
+            _tick(f"tokenizer.json {key}")
+            expected = single[0].run(w.docs)  # type: ignore[union-attr]
+            out["single"][key] = _results(measure(single, w.docs, expected, w.nbytes, rounds))
+    return out
+
+
 def _time_call(fn: Callable[[str], Any], text: str, min_total: float) -> tuple[float, Any]:
     """Median of repeated calls until `min_total` seconds (short inputs are noisy), and the
     first call's output for the check."""
@@ -424,6 +438,28 @@ def _speed_table(section: dict[str, list[dict[str, Any]]], columns: Sequence[str
     return "\n".join(lines)
 
 
+def _family_table(section: dict[str, list[dict[str, Any]]]) -> str:
+    """Rows: families; columns: workloads; cells: batok and HF `encode` MB/s, and the ratio."""
+    families = list(dict.fromkeys(k.rsplit(" ", 1)[0] for k in section))
+    lines = ["| family | " + " | ".join(corpus.WORKLOADS) + " |"]
+    lines.append("|---|" + "---:|" * len(corpus.WORKLOADS))
+    for family in families:
+        cells = []
+        for work in corpus.WORKLOADS:
+            results = section.get(f"{family} {work}", [])
+            ours, hf = (
+                _speed(results, "batok", "encode"),
+                _speed(results, "HF tokenizers", "encode"),
+            )
+            differs = [r for r in results if r["status"] == "differs"]
+            if differs:
+                cells.append(f"HF {_cell(differs[0], None)}")
+            else:
+                cells.append(f"{_fmt(ours)} vs {_fmt(hf)} ({_fmt(_ratio(ours, hf), 'x')})")
+        lines.append(f"| {family} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def render(data: dict[str, Any]) -> str:
     m = data["machine"]
     enc, fam = data["encode"], data["families"]
@@ -507,6 +543,16 @@ def render(data: dict[str, Any]) -> str:
         add("")
         sec = {c: fam["batch"][c] for c in cols}
         add(_speed_table(sec, cols, "encode_batch").replace(f"{family} ", ""))
+        add("")
+    others = data.get("other_families", {}).get("single", {})
+    if others:
+        add("## Other tokenizer.json families\n")
+        add(
+            "The other BPE files in `shared/tokenizers/`, on fewer bytes and single calls only: "
+            "batok's `encode` and HF's `encode`, MB/s, and batok's speed over HF's. No target "
+            "is set on them.\n"
+        )
+        add(_family_table(others))
         add("")
     add("## Decode\n")
     add("MB/s of decoded UTF-8 text; brackets: batok's `decode` over the row.\n")
@@ -729,6 +775,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     data["encode"] = run_encode(rounds, budget)
     print("tokenizer.json families", file=sys.stderr)
     data["families"] = run_families(rounds, family_budget)
+    print("other tokenizer.json families", file=sys.stderr)
+    data["other_families"] = run_other_families(rounds, family_budget // 2)
     print("worst case", file=sys.stderr)
     data["worst_case"] = run_worst_case(sizes, 0.02 if quick else 0.3)
     print("cold load", file=sys.stderr)
