@@ -76,31 +76,20 @@ def run_encode(rounds: int, budget: int) -> dict[str, Any]:
     return out
 
 
-def run_families(rounds: int, budget: int) -> dict[str, Any]:
-    out: dict[str, Any] = {"single": {}, "batch": {}}
-    for family in corpus.FAMILIES:
-        single, batch = peers.family_peers(family)
+def run_families(
+    rounds: int, budget: int, families: Sequence[str] = tuple(corpus.FAMILIES), batch: bool = True
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"single": {}, "batch": {}} if batch else {"single": {}}
+    for family in families:
+        single, batched = peers.family_peers(family)
         for work in corpus.WORKLOADS:
             w = corpus.workload(work, budget)
             key = f"{family} {work}"
             _tick(f"tokenizer.json {key}")
             expected = single[0].run(w.docs)  # type: ignore[union-attr]
             out["single"][key] = _results(measure(single, w.docs, expected, w.nbytes, rounds))
-            out["batch"][key] = _results(measure(batch, w.docs, expected, w.nbytes, rounds))
-    return out
-
-
-def run_other_families(rounds: int, budget: int) -> dict[str, Any]:
-    """Single calls only, for the families outside the targets."""
-    out: dict[str, Any] = {"single": {}}
-    for family in corpus.OTHER_FAMILIES:
-        single, _ = peers.family_peers(family)
-        for work in corpus.WORKLOADS:
-            w = corpus.workload(work, budget)
-            key = f"{family} {work}"
-            _tick(f"tokenizer.json {key}")
-            expected = single[0].run(w.docs)  # type: ignore[union-attr]
-            out["single"][key] = _results(measure(single, w.docs, expected, w.nbytes, rounds))
+            if batch:
+                out["batch"][key] = _results(measure(batched, w.docs, expected, w.nbytes, rounds))
     return out
 
 
@@ -776,7 +765,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("tokenizer.json families", file=sys.stderr)
     data["families"] = run_families(rounds, family_budget)
     print("other tokenizer.json families", file=sys.stderr)
-    data["other_families"] = run_other_families(rounds, family_budget // 2)
+    # The families outside the targets: single calls only, on half the bytes again.
+    data["other_families"] = run_families(
+        rounds, family_budget // 2, corpus.OTHER_FAMILIES, batch=False
+    )
     print("worst case", file=sys.stderr)
     data["worst_case"] = run_worst_case(sizes, 0.02 if quick else 0.3)
     print("cold load", file=sys.stderr)
