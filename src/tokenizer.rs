@@ -45,11 +45,16 @@ enum FastIds {
     /// normalizer, or NFC (text not already in NFC is normalized first); added tokens marked
     /// `normalized` are found in that text, as the pipeline finds them.
     ByteLevel { pattern: Pattern, nfc: bool },
-    /// SentencePiece-style pipelines (Llama-2, Mistral, Phi-3): spaces become `replacement`,
-    /// which may be prepended, and the whole text is one BPE word. When no merge can produce a
-    /// token with `replacement` after another char, no merge crosses the start of a word, so
-    /// each word is merged (and cached) on its own with the same result.
-    SentencePiece { replacement: char, prepend: Prepend },
+    /// SentencePiece-style pipelines (Llama-2, Mistral, Phi-3, Gemma 3): spaces become
+    /// `replacement`, which may be prepended, and the whole text is one BPE word. A merge can
+    /// cross the start of a word (a `replacement` after another char) only by making one of
+    /// the few tokens that hold such a start, so each word is merged (and cached) on its own,
+    /// with the same result, except where one of those tokens is written across the start.
+    SentencePiece {
+        replacement: char,
+        prepend: Prepend,
+        joins: Vec<Join>,
+    },
     /// Any other pipeline whose pre-tokenizers only cut the text, with at most one ByteLevel
     /// among them (Falcon, DeepSeek, CLIP, ...): the segment is normalized as a plain string,
     /// and pieces are byte ranges rather than strings that carry alignments.
@@ -102,8 +107,43 @@ impl CutPlan {
     }
 }
 
+/// A token that a merge can make across the start of a word, cut at that start: where the
+/// text has `before` and then `after`, the two words are merged as one.
+#[derive(Debug, Clone)]
+struct Join {
+    before: String,
+    after: String,
+}
+
+impl Join {
+    /// Whether `seg` (spaces read as `r`, and after a prepended `r` when `lead`) has `before`
+    /// ending at byte `i` and `after` starting there.
+    fn at(&self, seg: &str, i: usize, lead: bool, r: char) -> bool {
+        let read = |x: char| if x == ' ' { r } else { x };
+        let mut ahead = seg[i..].chars().map(read);
+        if !self.after.chars().all(|y| ahead.next() == Some(y)) {
+            return false;
+        }
+        let mut back = seg[..i].chars().rev().map(read).chain(lead.then_some(r));
+        self.before.chars().rev().all(|y| back.next() == Some(y))
+    }
+}
+
+/// How a SentencePiece-style pipeline reads spaces (see `FastIds::SentencePiece`).
+#[derive(Clone, Copy)]
+struct Words<'a> {
+    r: char,
+    prepend: Prepend,
+    joins: &'a [Join],
+}
+
+/// More joins than this and the words are too often merged together to be worth cutting.
+const MAX_JOINS: usize = 64;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Prepend {
+    /// Never (a plain Replace normalizer, Metaspace `never`).
+    Never,
     /// The Prepend normalizer: always, on non-empty text.
     Always,
     /// Metaspace `always`: unless the text already starts with the replacement.
@@ -123,6 +163,7 @@ impl FastIds {
         Self::byte_level(normalizer, pre)
             .or_else(|| Self::prepend_replace(added, normalizer, pre, model))
             .or_else(|| Self::metaspace(added, normalizer, pre?, model))
+            .or_else(|| Self::replace_space(added, normalizer, pre, model))
             .or_else(|| Some(FastIds::Cut(Box::new(CutPlan::new(pre)?))))
     }
 
@@ -173,14 +214,69 @@ impl FastIds {
                 pattern: Pattern::Literal(space),
                 content,
             }] if space == " " && p == content && content.chars().count() == 1 => {
-                let r = content.chars().next()?;
-                model.no_merge_crosses(r).then_some(FastIds::SentencePiece {
-                    replacement: r,
-                    prepend: Prepend::Always,
-                })
+                Self::sentencepiece(model, content.chars().next()?, Prepend::Always)
             }
             _ => None,
         }
+    }
+
+    /// SentencePiece conversions that only replace spaces in the normalizer (Gemma 3); a
+    /// Split on spaces after that finds none.
+    fn replace_space(
+        added: &AddedVocab,
+        normalizer: Option<&Normalizer>,
+        pre: Option<&PreTokenizer>,
+        model: &Bpe,
+    ) -> Option<FastIds> {
+        let Some(Normalizer::Replace {
+            pattern: Pattern::Literal(space),
+            content,
+        }) = normalizer
+        else {
+            return None;
+        };
+        let mut chars = content.chars();
+        let (Some(r), None) = (chars.next(), chars.next()) else {
+            return None;
+        };
+        if space != " " || r == ' ' || added.has_normalized() {
+            return None;
+        }
+        match pre {
+            None => {}
+            Some(PreTokenizer::Split {
+                pattern: Pattern::Literal(p),
+                invert: false,
+                ..
+            }) if p == " " => {}
+            Some(_) => return None,
+        }
+        Self::sentencepiece(model, r, Prepend::Never)
+    }
+
+    /// The SentencePiece shortcut with replacement `r`, unless too many tokens join words.
+    fn sentencepiece(model: &Bpe, r: char, prepend: Prepend) -> Option<FastIds> {
+        let mut joins = Vec::new();
+        for t in model.tokens_crossing(r) {
+            let mut prev = None;
+            for (k, x) in t.char_indices() {
+                if x == r && prev.is_some_and(|p| p != r) {
+                    joins.push(Join {
+                        before: t[..k].to_string(),
+                        after: t[k..].to_string(),
+                    });
+                }
+                prev = Some(x);
+            }
+            if joins.len() > MAX_JOINS {
+                return None;
+            }
+        }
+        Some(FastIds::SentencePiece {
+            replacement: r,
+            prepend,
+            joins,
+        })
     }
 
     /// SentencePiece conversions with a Metaspace pre-tokenizer (Mistral, Phi-3).
@@ -204,14 +300,9 @@ impl FastIds {
         let prepend = match prepend_scheme {
             PrependScheme::Always => Prepend::UnlessPresent,
             PrependScheme::First => Prepend::AtInputStart,
-            PrependScheme::Never => return None,
+            PrependScheme::Never => Prepend::Never,
         };
-        model
-            .no_merge_crosses(*replacement)
-            .then_some(FastIds::SentencePiece {
-                replacement: *replacement,
-                prepend,
-            })
+        Self::sentencepiece(model, *replacement, prepend)
     }
 }
 
@@ -426,7 +517,16 @@ impl Tokenizer {
                 FastIds::SentencePiece {
                     replacement,
                     prepend,
-                } => self.sentencepiece_ids(&text[s..e], s == 0, *replacement, *prepend, ids),
+                    joins,
+                } => {
+                    let at_start = s == 0;
+                    let words = Words {
+                        r: *replacement,
+                        prepend: *prepend,
+                        joins,
+                    };
+                    self.sentencepiece_ids(&text[s..e], at_start, &words, ids)
+                }
                 FastIds::Cut(plan) => {
                     let normalized;
                     let seg = match &self.normalizer {
@@ -529,19 +629,14 @@ impl Tokenizer {
     /// another char. Words are found and cached as written (a space and `r` both read as
     /// `r`), so the replaced text is built only for a word the cache lacks; the first word,
     /// when `r` is prepended to it, is keyed with a space in front.
-    fn sentencepiece_ids(
-        &self,
-        seg: &str,
-        at_start: bool,
-        r: char,
-        prepend: Prepend,
-        ids: &mut Vec<u32>,
-    ) {
+    fn sentencepiece_ids(&self, seg: &str, at_start: bool, words: &Words, ids: &mut Vec<u32>) {
+        let Words { r, prepend, joins } = *words;
         let mut buf = [0u8; 4];
         let r_bytes = r.encode_utf8(&mut buf).as_bytes();
         let bytes = seg.as_bytes();
         let starts_with_r = bytes.first() == Some(&b' ') || bytes.starts_with(r_bytes);
         let add = match prepend {
+            Prepend::Never => false,
             Prepend::Always => true,
             Prepend::UnlessPresent => !starts_with_r,
             Prepend::AtInputStart => !starts_with_r && at_start,
@@ -584,7 +679,7 @@ impl Tokenizer {
                         i += 1;
                         continue;
                     };
-                    if i != sep_end {
+                    if i != sep_end && !joins.iter().any(|j| j.at(seg, i, add, r)) {
                         flush(start, i, first);
                         (start, first) = (i, false);
                     }

@@ -264,18 +264,25 @@ impl Bpe {
         })
     }
 
-    /// True when no merge yields a token with `c` right after a different char, so BPE never
-    /// joins across the start of a word that begins with `c`.
-    pub fn no_merge_crosses(&self, c: char) -> bool {
-        self.merges.values().all(|(_, id)| {
-            let t = self.vocab_r.get(id).map_or("", |s| s.as_str());
-            let mut prev: Option<char> = None;
-            t.chars().all(|x| {
-                let ok = !(x == c && prev.is_some_and(|p| p != c));
-                prev = Some(x);
-                ok
+    /// The tokens that merges make with `c` right after a different char: the only tokens
+    /// that can join a word beginning with `c` to the text before it. Sorted.
+    pub fn tokens_crossing(&self, c: char) -> Vec<&str> {
+        let mut out: Vec<&str> = self
+            .merges
+            .values()
+            .filter_map(|(_, id)| self.vocab_r.get(id).map(String::as_str))
+            .filter(|t| {
+                let mut prev: Option<char> = None;
+                t.chars().any(|x| {
+                    let crosses = x == c && prev.is_some_and(|p| p != c);
+                    prev = Some(x);
+                    crosses
+                })
             })
-        })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     pub fn token_to_id(&self, t: &str) -> Option<u32> {

@@ -1,10 +1,13 @@
 """SentencePiece-style tokenizers (spaces read as `▁`, words start at each `▁`) under every way
 the replacement is prepended, against `tokenizers`.
 
-The shared files use two of them: Llama-2's `Prepend` normalizer and Mistral's Metaspace with
-`prepend_scheme: "first"`. Metaspace `"always"` is built here from Mistral's file, and each
-variant meets text that starts with spaces, holds literal `▁`, runs of separators and special
-tokens, where the word split and the prepended replacement must agree with the reference.
+The shared files use three of them: Llama-2's `Prepend` normalizer, Mistral's Metaspace with
+`prepend_scheme: "first"` and Gemma 3's `Replace` normalizer, which prepends nothing. Metaspace
+`"always"` and `"never"` are built here from Mistral's file, and each variant meets text that
+starts with spaces, holds literal `▁`, runs of separators and special tokens, where the word
+split and the prepended replacement must agree with the reference. Gemma 3 also has a merge that
+joins two words (`>▁</`); texts written across each such join check that batok keeps those
+words together.
 """
 
 from __future__ import annotations
@@ -24,11 +27,19 @@ import batok
 PARITY = settings.get_profile("batok-parity")
 
 
-# name: (family directory, Metaspace prepend_scheme to set, or None to keep the file as it is)
+# variant name -> the tokens its merges make across the start of a word (see joining_tokens)
+JOINS: dict[str, list[str]] = {}
+
+SPM_SPECIALS = ("<s>", "</s>", "<unk>")
+
+# name: (family directory, Metaspace prepend_scheme to set or None to keep the file as it is,
+# special tokens to mix into text)
 VARIANTS = {
-    "llama-2 Prepend normalizer": ("llama-2", None),
-    "Metaspace first": ("mistral-7b-v0.1", "first"),
-    "Metaspace always": ("mistral-7b-v0.1", "always"),
+    "llama-2 Prepend normalizer": ("llama-2", None, SPM_SPECIALS),
+    "Metaspace first": ("mistral-7b-v0.1", "first", SPM_SPECIALS),
+    "Metaspace always": ("mistral-7b-v0.1", "always", SPM_SPECIALS),
+    "Metaspace never": ("mistral-7b-v0.1", "never", SPM_SPECIALS),
+    "gemma3 Replace normalizer": ("gemma3", None, ("<bos>", "<eos>", "<start_of_turn>")),
 }
 
 
@@ -36,18 +47,19 @@ VARIANTS = {
 def variant(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, tokenizers_dir: Path
 ) -> Iterator[HfFamily]:
-    family, scheme = VARIANTS[request.param]
+    family, scheme, specials = VARIANTS[request.param]
     config = json.loads((tokenizers_dir / family / "tokenizer.json").read_text("utf-8"))
     if scheme is not None:
         config["pre_tokenizer"]["prepend_scheme"] = scheme
     path = tmp_path_factory.mktemp("sentencepiece") / "tokenizer.json"
     path.write_text(json.dumps(config), encoding="utf-8")
+    JOINS[request.param] = joining_tokens(config)
     reference = tokenizers.Tokenizer.from_file(str(path))
     yield HfFamily(
         name=request.param,
         reference=reference,
         batok=batok.Tokenizer.from_file(Path(path)),
-        added_tokens=("<s>", "</s>", "<unk>"),
+        added_tokens=specials,
     )
 
 
@@ -69,6 +81,8 @@ EDGES = [
     "中文 文本▁テキスト",
     "x – y — z",  # other chars whose UTF-8 starts with the byte that starts `▁`
     "Hello Hello Hello",
+    "<p>a</p> </p>",  # `>▁</` is one token in Gemma 3
+    "> ▁</",
 ]
 
 
@@ -95,3 +109,26 @@ def test_random_text_matches_tokenizers(variant: HfFamily, data: st.DataObject) 
     for add_special_tokens in (False, True):
         problems += hf_differences(variant, "random text", text, add_special_tokens)
     assert not problems, report(problems, f"tokenizers with {variant.name} on {text!r}")
+
+
+def joining_tokens(config: dict) -> list[str]:
+    """Tokens that the file's merges make with `▁` right after another char."""
+    joined = []
+    for merge in config["model"]["merges"]:
+        left, right = merge if isinstance(merge, list) else merge.split(" ", 1)
+        token = left + right
+        if any(b == "▁" and a != "▁" for a, b in zip(token, token[1:], strict=False)):
+            joined.append(token)
+    return joined
+
+
+def test_words_a_merge_joins_match_tokenizers(variant: HfFamily) -> None:
+    tokens = JOINS[variant.name]
+    if not tokens:
+        pytest.skip(f"no merge in {variant.name} joins two words")
+    problems = []
+    for token in tokens:
+        written = token.replace("▁", " ")
+        for text in (written, f"x{written}y", f"a {written} b{written}", f"{token}  {written}"):
+            problems += hf_differences(variant, "words a merge joins", text, True)
+    assert not problems, report(problems, f"tokenizers with {variant.name}")
