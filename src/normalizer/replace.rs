@@ -91,8 +91,8 @@ impl Pattern {
     /// non-empty text between them, left to right.
     pub fn for_each_isolated(&self, text: &str, mut f: impl FnMut(usize, usize)) {
         match self {
-            // The scanners' matches tile the text.
-            Pattern::Scan(k) => k.for_each(text, f),
+            // Where the scanner's matches tile the text, they are all the pieces.
+            Pattern::Scan(k) if k.tiles() => k.for_each(text, f),
             p => p.split(text).into_iter().for_each(|(a, b, _)| f(a, b)),
         }
     }

@@ -21,6 +21,12 @@ pub enum Kind {
     /// o200k_base: cased letter runs (upper/title/modifier/other letters and marks, then lower
     /// ones) with an optional contraction, `/` kept with trailing newlines after punctuation.
     O200k,
+    /// CLIP: its two special tokens, contractions, letter runs, single numbers and runs of
+    /// everything else. It leaves whitespace unmatched.
+    Clip,
+    /// `\s+`, runs of whitespace (CLIP's normalizer replaces them). It leaves the rest
+    /// unmatched.
+    Spaces,
 }
 
 pub const GPT2: &str =
@@ -32,6 +38,9 @@ pub const O200K: &str = concat!(
     r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|",
     r"\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 );
+pub const CLIP: &str =
+    r"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+";
+pub const SPACES: &str = r"\s+";
 pub const QWEN2: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
 impl Kind {
@@ -51,13 +60,20 @@ impl Kind {
                 ws_to_end: false,
             }),
             O200K => Some(Kind::O200k),
+            CLIP => Some(Kind::Clip),
+            SPACES => Some(Kind::Spaces),
             _ => None,
         }
     }
 
-    /// Call `f(start, end)` for every match, left to right. The patterns match every char, so
-    /// the matches tile the text.
-    pub fn for_each(self, text: &str, f: impl FnMut(usize, usize)) {
+    /// Whether the matches tile the text (the tokenizers' own split patterns match every
+    /// char).
+    pub fn tiles(self) -> bool {
+        !matches!(self, Kind::Clip | Kind::Spaces)
+    }
+
+    /// Call `f(start, end)` for every match, left to right.
+    pub fn for_each(self, text: &str, mut f: impl FnMut(usize, usize)) {
         // One loop per kind, so that each kind's fast paths and `f` make one loop body.
         match self {
             Kind::Gpt2 => tile(text, |i| gpt2_at(text, i), f),
@@ -65,8 +81,63 @@ impl Kind {
                 tile(text, |i| cl100k_at(text, i, digits, ws_to_end), f)
             }
             Kind::O200k => tile(text, |i| o200k_at(text, i), f),
+            Kind::Clip => {
+                let mut i = 0;
+                while i < text.len() {
+                    match clip_at(text, i) {
+                        Ok(e) => {
+                            f(i, e);
+                            i = e;
+                        }
+                        Err(skip) => i = skip,
+                    }
+                }
+            }
+            Kind::Spaces => {
+                let b = text.as_bytes();
+                let mut i = 0;
+                while i < b.len() {
+                    let (c, len) = decode_at(b, i);
+                    if is_space(c) {
+                        let e = run(text, i, is_space);
+                        f(i, e);
+                        i = e;
+                    } else {
+                        i += len;
+                    }
+                }
+            }
         }
     }
+}
+
+/// The end of CLIP's match at `i`, or Err(the end of the whitespace char there, where no
+/// match starts).
+fn clip_at(t: &str, i: usize) -> Result<usize, usize> {
+    let b = t.as_bytes();
+    let (c, len) = decode_at(b, i);
+    if c == '<' {
+        for special in ["<|startoftext|>", "<|endoftext|>"] {
+            if b[i..].starts_with(special.as_bytes()) {
+                return Ok(i + special.len());
+            }
+        }
+    }
+    if c == '\'' {
+        if let Some(e) = contraction(t, i, false) {
+            return Ok(e);
+        }
+    }
+    if is_letter(c) {
+        return Ok(ascii_run8(b, i, LETTER).unwrap_or_else(|| run(t, i, is_letter)));
+    }
+    if is_number(c) {
+        return Ok(i + len);
+    }
+    if is_other(c) {
+        return Ok(run(t, i, is_other));
+    }
+    Err(i + len)
 }
 
 /// `f(start, end)` for each match, where `end_at(i)` is the end of the match at `i`.
@@ -724,7 +795,7 @@ mod tests {
 
     /// A small deterministic generator over the chars where the rules differ.
     fn random_texts() -> Vec<String> {
-        let alphabet: Vec<char> = "aZé1٣½ǅʰ中\u{627}ÀÉ\u{903} \t\n\r\u{a0}\u{3000}'sStTrReElLvVmMdD\u{17f}.,!?-_/\u{4e00}\u{301}\u{1f600}\u{2028}\u{85}xQ9\"\u{b}  ee"
+        let alphabet: Vec<char> = "aZé1٣½ǅʰ中\u{627}ÀÉ\u{903} \t\n\r\u{a0}\u{3000}'sStTrReElLvVmMdD\u{17f}.,!?-_/\u{4e00}\u{301}\u{1f600}\u{2028}\u{85}xQ9\"\u{b}  ee<|>"
             .chars()
             .collect();
         let mut state = 0x2545F4914F6CDD1Du64;
@@ -748,10 +819,17 @@ mod tests {
 
     #[test]
     fn scanners_equal_the_regex_engine() {
-        for src in [GPT2, CL100K_TIKTOKEN, LLAMA3, QWEN2, O200K] {
+        for src in [GPT2, CL100K_TIKTOKEN, LLAMA3, QWEN2, O200K, CLIP, SPACES] {
             let k = Kind::for_pattern(src).unwrap();
             let re = fancy_regex::Regex::new(src).unwrap();
-            for t in random_texts() {
+            let specials = [
+                "<|startoftext|>a b<|endoftext|>",
+                "x<|endoftext|>",
+                "!<|endoftext|> '<|startoftext|>",
+                "<|endoftext <|startoftext|",
+                "'s<|startoftext|>'ll",
+            ];
+            for t in random_texts().into_iter().chain(specials.map(String::from)) {
                 assert_eq!(
                     scan_matches(k, &t),
                     regex_matches(&re, &t),
