@@ -45,16 +45,56 @@ impl Normalizer {
         }
     }
 
-    /// Normalize a plain string (used for added tokens' own content).
+    /// The text `normalize` makes of `s`, without the alignments: for added tokens' own
+    /// content, and for ids, which depend on the normalized text only.
     pub fn normalize_str(&self, s: &str) -> String {
-        let mut n = NormalizedString::from_original(s, 0);
-        self.normalize(&mut n);
-        n.text
+        let mut out = s.to_string();
+        self.normalize_plain(&mut out);
+        out
+    }
+
+    fn normalize_plain(&self, s: &mut String) {
+        match self {
+            Normalizer::Sequence(list) => list.iter().for_each(|x| x.normalize_plain(s)),
+            Normalizer::Unicode(form) => {
+                if let Some(t) = unicode::normalized_text(s, *form) {
+                    *s = t;
+                }
+            }
+            Normalizer::Lowercase => {
+                if s.is_ascii() {
+                    s.make_ascii_lowercase();
+                } else {
+                    *s = s.chars().flat_map(char::to_lowercase).collect();
+                }
+            }
+            Normalizer::Replace { pattern, content } => *s = pattern.replace_all(s, content),
+            Normalizer::Prepend(p) => {
+                if !s.is_empty() {
+                    s.insert_str(0, p);
+                }
+            }
+            Normalizer::Strip { left, right } => {
+                let mut t = s.as_str();
+                if *left {
+                    t = t.trim_start_matches(char::is_whitespace);
+                }
+                if *right {
+                    t = t.trim_end_matches(char::is_whitespace);
+                }
+                *s = t.to_string();
+            }
+        }
     }
 }
 
+/// Whether lowercasing may change `s` (it has an uppercase or a non-ASCII char).
+fn may_change_case(s: &str) -> bool {
+    s.chars().any(|c| c.is_uppercase() || !c.is_ascii())
+}
+
 fn lowercase(n: &mut NormalizedString) {
-    if !n.text.chars().any(|c| c.is_uppercase() || !c.is_ascii()) {
+    if !may_change_case(&n.text) {
         return;
     }
     let mut dest = Vec::with_capacity(n.text.len());
@@ -118,6 +158,53 @@ mod tests {
         .normalize(&mut n);
         assert_eq!(n.text, "ab");
         assert_eq!(n.original_range(0..2), (2, 4));
+    }
+
+    /// `normalize_str` (plain text) gives the text of `normalize` (with alignments) for every
+    /// normalizer, on texts of mixed case, whitespace runs, composing and compatibility chars.
+    #[test]
+    fn plain_normalization_gives_the_aligned_text() {
+        let re = |src: &str| Pattern::regex(src).unwrap();
+        let replace = |pattern: Pattern, content: &str| Normalizer::Replace {
+            pattern,
+            content: content.into(),
+        };
+        let mut list = vec![
+            Normalizer::Lowercase,
+            Normalizer::Prepend("\u{2581}".into()),
+            replace(Pattern::Literal(" ".into()), "\u{2581}"),
+            replace(re(r"\s+"), " "),
+        ];
+        for form in [
+            UnicodeForm::Nfc,
+            UnicodeForm::Nfd,
+            UnicodeForm::Nfkc,
+            UnicodeForm::Nfkd,
+        ] {
+            list.push(Normalizer::Unicode(form));
+        }
+        for (left, right) in [(true, false), (false, true), (true, true)] {
+            list.push(Normalizer::Strip { left, right });
+        }
+        list.push(Normalizer::Sequence(list.clone()));
+        let alphabet: Vec<char> = "aZ \t\n\u{3000}e\u{301}\u{e9}\u{3a3}\u{130}\u{df}\u{fb01}\u{2460}\u{1e9b}\u{323}\u{ac00}\u{11a8}x"
+            .chars()
+            .collect();
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..5_000 {
+            let mut text = String::new();
+            for _ in 0..(state % 12) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push(alphabet[(state % alphabet.len() as u64) as usize]);
+            }
+            for norm in &list {
+                let mut n = NormalizedString::from_original(&text, 0);
+                norm.normalize(&mut n);
+                assert_eq!(norm.normalize_str(&text), n.text, "{norm:?} on {text:?}");
+            }
+        }
     }
 
     #[test]

@@ -151,6 +151,25 @@ pub fn is_nfc(s: &str) -> bool {
     }
 }
 
+/// The text `normalize` makes of `text`, or None when it leaves it as it is.
+pub fn normalized_text(text: &str, form: UnicodeForm) -> Option<String> {
+    if already(form, text) {
+        return None;
+    }
+    let mut out: Vec<(char, isize)> = Vec::with_capacity(text.len());
+    changes(text, form, &mut out);
+    Some(out.into_iter().map(|(c, _)| c).collect())
+}
+
+/// The normalized chars of `text` (not already in `form`), each with its change.
+fn changes(text: &str, form: UnicodeForm, out: &mut Vec<(char, isize)>) {
+    if form == UnicodeForm::Nfc {
+        normalize_nfc_by_segment(text, out);
+    } else {
+        normalize_chars(text, form, out);
+    }
+}
+
 /// Decompose, reorder and (for NFC/NFKC) recompose, carrying each char's change with it: a
 /// decomposition's first char replaces its source (0), the others are inserted (+1), and a char
 /// absorbed by composition takes its change into the starter, minus one.
@@ -159,11 +178,7 @@ pub fn normalize(n: &mut NormalizedString, form: UnicodeForm) {
         return;
     }
     let mut out: Vec<(char, isize)> = Vec::with_capacity(n.text.len());
-    if form == UnicodeForm::Nfc {
-        normalize_nfc_by_segment(&n.text, &mut out);
-    } else {
-        normalize_chars(&n.text, form, &mut out);
-    }
+    changes(&n.text, form, &mut out);
     n.transform(out);
 }
 
