@@ -254,7 +254,8 @@ mod tests {
         let alphabet = [
             "<", "s", ">", "<s>", "unused", "1", "2", "\n", "\u{2581}", "a", "b", "\u{e9}", "t",
             " ",
-        ];
+        ]
+        .map(String::from);
         // Six start bytes, then one.
         for (contents, skips) in [(&all[..], true), (&all[..5], false)] {
             let tokens: Vec<AddedToken> =
@@ -265,15 +266,7 @@ mod tests {
                 .match_kind(MatchKind::LeftmostLongest)
                 .build(contents)
                 .unwrap();
-            let mut state = 0x2545_f491_4f6c_dd1d_u64;
-            for _ in 0..20_000 {
-                let mut text = String::new();
-                for _ in 0..(state % 24) {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    text.push_str(alphabet[(state % alphabet.len() as u64) as usize]);
-                }
+            for text in crate::test_texts::random_texts(&alphabet, 20_000, 24) {
                 let expected: Vec<(usize, usize)> = plain
                     .find_iter(&text)
                     .map(|m| (m.start(), m.end()))

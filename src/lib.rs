@@ -18,5 +18,8 @@ pub mod tiktoken;
 pub mod tokenizer;
 pub mod unicode_class;
 
+#[cfg(test)]
+mod test_texts;
+
 #[cfg(feature = "python")]
 mod py;

@@ -187,18 +187,8 @@ mod tests {
             list.push(Normalizer::Strip { left, right });
         }
         list.push(Normalizer::Sequence(list.clone()));
-        let alphabet: Vec<char> = "aZ \t\n\u{3000}e\u{301}\u{e9}\u{3a3}\u{130}\u{df}\u{fb01}\u{2460}\u{1e9b}\u{323}\u{ac00}\u{11a8}x"
-            .chars()
-            .collect();
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        for _ in 0..5_000 {
-            let mut text = String::new();
-            for _ in 0..(state % 12) {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                text.push(alphabet[(state % alphabet.len() as u64) as usize]);
-            }
+        let alphabet = crate::test_texts::chars_of("aZ \t\n\u{3000}e\u{301}\u{e9}\u{3a3}\u{130}\u{df}\u{fb01}\u{2460}\u{1e9b}\u{323}\u{ac00}\u{11a8}x");
+        for text in crate::test_texts::random_texts(&alphabet, 5_000, 12) {
             for norm in &list {
                 let mut n = NormalizedString::from_original(&text, 0);
                 norm.normalize(&mut n);

@@ -287,18 +287,9 @@ mod tests {
     /// signs, kana marks), ones that NFC replaces, and ones newer than Unicode 9.0.
     const TRICKY: &str = "ae\u{300}\u{301}\u{316}\u{327}\u{344}\u{e9}\u{1100}\u{1161}\u{11a8}\u{ac00}\u{9c7}\u{9be}\u{9d7}\u{958}\u{93c}\u{915}\u{b95}\u{bbe}\u{bc6}\u{1f71}\u{3b1}\u{304b}\u{3099}\u{212b}\u{1abf}\u{f73}\u{1d15e}\u{110a5}\u{110ba} x";
 
-    /// Short texts over `TRICKY`, from a fixed xorshift sequence.
-    fn tricky_texts(n: usize) -> impl Iterator<Item = String> {
-        let alphabet: Vec<char> = TRICKY.chars().collect();
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        (0..n).map(move |_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (0..state % 10)
-                .map(|k| alphabet[((state >> (6 * k)) % alphabet.len() as u64) as usize])
-                .collect()
-        })
+    /// Short texts over `TRICKY`.
+    fn tricky_texts(n: usize) -> Vec<String> {
+        crate::test_texts::random_texts(&crate::test_texts::chars_of(TRICKY), n, 10)
     }
 
     #[test]

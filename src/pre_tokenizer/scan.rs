@@ -766,6 +766,7 @@ fn o200k_general(t: &str, i: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_texts::chars_of;
 
     #[test]
     fn class_table_agrees_with_the_definitions_for_every_char() {
@@ -793,28 +794,10 @@ mod tests {
         v
     }
 
-    /// A small deterministic generator over the chars where the rules differ.
+    /// Short texts over the chars where the rules differ.
     fn random_texts() -> Vec<String> {
-        let alphabet: Vec<char> = "aZé1٣½ǅʰ中\u{627}ÀÉ\u{903} \t\n\r\u{a0}\u{3000}'sStTrReElLvVmMdD\u{17f}.,!?-_/\u{4e00}\u{301}\u{1f600}\u{2028}\u{85}xQ9\"\u{b}  ee<|>"
-            .chars()
-            .collect();
-        let mut state = 0x2545F4914F6CDD1Du64;
-        let mut out = Vec::new();
-        for _ in 0..20000 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let len = (state % 24) as usize;
-            let mut s = String::new();
-            for _ in 0..len {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                s.push(alphabet[(state % alphabet.len() as u64) as usize]);
-            }
-            out.push(s);
-        }
-        out
+        let alphabet = chars_of("aZé1٣½ǅʰ中\u{627}ÀÉ\u{903} \t\n\r\u{a0}\u{3000}'sStTrReElLvVmMdD\u{17f}.,!?-_/\u{4e00}\u{301}\u{1f600}\u{2028}\u{85}xQ9\"\u{b}  ee<|>");
+        crate::test_texts::random_texts(&alphabet, 20_000, 24)
     }
 
     #[test]
