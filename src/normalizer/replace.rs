@@ -93,7 +93,19 @@ impl Pattern {
         match self {
             // Where the scanner's matches tile the text, they are all the pieces.
             Pattern::Scan(k) if k.tiles() => k.for_each(text, f),
-            p => p.split(text).into_iter().for_each(|(a, b, _)| f(a, b)),
+            p => {
+                let mut last = 0;
+                p.for_each(text, |a, b| {
+                    if last < a {
+                        f(last, a);
+                    }
+                    f(a, b);
+                    last = b;
+                });
+                if last < text.len() {
+                    f(last, text.len());
+                }
+            }
         }
     }
 

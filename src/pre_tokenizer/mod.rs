@@ -156,8 +156,19 @@ impl PreTokenizer {
         }
         let whole = std::mem::take(pieces);
         for (s, e) in whole {
-            let (m, b) = self.cut_matches(&text[s..e]);
-            pieces.extend(split::pieces(m, b).map(|(a, z)| (s + a, s + z)));
+            let piece = &text[s..e];
+            match self {
+                // Isolated keeps every match and every gap: no matches to collect first.
+                PreTokenizer::Split {
+                    pattern,
+                    behavior: Behavior::Isolated,
+                    ..
+                } => pattern.for_each_isolated(piece, |a, z| pieces.push((s + a, s + z))),
+                _ => {
+                    let (m, b) = self.cut_matches(piece);
+                    pieces.extend(split::pieces(m, b).map(|(a, z)| (s + a, s + z)));
+                }
+            }
         }
     }
 
