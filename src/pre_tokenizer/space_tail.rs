@@ -33,11 +33,7 @@ impl SpaceTail {
         let mut locs = self.re.capture_locations();
         let mut at = 0;
         while at <= text.len() {
-            let Some((s, mut e)) = self
-                .re
-                .captures_read_at(&mut locs, text, at)
-                .map(|m| (m.start(), m.end()))
-            else {
+            let Some((s, mut e)) = self.re.find_at(text, at).map(|m| (m.start(), m.end())) else {
                 break;
             };
             if s == e {
@@ -48,7 +44,13 @@ impl SpaceTail {
                 }
                 continue;
             }
-            if locs.get(self.group).is_some() && e < text.len() {
+            // Only a match of whitespace alone may be the last group's; which alternative
+            // matched takes the (slower) search with groups, over the same match.
+            if e < text.len()
+                && text[s..e].chars().all(char::is_whitespace)
+                && self.re.captures_read_at(&mut locs, text, at).is_some()
+                && locs.get(self.group).is_some()
+            {
                 let last = text[s..e].chars().next_back().map_or(0, char::len_utf8);
                 if e - last > s {
                     e -= last;
