@@ -9,7 +9,11 @@ use crate::pre_tokenizer::space_tail::SpaceTail;
 #[derive(Debug, Clone)]
 pub enum Pattern {
     Literal(String),
+    /// A pattern that needs backtracking (lookaround, backreferences).
     Regex(Box<fancy_regex::Regex>),
+    /// Any other regex, on the regex crate directly: fancy-regex hands such patterns to it
+    /// whole, so the matches are the same, without its wrapper's cost on every search.
+    Plain(Box<regex::Regex>),
     /// A known split regex, run by a hand-written scanner with the same matches.
     Scan(scan::Kind),
     /// A regex ending in `|\s+(?!\S)|\s+`, run without the lookahead (see `space_tail`).
@@ -36,6 +40,9 @@ impl Pattern {
         if let Some(t) = SpaceTail::new(src) {
             return Ok(Pattern::SpaceTail(Box::new(t)));
         }
+        if let Ok(re) = regex::Regex::new(src) {
+            return Ok(Pattern::Plain(Box::new(re)));
+        }
         Self::regex_engine(src)
     }
 
@@ -58,6 +65,13 @@ impl Pattern {
                     }
                 }
             }
+            Pattern::Plain(re) => {
+                for m in re.find_iter(text) {
+                    if m.start() < m.end() {
+                        f(m.start(), m.end());
+                    }
+                }
+            }
             Pattern::Literal(_) => self.find(text).into_iter().for_each(|(s, e)| f(s, e)),
         }
     }
@@ -65,7 +79,7 @@ impl Pattern {
     /// Non-empty match ranges, left to right, non-overlapping.
     pub fn find(&self, text: &str) -> Vec<(usize, usize)> {
         match self {
-            Pattern::Scan(_) | Pattern::SpaceTail(_) => {
+            Pattern::Scan(_) | Pattern::SpaceTail(_) | Pattern::Plain(_) => {
                 let mut v = Vec::new();
                 self.for_each(text, |s, e| v.push((s, e)));
                 v
@@ -137,5 +151,38 @@ impl Pattern {
         }
         out.push_str(&text[last..]);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_texts::{chars_of, random_texts};
+
+    /// Patterns without lookaround or backreferences run on the regex crate, with the
+    /// matches fancy-regex gives (the split patterns of DeepSeek and Falcon among them).
+    #[test]
+    fn plain_patterns_match_as_fancy_regex_does() {
+        let sources = [
+            r"[\r\n]",
+            r"\s?\p{L}+",
+            r"\s?\p{P}+",
+            r"[一-龥ࠀ-一가-퟿]+",
+            r"\p{N}{1,3}",
+            r"[0-9][0-9][0-9]",
+            r"(?i:'s|'t)|\w+|[^\w\s]+",
+        ];
+        let alphabet = chars_of("aZé1٣½中한\u{800} \t\n\r\u{a0}'sT.,!?-_\u{301}");
+        let texts = random_texts(&alphabet, 5_000, 16);
+        for src in sources {
+            let plain = Pattern::regex(src).unwrap();
+            assert!(matches!(plain, Pattern::Plain(_)), "{src}");
+            let fancy = Pattern::regex_engine(src).unwrap();
+            for text in &texts {
+                assert_eq!(plain.find(text), fancy.find(text), "{src} on {text:?}");
+            }
+        }
+        let lookahead = Pattern::regex(r"a(?=b)").unwrap();
+        assert!(matches!(lookahead, Pattern::Regex(_)));
     }
 }
