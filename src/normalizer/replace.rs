@@ -3,6 +3,7 @@
 
 use crate::error::{Error, ErrorKind, Result};
 
+use crate::pre_tokenizer::class_run::ClassRun;
 use crate::pre_tokenizer::scan;
 use crate::pre_tokenizer::space_tail::SpaceTail;
 
@@ -18,6 +19,8 @@ pub enum Pattern {
     Scan(scan::Kind),
     /// A regex ending in `|\s+(?!\S)|\s+`, run without the lookahead (see `space_tail`).
     SpaceTail(Box<SpaceTail>),
+    /// A run of one class, maybe led by a char of another (see `class_run`).
+    Runs(Box<ClassRun>),
 }
 
 /// fancy-regex stops on input that needs more backtracking than its limit. Skipping the match
@@ -40,6 +43,9 @@ impl Pattern {
         if let Some(t) = SpaceTail::new(src) {
             return Ok(Pattern::SpaceTail(Box::new(t)));
         }
+        if let Some(r) = ClassRun::new(src) {
+            return Ok(Pattern::Runs(Box::new(r)));
+        }
         if let Ok(re) = regex::Regex::new(src) {
             return Ok(Pattern::Plain(Box::new(re)));
         }
@@ -58,6 +64,7 @@ impl Pattern {
         match self {
             Pattern::Scan(k) => k.for_each(text, f),
             Pattern::SpaceTail(t) => t.for_each(text, f),
+            Pattern::Runs(r) => r.for_each(text, f),
             Pattern::Regex(re) => {
                 for m in re.find_iter(text).map(unwrap_match) {
                     if m.start() < m.end() {
@@ -79,7 +86,7 @@ impl Pattern {
     /// Non-empty match ranges, left to right, non-overlapping.
     pub fn find(&self, text: &str) -> Vec<(usize, usize)> {
         match self {
-            Pattern::Scan(_) | Pattern::SpaceTail(_) | Pattern::Plain(_) => {
+            Pattern::Scan(_) | Pattern::SpaceTail(_) | Pattern::Runs(_) | Pattern::Plain(_) => {
                 let mut v = Vec::new();
                 self.for_each(text, |s, e| v.push((s, e)));
                 v
@@ -159,30 +166,36 @@ mod tests {
     use super::*;
     use crate::test_texts::{chars_of, random_texts};
 
-    /// Patterns without lookaround or backreferences run on the regex crate, with the
-    /// matches fancy-regex gives (the split patterns of DeepSeek and Falcon among them).
+    /// Patterns without lookaround or backreferences run as class runs or on the regex crate,
+    /// with the matches fancy-regex gives (the split patterns of DeepSeek and Falcon among
+    /// them); the rest run on fancy-regex.
     #[test]
-    fn plain_patterns_match_as_fancy_regex_does() {
+    fn patterns_match_as_fancy_regex_does() {
+        let kind = |p: &Pattern| match p {
+            Pattern::Runs(_) => "runs",
+            Pattern::Plain(_) => "plain",
+            Pattern::Regex(_) => "fancy",
+            _ => "other",
+        };
         let sources = [
-            r"[\r\n]",
-            r"\s?\p{L}+",
-            r"\s?\p{P}+",
-            r"[一-龥ࠀ-一가-퟿]+",
-            r"\p{N}{1,3}",
-            r"[0-9][0-9][0-9]",
-            r"(?i:'s|'t)|\w+|[^\w\s]+",
+            (r"[\r\n]", "runs"),
+            (r"\s?\p{L}+", "runs"),
+            (r"\s?\p{P}+", "runs"),
+            (r"[一-龥ࠀ-一가-퟿]+", "runs"),
+            (r"\p{N}{1,3}", "runs"),
+            (r"[0-9][0-9][0-9]", "plain"),
+            (r"(?i:'s|'t)|\w+|[^\w\s]+", "plain"),
+            (r"'s|\p{L}+(?=\s)", "fancy"),
         ];
         let alphabet = chars_of("aZé1٣½中한\u{800} \t\n\r\u{a0}'sT.,!?-_\u{301}");
         let texts = random_texts(&alphabet, 5_000, 16);
-        for src in sources {
-            let plain = Pattern::regex(src).unwrap();
-            assert!(matches!(plain, Pattern::Plain(_)), "{src}");
+        for (src, expected) in sources {
+            let pattern = Pattern::regex(src).unwrap();
+            assert_eq!(kind(&pattern), expected, "{src}");
             let fancy = Pattern::regex_engine(src).unwrap();
             for text in &texts {
-                assert_eq!(plain.find(text), fancy.find(text), "{src} on {text:?}");
+                assert_eq!(pattern.find(text), fancy.find(text), "{src} on {text:?}");
             }
         }
-        let lookahead = Pattern::regex(r"a(?=b)").unwrap();
-        assert!(matches!(lookahead, Pattern::Regex(_)));
     }
 }

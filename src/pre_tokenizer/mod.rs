@@ -1,6 +1,7 @@
 //! Pre-tokenizers: cut normalized text into pieces that the model encodes independently.
 
 pub mod byte_level;
+pub mod class_run;
 pub mod scan;
 pub mod space_tail;
 mod split;
