@@ -74,6 +74,17 @@ pub(crate) fn hash_bytes(bytes: &[u8]) -> u64 {
     mix(h)
 }
 
+/// The hash a token's probe starts from: its packed bytes mixed when shorter than 8 bytes,
+/// else the hash over its bytes (whose top half is also the long table's tag).
+#[inline]
+fn slot_hash(bytes: &[u8]) -> u64 {
+    if bytes.len() < 8 {
+        mix(pack(bytes))
+    } else {
+        hash_bytes(bytes)
+    }
+}
+
 /// A hint to bring the cache line at `p` in; it never faults, whatever the address.
 #[inline(always)]
 fn prefetch(p: *const u8) {
@@ -112,51 +123,68 @@ impl TokenIndex {
         // order waits on a cache miss per token. The home slot of the token `AHEAD` places on
         // is fetched meanwhile, which overlaps the misses (o200k: about half the build time).
         const AHEAD: usize = 16;
-        let home = |ix: &TokenIndex, bytes: &[u8]| -> *const u8 {
-            if bytes.len() < 8 {
-                let i = mix(pack(bytes)) as usize & (ix.short.len() - 1);
-                ix.short[i..].as_ptr().cast()
-            } else {
-                let i = hash_bytes(bytes) as usize & (ix.long.len() - 1);
-                ix.long[i..].as_ptr().cast()
+        let hashes: Vec<u64> = by_rank.iter().map(|(_, b)| slot_hash(b)).collect();
+        for (k, &(rank, bytes)) in by_rank.iter().enumerate() {
+            if let Some(&h) = hashes.get(k + AHEAD) {
+                prefetch(ix.home(by_rank[k + AHEAD].1, h));
             }
-        };
-        for k in 0..by_rank.len() {
-            if let Some(&(_, ahead)) = by_rank.get(k + AHEAD) {
-                if !ahead.is_empty() && ahead.len() <= ix.max_len {
-                    prefetch(home(&ix, ahead));
-                }
-            }
-            let (rank, bytes) = by_rank[k];
-            if bytes.is_empty() || ix.get(bytes).is_some() {
-                // The same bytes at two ranks: the lower rank wins (the later one is dropped).
-                // An empty token can never match and is dropped too.
+            // The same bytes at two ranks: the lower rank wins (the later one is dropped). An
+            // empty token can never match and is dropped too.
+            if bytes.is_empty() || !ix.insert(bytes, hashes[k], rank) {
                 ix.len -= 1;
                 continue;
             }
             let start = ix.arena.len() as u32;
             ix.arena.extend_from_slice(bytes);
             ix.spans[rank as usize] = (start, ix.arena.len() as u32);
-            if bytes.len() < 8 {
-                let key = pack(bytes);
-                let mask = ix.short.len() - 1;
-                let mut i = mix(key) as usize & mask;
-                while ix.short[i].0 != EMPTY {
-                    i = (i + 1) & mask;
-                }
-                ix.short[i] = (key, rank);
-            } else {
-                let h = hash_bytes(bytes);
-                let mask = ix.long.len() - 1;
-                let mut i = h as usize & mask;
-                while ix.long[i] != LONG_EMPTY {
-                    i = (i + 1) & mask;
-                }
-                ix.long[i] = (h >> 32) << 32 | rank as u64;
-            }
         }
         ix.arena.extend_from_slice(&[0; PAD]);
         ix
+    }
+
+    /// Where the probe for a token of `bytes` with `slot_hash` `h` starts.
+    fn home(&self, bytes: &[u8], h: u64) -> *const u8 {
+        if bytes.len() < 8 {
+            let i = h as usize & (self.short.len() - 1);
+            self.short[i..].as_ptr().cast()
+        } else {
+            let i = h as usize & (self.long.len() - 1);
+            self.long[i..].as_ptr().cast()
+        }
+    }
+
+    /// Places `bytes` (with `slot_hash` `h`) at `rank` in one probe, unless the same bytes are
+    /// already there: false then. The caller records the rank's bytes after a true.
+    fn insert(&mut self, bytes: &[u8], h: u64, rank: u32) -> bool {
+        if bytes.len() < 8 {
+            let key = pack(bytes);
+            let mask = self.short.len() - 1;
+            let mut i = h as usize & mask;
+            loop {
+                match self.short[i].0 {
+                    EMPTY => break,
+                    k if k == key => return false,
+                    _ => i = (i + 1) & mask,
+                }
+            }
+            self.short[i] = (key, rank);
+        } else {
+            let tag = h >> 32;
+            let mask = self.long.len() - 1;
+            let mut i = h as usize & mask;
+            loop {
+                let e = self.long[i];
+                if e == LONG_EMPTY {
+                    break;
+                }
+                if e >> 32 == tag && self.bytes(e as u32) == Some(bytes) {
+                    return false;
+                }
+                i = (i + 1) & mask;
+            }
+            self.long[i] = tag << 32 | rank as u64;
+        }
+        true
     }
 
     /// Append the bytes of the tokens in `ids` to `out`, stopping at the first id that is not
@@ -298,5 +326,25 @@ mod tests {
         assert_eq!(ix.get(b""), None);
         assert_eq!(ix.get(b"nope"), None);
         assert_eq!(ix.get(b"a much longer piece that is not a token"), None);
+    }
+
+    #[test]
+    fn bytes_at_two_ranks_keep_the_lower_rank() {
+        let long = b"a token of more than eight bytes".as_slice();
+        let ix = TokenIndex::new([
+            (b"ab".as_slice(), 5),
+            (long, 7),
+            (b"ab".as_slice(), 2),
+            (b"".as_slice(), 3),
+            (long, 9),
+            (b"cd".as_slice(), 4),
+        ]);
+        assert_eq!(ix.len(), 3);
+        assert_eq!(ix.get(b"ab"), Some(2));
+        assert_eq!(ix.get(long), Some(7));
+        assert_eq!(ix.get(b"cd"), Some(4));
+        for dropped in [3, 5, 9] {
+            assert_eq!(ix.bytes(dropped), None);
+        }
     }
 }
