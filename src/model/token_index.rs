@@ -123,14 +123,13 @@ impl TokenIndex {
         // order waits on a cache miss per token. The home slot of the token `AHEAD` places on
         // is fetched meanwhile, which overlaps the misses (o200k: about half the build time).
         const AHEAD: usize = 16;
-        let hashes: Vec<u64> = by_rank.iter().map(|(_, b)| slot_hash(b)).collect();
         for (k, &(rank, bytes)) in by_rank.iter().enumerate() {
-            if let Some(&h) = hashes.get(k + AHEAD) {
-                prefetch(ix.home(by_rank[k + AHEAD].1, h));
+            if let Some(&(_, ahead)) = by_rank.get(k + AHEAD) {
+                prefetch(ix.home(ahead));
             }
             // The same bytes at two ranks: the lower rank wins (the later one is dropped). An
             // empty token can never match and is dropped too.
-            if bytes.is_empty() || !ix.insert(bytes, hashes[k], rank) {
+            if bytes.is_empty() || !ix.insert(bytes, rank) {
                 ix.len -= 1;
                 continue;
             }
@@ -142,8 +141,9 @@ impl TokenIndex {
         ix
     }
 
-    /// Where the probe for a token of `bytes` with `slot_hash` `h` starts.
-    fn home(&self, bytes: &[u8], h: u64) -> *const u8 {
+    /// Where the probe for a token of `bytes` starts.
+    fn home(&self, bytes: &[u8]) -> *const u8 {
+        let h = slot_hash(bytes);
         if bytes.len() < 8 {
             let i = h as usize & (self.short.len() - 1);
             self.short[i..].as_ptr().cast()
@@ -153,38 +153,56 @@ impl TokenIndex {
         }
     }
 
-    /// Places `bytes` (with `slot_hash` `h`) at `rank` in one probe, unless the same bytes are
-    /// already there: false then. The caller records the rank's bytes after a true.
-    fn insert(&mut self, bytes: &[u8], h: u64, rank: u32) -> bool {
+    /// Places `bytes` (not empty) at `rank` in one probe, unless the same bytes are already
+    /// there: false then. The caller records the rank's bytes after a true.
+    fn insert(&mut self, bytes: &[u8], rank: u32) -> bool {
+        let Err(slot) = self.probe(bytes) else {
+            return false;
+        };
+        if bytes.len() < 8 {
+            self.short[slot] = (pack(bytes), rank);
+        } else {
+            self.long[slot] = (hash_bytes(bytes) >> 32) << 32 | rank as u64;
+        }
+        true
+    }
+
+    /// The rank of `bytes` (not empty), or the empty slot where its probe ended (in the short
+    /// table under 8 bytes, else the long one).
+    #[inline]
+    fn probe(&self, bytes: &[u8]) -> Result<u32, usize> {
         if bytes.len() < 8 {
             let key = pack(bytes);
             let mask = self.short.len() - 1;
-            let mut i = h as usize & mask;
+            let mut i = mix(key) as usize & mask;
             loop {
-                match self.short[i].0 {
-                    EMPTY => break,
-                    k if k == key => return false,
-                    _ => i = (i + 1) & mask,
+                let (k, r) = self.short[i];
+                if k == key {
+                    return Ok(r);
                 }
-            }
-            self.short[i] = (key, rank);
-        } else {
-            let tag = h >> 32;
-            let mask = self.long.len() - 1;
-            let mut i = h as usize & mask;
-            loop {
-                let e = self.long[i];
-                if e == LONG_EMPTY {
-                    break;
-                }
-                if e >> 32 == tag && self.bytes(e as u32) == Some(bytes) {
-                    return false;
+                if k == EMPTY {
+                    return Err(i);
                 }
                 i = (i + 1) & mask;
             }
-            self.long[i] = tag << 32 | rank as u64;
         }
-        true
+        let h = hash_bytes(bytes);
+        let tag = h >> 32;
+        let mask = self.long.len() - 1;
+        let mut i = h as usize & mask;
+        loop {
+            let e = self.long[i];
+            if e == LONG_EMPTY {
+                return Err(i);
+            }
+            if e >> 32 == tag {
+                let rank = e as u32;
+                if self.bytes(rank) == Some(bytes) {
+                    return Ok(rank);
+                }
+            }
+            i = (i + 1) & mask;
+        }
     }
 
     /// Append the bytes of the tokens in `ids` to `out`, stopping at the first id that is not
@@ -224,38 +242,7 @@ impl TokenIndex {
         if bytes.is_empty() || bytes.len() > self.max_len {
             return None;
         }
-        if bytes.len() < 8 {
-            let key = pack(bytes);
-            let mask = self.short.len() - 1;
-            let mut i = mix(key) as usize & mask;
-            loop {
-                let (k, r) = self.short[i];
-                if k == key {
-                    return Some(r);
-                }
-                if k == EMPTY {
-                    return None;
-                }
-                i = (i + 1) & mask;
-            }
-        }
-        let h = hash_bytes(bytes);
-        let tag = h >> 32;
-        let mask = self.long.len() - 1;
-        let mut i = h as usize & mask;
-        loop {
-            let e = self.long[i];
-            if e == LONG_EMPTY {
-                return None;
-            }
-            if e >> 32 == tag {
-                let rank = e as u32;
-                if self.bytes(rank) == Some(bytes) {
-                    return Some(rank);
-                }
-            }
-            i = (i + 1) & mask;
-        }
+        self.probe(bytes).ok()
     }
 
     /// The bytes of `rank`, if it is a token.
