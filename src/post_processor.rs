@@ -149,27 +149,32 @@ impl PostProcessor {
         }
     }
 
-    /// `process(..).ids` for ids alone: offsets trimming cannot change ids, so only the
-    /// special tokens around the sequence matter.
-    pub fn process_ids(&self, ids: Vec<u32>, add_special_tokens: bool) -> Vec<u32> {
+    /// `process(..).ids` for ids alone, appended to `out`: `seq` appends the sequence's ids,
+    /// and the special tokens are written around them in place. Offsets trimming cannot change
+    /// ids, so only the special tokens around the sequence matter.
+    pub fn append_ids(
+        &self,
+        add_special_tokens: bool,
+        out: &mut Vec<u32>,
+        seq: &mut dyn FnMut(&mut Vec<u32>),
+    ) {
         if !add_special_tokens {
-            return ids;
+            return seq(out);
         }
         match self {
-            PostProcessor::ByteLevel { .. } => ids,
+            PostProcessor::ByteLevel { .. } => seq(out),
             PostProcessor::Roberta { sep, cls, .. } | PostProcessor::Bert { sep, cls } => {
-                let mut out = Vec::with_capacity(ids.len() + 2);
                 out.push(cls.1);
-                out.extend(ids);
+                seq(out);
                 out.push(sep.1);
-                out
             }
             PostProcessor::Template {
                 single,
                 special_tokens,
             } => {
-                let mut out = Vec::with_capacity(ids.len() + single.len());
-                let mut seq = Some(ids);
+                // Like `process`, the sequence goes where the template first names it (a
+                // template that never names it drops it).
+                let mut placed = false;
                 for piece in single {
                     match piece {
                         TemplatePiece::Special { id, .. } => {
@@ -177,18 +182,16 @@ impl PostProcessor {
                                 out.extend_from_slice(&st.ids);
                             }
                         }
-                        TemplatePiece::Sequence { .. } => {
-                            if let Some(s) = seq.take() {
-                                out.extend(s);
-                            }
+                        TemplatePiece::Sequence { .. } if !placed => {
+                            placed = true;
+                            seq(out);
                         }
+                        TemplatePiece::Sequence { .. } => {}
                     }
                 }
-                out
             }
-            PostProcessor::Sequence(list) => list
-                .iter()
-                .fold(ids, |i, p| p.process_ids(i, add_special_tokens)),
+            // Each processor wraps what the ones before it made.
+            PostProcessor::Sequence(list) => append_ids_nested(list, out, seq),
         }
     }
 
@@ -215,6 +218,19 @@ impl PostProcessor {
                 .sum(),
             PostProcessor::Sequence(list) => list.iter().map(|p| p.added_tokens(true)).sum(),
         }
+    }
+}
+
+/// `list`'s processors over the sequence `seq` appends: each wraps what the ones before it
+/// made, so the last is outermost.
+fn append_ids_nested(
+    list: &[PostProcessor],
+    out: &mut Vec<u32>,
+    seq: &mut dyn FnMut(&mut Vec<u32>),
+) {
+    match list.split_last() {
+        None => seq(out),
+        Some((last, rest)) => last.append_ids(true, out, &mut |o| append_ids_nested(rest, o, seq)),
     }
 }
 
@@ -252,5 +268,73 @@ mod tests {
         assert_eq!(e.ids, [0, 0, 2]);
         assert_eq!(e.special_tokens_mask, [1, 0, 1]);
         assert_eq!(p.added_tokens(true), 2);
+    }
+
+    fn template(pieces: &[&str]) -> PostProcessor {
+        let special = |name: &str, ids: &[u32]| {
+            let tokens = vec![name.to_string(); ids.len()];
+            (
+                name.to_string(),
+                SpecialTokens {
+                    ids: ids.to_vec(),
+                    tokens,
+                },
+            )
+        };
+        PostProcessor::Template {
+            single: pieces
+                .iter()
+                .map(|&p| match p {
+                    "$A" => TemplatePiece::Sequence { type_id: 0 },
+                    id => TemplatePiece::Special {
+                        id: id.into(),
+                        type_id: 0,
+                    },
+                })
+                .collect(),
+            special_tokens: vec![special("<s>", &[1]), special("</s>", &[2, 3])],
+        }
+    }
+
+    #[test]
+    fn ids_appended_in_place_are_the_ids_process_gives() {
+        let roberta = PostProcessor::Roberta {
+            sep: ("</s>".into(), 7),
+            cls: ("<s>".into(), 6),
+            trim_offsets: true,
+            add_prefix_space: true,
+        };
+        let byte_level = PostProcessor::ByteLevel {
+            trim_offsets: true,
+            add_prefix_space: false,
+        };
+        let processors = [
+            byte_level.clone(),
+            roberta.clone(),
+            PostProcessor::Bert {
+                sep: ("[SEP]".into(), 9),
+                cls: ("[CLS]".into(), 8),
+            },
+            template(&["<s>", "$A", "</s>"]),
+            // The sequence goes where the template first names it, and only there.
+            template(&["$A", "<s>", "$A"]),
+            template(&["<s>", "unknown", "$A"]),
+            template(&["<s>", "</s>"]),
+            PostProcessor::Sequence(vec![]),
+            PostProcessor::Sequence(vec![byte_level, template(&["<s>", "$A"])]),
+            // The last processor of a sequence wraps what the first made.
+            PostProcessor::Sequence(vec![template(&["<s>", "$A", "</s>"]), roberta]),
+        ];
+        for p in &processors {
+            for add in [true, false] {
+                let expected = p
+                    .process(enc(&["a", "b", "c"], &[(0, 1), (1, 2), (2, 3)]), add)
+                    .ids;
+                let mut out = vec![99];
+                p.append_ids(add, &mut out, &mut |o| o.extend([0, 1, 2]));
+                assert_eq!(out[0], 99, "{p:?}");
+                assert_eq!(out[1..], expected, "{p:?}, add_special_tokens={add}");
+            }
+        }
     }
 }

@@ -18,7 +18,24 @@ use crate::pre_tokenizer::{byte_level, Behavior, PreTokenizer, PrependScheme};
 
 thread_local! {
     static SCRATCH_IDS: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
-    static SCRATCH: RefCell<(Scratch, Vec<PieceToken>)> = RefCell::new(Default::default());
+    static SCRATCH: RefCell<Work> = RefCell::new(Work::default());
+}
+
+/// One thread's reusable buffers for encoding: batch threads encode text after text, and a
+/// buffer made per call would be allocated and freed on every one, in an allocator shared with
+/// the thread that frees the batch's output.
+#[derive(Default)]
+struct Work {
+    scratch: Scratch,
+    tokens: Vec<PieceToken>,
+    /// A word as the model reads it (spaces replaced, bytes mapped to chars).
+    word: String,
+    /// The first word's cache key, with the prepended replacement as a space.
+    key: String,
+    /// Pieces of a text, for pre-tokenizers applied before the byte-level mapping.
+    pieces: Vec<(usize, usize)>,
+    /// Sub-pieces of a word, for pre-tokenizers applied after the byte-level mapping.
+    subs: Vec<(usize, usize)>,
 }
 
 #[derive(Debug, Clone)]
@@ -437,7 +454,11 @@ impl Tokenizer {
     ) {
         SCRATCH.with(|cell| {
             let mut guard = cell.borrow_mut();
-            let (scratch, out) = &mut *guard;
+            let Work {
+                scratch,
+                tokens: out,
+                ..
+            } = &mut *guard;
             let mut n = NormalizedString::from_original(&text[s..e], s);
             if let Some(norm) = &self.normalizer {
                 norm.normalize(&mut n);
@@ -550,13 +571,19 @@ impl Tokenizer {
 
     /// Ids of a piece of normalized text through a `FastIds::Cut` plan.
     fn cut_ids(&self, seg: &str, plan: &CutPlan, ids: &mut Vec<u32>) {
-        let mut pieces = vec![(0, seg.len())];
-        plan.before.iter().for_each(|t| t.cut(seg, &mut pieces));
         SCRATCH.with(|cell| {
             let mut guard = cell.borrow_mut();
-            let (scratch, out) = &mut *guard;
-            let mut word = String::new();
-            let mut subs = Vec::new();
+            let Work {
+                scratch,
+                tokens: out,
+                word,
+                pieces,
+                subs,
+                ..
+            } = &mut *guard;
+            pieces.clear();
+            pieces.push((0, seg.len()));
+            plan.before.iter().for_each(|t| t.cut(seg, pieces));
             cache::with(&self.ids_cache, |cache| {
                 let mut piece = |a: usize, b: usize| {
                     if a == b || cache.lookup_in(seg.as_bytes(), a, b, ids) {
@@ -566,20 +593,20 @@ impl Tokenizer {
                     let word = match plan.byte_level {
                         Some(_) => {
                             word.clear();
-                            byte_level::push_byte_text(&seg.as_bytes()[a..b], &mut word);
+                            byte_level::push_byte_text(&seg.as_bytes()[a..b], word);
                             word.as_str()
                         }
                         None => &seg[a..b],
                     };
                     subs.clear();
                     subs.push((0, word.len()));
-                    plan.after.iter().for_each(|t| t.cut(word, &mut subs));
-                    for &(x, y) in &subs {
+                    plan.after.iter().for_each(|t| t.cut(word, subs));
+                    for &(x, y) in subs.iter() {
                         self.model_ids(&word[x..y], scratch, out, ids);
                     }
                     cache.store(&seg.as_bytes()[a..b], &ids[first..], true);
                 };
-                for (a, b) in pieces {
+                for &(a, b) in pieces.iter() {
                     match plan.byte_level {
                         Some(true) => byte_level::gpt2_pattern()
                             .for_each_isolated(&seg[a..b], |x, y| piece(a + x, a + y)),
@@ -593,8 +620,12 @@ impl Tokenizer {
     fn byte_level_ids(&self, seg: &str, pattern: &Pattern, ids: &mut Vec<u32>) {
         SCRATCH.with(|cell| {
             let mut guard = cell.borrow_mut();
-            let (scratch, out) = &mut *guard;
-            let mut word = String::new();
+            let Work {
+                scratch,
+                tokens: out,
+                word,
+                ..
+            } = &mut *guard;
             cache::with(&self.ids_cache, |cache| {
                 let piece = |a: usize, b: usize| {
                     if a == b || cache.lookup_in(seg.as_bytes(), a, b, ids) {
@@ -602,8 +633,8 @@ impl Tokenizer {
                     }
                     let raw = &seg.as_bytes()[a..b];
                     word.clear();
-                    byte_level::push_byte_text(raw, &mut word);
-                    self.model_ids(&word, scratch, out, ids);
+                    byte_level::push_byte_text(raw, word);
+                    self.model_ids(word, scratch, out, ids);
                     cache.store(raw, &ids[ids.len() - out.len()..], true);
                 };
                 pattern.for_each_isolated(seg, piece);
@@ -643,9 +674,14 @@ impl Tokenizer {
         };
         SCRATCH.with(|cell| {
             let mut guard = cell.borrow_mut();
-            let (scratch, out) = &mut *guard;
-            let mut first_key = String::new();
-            let mut word = String::new();
+            let Work {
+                scratch,
+                tokens: out,
+                word,
+                key: first_key,
+                ..
+            } = &mut *guard;
+            first_key.clear();
             cache::with(&self.ids_cache, |cache| {
                 let mut flush = |a: usize, b: usize, first: bool| {
                     let key = if first && add {
@@ -660,7 +696,7 @@ impl Tokenizer {
                     }
                     word.clear();
                     word.extend(key.chars().map(|c| if c == ' ' { r } else { c }));
-                    self.model_ids(&word, scratch, out, ids);
+                    self.model_ids(word, scratch, out, ids);
                     cache.store(key.as_bytes(), &ids[ids.len() - out.len()..], true);
                 };
                 let lead = r_bytes[0];
@@ -705,11 +741,16 @@ impl Tokenizer {
 
     /// Ids only: the same result as `encode(..).ids` without building tokens and offsets.
     pub fn encode_ids(&self, text: &str, add_special_tokens: bool) -> Vec<u32> {
-        let mut ids = Vec::with_capacity(text.len() / 3 + 1);
-        self.run_ids(text, &mut ids);
+        let mut ids = Vec::with_capacity(text.len() / 3 + 8);
+        self.encode_ids_append(text, add_special_tokens, &mut ids);
+        ids
+    }
+
+    /// `encode_ids`, appended to `out`: batch runs encode text after text into one vector.
+    pub fn encode_ids_append(&self, text: &str, add_special_tokens: bool, out: &mut Vec<u32>) {
         match &self.post_processor {
-            Some(p) => p.process_ids(ids, add_special_tokens),
-            None => ids,
+            Some(p) => p.append_ids(add_special_tokens, out, &mut |o| self.run_ids(text, o)),
+            None => self.run_ids(text, out),
         }
     }
 

@@ -150,7 +150,7 @@ impl PyTokenizer {
     ) -> PyResult<Bound<'py, PyList>> {
         let t = &self.inner;
         batch_out::lists(py, &self.ints, &texts, num_threads, |s, out| {
-            out.append(&mut t.encode_ids(s, add_special_tokens))
+            t.encode_ids_append(s, add_special_tokens, out)
         })
     }
 
@@ -165,7 +165,7 @@ impl PyTokenizer {
     ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
         let t = &self.inner;
         batch_out::buffers(py, &texts, num_threads, |s, out| {
-            out.append(&mut t.encode_ids(s, add_special_tokens))
+            t.encode_ids_append(s, add_special_tokens, out)
         })
     }
 
