@@ -10,6 +10,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
+use crate::placement;
+
 /// The pool of `threads` threads (None for 0, or if it cannot be built).
 fn pool(threads: usize) -> Option<Arc<rayon::ThreadPool>> {
     static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
@@ -172,7 +174,8 @@ pub fn pipeline<T: Sync, R: Send, X>(
     let fin = Finished::new(runs, &own);
     match pool(total - 1) {
         Some(p) => p.in_place_scope(|s| {
-            spawn_runs(s, items, size, &blocks, &fin, &work);
+            let cpu = placement::caller_cpu(total - 1);
+            spawn_runs(s, items, size, &blocks, &fin, &work, cpu);
             consume(&fin)
         }),
         // No pool: the calling thread takes every run.
@@ -236,8 +239,10 @@ fn spawn_runs<'s, T: Sync, R: Send>(
     blocks: &'s Blocks,
     fin: &'s Finished<'_, R>,
     work: &'s (impl Fn(&[T]) -> R + Sync),
+    caller_cpu: Option<usize>,
 ) {
     s.spawn_broadcast(move |_, ctx| {
+        placement::bind_worker(ctx.index(), caller_cpu);
         while let Some(k) = blocks.take(ctx.index()) {
             fin.push(do_run(items, size, k, work));
         }

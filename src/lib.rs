@@ -12,6 +12,7 @@ pub mod error;
 pub mod model;
 pub mod normalized;
 pub mod normalizer;
+pub mod placement;
 pub mod post_processor;
 pub mod pre_tokenizer;
 pub mod tiktoken;
