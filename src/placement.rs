@@ -7,10 +7,11 @@
 //! half of the passes once another program's threads had run in between (a two-thread
 //! Llama-2 batch of 0.6 MB: 1.8 ms or 3.5-4 ms a pass, nothing in between).
 //!
-//! So when a batch starts, each pool thread is bound to an allowed CPU of its own, never the
-//! caller's (the caller stays free to move). With more threads than CPUs nothing is bound:
-//! sharing is unavoidable then, and the scheduler spreads it better. On systems other than
-//! Linux nothing is bound.
+//! So when a batch that spans every CPU the process may use starts (the caller and one pool
+//! thread per other CPU, as `num_threads=0` gives), each pool thread is bound to one of the
+//! CPUs other than the caller's (the caller stays free to move). A batch on fewer threads
+//! binds nothing: several processes with small pools would all bind to the same few CPUs,
+//! where the scheduler spreads them. On systems other than Linux nothing is bound.
 
 pub use imp::{bind_worker, caller_cpu};
 
@@ -40,10 +41,11 @@ mod imp {
     }
 
     /// The CPU the calling thread runs on, when a batch with `pool_threads` pool threads
-    /// beside it should bind them (each then gets a CPU of its own); else None.
+    /// beside it should bind them: when the caller and the pool are one thread per allowed
+    /// CPU. Else None.
     pub fn caller_cpu(pool_threads: usize) -> Option<usize> {
         let cpus = allowed();
-        if pool_threads >= cpus.len() {
+        if pool_threads + 1 != cpus.len() {
             return None;
         }
         // SAFETY: no arguments; -1 on failure.
@@ -106,6 +108,9 @@ mod imp {
                 return;
             };
             assert_eq!(super::caller_cpu(all.len()), None, "more threads than CPUs");
+            if all.len() > 2 {
+                assert_eq!(super::caller_cpu(1), None, "fewer threads than CPUs");
+            }
             std::thread::spawn(move || {
                 for index in 0..all.len() - 1 {
                     super::bind_worker(index, Some(caller));
