@@ -13,8 +13,14 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use crate::placement;
 
 /// The pool of `threads` threads (None for 0, or if it cannot be built).
+///
+/// Pools are this process's own: a fork copies the pools but not their threads, so work sent
+/// to a copy would wait forever (a child of a process that had run a batch hung on its first
+/// one). A child finds the pools made by another process and makes its own; the copies are
+/// leaked, as dropping one would signal threads that do not exist in the child.
 fn pool(threads: usize) -> Option<Arc<rayon::ThreadPool>> {
-    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
+    type Pools = (u32, HashMap<usize, Arc<rayon::ThreadPool>>);
+    static POOLS: OnceLock<Mutex<Pools>> = OnceLock::new();
     if threads == 0 {
         return None;
     }
@@ -22,7 +28,12 @@ fn pool(threads: usize) -> Option<Arc<rayon::ThreadPool>> {
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(|e| e.into_inner());
-    if let Some(p) = pools.get(&threads) {
+    let pid = std::process::id();
+    if pools.0 != pid {
+        pools.1.drain().for_each(std::mem::forget);
+        pools.0 = pid;
+    }
+    if let Some(p) = pools.1.get(&threads) {
         return Some(p.clone());
     }
     let p = rayon::ThreadPoolBuilder::new()
@@ -30,8 +41,24 @@ fn pool(threads: usize) -> Option<Arc<rayon::ThreadPool>> {
         .build()
         .ok()
         .map(Arc::new)?;
-    pools.insert(threads, p.clone());
+    pools.1.insert(threads, p.clone());
     Some(p)
+}
+
+/// The number of cores (what `threads = 0` means), read once.
+fn cores() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// `f` run inside a pool with a thread per core, so that rayon's parallel iterators and joins
+/// in it use that pool rather than rayon's global one (which a fork would leave without
+/// threads, like any pool; see `pool`).
+pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    match pool(cores()) {
+        Some(p) => p.install(f),
+        None => f(),
+    }
 }
 
 /// `f` over every item, in order, on `threads` threads (0 = all cores).
@@ -44,7 +71,7 @@ pub fn map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + 
 /// included.
 fn total_threads(threads: usize) -> usize {
     match threads {
-        0 => rayon::current_num_threads().max(1),
+        0 => cores(),
         n => n,
     }
 }

@@ -205,29 +205,31 @@ impl Bpe {
             Ok((key(a_id, b_id), (rank as u32, new_id)))
         };
         // The id -> token map and the single-char ids in one pass over the vocabulary.
-        let (resolved, (vocab_r, char_ids)) = rayon::join(
-            || {
-                merges
-                    .par_iter()
-                    .enumerate()
-                    .with_min_len(4096)
-                    .map_init(String::new, |buf, m| resolve(m, buf))
-                    .collect::<Result<Vec<(u64, (u32, u32))>, String>>()
-            },
-            || {
-                let mut vocab_r = FxHashMap::default();
-                vocab_r.reserve(vocab.len());
-                let mut char_ids = FxHashMap::default();
-                for (k, &v) in &vocab {
-                    vocab_r.insert(v, k.clone());
-                    let mut chars = k.chars();
-                    if let (Some(c), None) = (chars.next(), chars.next()) {
-                        char_ids.insert(c, v);
+        let (resolved, (vocab_r, char_ids)) = crate::batch::install(|| {
+            rayon::join(
+                || {
+                    merges
+                        .par_iter()
+                        .enumerate()
+                        .with_min_len(4096)
+                        .map_init(String::new, |buf, m| resolve(m, buf))
+                        .collect::<Result<Vec<(u64, (u32, u32))>, String>>()
+                },
+                || {
+                    let mut vocab_r = FxHashMap::default();
+                    vocab_r.reserve(vocab.len());
+                    let mut char_ids = FxHashMap::default();
+                    for (k, &v) in &vocab {
+                        vocab_r.insert(v, k.clone());
+                        let mut chars = k.chars();
+                        if let (Some(c), None) = (chars.next(), chars.next()) {
+                            char_ids.insert(c, v);
+                        }
                     }
-                }
-                (vocab_r, char_ids)
-            },
-        );
+                    (vocab_r, char_ids)
+                },
+            )
+        });
         // Which bad merge a parallel run reports first is up to scheduling; name the first.
         let resolved = resolved.or_else(|_| {
             let mut buf = String::new();
