@@ -24,20 +24,23 @@ mod imp {
     /// (never a bound pool thread, whose own set is a single CPU).
     fn allowed() -> &'static [usize] {
         static ALLOWED: OnceLock<Vec<usize>> = OnceLock::new();
-        ALLOWED.get_or_init(|| {
-            // SAFETY: a zeroed cpu_set_t is a valid empty set, and the kernel writes at most
-            // the size passed.
-            unsafe {
-                let mut set: libc::cpu_set_t = std::mem::zeroed();
-                let size = std::mem::size_of::<libc::cpu_set_t>();
-                if libc::sched_getaffinity(0, size, &mut set) != 0 {
-                    return Vec::new();
-                }
-                (0..libc::CPU_SETSIZE as usize)
-                    .filter(|&c| libc::CPU_ISSET(c, &set))
-                    .collect()
+        ALLOWED.get_or_init(own_cpus)
+    }
+
+    /// The CPUs the calling thread may run on (none if they cannot be read).
+    fn own_cpus() -> Vec<usize> {
+        // SAFETY: a zeroed cpu_set_t is a valid empty set, and the kernel writes at most the
+        // size passed.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            let size = std::mem::size_of::<libc::cpu_set_t>();
+            if libc::sched_getaffinity(0, size, &mut set) != 0 {
+                return Vec::new();
             }
-        })
+            (0..libc::CPU_SETSIZE as usize)
+                .filter(|&c| libc::CPU_ISSET(c, &set))
+                .collect()
+        }
     }
 
     /// The CPU the calling thread runs on, when a batch with `pool_threads` pool threads
@@ -67,7 +70,7 @@ mod imp {
         if BOUND.get() == target {
             return;
         }
-        // SAFETY: as in `allowed`; CPU_SET is given CPUs below CPU_SETSIZE (they came from a
+        // SAFETY: as in `own_cpus`; CPU_SET is given CPUs below CPU_SETSIZE (they came from a
         // set of that size).
         let to: &[usize] = match &target {
             Some(t) => std::slice::from_ref(t),
@@ -88,17 +91,7 @@ mod imp {
 
     #[cfg(test)]
     mod tests {
-        /// The CPUs the calling thread may run on.
-        fn own_cpus() -> Vec<usize> {
-            // SAFETY: as in `allowed`.
-            unsafe {
-                let mut set: libc::cpu_set_t = std::mem::zeroed();
-                libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set);
-                (0..libc::CPU_SETSIZE as usize)
-                    .filter(|&c| libc::CPU_ISSET(c, &set))
-                    .collect()
-            }
-        }
+        use super::own_cpus;
 
         #[test]
         fn a_pool_thread_is_kept_off_the_callers_cpu_and_freed_again() {

@@ -194,31 +194,6 @@ impl PostProcessor {
             PostProcessor::Sequence(list) => append_ids_nested(list, out, seq),
         }
     }
-
-    /// How many special tokens `process` adds to a single sequence.
-    pub fn added_tokens(&self, add_special_tokens: bool) -> usize {
-        if !add_special_tokens {
-            return 0;
-        }
-        match self {
-            PostProcessor::ByteLevel { .. } => 0,
-            PostProcessor::Roberta { .. } | PostProcessor::Bert { .. } => 2,
-            PostProcessor::Template {
-                single,
-                special_tokens,
-            } => single
-                .iter()
-                .map(|p| match p {
-                    TemplatePiece::Special { id, .. } => special_tokens
-                        .iter()
-                        .find(|(k, _)| k == id)
-                        .map_or(0, |(_, s)| s.ids.len()),
-                    TemplatePiece::Sequence { .. } => 0,
-                })
-                .sum(),
-            PostProcessor::Sequence(list) => list.iter().map(|p| p.added_tokens(true)).sum(),
-        }
-    }
 }
 
 /// `list`'s processors over the sequence `seq` appends: each wraps what the ones before it
@@ -256,18 +231,24 @@ mod tests {
         assert_eq!(e.offsets, [(0, 1), (2, 3)]);
     }
 
-    #[test]
-    fn roberta_wraps_with_cls_and_sep() {
-        let p = PostProcessor::Roberta {
+    fn roberta() -> PostProcessor {
+        PostProcessor::Roberta {
             sep: ("</s>".into(), 2),
             cls: ("<s>".into(), 0),
             trim_offsets: false,
             add_prefix_space: false,
-        };
+        }
+    }
+
+    #[test]
+    fn roberta_wraps_with_cls_and_sep() {
+        let p = roberta();
         let e = p.process(enc(&["a"], &[(0, 1)]), true);
         assert_eq!(e.ids, [0, 0, 2]);
         assert_eq!(e.special_tokens_mask, [1, 0, 1]);
-        assert_eq!(p.added_tokens(true), 2);
+        let mut ids = Vec::new();
+        p.append_ids(true, &mut ids, &mut |o| o.push(0));
+        assert_eq!(ids, [0, 0, 2]);
     }
 
     fn template(pieces: &[&str]) -> PostProcessor {
@@ -298,19 +279,13 @@ mod tests {
 
     #[test]
     fn ids_appended_in_place_are_the_ids_process_gives() {
-        let roberta = PostProcessor::Roberta {
-            sep: ("</s>".into(), 7),
-            cls: ("<s>".into(), 6),
-            trim_offsets: true,
-            add_prefix_space: true,
-        };
         let byte_level = PostProcessor::ByteLevel {
             trim_offsets: true,
             add_prefix_space: false,
         };
         let processors = [
             byte_level.clone(),
-            roberta.clone(),
+            roberta(),
             PostProcessor::Bert {
                 sep: ("[SEP]".into(), 9),
                 cls: ("[CLS]".into(), 8),
@@ -323,7 +298,7 @@ mod tests {
             PostProcessor::Sequence(vec![]),
             PostProcessor::Sequence(vec![byte_level, template(&["<s>", "$A"])]),
             // The last processor of a sequence wraps what the first made.
-            PostProcessor::Sequence(vec![template(&["<s>", "$A", "</s>"]), roberta]),
+            PostProcessor::Sequence(vec![template(&["<s>", "$A", "</s>"]), roberta()]),
         ];
         for p in &processors {
             for add in [true, false] {

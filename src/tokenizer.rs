@@ -754,17 +754,15 @@ impl Tokenizer {
         }
     }
 
+    /// `encode_ids(..).len()`, with the ids written into a per-thread buffer rather than a new
+    /// vector (so a template that drops or repeats the sequence counts as it encodes).
     pub fn count_tokens(&self, text: &str, add_special_tokens: bool) -> usize {
-        let n = SCRATCH_IDS.with(|v| {
+        SCRATCH_IDS.with(|v| {
             let mut v = v.borrow_mut();
             v.clear();
-            self.run_ids(text, &mut v);
+            self.encode_ids_append(text, add_special_tokens, &mut v);
             v.len()
-        });
-        n + self
-            .post_processor
-            .as_ref()
-            .map_or(0, |p| p.added_tokens(add_special_tokens))
+        })
     }
 
     pub fn decode(&self, ids: &[u32], skip_special_tokens: bool) -> Result<String> {

@@ -231,3 +231,14 @@ def test_batch_to_numpy_is_flat_ids_with_offsets(gpt2: Tokenizer) -> None:
     assert offsets.tolist()[0] == 0 and len(offsets) == len(texts) + 1
     got = [ids[offsets[i] : offsets[i + 1]].tolist() for i in range(len(texts))]
     assert got == [gpt2.encode(t) for t in texts]
+
+
+@pytest.mark.parametrize("family", ["llama-2", "roberta-base", "llama-3.2", "gpt2"])
+@pytest.mark.parametrize("add_special_tokens", [True, False])
+def test_count_tokens_is_the_length_of_encode(family: str, add_special_tokens: bool) -> None:
+    # Each family's post-processor adds its own special tokens (a template with BOS, RoBERTa's
+    # CLS and SEP, a sequence of processors, none); the count must include exactly those.
+    tok = Tokenizer.from_file(SHARED / "tokenizers" / family / "tokenizer.json")
+    for text in ["", "Hello world!", "  two  spaces\nand a line", "日本語のテキスト"]:
+        ids = tok.encode(text, add_special_tokens=add_special_tokens)
+        assert tok.count_tokens(text, add_special_tokens=add_special_tokens) == len(ids), text
