@@ -103,6 +103,10 @@ class Tokenizer:
                     loaded = json.load(f)
             except (OSError, ValueError) as e:
                 raise ValueError(f"{config_file} is not a valid tokenizer_config.json: {e}") from e
+            except RecursionError:
+                raise ValueError(
+                    f"{config_file} is not a valid tokenizer_config.json: it nests too deeply."
+                ) from None
             if isinstance(loaded, dict):
                 config = loaded
         return cls(_batok.Tokenizer.from_file(os.fspath(tokenizer_file)), config)

@@ -11,8 +11,10 @@ from batok.hub.auth import Credential, get_credential
 from batok.hub.download import HubSettings
 from batok.hub.endpoints import (
     DEFAULT_ENDPOINT,
+    check_url,
     file_url,
     get_endpoint,
+    is_commit_hash,
     is_loopback_host,
     normalize_etag,
     origin_of,
@@ -183,3 +185,38 @@ def test_token_precedence_argument_env_file(monkeypatch: pytest.MonkeyPatch, hub
 def test_backoff_doubles_and_is_capped() -> None:
     settings = HubSettings()
     assert [settings.backoff(i) for i in range(6)] == [1, 2, 4, 8, 8, 8]
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["a" * 40 + "\n", "org/name\n"],
+)
+def test_a_final_newline_never_passes_a_name_check(value: str) -> None:
+    assert not is_commit_hash(value)
+    with pytest.raises(errors.UnsafeInputError):
+        validate_repo_id(value)
+    with pytest.raises(errors.UnsafeInputError):
+        validate_revision(value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://evil.example:1\\@hub.example/",
+        "http://user:pw@hub.example/",
+        "http://hub.example/a b",
+        "http://hub.example/\r\nX: y",
+        "file:///etc/passwd",
+        "http:/no-host",
+        "http://[::1",
+    ],
+)
+def test_check_url_refuses_what_parsers_could_read_apart(url: str) -> None:
+    with pytest.raises(errors.UnsafeInputError) as info:
+        check_url(url, "The URL")
+    assert "pw" not in str(info.value)
+
+
+def test_check_url_gives_the_origin_the_transport_connects_to() -> None:
+    assert check_url("https://Hub.Example/x", "u") == ("https", "hub.example", 443)
+    assert check_url("http://[::1]:8080/x", "u") == ("http", "::1", 8080)

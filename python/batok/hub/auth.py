@@ -8,14 +8,18 @@ inside a :class:`Credential`, whose ``repr`` and ``str`` say where it came from 
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
+
+from .errors import InvalidTokenError
 
 __all__ = [
     "Credential",
     "TokenArg",
     "ba_home",
     "delete_token",
+    "describe_source",
     "get_credential",
     "save_token",
     "token_path",
@@ -26,6 +30,11 @@ TokenArg = str | bool | None
 SOURCE_ARGUMENT = "argument"
 SOURCE_ENV = "BA_ACCESS_TOKEN"
 SOURCE_FILE = "token file"
+
+# What may travel in ``Authorization: Bearer ...``: visible ASCII. Anything else (a line break
+# from a two-line file, a space, a non-ASCII character) would fail inside the HTTP library with
+# the header, token included, in its message.
+_SENDABLE = re.compile(r"[\x21-\x7e]+")
 
 
 class Credential:
@@ -70,14 +79,35 @@ def get_credential(token: TokenArg = None) -> Credential | None:
     if token is False:
         return None
     if isinstance(token, str) and token.strip():
-        return Credential(token.strip(), SOURCE_ARGUMENT)
+        return _sendable(Credential(token.strip(), SOURCE_ARGUMENT))
     if token is not None and token is not True and not isinstance(token, str):
         raise TypeError("token must be a str, True, False or None")
     env = os.environ.get("BA_ACCESS_TOKEN", "").strip()
     if env:
-        return Credential(env, SOURCE_ENV)
+        return _sendable(Credential(env, SOURCE_ENV))
     stored = _read_token_file()
-    return Credential(stored, SOURCE_FILE) if stored else None
+    return _sendable(Credential(stored, SOURCE_FILE)) if stored else None
+
+
+def describe_source(cred: Credential | None) -> str:
+    """Where a token came from, for messages: never the token itself."""
+    if cred is None:
+        return "nowhere (none was found)"
+    if cred.source == SOURCE_ARGUMENT:
+        return "the token= argument"
+    if cred.source == SOURCE_ENV:
+        return "BA_ACCESS_TOKEN"
+    return f"the token file ({token_path()})"
+
+
+def _sendable(cred: Credential) -> Credential:
+    if not _SENDABLE.fullmatch(cred.reveal()):
+        raise InvalidTokenError(
+            f"The token from {describe_source(cred)} has a character that cannot be sent in an "
+            "HTTP header (a line break, a space or a non-ASCII character); a token is one line "
+            "of plain ASCII. Fix it, or pass token=False to send none."
+        )
+    return cred
 
 
 def _read_token_file() -> str | None:
@@ -85,14 +115,18 @@ def _read_token_file() -> str | None:
         text = token_path().read_text(encoding="utf-8")
     except (FileNotFoundError, NotADirectoryError, PermissionError):
         return None
+    except UnicodeDecodeError:
+        raise InvalidTokenError(
+            f"The token file ({token_path()}) is not UTF-8 text; run `batok login` again."
+        ) from None
     return text.strip() or None
 
 
 def save_token(token: str) -> Path:
     """Write the token file 0600 inside a 0700 ``BA_HOME``, atomically."""
     value = token.strip()
-    if not value or any(c.isspace() for c in value):
-        raise ValueError("A token is one word with no spaces.")
+    if not _SENDABLE.fullmatch(value):
+        raise ValueError("A token is one word of plain ASCII, with no spaces.")
     home = ba_home()
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(home, 0o700)

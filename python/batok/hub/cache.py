@@ -11,6 +11,11 @@
 Blobs are written to a per-process ``.incomplete`` file opened with ``O_EXCL|O_NOFOLLOW`` and
 renamed into place, so a reader never sees half a file. The lock only prevents duplicate
 downloads; correctness never depends on it (``flock`` lets everyone in on some network mounts).
+
+The only symbolic links batok makes are snapshot files pointing into ``blobs/``. Every path under
+the cache root is checked component by component before it is read or written: a link planted
+anywhere else (``snapshots/{commit}`` pointing at another directory, a marker pointing at a file
+elsewhere) could make batok serve or create files outside the cache.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import threading
 import time
 import warnings
@@ -83,6 +89,7 @@ class RepoCache:
         if is_commit_hash(revision):
             return revision
         ref = self.folder / "refs" / validate_revision(revision)
+        self._refuse_links(ref)
         try:
             value = ref.read_text(encoding="ascii").strip()
         except (OSError, UnicodeDecodeError):
@@ -92,6 +99,7 @@ class RepoCache:
     def snapshot_file(self, commit: str, filename: str) -> Path | None:
         """The cached file, if present and safe to read."""
         path = self._snapshot_path(commit, filename)
+        self._refuse_links(path, last_may_link=True)
         if not path.is_file():
             return None
         if path.is_symlink():
@@ -102,7 +110,9 @@ class RepoCache:
         return path
 
     def is_marked_missing(self, commit: str, filename: str) -> bool:
-        return self._marker_path(commit, filename).is_file()
+        path = self._marker_path(commit, filename)
+        self._refuse_links(path)
+        return path.is_file()
 
     def blob_path(self, etag: str) -> Path:
         if normalize_etag(etag) != etag:
@@ -134,7 +144,12 @@ class RepoCache:
     def mark_missing(self, commit: str, filename: str) -> None:
         path = self._marker_path(commit, filename)
         self._mkdirs(path.parent)
-        path.touch(exist_ok=True)
+        self._refuse_links(path)
+        flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            os.close(os.open(path, flags, 0o644))
+        except OSError as exc:  # ELOOP: a link appeared after the check
+            raise UnsafeInputError(f"Refusing to write the cache marker {path}: {exc}") from None
 
     @contextlib.contextmanager
     def lock(self, etag: str, timeout: float = 600.0) -> Iterator[None]:
@@ -189,6 +204,7 @@ class RepoCache:
         blob = self.blob_path(etag)
         target = self._snapshot_path(commit, filename)
         self._mkdirs(target.parent)
+        self._refuse_links(target, last_may_link=True)
         tmp = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
         try:
             os.symlink(os.path.relpath(blob, target.parent), tmp)
@@ -215,8 +231,27 @@ class RepoCache:
             raise UnsafeInputError("Refusing a commit id that is not 40 lowercase hex.")
         return self.folder / ".no_exist" / commit / validate_filename(filename)
 
+    def _refuse_links(self, path: Path, *, last_may_link: bool = False) -> None:
+        """Refuse ``path`` if any of its components below the cache root is a symbolic link
+        (the last one may be, for a snapshot file; where it points is checked separately)."""
+        parts = path.relative_to(self.root).parts
+        current = self.root
+        for i, part in enumerate(parts):
+            current = current / part
+            try:
+                mode = os.lstat(current).st_mode
+            except (FileNotFoundError, NotADirectoryError):
+                return  # nothing further exists, so nothing further can be a link
+            if stat.S_ISLNK(mode) and not (last_may_link and i == len(parts) - 1):
+                raise UnsafeInputError(
+                    f"Refusing the cache path {path}: {current} is a symbolic link, which could "
+                    "lead outside the cache; batok never makes one there. Delete it (or the "
+                    "whole cache folder) and retry."
+                )
+
     def _mkdirs(self, path: Path, inside: Path | None = None) -> None:
         """mkdir -p, refusing to create or use anything that a planted symlink leads outside."""
+        self._refuse_links(path)
         base_path = inside if inside is not None else self.folder
         base = os.path.realpath(base_path)
         existing = path

@@ -6,7 +6,9 @@ has the file; otherwise the blob is streamed under a lock into a private temp fi
 ``Range`` when the stream breaks, verified (size and sha256 or git sha1), renamed into ``blobs/``
 and linked from ``snapshots/``.
 
-Redirects are followed by hand so that ``Authorization`` goes only to the endpoint's origin.
+Redirects are followed by hand so that ``Authorization`` goes only to the endpoint's origin,
+judged on the URL as the HTTP stack will send it and on the proxy it will go through. One
+deadline bounds each file's whole transfer, waits included.
 """
 
 from __future__ import annotations
@@ -20,16 +22,20 @@ import shutil
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 
-from .auth import SOURCE_ARGUMENT, SOURCE_ENV, Credential, TokenArg, get_credential, token_path
+from .auth import Credential, TokenArg, describe_source, get_credential
 from .cache import RepoCache
 from .endpoints import (
+    Origin,
+    check_url,
     file_url,
     get_endpoint,
     is_commit_hash,
@@ -84,6 +90,11 @@ class HubSettings:
     backoff_base: float = 1.0
     backoff_max: float = 8.0
     lock_timeout: float = 600.0
+    # The longest any one wait may be, whatever a Retry-After asks for.
+    max_wait: float = 60.0
+    # One file's whole transfer (metadata, retries, waits, body): a server that drips a byte
+    # at a time resets every per-read timeout, but not this.
+    deadline: float = 600.0
 
     @classmethod
     def from_env(cls) -> HubSettings:
@@ -103,10 +114,12 @@ class HubSettings:
             backoff_base=number("BA_HUB_BACKOFF_BASE", d.backoff_base),
             backoff_max=number("BA_HUB_BACKOFF_MAX", d.backoff_max),
             lock_timeout=number("BA_HUB_LOCK_TIMEOUT", d.lock_timeout),
+            max_wait=number("BA_HUB_MAX_WAIT", d.max_wait),
+            deadline=number("BA_HUB_DEADLINE", d.deadline),
         )
 
     def backoff(self, attempt: int) -> float:
-        return float(min(self.backoff_base * (2**attempt), self.backoff_max))
+        return float(min(self.backoff_base * (2**attempt), self.backoff_max, self.max_wait))
 
 
 def is_offline() -> bool:
@@ -175,6 +188,10 @@ class _Ctx:
     repo_type: str
     cred: Credential | None
     settings: HubSettings
+    deadline: float = 0.0  # time.monotonic() by which the file must be done
+
+    def __post_init__(self) -> None:
+        self.deadline = time.monotonic() + self.settings.deadline
 
     def fields(self, **extra: Any) -> dict[str, Any]:
         return {
@@ -184,14 +201,49 @@ class _Ctx:
             **extra,
         }
 
+    def scrub(self, text: str | None, limit: int = 500) -> str:
+        """Text a server chose (reason phrase, header, body) made safe to show: one line, short,
+        and without the token, which a hostile or buggy server may echo back."""
+        clean = re.sub(r"[\x00-\x1f\x7f]", " ", text or "")
+        if self.cred is not None:
+            clean = clean.replace(self.cred.reveal(), "<token>")
+        return clean[:limit]
+
+    def left(self) -> float:
+        """Seconds until the deadline."""
+        return self.deadline - time.monotonic()
+
+    def timeout(self, seconds: float) -> float:
+        """A request timeout that ends by the deadline."""
+        left = self.left()
+        if left <= 0:
+            raise _NetworkFailure(f"gave up after {self.settings.deadline:g}s (BA_HUB_DEADLINE)")
+        return min(seconds, left)
+
+    def sleep(self, seconds: float) -> None:
+        """Wait, at most ``max_wait``; a wait that would pass the deadline fails now instead."""
+        wait = min(seconds, self.settings.max_wait)
+        if wait >= self.left():
+            raise _NetworkFailure(f"gave up after {self.settings.deadline:g}s (BA_HUB_DEADLINE)")
+        time.sleep(wait)
+
 
 class _NetworkFailure(Exception):
     """Internal: a failure that says nothing about the repo (network, timeout, 5xx, 429)."""
 
-    def __init__(self, reason: str, status: int | None = None) -> None:
+    def __init__(self, reason: str, status: int | None = None, wait: float | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.status = status
+        self.wait = wait  # what the server asked us to wait before trying again
+
+
+class _KeepHeaders(requests.auth.AuthBase):
+    """Auth that changes nothing: without it requests would take credentials from ``~/.netrc``
+    or the URL and put them in ``Authorization`` in place of ours."""
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        return r
 
 
 def _send(
@@ -203,28 +255,59 @@ def _send(
     headers: dict[str, str] | None = None,
     stream: bool = False,
 ) -> tuple[requests.Response, bool]:
-    """One request, no redirects followed. Returns the response and whether a token went out."""
-    send_headers = dict(headers or {})
+    """One request, no redirects followed. Returns the response and whether a token went out.
+
+    The request is prepared first and the token decision made on what will really be sent: the
+    prepared URL as the connection pool parses it, and the proxy requests will pick for it.
+    """
+    check_url(url, "The URL")
+    session = get_session()
+    prepared = session.prepare_request(
+        requests.Request(method, url, headers=headers, auth=_KeepHeaders())
+    )
+    assert prepared.url is not None
+    settings = session.merge_environment_settings(prepared.url, {}, stream, None, None)
+    proxy = requests.utils.select_proxy(prepared.url, settings["proxies"])
+    target = check_url(prepared.url, "The URL")
     authenticated = False
-    if ctx.cred is not None and origin_of(url) == origin_of(ctx.endpoint):
-        _check_transport(url, ctx)
-        send_headers["Authorization"] = ctx.cred.authorization()
+    if ctx.cred is not None and target == origin_of(ctx.endpoint):
+        _check_transport(target, proxy, ctx)
+        prepared.headers["Authorization"] = ctx.cred.authorization()
         authenticated = True
     shown = redact_url(url)
     logger.debug("%s %s (authenticated: %s)", method, shown, "yes" if authenticated else "no")
-    resp = get_session().request(
-        method, url, headers=send_headers, timeout=timeout, allow_redirects=False, stream=stream
-    )
+    try:
+        resp = session.send(prepared, timeout=timeout, allow_redirects=False, **settings)
+    except (ValueError, LookupError) as exc:
+        # requests parses a redirect's Location even when not following it, and some
+        # Locations (an unclosed IPv6 bracket) raise there; they are not URLs batok follows.
+        if isinstance(exc, requests.RequestException):
+            raise
+        raise HubError(
+            f"{redact_url(url)} answered with a header batok cannot read "
+            f"({type(exc).__name__}); refusing it.",
+            **ctx.fields(),
+        ) from None
     logger.debug("%s %s -> %d", method, shown, resp.status_code)
     return resp, authenticated
 
 
-def _check_transport(url: str, ctx: _Ctx) -> None:
-    parts = urlsplit(url)
-    if parts.scheme == "http" and not is_loopback_host(parts.hostname or ""):
+def _check_transport(target: Origin, proxy: str | None, ctx: _Ctx) -> None:
+    """Plain http may carry the token only straight to a loopback host: a proxy, even a local
+    one, is another party that would read it."""
+    if target.scheme != "http":
+        return
+    if proxy is not None:
         raise InsecureTransportError(
-            f"Refusing to send the token from {_source_phrase(ctx.cred)} over plain http to "
-            f"{parts.hostname}; use an https endpoint, or token=False to send none.",
+            f"Refusing to send the token from {describe_source(ctx.cred)} over plain http "
+            f"through the proxy {redact_url(proxy)}; use an https endpoint, exempt the hub in "
+            "NO_PROXY, or pass token=False to send none.",
+            **ctx.fields(),
+        )
+    if not is_loopback_host(target.host):
+        raise InsecureTransportError(
+            f"Refusing to send the token from {describe_source(ctx.cred)} over plain http to "
+            f"{target.host}; use an https endpoint, or token=False to send none.",
             **ctx.fields(),
         )
 
@@ -244,43 +327,62 @@ def _request(
     while True:
         try:
             resp, authenticated = _send(
-                ctx, method, url, timeout=timeout, headers=headers, stream=stream
+                ctx, method, url, timeout=ctx.timeout(timeout), headers=headers, stream=stream
             )
         except requests.exceptions.ProxyError as exc:
             # A broken proxy must be fixed, not papered over by the cache.
-            raise HubError(f"Proxy error reaching {redact_url(url)}: {_reason(exc)}") from None
+            raise HubError(
+                f"Proxy error reaching {redact_url(url)}: {_reason(ctx, exc)}", **ctx.fields()
+            ) from None
         except (requests.ConnectionError, requests.Timeout) as exc:
             if attempt >= retries:
-                raise _NetworkFailure(_reason(exc)) from None
+                raise _NetworkFailure(_reason(ctx, exc)) from None
             wait = ctx.settings.backoff(attempt)
             logger.info(
-                "%s %s failed (%s); retry in %.2fs", method, redact_url(url), _reason(exc), wait
+                "%s %s failed (%s); retry in %.2fs",
+                method,
+                redact_url(url),
+                _reason(ctx, exc),
+                wait,
             )
-            time.sleep(wait)
+            ctx.sleep(wait)
             attempt += 1
             continue
+        except requests.RequestException as exc:
+            # Anything else requests refuses (a header it cannot send, a URL it cannot parse)
+            # is still a hub call that failed: a HubError, with nothing secret in it.
+            raise HubError(
+                f"Request to {redact_url(url)} failed: {_reason(ctx, exc)}", **ctx.fields()
+            ) from None
         if resp.status_code in _RETRY_STATUSES and attempt < retries:
             wait = _retry_wait(resp, ctx.settings, attempt)
             logger.info(
                 "%s %s -> %d; retry in %.2fs", method, redact_url(url), resp.status_code, wait
             )
             resp.close()
-            time.sleep(wait)
+            ctx.sleep(wait)
             attempt += 1
             continue
         return resp, authenticated
 
 
+def _retry_after(resp: requests.Response, settings: HubSettings) -> float | None:
+    """What a 429 or 503 asks us to wait (``Retry-After`` seconds, or ``RateLimit: t=``)."""
+    if resp.status_code not in (429, 503):
+        return None
+    seconds = _int_header(resp.headers.get("Retry-After"))
+    if seconds is None:
+        match = re.search(r"\bt=(\d+)", resp.headers.get("RateLimit", ""))
+        seconds = int(match.group(1)) if match else None
+    if seconds is None:
+        return None
+    # The padding is the backoff base (1 s by default): the reset is not to the second.
+    return float(seconds) + settings.backoff_base
+
+
 def _retry_wait(resp: requests.Response, settings: HubSettings, attempt: int) -> float:
-    if resp.status_code == 429:
-        seconds = _int_header(resp.headers.get("Retry-After"))
-        if seconds is None:
-            match = re.search(r"\bt=(\d+)", resp.headers.get("RateLimit", ""))
-            seconds = int(match.group(1)) if match else None
-        if seconds is not None:
-            # The padding is the backoff base (1 s by default): the reset is not to the second.
-            return min(float(seconds), 300.0) + settings.backoff_base
-    return settings.backoff(attempt)
+    asked = _retry_after(resp, settings)
+    return settings.backoff(attempt) if asked is None else asked
 
 
 # ---- metadata (HEAD) ---------------------------------------------------------------------------
@@ -304,14 +406,30 @@ def _fetch_metadata(ctx: _Ctx, url: str, *, retries: int, timeout: float) -> Fil
         resp.close()
         location = resp.headers.get("Location")
         if resp.is_redirect and location:
-            if not urlsplit(location).netloc:
-                url = urljoin(url, location)
+            target = _redirect_target(ctx, url, location)
+            if origin_of(target) == origin_of(url) and not urlsplit(location).netloc:
+                url = target
                 continue
-            return _metadata(ctx, resp, urljoin(url, location))
+            return _metadata(ctx, resp, target)
         if resp.status_code >= 400:
             _raise_for_status(ctx, resp, authenticated)
         return _metadata(ctx, resp, url)
     raise HubError(f"Too many redirects from {redact_url(url)}.", **ctx.fields())
+
+
+def _redirect_target(ctx: _Ctx, url: str, location: str) -> str:
+    """The absolute URL a redirect points to, if it is one batok will follow at all."""
+    try:
+        target = urljoin(url, location)
+        check_url(target, "The redirect target")
+    except (ValueError, UnsafeInputError):
+        raise HubError(
+            f"{redact_url(url)} redirected to a URL batok does not follow "
+            f"({ctx.scrub(redact_url(location), limit=200)!r}): only http(s) URLs without a "
+            "backslash, control characters or a user name.",
+            **ctx.fields(),
+        ) from None
+    return target
 
 
 def _metadata(ctx: _Ctx, resp: requests.Response, location: str) -> FileMetadata:
@@ -339,24 +457,24 @@ def _raise_for_status(ctx: _Ctx, resp: requests.Response, authenticated: bool) -
     """Classify by ``X-Error-Code`` first, then the status (hub-protocol.md section 1)."""
     status = resp.status_code
     if status in _RETRY_STATUSES:
-        raise _NetworkFailure(f"HTTP {status}", status=status)
+        raise _NetworkFailure(
+            f"HTTP {status}", status=status, wait=_retry_after(resp, ctx.settings)
+        )
     code = resp.headers.get("X-Error-Code", "")
     message = _server_message(ctx, resp)
-    extra = ctx.fields(
-        status=status, server_message=message, request_id=resp.headers.get("X-Request-Id")
-    )
+    extra = ctx.fields(status=status, server_message=message, request_id=_request_id(ctx, resp))
     repo, ep = ctx.repo_id, ctx.endpoint
     web = repo_web_url(ep, repo, ctx.repo_type)
     if status == 401 and message == _INVALID_CREDENTIALS:
         raise InvalidTokenError(
-            f"The hub rejected the token from {_source_phrase(ctx.cred)}; expired or mistyped? "
+            f"The hub rejected the token from {describe_source(ctx.cred)}; expired or mistyped? "
             "Fix it, or pass token=False to send none.",
             **extra,
         )
     if code == "GatedRepo":
         if authenticated:
             raise GatedRepoError(
-                f"The token from {_source_phrase(ctx.cred)} has no access to gated repo {repo}; "
+                f"The token from {describe_source(ctx.cred)} has no access to gated repo {repo}; "
                 f"request it at {web}. Server: {message}",
                 **extra,
             )
@@ -377,7 +495,7 @@ def _raise_for_status(ctx: _Ctx, resp: requests.Response, authenticated: bool) -
         raise error
     if code == "RepoNotFound" or status == 401:
         hint = (
-            f"if it is private, the token from {_source_phrase(ctx.cred)} cannot see it."
+            f"if it is private, the token from {describe_source(ctx.cred)} cannot see it."
             if authenticated
             else "if it is private, set BA_ACCESS_TOKEN (or pass token=, or run `batok login`)."
         )
@@ -386,7 +504,13 @@ def _raise_for_status(ctx: _Ctx, resp: requests.Response, authenticated: bool) -
             **extra,
         )
     where = redact_url(resp.url or ep)
-    raise HubError(f"The hub answered HTTP {status} for {where}: {message or resp.reason}", **extra)
+    reason = message or ctx.scrub(resp.reason)
+    raise HubError(f"The hub answered HTTP {status} for {where}: {reason}", **extra)
+
+
+def _request_id(ctx: _Ctx, resp: requests.Response) -> str | None:
+    value = resp.headers.get("X-Request-Id")
+    return None if value is None else ctx.scrub(value, limit=200)
 
 
 def _server_message(ctx: _Ctx, resp: requests.Response) -> str:
@@ -395,12 +519,10 @@ def _server_message(ctx: _Ctx, resp: requests.Response) -> str:
         body = _read_capped(resp, _ERROR_BODY_LIMIT)
         try:
             message = str(json.loads(body.decode("utf-8")).get("error", ""))
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             message = ""
-    message = re.sub(r"[\x00-\x1f\x7f]", " ", message)[:500]
-    if ctx.cred is not None:  # a hostile or buggy server could echo the token back
-        message = message.replace(ctx.cred.reveal(), "<token>")
-    return message
+    # Scrubbed before it is cut short, so that no prefix of an echoed token survives.
+    return ctx.scrub(message, limit=1 << 20)[:500]
 
 
 def _read_capped(resp: requests.Response, limit: int) -> bytes:
@@ -417,19 +539,9 @@ def _read_capped(resp: requests.Response, limit: int) -> bytes:
     return bytes(data[:limit])
 
 
-def _source_phrase(cred: Credential | None) -> str:
-    if cred is None:
-        return "nowhere (none was found)"
-    if cred.source == SOURCE_ARGUMENT:
-        return "the token= argument"
-    if cred.source == SOURCE_ENV:
-        return "BA_ACCESS_TOKEN"
-    return f"the token file ({token_path()})"
-
-
-def _reason(exc: BaseException) -> str:
-    """A short cause for a message, with any query string (signed URLs) removed."""
-    text = re.sub(r"\?[^\s'\")]*", "", str(exc))
+def _reason(ctx: _Ctx, exc: BaseException) -> str:
+    """A short cause for a message, with any query string (signed URLs) and token removed."""
+    text = re.sub(r"\?[^\s'\")]*", "", ctx.scrub(str(exc), limit=1 << 16))
     text = text if len(text) <= 300 else text[:297] + "..."
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
@@ -603,6 +715,8 @@ def _metadata_or_cache(ctx: _Ctx, cache: RepoCache, url: str) -> FileMetadata | 
         return hit
     if isinstance(first, _NetworkFailure):
         try:
+            if first.wait is not None:  # the server said when to come back: not sooner
+                ctx.sleep(first.wait)
             return _fetch_metadata(
                 ctx, url, retries=settings.max_retries, timeout=settings.etag_timeout_retry
             )
@@ -704,9 +818,7 @@ def _stream(
                         f"the {limit} expected; refusing.",
                         **ctx.fields(),
                     )
-                for chunk in resp.iter_content(_CHUNK):
-                    if not chunk:
-                        continue
+                for chunk in _body(ctx, resp):
                     written += len(chunk)
                     stalls = 0  # progress resets the failure budget
                     if written > limit:
@@ -719,25 +831,50 @@ def _stream(
                     if bar is not None:
                         bar.update(len(chunk))
                 return written
-            except (requests.ConnectionError, requests.Timeout, requests.RequestException) as exc:
+            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
                 stalls += 1
                 if stalls > settings.max_retries:
                     raise DownloadError(
-                        f"{ctx.filename}: the download kept failing ({_reason(exc)}); retry later.",
+                        f"{ctx.filename}: the download kept failing ({_reason(ctx, exc)}); "
+                        "retry later.",
                         **ctx.fields(),
                     ) from None
                 logger.info(
                     "%s: stream broke at %d bytes (%s); resuming",
                     ctx.filename,
                     written,
-                    _reason(exc),
+                    _reason(ctx, exc),
                 )
-                time.sleep(min(settings.backoff_base, 1.0))
+                try:
+                    ctx.sleep(min(settings.backoff_base, 1.0))
+                except _NetworkFailure as failure:
+                    raise DownloadError(
+                        f"{ctx.filename}: {failure.reason}", **ctx.fields()
+                    ) from None
             finally:
                 resp.close()
     finally:
         if bar is not None:
             bar.close()
+
+
+def _body(ctx: _Ctx, resp: requests.Response) -> Iterator[bytes]:
+    """The body as it arrives, checking the deadline after every read.
+
+    ``read1`` returns whatever one read brings rather than waiting for a full chunk, so a
+    server that sends a byte at a time cannot hold a read for longer than the read timeout.
+    """
+    while True:
+        chunk = resp.raw.read1(_CHUNK, decode_content=True)
+        if not chunk:
+            return
+        yield chunk
+        if ctx.left() <= 0:
+            raise DownloadError(
+                f"{ctx.filename}: gave up after {ctx.settings.deadline:g}s (BA_HUB_DEADLINE); "
+                "the server is too slow. Retry later, or raise BA_HUB_DEADLINE.",
+                **ctx.fields(),
+            )
 
 
 def _get(ctx: _Ctx, url: str, headers: dict[str, str]) -> requests.Response:
@@ -762,7 +899,7 @@ def _get(ctx: _Ctx, url: str, headers: dict[str, str]) -> requests.Response:
         location = resp.headers.get("Location")
         if resp.is_redirect and location:
             resp.close()
-            url = urljoin(url, location)
+            url = _redirect_target(ctx, url, location)
             continue
         if resp.status_code >= 400:
             if resp.status_code in _RETRY_STATUSES:
@@ -831,7 +968,7 @@ def whoami(token: TokenArg = None, *, endpoint: str | None = None) -> dict[str, 
         raise HubError(f"{ep} is unreachable: {failure.reason}") from None
     if resp.status_code == 401:
         raise InvalidTokenError(
-            f"The hub rejected the token from {_source_phrase(cred)}; expired or mistyped?",
+            f"The hub rejected the token from {describe_source(cred)}; expired or mistyped?",
             status=401,
             request_id=resp.headers.get("X-Request-Id"),
         )

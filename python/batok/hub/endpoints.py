@@ -12,12 +12,16 @@ import re
 from typing import NamedTuple
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
+
 from .errors import UnsafeInputError
 
 __all__ = [
     "DEFAULT_ENDPOINT",
     "REPO_TYPES",
     "Origin",
+    "check_url",
     "file_url",
     "get_endpoint",
     "is_commit_hash",
@@ -43,22 +47,56 @@ REPO_TYPES = {
     "space": ("spaces/", "spaces"),
 }
 
-_REPO_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
-_COMMIT = re.compile(r"^[0-9a-f]{40}$")
-_ETAG = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+# Every pattern is used with fullmatch: `$` would also match before a final newline.
+_REPO_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
+_COMMIT = re.compile(r"[0-9a-f]{40}")
+_ETAG = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 # Git ref names are liberal; we accept a conservative subset that is also a safe relative path.
-_REV_SEGMENT = re.compile(r"^[A-Za-z0-9._+@=-][A-Za-z0-9._+@=,-]*$")
+_REV_SEGMENT = re.compile(r"[A-Za-z0-9._+@=-][A-Za-z0-9._+@=,-]*")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# In a URL: what parsers disagree on (backslash) or what is never part of a sound one.
+_URL_UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")
 
 
 def get_endpoint(endpoint: str | None = None) -> str:
     """``endpoint=`` > ``BA_ENDPOINT`` (read now, not at import) > the default hub."""
     value = (endpoint or os.environ.get("BA_ENDPOINT", "").strip() or DEFAULT_ENDPOINT).strip()
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UnsafeInputError(f"Hub endpoint must be an http(s) URL, got {redact_url(value)!r}.")
+    check_url(value, "The hub endpoint")
     return value.rstrip("/")
+
+
+def check_url(url: str, what: str) -> Origin:
+    """The origin of an http(s) URL that every parser reads the same way; else UnsafeInputError.
+
+    The token is scoped to an origin, so the origin must be the one the HTTP stack connects to.
+    ``urllib.parse`` and urllib3 disagree on a backslash (``http://evil\\@hub/``: the first
+    reads host ``hub``, the second connects to ``evil``), so URLs with one are refused, as are
+    control characters, spaces and userinfo (requests would turn ``user:pw@`` into Basic auth in
+    place of the token), and any URL whose host or port the two parsers still read apart.
+    """
+    shown = redact_url(url)
+    if not isinstance(url, str) or _URL_UNSAFE.search(url):
+        backslash = isinstance(url, str) and "\\" in url
+        bad = "a backslash" if backslash else "a control character or space"
+        raise UnsafeInputError(f"{what} {shown!r} has {bad}; refusing it.")
+    try:
+        ours = urlsplit(url)
+        theirs = parse_url(url)
+        our_port = ours.port
+    except (ValueError, LocationParseError):
+        raise UnsafeInputError(f"{what} {shown!r} is not a valid URL.") from None
+    if ours.scheme.lower() not in ("http", "https") or not ours.hostname:
+        raise UnsafeInputError(f"{what} must be an http(s) URL with a host, got {shown!r}.")
+    if "@" in ours.netloc or theirs.auth is not None:
+        raise UnsafeInputError(
+            f"{what} {shown!r} has a user name or password in it; refusing it (batok sends "
+            "only the access token, to the hub)."
+        )
+    origin = origin_of(url)
+    if (ours.hostname.lower(), our_port or origin.port) != (origin.host, origin.port):
+        raise UnsafeInputError(f"{what} {shown!r} is ambiguous; refusing it.")
+    return origin
 
 
 def validate_repo_id(repo_id: str) -> str:
@@ -68,7 +106,7 @@ def validate_repo_id(repo_id: str) -> str:
     parts = repo_id.split("/")
     ok = (
         1 <= len(parts) <= 2
-        and all(_REPO_PART.match(p) for p in parts)
+        and all(_REPO_PART.fullmatch(p) for p in parts)
         # `--` is the cache's separator and `..` a traversal; both would make the folder ambiguous.
         and "--" not in repo_id
         and ".." not in repo_id
@@ -95,7 +133,7 @@ def validate_revision(revision: str) -> str:
         or revision.endswith(".lock")
     ):
         raise UnsafeInputError(f"Invalid revision {_shown(revision)}.")
-    if not all(_REV_SEGMENT.match(s) and s not in (".", "..") for s in segments):
+    if not all(_REV_SEGMENT.fullmatch(s) and s not in (".", "..") for s in segments):
         raise UnsafeInputError(f"Invalid revision {_shown(revision)}.")
     return revision
 
@@ -121,7 +159,7 @@ def validate_filename(filename: str) -> str:
 
 
 def is_commit_hash(value: object) -> bool:
-    return isinstance(value, str) and _COMMIT.match(value) is not None
+    return isinstance(value, str) and _COMMIT.fullmatch(value) is not None
 
 
 def normalize_etag(raw: str | None) -> str | None:
@@ -132,7 +170,7 @@ def normalize_etag(raw: str | None) -> str | None:
     if value.startswith("W/"):
         value = value[2:]
     value = value.strip('"')
-    return value if _ETAG.match(value) else None
+    return value if _ETAG.fullmatch(value) else None
 
 
 def repo_folder_name(repo_id: str, repo_type: str = "model") -> str:
@@ -176,11 +214,14 @@ class Origin(NamedTuple):
 
 
 def origin_of(url: str) -> Origin:
-    """(scheme, host, port) with default ports filled in: the unit a token is scoped to."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
+    """(scheme, host, port) with default ports filled in: the unit a token is scoped to.
+
+    Read with urllib3's parser, the one the connection pool uses to decide where to connect.
+    """
+    parts = parse_url(url)
+    scheme = (parts.scheme or "").lower()
     port = parts.port or (443 if scheme == "https" else 80)
-    return Origin(scheme, (parts.hostname or "").lower(), port)
+    return Origin(scheme, (parts.host or "").strip("[]").lower(), port)
 
 
 def is_loopback_host(host: str) -> bool:
