@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from . import _batok
 from ._threads import resolve_num_threads
 from ._validate import check_ids, check_text, check_texts
+from .batch_encoding import BatchEncoding
 
 TYPE_CHECKING = False  # `typing` only for the type checker (see encoding.py)
 if TYPE_CHECKING:
@@ -17,6 +18,12 @@ if TYPE_CHECKING:
 Encoding = _batok.Encoding
 
 _SPECIAL_NAMES = ("bos_token", "eos_token", "unk_token", "pad_token", "sep_token", "cls_token")
+# transformers' default columns; only BERT-style tokenizer classes add token_type_ids.
+_INPUT_NAMES = ["input_ids", "attention_mask"]
+_TYPED_INPUT_NAMES = ["input_ids", "token_type_ids", "attention_mask"]
+_TYPED_CLASSES = frozenset(
+    {"BertTokenizer", "BertTokenizerFast", "ElectraTokenizer", "ElectraTokenizerFast"}
+)
 
 
 def _token_content(value: Any) -> str | None:
@@ -46,6 +53,25 @@ class Tokenizer:
         self.cls_token: str | None = None
         for name in _SPECIAL_NAMES:
             setattr(self, name, _token_content(self._config.get(name)))
+        cfg = self._config
+        from .encode_call import VERY_LARGE_INTEGER
+
+        max_len = cfg.get("model_max_length")
+        self.model_max_length: int = (
+            max_len
+            if isinstance(max_len, int) and not isinstance(max_len, bool)
+            else VERY_LARGE_INTEGER
+        )
+        # transformers 5's LlamaTokenizer pads on the left unless the config says otherwise.
+        default_side = "left" if cfg.get("tokenizer_class") == "LlamaTokenizer" else None
+        self.padding_side: str = _side(cfg.get("padding_side", default_side), "padding_side")
+        self.truncation_side: str = _side(cfg.get("truncation_side"), "truncation_side")
+        names = cfg.get("model_input_names")
+        if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+            typed = cfg.get("tokenizer_class") in _TYPED_CLASSES
+            names = _TYPED_INPUT_NAMES if typed else _INPUT_NAMES
+        self.model_input_names: list[str] = list(names)
+        self._frame_cache: Any = None
         # transformers' Llama-style tokenizers add BOS/EOS from the config even when the
         # tokenizer.json's post-processor does not (e.g. deepseek-coder).
         self._extra_bos: int | None = None
@@ -69,6 +95,23 @@ class Tokenizer:
     def from_str(cls, json_text: str) -> Tokenizer:
         """Load a tokenizer from the text of a tokenizer.json file."""
         return cls(_batok.Tokenizer.from_str(check_text(json_text, "json_text")))
+
+    def to_str(self) -> str:
+        """The tokenizer.json text this tokenizer runs (loads in `tokenizers` unchanged)."""
+        return self._native.to_str()
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the tokenizer.json file."""
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(self.to_str())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # By content: a worker process rebuilds the same tokenizer with no file or download.
+        return (_rebuild, (self.to_str(), self._config, self._state()))
+
+    def _state(self) -> dict[str, Any]:
+        names = (*_SPECIAL_NAMES, "model_max_length", "padding_side", "truncation_side")
+        return {name: getattr(self, name) for name in (*names, "model_input_names")}
 
     @classmethod
     def from_pretrained(
@@ -197,26 +240,93 @@ class Tokenizer:
     def __call__(
         self,
         text: str | Sequence[str],
+        text_pair: Any = None,
+        *,
         add_special_tokens: bool = True,
+        padding: bool | str = False,
+        truncation: bool | str | None = None,
+        max_length: int | None = None,
+        stride: int = 0,
+        is_split_into_words: bool = False,
+        pad_to_multiple_of: int | None = None,
+        padding_side: str | None = None,
+        return_tensors: str | None = None,
+        return_token_type_ids: bool | None = None,
+        return_attention_mask: bool | None = None,
+        return_overflowing_tokens: bool = False,
+        return_special_tokens_mask: bool = False,
+        return_offsets_mapping: bool = False,
+        return_length: bool = False,
         num_threads: int | None = None,
-    ) -> dict[str, Any]:
-        """`input_ids` and `attention_mask`, like a transformers tokenizer."""
+    ) -> BatchEncoding:
+        """Encode a text or a batch as a transformers tokenizer does: `input_ids` and
+        `attention_mask` (plus what is asked for), truncated, windowed and padded as asked,
+        as lists or as `return_tensors="np"` / `"pt"` arrays."""
+        from .encode_call import call
+
         if isinstance(text, str):
-            ids: Any = self.encode(text, add_special_tokens)
-            mask: Any = [1] * len(ids)
+            check_text(text)
         else:
-            ids = self.encode_batch(text, add_special_tokens, num_threads)
-            mask = [[1] * len(x) for x in ids]
-        return {"input_ids": ids, "attention_mask": mask}
+            check_texts(text)
+        return call(
+            self,
+            text,
+            text_pair,
+            add_special_tokens=bool(add_special_tokens),
+            padding=padding,
+            truncation=truncation,
+            max_length=max_length,
+            stride=stride,
+            is_split_into_words=is_split_into_words,
+            pad_to_multiple_of=pad_to_multiple_of,
+            padding_side=padding_side,
+            return_tensors=return_tensors,
+            return_token_type_ids=return_token_type_ids,
+            return_attention_mask=return_attention_mask,
+            return_overflowing_tokens=return_overflowing_tokens,
+            return_special_tokens_mask=return_special_tokens_mask,
+            return_offsets_mapping=return_offsets_mapping,
+            return_length=return_length,
+            num_threads=num_threads,
+        )
+
+    def _frame(self) -> Any:
+        """The special tokens around one sequence (computed once)."""
+        if self._frame_cache is None:
+            from .encode_call import Frame
+
+            self._frame_cache = Frame.probe(self)
+        return self._frame_cache
+
+    @staticmethod
+    def _threads(num_threads: int | None) -> int:
+        return resolve_num_threads(num_threads)
 
     # -- decoding --------------------------------------------------------------------------
 
-    def decode(self, ids: Sequence[int], skip_special_tokens: bool = False) -> str:
+    def decode(
+        self,
+        ids: Sequence[int],
+        skip_special_tokens: bool = False,
+        clean_up_tokenization_spaces: bool | None = None,
+    ) -> str:
+        """The text of `ids`. `clean_up_tokenization_spaces` is accepted for transformers'
+        sake and, as transformers 5 does for BPE models (the only kind batok runs), not applied:
+        it would remove real spaces before punctuation."""
         try:
             return self._native.decode(ids, bool(skip_special_tokens))
         except (TypeError, OverflowError):
             # The engine's conversion rejected something; say exactly what and where.
             return self._native.decode(check_ids(ids), bool(skip_special_tokens))
+
+    def batch_decode(
+        self,
+        sequences: Sequence[Sequence[int]],
+        skip_special_tokens: bool = False,
+        clean_up_tokenization_spaces: bool | None = None,
+    ) -> list[str]:
+        """transformers' name for `decode_batch`."""
+        return self.decode_batch(sequences, skip_special_tokens)
 
     def decode_batch(
         self,
@@ -290,6 +400,21 @@ class Tokenizer:
 
     def __repr__(self) -> str:
         return f"Tokenizer(vocab_size={len(self)})"
+
+
+def _side(value: Any, name: str) -> str:
+    if value in (None, "right"):
+        return "right"
+    if value == "left":
+        return "left"
+    raise ValueError(f"{name} in tokenizer_config.json must be 'left' or 'right', got {value!r}")
+
+
+def _rebuild(json_text: str, config: dict[str, Any], state: dict[str, Any]) -> Tokenizer:
+    tok = Tokenizer(_batok.Tokenizer.from_str(json_text), config)
+    for name, value in state.items():
+        setattr(tok, name, value)
+    return tok
 
 
 class AutoTokenizer:

@@ -17,6 +17,9 @@ use crate::tokenizer::Tokenizer;
 pub struct PyTokenizer {
     inner: Arc<Tokenizer>,
     ints: Arc<IntCache>,
+    /// The tokenizer.json text it was loaded from: what `to_str` gives back, and what a pickle
+    /// carries (so that a worker process rebuilds the same tokenizer without any download).
+    json: Arc<str>,
 }
 
 #[pyclass(module = "batok._batok", name = "Encoding", frozen)]
@@ -59,14 +62,15 @@ impl PyEncoding {
     }
 }
 
-fn load(py: Python<'_>, json: &str) -> PyResult<PyTokenizer> {
+fn load(py: Python<'_>, json: Arc<str>) -> PyResult<PyTokenizer> {
     let t = py
-        .allow_threads(|| guard(|| crate::config::from_json(json)))?
+        .allow_threads(|| guard(|| crate::config::from_json(&json)))?
         .map_err(to_py)?;
     let n = t.max_id().map_or(0, |m| m as usize + 1);
     Ok(PyTokenizer {
         inner: Arc::new(t),
         ints: Arc::new(IntCache::new(n)),
+        json,
     })
 }
 
@@ -74,16 +78,21 @@ fn load(py: Python<'_>, json: &str) -> PyResult<PyTokenizer> {
 impl PyTokenizer {
     #[staticmethod]
     fn from_str(py: Python<'_>, json: &str) -> PyResult<Self> {
-        load(py, json)
+        load(py, Arc::from(json))
     }
 
     #[staticmethod]
     fn from_file(py: Python<'_>, path: std::path::PathBuf) -> PyResult<Self> {
         let text = std::fs::read_to_string(&path).map_err(|e| io_to_py(&path, e))?;
-        load(py, &text).map_err(|e| {
+        load(py, Arc::from(text)).map_err(|e| {
             let msg = format!("{}: {}", path.display(), e.value(py));
             PyErr::from_type(e.get_type(py), msg)
         })
+    }
+
+    /// The tokenizer.json text this tokenizer was loaded from.
+    fn to_str(&self) -> &str {
+        &self.json
     }
 
     #[pyo3(signature = (text, add_special_tokens = true))]

@@ -242,3 +242,18 @@ def test_count_tokens_is_the_length_of_encode(family: str, add_special_tokens: b
     for text in ["", "Hello world!", "  two  spaces\nand a line", "日本語のテキスト"]:
         ids = tok.encode(text, add_special_tokens=add_special_tokens)
         assert tok.count_tokens(text, add_special_tokens=add_special_tokens) == len(ids), text
+
+
+@pytest.mark.parametrize("path", ["./does-not-exist", "../nowhere/tok", "/no/such/dir", "a/b/c"])
+def test_from_pretrained_missing_local_path_is_file_not_found(path: str) -> None:
+    with pytest.raises(FileNotFoundError, match="not a local directory"):
+        batok.AutoTokenizer.from_pretrained(path)
+
+
+def test_second_positional_argument_is_a_pair_not_a_flag(tmp_path) -> None:
+    """transformers' call takes ``(text, text_pair)``; a pair must never be read as a flag."""
+    tok = batok.Tokenizer.from_file(
+        Path(__file__).resolve().parents[2].parent / "shared/tokenizers/gpt2/tokenizer.json"
+    )
+    with pytest.raises(NotImplementedError, match="text_pair"):
+        tok("Hello", "world")

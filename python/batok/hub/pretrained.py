@@ -30,6 +30,11 @@ def resolve_tokenizer_files(
 ) -> tuple[Path, Path | None]:
     """Return ``(tokenizer.json, tokenizer_config.json or None)`` for a directory or a repo id."""
     local = Path(name_or_path).expanduser()
+    if _looks_like_path(name_or_path) and not local.exists():
+        raise FileNotFoundError(
+            f"{os.fspath(name_or_path)!r} is not a local directory (and, written as a path, is "
+            "not a hub repo id either): check the path, or give a repo id like 'org/name'."
+        )
     if local.is_dir():
         tokenizer = local / TOKENIZER_FILE
         if not tokenizer.is_file():
@@ -64,3 +69,12 @@ def resolve_tokenizer_files(
     except EntryNotFoundError:
         return tokenizer, None  # optional; the cache now remembers it is missing
     return tokenizer, config
+
+
+def _looks_like_path(name: str | os.PathLike[str]) -> bool:
+    """A path-like object, or a string only a path would be (``./x``, ``../x``, ``/x``, ``~/x``,
+    ``x/y/z``); ``org/name`` is a repo id unless such a directory exists."""
+    if not isinstance(name, str):
+        return True
+    windows_sep = os.sep != "/" and os.sep in name
+    return name.startswith((".", "/", "~", "\\")) or name.count("/") > 1 or windows_sep
