@@ -542,7 +542,9 @@ fn added_tokens(v: Option<&Value>) -> Result<Vec<AddedToken>> {
     for (i, t) in items.iter().enumerate() {
         let p = format!("added_tokens[{i}]");
         out.push(AddedToken {
-            id: uint(t, &p, "id")? as u32,
+            // An id beyond u32 is an error, as in `tokenizers`, never silently truncated.
+            id: u32::try_from(uint(t, &p, "id")?)
+                .map_err(|_| err(&format!("{p}.id"), "expected an id below 2**32"))?,
             content: string(t, &p, "content")?,
             special: boolean(t, &p, "special", false)?,
             lstrip: boolean(t, &p, "lstrip", false)?,
@@ -675,6 +677,14 @@ fn assemble(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn added_token_id_beyond_u32_is_an_error() {
+        let text = r#"{"added_tokens": [{"id": 4294967296, "content": "<x>"}],
+            "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}"#;
+        let e = from_json(text).err().expect("must be refused");
+        assert!(e.message.contains("added_tokens[0].id"), "{}", e.message);
+    }
 
     const TINY: &str = r#"{
       "added_tokens": [{"id": 3, "content": "<s>", "special": true, "lstrip": false,

@@ -144,7 +144,8 @@ class Tokenizer:
 
                 with open(config_file, encoding="utf-8") as f:
                     loaded = json.load(f)
-            except (OSError, ValueError) as e:
+            # A deeply nested file exhausts json's recursion limit: that is bad input too.
+            except (OSError, ValueError, RecursionError) as e:
                 raise ValueError(f"{config_file} is not a valid tokenizer_config.json: {e}") from e
             except RecursionError:
                 raise ValueError(

@@ -1,0 +1,51 @@
+"""Differences from `tokenizers` found by fuzz/fuzz_from_str.py, each as the smallest file that
+shows it. `tokenizers` is the oracle: it is run on the same file in every test."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import tokenizers
+
+import batok
+
+
+def _file(added: list[dict[str, Any]]) -> str:
+    return json.dumps(
+        {
+            "version": "1.0",
+            "added_tokens": added,
+            "model": {
+                "type": "BPE",
+                "vocab": {"a": 0, "b": 1, "ab": 2},
+                "merges": ["a b"],
+            },
+        }
+    )
+
+
+def _added(token_id: int, content: str) -> dict[str, Any]:
+    return {"id": token_id, "content": content, "special": True, "normalized": False}
+
+
+def test_added_token_id_beyond_u32_is_refused_like_tokenizers() -> None:
+    text = _file([_added(2**63, "<x>")])
+    with pytest.raises(Exception, match="u32"):
+        tokenizers.Tokenizer.from_str(text)
+    with pytest.raises(batok.BatokError, match="added_tokens\\[0\\].id"):
+        batok.Tokenizer.from_str(text)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="added-token ids: tokenizers ignores the file's id for a token that is not in the "
+    "model's vocabulary and numbers it after the vocabulary; batok keeps the file's id",
+)
+def test_added_token_not_in_vocab_is_numbered_after_the_vocab_like_tokenizers() -> None:
+    text = _file([_added(50, "<x>"), _added(7, "<y>")])
+    reference = tokenizers.Tokenizer.from_str(text)
+    ours = batok.Tokenizer.from_str(text)
+    for sample in ("ab<x>a<y>", "<y><x>"):
+        assert ours.encode(sample) == reference.encode(sample).ids
