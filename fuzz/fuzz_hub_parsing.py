@@ -195,16 +195,7 @@ def _response(fdp: atheris.FuzzedDataProvider, method: str) -> requests.Response
 # Findings in the hub client that are known and tracked: each has a test marked
 # xfail(strict=True) in tests/hub/test_hub_fuzz_findings.py, which fails once the bug is fixed;
 # remove the entry here then. BATOK_FUZZ_STRICT=1 reports them anyway.
-KNOWN_ISSUES = {
-    "_int_header raised ValueError",
-    "_int_header read non-ASCII digits",
-    "_retry_wait raised OverflowError",
-    "_retry_wait raised ValueError",
-    "_metadata raised ValueError",
-    "_server_message raised RecursionError",
-    "validate_repo_id accepted",
-    "normalize_etag accepted",
-}
+KNOWN_ISSUES: set[str] = set()  # every issue found so far is fixed
 
 
 def finding(message: str, kind: str) -> Finding | None:

@@ -147,10 +147,6 @@ class Tokenizer:
             # A deeply nested file exhausts json's recursion limit: that is bad input too.
             except (OSError, ValueError, RecursionError) as e:
                 raise ValueError(f"{config_file} is not a valid tokenizer_config.json: {e}") from e
-            except RecursionError:
-                raise ValueError(
-                    f"{config_file} is not a valid tokenizer_config.json: it nests too deeply."
-                ) from None
             if isinstance(loaded, dict):
                 config = loaded
         return cls(_batok.Tokenizer.from_file(os.fspath(tokenizer_file)), config)

@@ -447,6 +447,9 @@ def _metadata(ctx: _Ctx, resp: requests.Response, location: str) -> FileMetadata
     size = _int_header(h.get("X-Linked-Size"))
     if size is None and not resp.is_redirect:  # a 3xx's Content-Length is of its own tiny body
         size = _int_header(h.get("Content-Length"))
+    announced = h.get("X-Linked-Size")
+    if size is None and announced is not None:
+        raise UnsafeInputError("The hub sent a file size that is not a plain number.")
     return FileMetadata(commit=raw_commit, etag=etag, size=size, location=location)
 
 
@@ -546,8 +549,13 @@ def _reason(ctx: _Ctx, exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+_DIGITS = re.compile(r"[0-9]{1,18}")
+
+
 def _int_header(value: str | None) -> int | None:
-    if value is None or not value.strip().isdigit():
+    """A non-negative integer header (sizes, Retry-After): ASCII digits only, and few enough
+    that no arithmetic on it overflows; anything else is as if the header were absent."""
+    if value is None or not _DIGITS.fullmatch(value.strip()):
         return None
     return int(value.strip())
 
