@@ -17,7 +17,7 @@ def test_report_quick_writes_markdown_json_and_targets(tmp_path: Path) -> None:
     for heading in (
         "## Machine",
         "## Targets",
-        "## Other tokenizer.json families",
+        "## Warm: other tokenizer.json families",
         "## Worst case",
         "## Cold load",
         "## One pass over unseen text (headline)",
