@@ -1,8 +1,9 @@
 """Shared bench fixtures: the check-then-time helper and the mode header.
 
-Each pytest-benchmark group is one workload, with batok and every peer side by side. A peer that
-is not installed is skipped with the reason; a peer whose output differs from batok's on the
-workload is skipped as "differs" with the count, so it is never timed as if equal.
+Each pytest-benchmark group is one workload, with batok and every peer side by side. Outputs are
+checked against the reference engine's (tiktoken, HF `tokenizers`): batok's must match, or the
+benchmark fails; a peer that is not installed is skipped with the reason, and one whose output
+differs is skipped as "inexact" with the count, so it is never timed as if equal.
 `BATOK_BENCH_QUICK=1` with `--benchmark-disable` runs each benchmark once on tiny inputs.
 """
 
@@ -36,7 +37,7 @@ def _bench(
     benchmark.group = group
     if isinstance(runner, Unavailable):
         pytest.skip(f"{runner.engine}: {runner.reason}")
-    (check,) = measure([runner], inputs, expected, nbytes, rounds=0)
+    (check,) = measure([runner], inputs, expected, nbytes, rounds=0, case=group)
     if check.status != "ok":
         pytest.skip(f"{runner.engine} {runner.method}: {check.status}: {check.note}")
     benchmark.extra_info["bytes"] = nbytes

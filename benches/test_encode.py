@@ -9,12 +9,15 @@ import peers
 import pytest
 from corpus import ENCODINGS, WORKLOADS, workload
 
+from batok.bench import ENCODING_REFERENCE
+
 SINGLE = [
     ("batok", "encode_ordinary"),
     ("batok", "encode"),
     ("batok", "encode_to_numpy"),
     ("batok", "count_tokens"),
     ("tiktoken", "encode_ordinary"),
+    ("gigatoken", "encode"),
     ("bpe-openai", "encode"),
     ("rs-bpe", "encode"),
     ("quicktok-v1", "encode_ordinary"),
@@ -24,14 +27,15 @@ BATCH = [
     ("batok", "encode_ordinary_batch"),
     ("batok", "encode_ordinary"),  # from Python threads: shows the GIL is released
     ("tiktoken", "encode_ordinary_batch"),
+    ("gigatoken", "encode_batch"),
     ("quicktok-v1", "encode_batch"),
 ]
 
 
 @functools.cache
 def reference(name: str, work: str) -> list[list[int]]:
-    """batok's ids: every runner is checked against them before it is timed."""
-    run = peers.find(peers.encode_peers(name), "batok", "encode_ordinary").run  # type: ignore[union-attr]
+    """tiktoken's ids (the reference): every runner is checked against them before it is timed."""
+    run = peers.find(peers.encode_peers(name), *ENCODING_REFERENCE).run  # type: ignore[union-attr]
     return run(workload(work).docs)
 
 

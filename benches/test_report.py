@@ -17,20 +17,30 @@ def test_report_quick_writes_markdown_json_and_targets(tmp_path: Path) -> None:
     for heading in (
         "## Machine",
         "## Targets",
-        "## Other tokenizer.json families",
+        "## Warm: other tokenizer.json families",
         "## Worst case",
         "## Cold load",
-        "## First pass in a new process",
+        "## One pass over unseen text (headline)",
+        "### Adversarial files, one by one",
+        "## Warm: repeated passes over the same documents",
         "## What was tried",
     ):
         assert heading in text
     data = json.loads(js.read_text(encoding="utf-8"))
     names = [t["target"] for t in data["targets"]]
-    assert len(names) == 15
-    assert "batch on all cores vs the same call on one thread (numpy)" in names
+    assert len(names) == 21
+    assert names[0] == "one pass: numpy output vs gigatoken (numpy)"
+    assert "warm: batch on all cores vs the same call on one thread (numpy)" in names
     scaling = next(t for t in data["targets"] if t["target"].endswith("one thread (lists)"))
     assert scaling["cases"] and all(v is not None for v in scaling["cases"].values())
     assert all(isinstance(t["met"], bool) for t in data["targets"])
     assert {r["engine"] for r in data["worst_case"]} >= {"batok"}
-    first = [r for r in data["first_pass"] if r["engine"] == "batok"]
-    assert first and all(r["mb_s"] > 0 for r in first)
+    one_pass = data["one_pass"]
+    assert one_pass["corpus"]["bytes"] >= 300_000
+    for section in ("single", "batch"):
+        for family, rows in one_pass[section].items():
+            batok = [r for r in rows if r["engine"] == "batok"]
+            assert batok and all(r["status"] == "ok" and r["mb_s"] > 0 for r in batok), family
+    single = one_pass["single"]["cl100k_base"]
+    assert (single[0]["engine"], single[0]["method"]) == ("tiktoken", "encode_ordinary")
+    assert one_pass["per_file"]

@@ -1,6 +1,6 @@
 """Real tokenizer.json families (Llama-2, Llama-3.2, Qwen2.5, GPT-2, Mistral): batok against HF
-`tokenizers` (and quicktok where its importer accepts the file), special tokens as the file adds
-them; one group per family and workload, single thread and batch."""
+`tokenizers` (the reference), gigatoken and quicktok (where its importer accepts the file),
+special tokens as the file adds them; one group per family and workload, single thread and batch."""
 
 from __future__ import annotations
 
@@ -10,23 +10,28 @@ import peers
 import pytest
 from corpus import FAMILIES, WORKLOADS, workload
 
+from batok.bench import TOKENIZER_JSON_REFERENCE
+
 SINGLE = [
     ("batok", "encode"),
     ("batok", "count_tokens"),
     ("HF tokenizers", "encode"),
+    ("gigatoken", "encode"),
     ("quicktok-v1", "encode_ordinary"),
 ]
 BATCH = [
     ("batok", "encode_batch"),
     ("HF tokenizers", "encode_batch"),
     ("HF tokenizers", "encode_batch_fast"),
+    ("gigatoken", "encode_batch"),
 ]
 
 
 @functools.cache
 def reference(family: str, work: str) -> list[list[int]]:
     single, _ = peers.family_peers(family)
-    return peers.find(single, "batok", "encode").run(workload(work).docs)  # type: ignore[union-attr]
+    run = peers.find(single, *TOKENIZER_JSON_REFERENCE).run  # type: ignore[union-attr]
+    return run(workload(work).docs)
 
 
 @pytest.mark.parametrize("engine,key", SINGLE, ids=[f"{e}-{k}" for e, k in SINGLE])

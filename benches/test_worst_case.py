@@ -36,5 +36,6 @@ def test_worst_case(
     else:
         runner = peer
     text = worst_case_text(kind, n)
+    # One text this long is only checked against batok's ids (tiktoken and HF are capped).
     nbytes = len(text.encode("utf-8"))
     bench(benchmark, runner, [text], reference(kind, n), nbytes, f"worst case {kind} {n:,}")  # type: ignore[arg-type]

@@ -6,10 +6,14 @@ batok bench --encoding cl100k_base --json out.json corpus/*.txt
 batok bench --tokenizer path/to/dir-or-tokenizer.json data.txt
 ```
 
-Every peer's output is checked against batok's on the whole workload before it is timed; a peer
-that disagrees is listed as "differs" with the number of documents, never timed as if equal. Peers
-that are not installed are listed with the reason. Files are split into 1-4 KB documents at line
-ends (one call per document, as in an LLM data pipeline) unless `--whole-files` is given.
+By default each engine encodes each document once, in a fresh process (`batok._onepass`): the
+first pass of a job over text it has not seen, MB/s over the whole pass and over its second half.
+`--warm` times repeated passes over the same documents in this process instead (every cache warm).
+Outputs are checked against the reference engine, tiktoken for encodings and HF `tokenizers` for
+tokenizer.json files: if batok's differ, the bench fails (exit 1) naming the first document; a
+peer's that differ are marked "inexact". Peers that are not installed are listed with the
+reason. Files are split into 1-4 KB documents at line ends (one call per document, as in an LLM
+data pipeline) unless `--whole-files` is given.
 
 The timing code and the peer adapters live here, not under `benches/`, because `batok bench` is
 shipped; `benches/` reuses them with the shared corpus and the project's own targets.
@@ -75,6 +79,9 @@ class Runner:
     version: str = ""
     note: str = ""
     unpack: Callable[[Any], Sequence[Any]] | None = None
+    #: What `run` is given: the documents ("docs"), or JSON Lines files holding them ("jsonl",
+    #: for peers that read files themselves; only the one-pass protocol feeds those).
+    feed: str = "docs"
 
     @property
     def key(self) -> str:
@@ -100,7 +107,7 @@ class Result:
     engine: str
     method: str
     version: str
-    status: str  # ok | differs | error | unavailable
+    status: str  # ok | inexact | error | unavailable
     mb_s: float | None = None
     median_s: float | None = None
     passes: list[float] = field(default_factory=list)
@@ -169,6 +176,33 @@ SHORT_PASS_S = 0.05
 SHORT_PASS_REPEATS = 3
 
 
+class Mismatch(Exception):
+    """batok's output differs from the reference engine's (tiktoken for tiktoken encodings, HF
+    `tokenizers` for tokenizer.json files). A bench run stops on it: a wrong answer fast is no
+    result, and it is never shown as a skipped or inexact row."""
+
+
+def mismatch_message(
+    case: str, method: str, reference: str, differs: int, total: int, first: str
+) -> str:
+    return (
+        f"{case}: batok {method} differs from {reference} on {differs} of {total} documents; "
+        f"first: {first}"
+    )
+
+
+def _differs(runner: Runner, got: Sequence[Any], expected: Sequence[Any]) -> tuple[int, int]:
+    """(how many inputs differ, the index of the first, or -1)."""
+    if len(got) != len(expected):
+        return len(expected), 0
+    first, n = -1, 0
+    for i, (g, e) in enumerate(zip(got, expected, strict=True)):
+        if not _same(runner.output, g, e):
+            n += 1
+            first = i if first < 0 else first
+    return n, first
+
+
 def measure(
     runners: Sequence[Runner | Unavailable],
     inputs: Sequence[Any],
@@ -176,17 +210,27 @@ def measure(
     nbytes: int,
     rounds: int,
     progress: Callable[[], None] | None = None,
+    *,
+    case: str = "",
+    reference: str = "the reference",
+    labels: Sequence[str] | None = None,
 ) -> list[Result]:
-    """Check, then time, each runner over `inputs`; MB/s is `nbytes` (the UTF-8 text) per pass.
+    """Check, then time, each runner over `inputs` (the warm protocol); MB/s is `nbytes` (the
+    UTF-8 text) per pass. `expected` is the reference engine's output (`reference` names it).
+
+    batok's runners must match it: one that does not raises `Mismatch`, naming `case` and the
+    first differing input (`labels[i]`, else its index). A peer that does not is timed all the
+    same and marked "inexact", with the count.
 
     The first pass of every runner is its check; then `rounds` timed passes run interleaved,
     runner after runner, so drift in machine speed (noise reached 28 % between runs on the
     reference machine) hits all of them alike. The median pass counts.
 
     Each timed pass follows an untimed pass of the same runner, so every engine is timed warm,
-    as a job that keeps encoding runs. Without it, each pass would start with the CPU caches
-    filled by another engine: a short pass (a fast engine) loses far more of its time to that
-    than a long one, which would skew the ratios toward the slower engine.
+    as a job that keeps encoding the same documents would be. Without it, each pass would start
+    with the CPU caches filled by another engine: a short pass (a fast engine) loses far more of
+    its time to that than a long one, which would skew the ratios toward the slower engine.
+    (The one-pass protocol in `batok._onepass` is the other end: unseen text, a fresh process.)
 
     A pass shorter than `SHORT_PASS_S` is timed `SHORT_PASS_REPEATS` times in its round: a
     hiccup of the machine doubles a 2 ms pass, and five such samples gave medians that moved
@@ -200,6 +244,8 @@ def measure(
                 Result(runner.engine, runner.method, "", "unavailable", note=runner.reason)
             )
             continue
+        if runner.feed != "docs":
+            continue  # reads files: one-pass only
         result = Result(runner.engine, runner.method, runner.version, "ok", note=runner.note)
         result.inputs = len(inputs)
         results.append(result)
@@ -208,21 +254,24 @@ def measure(
             got = runner.unpack(out) if runner.unpack else out
             del out
         except Exception as e:  # noqa: BLE001 - a failing peer is reported, not fatal
+            if runner.engine == "batok":
+                raise
             result.status = "error"
             result.note = f"{type(e).__name__}: {e}"[:200]
         else:
-            if len(got) != len(expected):
-                result.differs = len(expected)
-            else:
-                result.differs = sum(
-                    not _same(runner.output, g, e) for g, e in zip(got, expected, strict=True)
-                )
+            result.differs, first = _differs(runner, got, expected)
             del got
+            if result.differs and runner.engine == "batok":
+                label = labels[first] if labels else f"document #{first}"
+                raise Mismatch(
+                    mismatch_message(
+                        case, runner.method, reference, result.differs, len(expected), label
+                    )
+                )
             if result.differs:
-                result.status = "differs"
-                result.note = f"{result.differs} of {len(expected)} inputs differ from batok"
-            else:
-                timed.append((runner, result))
+                result.status = "inexact"
+                result.note = f"{result.differs} of {len(expected)} inputs differ from {reference}"
+            timed.append((runner, result))
         if progress:
             progress()
     for _ in range(rounds):
@@ -381,8 +430,13 @@ def _per_doc(fn: Callable[[Any], Any]) -> Callable[[Sequence[Any]], list[Any]]:
 PeerList = list["Runner | Unavailable"]
 
 
-def _peer(engine: str, build: Callable[[], PeerList], method: str = "") -> PeerList:
-    """`build()`'s runners, or why this peer is unavailable (not installed, cannot load)."""
+def _peer(
+    engine: str, build: Callable[[], PeerList], method: str = "", only: str | None = None
+) -> PeerList:
+    """`build()`'s runners, or why this peer is unavailable (not installed, cannot load).
+    With `only`, every other engine is left unbuilt: a one-pass process loads one engine."""
+    if only is not None and engine != only:
+        return []
     try:
         return build()
     except ImportError as e:
@@ -392,27 +446,140 @@ def _peer(engine: str, build: Callable[[], PeerList], method: str = "") -> PeerL
         return [Unavailable(engine, f"cannot load: {type(e).__name__}: {first_line}"[:160], method)]
 
 
+#: The engine whose output is the truth: (engine, runner key) for tiktoken encodings and for
+#: tokenizer.json files. batok must match it; peers that do not are marked inexact.
+ENCODING_REFERENCE = ("tiktoken", "encode_ordinary")
+TOKENIZER_JSON_REFERENCE = ("HF tokenizers", "encode")
+
+
+def find_runner(runners: Sequence[Runner | Unavailable], engine: str, key: str) -> Runner | None:
+    for r in runners:
+        if isinstance(r, Runner) and r.engine == engine and r.key == key:
+            return r
+    return None
+
+
+_TEMP_DIRS: list[tempfile.TemporaryDirectory[str]] = []
+
+
+def _tiktoken_file(name: str, rank_file: Path | None) -> Path:
+    """A rank file named `<name>.tiktoken`, as gigatoken wants (it reads the encoding from the
+    file name): `rank_file` if it is one, else batok's bundled copy, unpacked once per process."""
+    if rank_file is not None and rank_file.name == f"{name}.tiktoken":
+        return rank_file
+    tmp = tempfile.TemporaryDirectory(prefix="batok-bench-ranks-")
+    _TEMP_DIRS.append(tmp)
+    path = Path(tmp.name) / f"{name}.tiktoken"
+    data = _rank_bytes(name, rank_file)
+    path.write_bytes(gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data)
+    return path
+
+
+def _awkward_unpack(prefix: Sequence[int] = ()) -> Callable[[Any], list[Any]]:
+    """gigatoken's batch answer (an awkward array of rows) as one id list per document, with
+    `prefix` (the ids the tokenizer.json adds before a text, which gigatoken leaves out) first."""
+
+    def unpack(out: Any) -> list[Any]:
+        import awkward as ak
+        import numpy as np
+
+        flat = ak.to_numpy(ak.flatten(out))
+        offsets = np.zeros(len(out) + 1, dtype=np.int64)
+        np.cumsum(ak.to_numpy(ak.num(out)), out=offsets[1:])
+        rows = [flat[offsets[i] : offsets[i + 1]] for i in range(len(out))]
+        return [[*prefix, *row.tolist()] for row in rows] if prefix else rows
+
+    return unpack
+
+
+def _prefixed(prefix: Sequence[int]) -> Callable[[Any], list[Any]] | None:
+    """Per-document outputs with `prefix` first (checking only), or None when there is none."""
+    if not prefix:
+        return None
+    return lambda out: [[*prefix, *list(ids)] for ids in out]
+
+
+def _gigatoken_runners(
+    load: Callable[[], Any], threads: int, single: bool, prefix: Sequence[int] = ()
+) -> PeerList:
+    """gigatoken's numpy-returning calls: `encode` per document (single thread), or its batch
+    call and its file reader (`encode_files` over JSON Lines) on its own thread pool, which
+    takes the process's cores (RAYON_NUM_THREADS, set by the one-pass protocol)."""
+    import gigatoken as gt
+
+    tok = load()
+    v = _version("gigatoken")
+    if single:
+        return [
+            Runner(
+                "gigatoken",
+                "encode",
+                _per_doc(tok.encode),
+                IDS,
+                v,
+                "numpy output",
+                _prefixed(prefix),
+            )
+        ]
+
+    def files(paths: Sequence[str]) -> Any:
+        return tok.encode_files(gt.JsonlFileSource(list(paths)), parallel=True)
+
+    return [
+        Runner(
+            "gigatoken",
+            f"encode_batch ({threads} threads)",
+            lambda docs: tok.encode_batch(list(docs), parallel=True),
+            IDS,
+            v,
+            "awkward/numpy output",
+            _awkward_unpack(prefix),
+        ),
+        Runner(
+            "gigatoken",
+            f"encode_files ({threads} threads)",
+            files,
+            IDS,
+            v,
+            "reads the documents from JSON Lines files itself",
+            _awkward_unpack(prefix),
+            feed="jsonl",
+        ),
+    ]
+
+
+def _encode_to_numpy(enc: Any) -> Callable[[str], Any]:
+    """batok's numpy call with `encode_ordinary`'s meaning (special-token text is plain text),
+    so it answers what tiktoken's `encode_ordinary` does."""
+    ordinary = getattr(enc, "encode_ordinary_to_numpy", None)
+    if ordinary is not None:
+        return ordinary  # type: ignore[no-any-return]
+    return lambda text: enc.encode_to_numpy(text, disallowed_special=())
+
+
 def encoding_runners(
     name: str,
     *,
     rank_file: Path | None = None,
     hf: bool = True,
     batok_methods: Sequence[str] = ("encode_ordinary", "encode", "encode_to_numpy", "count_tokens"),
+    only: str | None = None,
 ) -> PeerList:
-    """Single-thread runners for a tiktoken-style encoding: batok's methods first (the first is
-    the reference), then every peer's ordinary (no special tokens) list-returning encode."""
+    """Single-thread runners for a tiktoken-style encoding: batok's methods first, then every
+    peer's ordinary (no special tokens) encode; tiktoken's is the reference. With `only`, just
+    that engine's runners are built."""
     import batok
 
     enc = batok.get_encoding(name)
     v = batok.__version__
     calls: dict[str, tuple[Callable[[str], Any], str]] = {
         "encode_ordinary": (enc.encode_ordinary, IDS),
-        "encode": (enc.encode, IDS),
-        "encode_to_numpy": (enc.encode_to_numpy, IDS),
+        "encode": (lambda text: enc.encode(text, disallowed_special=()), IDS),
+        "encode_to_numpy": (_encode_to_numpy(enc), IDS),
         "count_tokens": (enc.count_tokens, COUNT),
     }
     runners: PeerList = []
-    for method in batok_methods:
+    for method in batok_methods if only in (None, "batok") else ():
         fn, kind = calls[method]
         if method == "encode_to_numpy":
             try:
@@ -496,12 +663,24 @@ def encoding_runners(
             )
         ]
 
-    runners += _peer("tiktoken", tiktoken_peer, "encode_ordinary")
-    runners += _peer("bpe-openai", bpe_openai_peer, "encode")
-    runners += _peer("rs-bpe", rs_bpe_peer, "encode")
-    runners += _peer("quicktok-v1", quicktok_peer, "encode_ordinary")
+    def gigatoken_peer() -> PeerList:
+        import gigatoken as gt
+        from gigatoken._load.tiktoken import ENCODINGS
+
+        def load() -> Any:
+            # No special tokens: its `encode` then means `encode_ordinary`, as every row here.
+            scheme = ENCODINGS[name].pretokenizer
+            return gt.Tokenizer.from_tiktoken(_tiktoken_file(name, rank_file), scheme, {})
+
+        return _gigatoken_runners(load, 1, single=True)
+
+    runners += _peer("tiktoken", tiktoken_peer, "encode_ordinary", only)
+    runners += _peer("gigatoken", gigatoken_peer, "encode", only)
+    runners += _peer("bpe-openai", bpe_openai_peer, "encode", only)
+    runners += _peer("rs-bpe", rs_bpe_peer, "encode", only)
+    runners += _peer("quicktok-v1", quicktok_peer, "encode_ordinary", only)
     if hf:
-        runners += _peer("HF tokenizers", hf_peer, "encode")
+        runners += _peer("HF tokenizers", hf_peer, "encode", only)
     return runners
 
 
@@ -537,7 +716,9 @@ def _quicktok_unpack(out: Any) -> list[Any]:
     return [tokens[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
 
 
-def encoding_batch_runners(name: str, threads: int = 0, rank_file: Path | None = None) -> PeerList:
+def encoding_batch_runners(
+    name: str, threads: int = 0, rank_file: Path | None = None, only: str | None = None
+) -> PeerList:
     """Batch runners on `threads` cores (0 = all): batok's batch call, the same call on one
     thread (the baseline of the scaling targets, timed in the same rounds so that drift in
     machine speed cannot move the ratio), batok's single call from Python threads (does the
@@ -637,8 +818,21 @@ def encoding_batch_runners(name: str, threads: int = 0, rank_file: Path | None =
             )
         ]
 
-    runners += _peer("tiktoken", tiktoken_peer, "encode_ordinary_batch")
-    runners += _peer("quicktok-v1", quicktok_peer, "encode_batch")
+    def gigatoken_peer() -> PeerList:
+        import gigatoken as gt
+        from gigatoken._load.tiktoken import ENCODINGS
+
+        def load() -> Any:
+            scheme = ENCODINGS[name].pretokenizer
+            return gt.Tokenizer.from_tiktoken(_tiktoken_file(name, rank_file), scheme, {})
+
+        return _gigatoken_runners(load, n, single=False)
+
+    if only not in (None, "batok"):
+        runners = []
+    runners += _peer("tiktoken", tiktoken_peer, "encode_ordinary_batch", only)
+    runners += _peer("gigatoken", gigatoken_peer, "encode_batch", only)
+    runners += _peer("quicktok-v1", quicktok_peer, "encode_batch", only)
     return runners
 
 
@@ -707,9 +901,6 @@ def encoding_decode_runners(name: str, rank_file: Path | None = None, hf: bool =
     return runners
 
 
-_TEMP_DIRS: list[tempfile.TemporaryDirectory[str]] = []
-
-
 def _quicktok_import(path: Path, batok_tok: Any) -> PeerList:
     """quicktok for a tokenizer.json, through its own importer (which refuses what it cannot
     reproduce, and verifies the rest against HF) into a private temporary data dir."""
@@ -741,14 +932,18 @@ def _quicktok_import(path: Path, batok_tok: Any) -> PeerList:
     ]
 
 
-def tokenizer_json_runners(path: Path, threads: int = 0) -> tuple[PeerList, PeerList]:
-    """(single-thread, batch) runners for a tokenizer.json; batok's `encode` is the reference.
-    Special tokens are added as the file says, by every engine (`encode`'s default)."""
+def tokenizer_json_runners(
+    path: Path, threads: int = 0, only: str | None = None
+) -> tuple[PeerList, PeerList]:
+    """(single-thread, batch) runners for a tokenizer.json; HF `tokenizers`' `encode` is the
+    reference. Special tokens are added as the file says, by every engine (`encode`'s default;
+    peers that leave them out get the ids around an empty text added when checked)."""
     import batok
 
     tok = batok.Tokenizer.from_file(path)
     n = _cores(threads)
     v = batok.__version__
+    numpy_note = "numpy output (flat ids + offsets), one call per chunk of documents"
     single: PeerList = [
         Runner("batok", "encode", _per_doc(tok.encode), IDS, v),
         Runner(
@@ -758,6 +953,15 @@ def tokenizer_json_runners(path: Path, threads: int = 0) -> tuple[PeerList, Peer
             COUNT,
             v,
         ),
+        Runner(
+            "batok",
+            "encode_batch_to_numpy(num_threads=1)",
+            lambda docs: tok.encode_batch_to_numpy(list(docs), num_threads=1),
+            IDS,
+            v,
+            numpy_note,
+            _quicktok_unpack,
+        ),
     ]
     batch: PeerList = [
         Runner(
@@ -766,8 +970,19 @@ def tokenizer_json_runners(path: Path, threads: int = 0) -> tuple[PeerList, Peer
             lambda docs: tok.encode_batch(docs, num_threads=n),
             IDS,
             v,
-        )
+        ),
+        Runner(
+            "batok",
+            f"encode_batch_to_numpy ({n} threads)",
+            lambda docs: tok.encode_batch_to_numpy(list(docs), num_threads=n),
+            IDS,
+            v,
+            numpy_note,
+            _quicktok_unpack,
+        ),
     ]
+    if only not in (None, "batok"):
+        single, batch = [], []
 
     def hf_single() -> PeerList:
         import tokenizers
@@ -808,9 +1023,18 @@ def tokenizer_json_runners(path: Path, threads: int = 0) -> tuple[PeerList, Peer
             )
         return runners
 
-    single += _peer("HF tokenizers", hf_single, "encode")
-    single += _peer("quicktok-v1", lambda: _quicktok_import(path, tok), "encode_ordinary")
-    batch += _peer("HF tokenizers", hf_batch, "encode_batch")
+    def gigatoken_peer(single: bool) -> PeerList:
+        import gigatoken as gt
+
+        # The ids the file adds around a text (Llama's BOS): gigatoken leaves them out.
+        prefix = list(tok.encode(""))
+        return _gigatoken_runners(lambda: gt.Tokenizer(str(path)), n, single, prefix)
+
+    single += _peer("HF tokenizers", hf_single, "encode", only)
+    single += _peer("gigatoken", lambda: gigatoken_peer(True), "encode", only)
+    single += _peer("quicktok-v1", lambda: _quicktok_import(path, tok), "encode_ordinary", only)
+    batch += _peer("HF tokenizers", hf_batch, "encode_batch", only)
+    batch += _peer("gigatoken", lambda: gigatoken_peer(False), "encode_batch", only)
     return single, batch
 
 
@@ -833,7 +1057,15 @@ def machine_info() -> dict[str, Any]:
         "python": platform.python_version(),
         "versions": {
             dist: _version(dist)
-            for dist in ("batok", "tiktoken", "tokenizers", "bpe-openai", "rs-bpe", "quicktok-v1")
+            for dist in (
+                "batok",
+                "tiktoken",
+                "tokenizers",
+                "bpe-openai",
+                "rs-bpe",
+                "quicktok-v1",
+                "gigatoken",
+            )
         }
         | {"batok": batok.__version__},
     }
@@ -876,12 +1108,104 @@ def _table(section: str, results: Sequence[Result]) -> str:
     return "\n".join(lines)
 
 
-def handler(args: argparse.Namespace) -> int:
-    """Run `batok bench`; returns the exit code."""
+def _documents(args: argparse.Namespace) -> tuple[list[Path], list[str], list[str]]:
+    """(files, documents, labels): each file cut into 1-4 KB documents, in file order."""
     files = [Path(f) for f in args.files]
-    texts = [f.read_text(encoding="utf-8", errors="replace") for f in files]
-    docs = texts if args.whole_files else [d for t in texts for d in split_documents(t)]
-    docs = [d for d in docs if d]
+    docs: list[str] = []
+    labels: list[str] = []
+    for f in files:
+        text = f.read_text(encoding="utf-8", errors="replace")
+        parts = [text] if args.whole_files else split_documents(text)
+        for k, d in enumerate(p for p in parts if p):
+            docs.append(d)
+            labels.append(f"{f} part {k}" if not args.whole_files else str(f))
+    return files, docs, labels
+
+
+def _source(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    from ._onepass import Source
+
+    if args.tokenizer:
+        path = _resolve_tokenizer(args.tokenizer)
+        return Source(tokenizer=str(path)), {"tokenizer": args.tokenizer, "file": str(path)}
+    return Source(encoding=args.encoding, hf=not args.no_hf), {"encoding": args.encoding}
+
+
+def _one_pass_table(section: str, results: Sequence[Any]) -> str:
+    reference = next((r.mb_s for r in results if r.engine == "batok" and r.mb_s), None)
+    rows = [("engine", "method", "MB/s", "2nd half", "batok is", "status")]
+    for r in results:
+        speed = f"{r.mb_s:.1f}" if r.mb_s else "-"
+        half = f"{r.second_half_mb_s:.1f}" if r.second_half_mb_s else "-"
+        ratio = f"{reference / r.mb_s:.2f}x" if reference and r.mb_s else "-"
+        status = (
+            r.status
+            if r.status == "ok" and not r.note.startswith("unchecked")
+            else (f"{r.status}: {r.note}")
+        )
+        rows.append((r.engine, r.method, speed, half, ratio, status))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = [section]
+    for row in rows:
+        cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
+        cells += [row[i].rjust(widths[i]) for i in (2, 3, 4)] + [row[5]]
+        lines.append("  " + "  ".join(cells))
+    return "\n".join(lines)
+
+
+def _one_pass(args: argparse.Namespace) -> int:
+    from ._onepass import run_cases
+
+    files, docs, labels = _documents(args)
+    if not docs:
+        print("batok bench: error: the files hold no text", file=sys.stderr)
+        return 2
+    nbytes = sum(len(d.encode("utf-8")) for d in docs)
+    source, described = _source(args)
+    what = args.tokenizer or args.encoding
+    progress = (
+        (lambda s: print(f"  {s}", file=sys.stderr, flush=True))
+        if (not args.no_progress and sys.stderr.isatty())
+        else None
+    )
+    with tempfile.TemporaryDirectory(prefix="batok-bench-") as tmp:
+        try:
+            results = run_cases(
+                source,
+                docs,
+                Path(tmp),
+                case=what,
+                labels=labels,
+                threads=args.threads,
+                strict=False,
+                progress=progress,
+            )
+        except Mismatch as e:
+            print(f"batok bench: error: {e}", file=sys.stderr)
+            return 1
+    print(
+        f"batok bench: {what}, {len(files)} file(s), {len(docs)} documents, "
+        f"{nbytes / 1e6:.2f} MB, one pass per engine in a fresh process"
+    )
+    for title, rs in (("single thread", results["single"]), ("batch", results["batch"])):
+        print()
+        print(_one_pass_table(title, rs))
+    if args.json:
+        report = {
+            "machine": machine_info(),
+            "source": described,
+            "protocol": "one pass",
+            "workload": {"files": [str(f) for f in files], "documents": len(docs), "bytes": nbytes},
+            "sections": [
+                {"name": name, "results": [asdict(r) for r in rs]} for name, rs in results.items()
+            ],
+        }
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def _warm(args: argparse.Namespace) -> int:
+    files, docs, labels = _documents(args)
     if not docs:
         print("batok bench: error: the files hold no text", file=sys.stderr)
         return 2
@@ -890,17 +1214,25 @@ def handler(args: argparse.Namespace) -> int:
         path = _resolve_tokenizer(args.tokenizer)
         source = {"tokenizer": args.tokenizer, "file": str(path)}
         single, batch = tokenizer_json_runners(path, args.threads)
+        ref_engine, ref_key = TOKENIZER_JSON_REFERENCE
     else:
         source = {"encoding": args.encoding}
         single = encoding_runners(args.encoding, hf=not args.no_hf)
         batch = encoding_batch_runners(args.encoding, args.threads)
+        ref_engine, ref_key = ENCODING_REFERENCE
+    what = args.tokenizer or args.encoding
     sections = [("single thread", single), ("batch", batch)]
-    reference = next(r for r in single if isinstance(r, Runner))
+    reference = find_runner(single, ref_engine, ref_key)
+    reference_name = ref_engine
+    if reference is None:  # not installed: batok's ids are what the peers are checked against
+        reference = next(r for r in single if isinstance(r, Runner))
+        reference_name = f"batok {reference.method} (unchecked: {ref_engine} unavailable)"
     expected = [list(ids) for ids in reference.run(docs)]
     steps = sum((1 + args.rounds) if isinstance(r, Runner) else 1 for _, rs in sections for r in rs)
     report: dict[str, Any] = {
         "machine": machine_info(),
         "source": source,
+        "protocol": "warm",
         "workload": {
             "files": [str(f) for f in files],
             "documents": len(docs),
@@ -909,14 +1241,27 @@ def handler(args: argparse.Namespace) -> int:
         },
         "sections": [],
     }
-    with _progress_bar(steps, not args.no_progress and sys.stderr.isatty()) as tick:
-        for title, runners in sections:
-            results = measure(runners, docs, expected, nbytes, args.rounds, tick)
-            report["sections"].append({"name": title, "results": [asdict(r) for r in results]})
-    what = args.tokenizer or args.encoding
+    try:
+        with _progress_bar(steps, not args.no_progress and sys.stderr.isatty()) as tick:
+            for title, runners in sections:
+                results = measure(
+                    runners,
+                    docs,
+                    expected,
+                    nbytes,
+                    args.rounds,
+                    tick,
+                    case=what,
+                    reference=reference_name,
+                    labels=labels,
+                )
+                report["sections"].append({"name": title, "results": [asdict(r) for r in results]})
+    except Mismatch as e:
+        print(f"batok bench: error: {e}", file=sys.stderr)
+        return 1
     print(
         f"batok bench: {what}, {len(files)} file(s), {len(docs)} documents, "
-        f"{nbytes / 1e6:.2f} MB, median of {args.rounds} passes"
+        f"{nbytes / 1e6:.2f} MB, warm: median of {args.rounds} passes"
     )
     for section in report["sections"]:
         print()
@@ -926,13 +1271,22 @@ def handler(args: argparse.Namespace) -> int:
     return 0
 
 
+def handler(args: argparse.Namespace) -> int:
+    """Run `batok bench`; returns the exit code (1 when batok's output is wrong)."""
+    return _warm(args) if args.warm else _one_pass(args)
+
+
 def add_commands(subparsers: Any) -> None:
     """Add `bench` to an argparse `add_subparsers()` object."""
     p = subparsers.add_parser(
         "bench",
         help="time batok against the installed peers on FILES",
-        description="Time batok against tiktoken, HF tokenizers, bpe-openai, rs-bpe and "
-        "quicktok-v1 (those installed) on your files. Outputs are checked equal first.",
+        description="Time batok against tiktoken, HF tokenizers, gigatoken, bpe-openai, rs-bpe "
+        "and quicktok-v1 (those installed) on your files. By default each engine encodes each "
+        "document once, in a fresh process (a job's first pass over unseen text); --warm times "
+        "repeated passes instead. Outputs are checked against tiktoken (encodings) or HF "
+        "tokenizers (tokenizer.json): if batok's differ, the bench fails (exit 1); a peer's "
+        "that differ are marked inexact.",
     )
     p.add_argument("files", nargs="+", help="UTF-8 text files")
     source = p.add_mutually_exclusive_group()
@@ -942,12 +1296,17 @@ def add_commands(subparsers: Any) -> None:
     source.add_argument(
         "--tokenizer", help="a tokenizer.json, a directory holding one, or a hub repo id"
     )
-    p.add_argument("--rounds", type=int, default=5, help="timed passes per engine (median)")
+    p.add_argument(
+        "--warm",
+        action="store_true",
+        help="time repeated passes over the same documents (caches warm) in this process",
+    )
+    p.add_argument("--rounds", type=int, default=5, help="with --warm: timed passes (median)")
     p.add_argument("--threads", type=int, default=0, help="batch threads (default all cores)")
     p.add_argument(
         "--whole-files", action="store_true", help="one call per file, not per 1-4 KB document"
     )
     p.add_argument("--no-hf", action="store_true", help="skip the HF peer for tiktoken encodings")
     p.add_argument("--json", metavar="OUT", help="also write the results as JSON to OUT")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true", help="no progress output")
     p.set_defaults(func=handler)
