@@ -9,7 +9,7 @@ filenames, and tokenizer_config.json files. Properties, per function:
 - `validate_repo_id`, `validate_revision`, `validate_filename`: the value back unchanged, and
   then a safe one (no control characters, no traversal), or `UnsafeInputError`.
 - `_int_header`: None or a non-negative int read from ASCII digits; never raises.
-- `_retry_wait`: a finite wait between 0 and the documented cap; never raises.
+- `_retry_wait`: a finite wait between 0 and `max_wait` (BA_HUB_MAX_WAIT); never raises.
 - `_metadata`: a `FileMetadata` with a commit hash, a blob id and a size that is None or
   non-negative, or a `HubError`.
 - `_server_message`: a short str without control characters or the token; never raises.
@@ -315,7 +315,7 @@ def check_retry_wait(fdp: atheris.FuzzedDataProvider) -> None:
     result = _expect(
         "_retry_wait", dict(resp.headers), download._retry_wait, resp, settings, attempt
     )
-    cap = 300.0 + settings.backoff_base
+    cap = settings.max_wait  # no single wait exceeds BA_HUB_MAX_WAIT
     if not isinstance(result, float) or not math.isfinite(result) or not 0 <= result <= cap:
         raise Finding(f"_retry_wait for headers {short(dict(resp.headers))} = {short(result)}")
 

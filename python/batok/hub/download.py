@@ -376,8 +376,9 @@ def _retry_after(resp: requests.Response, settings: HubSettings) -> float | None
         seconds = int(match.group(1)) if match else None
     if seconds is None:
         return None
-    # The padding is the backoff base (1 s by default): the reset is not to the second.
-    return float(seconds) + settings.backoff_base
+    # The padding is the backoff base (1 s by default): the reset is not to the second. No
+    # wait is longer than max_wait, whatever the server asks.
+    return min(float(seconds) + settings.backoff_base, settings.max_wait)
 
 
 def _retry_wait(resp: requests.Response, settings: HubSettings, attempt: int) -> float:
