@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
@@ -556,6 +556,31 @@ fn added_tokens(v: Option<&Value>) -> Result<Vec<AddedToken>> {
     Ok(out)
 }
 
+/// The ids added tokens really get, which are not always the ids the file lists.
+///
+/// As `tokenizers` loads a file: tokens are taken in file order; one whose content is in the
+/// model's vocabulary gets the vocabulary's id, a repeated content is dropped, and any other
+/// gets the next free id counted from the vocabulary's size (the number of entries, whatever
+/// the largest vocabulary id). A file whose listed ids disagree with that (a token already in
+/// the vocabulary under another id, ids that collide with the vocabulary, a cut-down
+/// vocabulary) would otherwise give other ids than `tokenizers`.
+fn number_added(listed: Vec<AddedToken>, model: &Bpe) -> Vec<AddedToken> {
+    let mut next = model.vocab.len() as u32;
+    let mut seen = FxHashSet::default();
+    let mut out: Vec<AddedToken> = Vec::with_capacity(listed.len());
+    for mut t in listed {
+        if !seen.insert(t.content.clone()) {
+            continue;
+        }
+        t.id = model.token_to_id(&t.content).unwrap_or_else(|| {
+            next += 1;
+            next - 1
+        });
+        out.push(t);
+    }
+    out
+}
+
 fn optional<T>(
     root: &Value,
     key: &str,
@@ -663,7 +688,8 @@ fn assemble(
     let decoder = optional(&root, "decoder", decoder)?;
     let model = model()?;
     let added_value = root.get("added_tokens").filter(|v| !v.is_null());
-    let added = AddedVocab::new(added_tokens(added_value)?, normalizer.as_ref())?;
+    let listed = added_tokens(added_value)?;
+    let added = AddedVocab::new(number_added(listed, &model), normalizer.as_ref())?;
     Ok(Tokenizer::new(
         added,
         normalizer,
@@ -677,6 +703,66 @@ fn assemble(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn added_ids(file: &str) -> Vec<(String, Option<u32>)> {
+        let t = from_json(file).unwrap();
+        ["a", "b", "<x>", "<y>", "<z>"]
+            .iter()
+            .map(|c| (c.to_string(), t.token_to_id(c)))
+            .collect()
+    }
+
+    #[test]
+    fn added_tokens_are_numbered_as_tokenizers_numbers_them() {
+        let vocab = r#""vocab": {"a": 0, "b": 1, "c": 2, "ab": 3}, "merges": ["a b"]"#;
+        // (listed tokens, expected ids of a, b, <x>, <y>, <z>), each checked against
+        // `tokenizers` 0.23: listed ids are advisory.
+        let cases = [
+            (r#"[[9, "b"]]"#, [Some(0), Some(1), None, None, None]),
+            (r#"[[1, "<x>"]]"#, [Some(0), Some(1), Some(4), None, None]),
+            (
+                r#"[[10, "<x>"], [7, "<y>"]]"#,
+                [Some(0), Some(1), Some(4), Some(5), None],
+            ),
+            (
+                r#"[[10, "<x>"], [2, "<y>"], [20, "<z>"]]"#,
+                [Some(0), Some(1), Some(4), Some(5), Some(6)],
+            ),
+            (
+                r#"[[4, "<x>"], [4, "<y>"]]"#,
+                [Some(0), Some(1), Some(4), Some(5), None],
+            ),
+            (
+                r#"[[5, "<x>"], [6, "<x>"]]"#,
+                [Some(0), Some(1), Some(4), None, None],
+            ),
+            (
+                r#"[[1, "<x>"], [0, "a"]]"#,
+                [Some(0), Some(1), Some(4), None, None],
+            ),
+        ];
+        for (listed, want) in cases {
+            let tokens: Vec<(u32, String)> = serde_json::from_str(listed).unwrap();
+            let added: Vec<String> = tokens
+                .iter()
+                .map(|(id, c)| format!(r#"{{"id": {id}, "content": "{c}", "special": true}}"#))
+                .collect();
+            let file = format!(
+                r#"{{"model": {{"type": "BPE", {vocab}}}, "added_tokens": [{}]}}"#,
+                added.join(",")
+            );
+            let got: Vec<Option<u32>> = added_ids(&file).into_iter().map(|p| p.1).collect();
+            assert_eq!(got, want, "{listed}");
+        }
+    }
+
+    #[test]
+    fn added_tokens_of_an_empty_vocabulary_start_at_zero() {
+        let file = r#"{"model": {"type": "BPE", "vocab": {}, "merges": []},
+            "added_tokens": [{"id": 5, "content": "<x>"}, {"id": 6, "content": "<y>"}]}"#;
+        let got: Vec<Option<u32>> = added_ids(file).into_iter().map(|p| p.1).collect();
+        assert_eq!(got, [None, None, Some(0), Some(1), None]);
+    }
 
     #[test]
     fn added_token_id_beyond_u32_is_an_error() {
