@@ -1,59 +1,168 @@
 //! Parallel batch work on an explicit number of threads.
 //!
-//! Pools are built once per thread count and kept, so a batch call costs no thread start-up.
 //! A batch on `n` threads is the calling thread and a pool of `n - 1`; `0` means one thread
-//! per core. The Python layer reads the environment variable and passes the count; nothing
-//! here looks at the environment.
+//! per core, and a count above `max_threads` is taken as `max_threads`. Pools are kept for the
+//! few thread counts used last, so a repeated batch call costs no thread start-up, while the
+//! threads a process holds stay bounded whatever counts it asks for (see `pool`). The Python
+//! layer reads the environment variable and passes the count; nothing here looks at the
+//! environment.
 
-use std::collections::{HashMap, VecDeque};
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 
+use crate::caught_panic;
 use crate::placement;
+
+/// How many pools are kept: a process that alternates between a few thread counts (a count of
+/// its own, and every core for loads) reuses them; one that cycles through more builds pools
+/// again, at the cost of starting their threads, rather than keeping a pool per count.
+const KEPT_POOLS: usize = 4;
+
+/// How many threads a batch may run on, per CPU the process may use: more only adds threads
+/// that take turns on the same CPUs (and a count such as 2**32 would try to allocate a stack
+/// for each).
+const THREADS_PER_CORE: usize = 4;
+
+/// The thread pools of one process, most recently used first.
+///
+/// Pools are a process's own: a fork copies the registry but not its threads, so work sent to a
+/// copied pool would wait forever, and the copied lock may be held by a thread that the child
+/// does not have. A process therefore never uses a registry made by another one: it makes its
+/// own, and the copy is leaked, as dropping its pools would signal threads that do not exist.
+struct Registry {
+    owner: Owner,
+    pools: Mutex<Vec<Arc<rayon::ThreadPool>>>,
+}
+
+/// Which process a registry belongs to: its id, and how many forks had happened in this
+/// memory when it was made (so that a child whose id once was its ancestor's is still told
+/// apart).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Owner {
+    pid: u32,
+    forks: u64,
+}
+
+impl Owner {
+    fn now() -> Owner {
+        Owner {
+            pid: std::process::id(),
+            forks: forks::count(),
+        }
+    }
+}
+
+/// The calling process's registry: made without taking any lock, so that a child forked while
+/// another thread held one never waits on it.
+fn registry() -> &'static Registry {
+    static REGISTRY: AtomicPtr<Registry> = AtomicPtr::new(std::ptr::null_mut());
+    let me = Owner::now();
+    let mut cur = REGISTRY.load(Ordering::Acquire);
+    loop {
+        // SAFETY: registries are leaked, never freed, once published.
+        if let Some(r) = unsafe { cur.as_ref() } {
+            if r.owner == me {
+                return r;
+            }
+        }
+        let new = Box::into_raw(Box::new(Registry {
+            owner: me,
+            pools: Mutex::new(Vec::new()),
+        }));
+        match REGISTRY.compare_exchange(cur, new, Ordering::AcqRel, Ordering::Acquire) {
+            // SAFETY: just published, and never freed.
+            Ok(_) => return unsafe { &*new },
+            Err(now) => {
+                // SAFETY: `new` was never published.
+                drop(unsafe { Box::from_raw(new) });
+                cur = now;
+            }
+        }
+    }
+}
 
 /// The pool of `threads` threads (None for 0, or if it cannot be built).
 ///
-/// Pools are this process's own: a fork copies the pools but not their threads, so work sent
-/// to a copy would wait forever (a child of a process that had run a batch hung on its first
-/// one). A child finds the pools made by another process and makes its own; the copies are
-/// leaked, as dropping one would signal threads that do not exist in the child.
+/// At most `KEPT_POOLS` pools are kept, so a process holds at most that many times
+/// `max_threads` pool threads; a pool dropped from the registry ends its threads once the
+/// batches still running on it are done.
 fn pool(threads: usize) -> Option<Arc<rayon::ThreadPool>> {
-    type Pools = (u32, HashMap<usize, Arc<rayon::ThreadPool>>);
-    static POOLS: OnceLock<Mutex<Pools>> = OnceLock::new();
     if threads == 0 {
         return None;
     }
-    let mut pools = POOLS
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    let pid = std::process::id();
-    if pools.0 != pid {
-        pools.1.drain().for_each(std::mem::forget);
-        pools.0 = pid;
-    }
-    if let Some(p) = pools.1.get(&threads) {
-        return Some(p.clone());
+    let mut pools = registry().pools.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(i) = pools
+        .iter()
+        .position(|p| p.current_num_threads() == threads)
+    {
+        let p = pools.remove(i);
+        pools.insert(0, p.clone());
+        return Some(p);
     }
     let p = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
+        .start_handler(|_| caught_panic::on_pool_thread())
         .build()
         .ok()
         .map(Arc::new)?;
-    pools.1.insert(threads, p.clone());
+    pools.insert(0, p.clone());
+    let keep = pools.len().min(KEPT_POOLS);
+    let dropped = pools.split_off(keep);
+    drop(pools);
+    drop(dropped);
     Some(p)
 }
 
-/// The number of cores (what `threads = 0` means), read once.
+/// Forks of this process's memory, counted in the child (Linux; elsewhere the process id alone
+/// tells a child from its parent).
+mod forks {
+    #[cfg(target_os = "linux")]
+    pub fn count() -> u64 {
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        static FORKS: AtomicU64 = AtomicU64::new(0);
+        static REGISTERED: AtomicBool = AtomicBool::new(false);
+        extern "C" fn in_child() {
+            FORKS.fetch_add(1, Ordering::SeqCst);
+        }
+        if !REGISTERED.swap(true, Ordering::SeqCst) {
+            // SAFETY: registers a handler that only increments an atomic, which is safe in a
+            // child after fork. A failure leaves the count at 0: the process id still tells
+            // processes apart.
+            unsafe { libc::pthread_atfork(None, None, Some(in_child)) };
+        }
+        FORKS.load(Ordering::SeqCst)
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub fn count() -> u64 {
+        0
+    }
+}
+
+/// The number of cores (what `threads = 0` means): the CPUs this process may use, read once.
+/// (A plain atomic rather than a lock, which a fork could leave held.)
 fn cores() -> usize {
-    static CORES: OnceLock<usize> = OnceLock::new();
-    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    static CORES: AtomicUsize = AtomicUsize::new(0);
+    match CORES.load(Ordering::Relaxed) {
+        0 => {
+            let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+            CORES.store(n, Ordering::Relaxed);
+            n
+        }
+        n => n,
+    }
+}
+
+/// The most threads a batch runs on, the calling thread included: `THREADS_PER_CORE` per CPU
+/// this process may use. A larger count is taken as this one.
+pub fn max_threads() -> usize {
+    cores() * THREADS_PER_CORE
 }
 
 /// `f` run inside a pool with a thread per core, so that rayon's parallel iterators and joins
 /// in it use that pool rather than rayon's global one (which a fork would leave without
-/// threads, like any pool; see `pool`).
+/// threads, like any pool; see `Registry`).
 pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     match pool(cores()) {
         Some(p) => p.install(f),
@@ -67,12 +176,12 @@ pub fn map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + 
     runs.into_iter().flatten().collect()
 }
 
-/// How many threads a batch on `threads` (0 = all cores) runs on, the calling thread
-/// included.
+/// How many threads a batch on `threads` (0 = all cores, at most `max_threads`) runs on, the
+/// calling thread included.
 fn total_threads(threads: usize) -> usize {
     match threads {
         0 => cores(),
-        n => n,
+        n => n.min(max_threads()),
     }
 }
 
@@ -186,7 +295,7 @@ pub fn pipeline<T: Sync, R: Send, X>(
         let once = std::sync::atomic::AtomicBool::new(true);
         let own = || {
             once.swap(false, Ordering::Relaxed)
-                .then(|| (0, catch_unwind(AssertUnwindSafe(|| work(items)))))
+                .then(|| (0, caught_panic::catch(|| work(items))))
         };
         return consume(&Finished::new(1, &own));
     }
@@ -279,7 +388,7 @@ fn spawn_runs<'s, T: Sync, R: Send>(
 /// Run `k` of `items` (runs of `size`).
 fn do_run<T, R>(items: &[T], size: usize, k: usize, work: &impl Fn(&[T]) -> R) -> Done<R> {
     let run = &items[k * size..((k + 1) * size).min(items.len())];
-    (k * size, catch_unwind(AssertUnwindSafe(|| work(run))))
+    (k * size, caught_panic::catch(|| work(run)))
 }
 
 #[cfg(test)]
@@ -349,6 +458,26 @@ mod tests {
         });
         assert_eq!(out.concat(), v);
         assert!(by_caller.load(SeqCst) > 0);
+    }
+
+    #[test]
+    fn a_count_above_the_cap_runs_on_the_cap() {
+        assert_eq!(super::total_threads(usize::MAX), super::max_threads());
+        assert_eq!(super::total_threads(1 << 32), super::max_threads());
+        assert!(super::max_threads() >= super::cores());
+        let v: Vec<u32> = (0..1000).collect();
+        let runs = super::runs(&v, usize::MAX, |run| run.to_vec());
+        assert_eq!(runs.concat(), v);
+    }
+
+    #[test]
+    fn only_a_few_pools_are_kept_whatever_the_counts() {
+        for n in (1..=super::max_threads()).chain([1, 2, 3, 1, 2, 3]) {
+            let p = super::pool(n).unwrap();
+            assert_eq!(p.current_num_threads(), n);
+            let kept = super::registry().pools.lock().unwrap().len();
+            assert!(kept <= super::KEPT_POOLS, "{kept} pools kept");
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 pub mod added_tokens;
 pub mod batch;
+pub mod caught_panic;
 pub mod config;
 pub mod decoder;
 pub mod encoding;

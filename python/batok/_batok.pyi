@@ -8,6 +8,10 @@ from collections.abc import Sequence
 
 __version__: str
 
+def max_threads() -> int:
+    """The most threads a batch call runs on: 4 per CPU this process may use. A larger
+    `num_threads` is taken as this many."""
+
 class BatokError(ValueError):
     """A tokenizer file or rank file that batok cannot load (bad JSON, unsupported component)."""
 
@@ -48,7 +52,7 @@ class Tokenizer:
     def encode_batch(
         self, texts: Sequence[str], add_special_tokens: bool = True, num_threads: int = 0
     ) -> list[Encoding]:
-        """num_threads=0 means every core."""
+        """num_threads=0 means every core; above `max_threads()` it is taken as that."""
     def encode_batch_ids(
         self, texts: Sequence[str], add_special_tokens: bool = True, num_threads: int = 0
     ) -> list[list[int]]: ...

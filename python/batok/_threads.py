@@ -1,9 +1,13 @@
 """How many threads batch calls use: an explicit argument, else `BATOK_NUM_THREADS`, else all
-cores (0)."""
+cores (0). A count above `max_threads()` (4 per CPU this process may use) is taken as that many:
+more threads would only take turns on the same CPUs, and a huge count would try to start them
+all."""
 
 from __future__ import annotations
 
 import os
+
+from ._batok import max_threads
 
 ENV_VAR = "BATOK_NUM_THREADS"
 
@@ -23,4 +27,5 @@ def resolve_num_threads(num_threads: int | None) -> int:
         raise ValueError(
             f"num_threads must be a non-negative int (0 = all cores), got {num_threads!r}"
         )
-    return num_threads
+    # Clamped here too, so that a count beyond the engine's integer range is not an OverflowError.
+    return min(num_threads, max_threads())

@@ -11,7 +11,8 @@ Differences from tiktoken, all deliberate:
   `get_encoding` never touches the network. Other tiktoken encodings load from a rank file with
   `Encoding.from_rank_file`.
 - Batch methods run on the engine's threads (no Python thread pool); `num_threads` defaults to the
-  `BATOK_NUM_THREADS` environment variable, else 0, meaning every core.
+  `BATOK_NUM_THREADS` environment variable, else 0, meaning every core. A count above 4 threads
+  per CPU this process may use is taken as that many.
 - Passing something other than a `str` as text raises a `TypeError` that says so; tiktoken's error
   for e.g. `bytes` talks about regex patterns. A single `str` given to a batch method is an error
   too, rather than being split into characters.

@@ -176,7 +176,8 @@ class Tokenizer:
         add_special_tokens: bool = True,
         num_threads: int | None = None,
     ) -> list[list[int]]:
-        """`encode` over many texts on all cores (or `num_threads`, or `BATOK_NUM_THREADS`)."""
+        """`encode` over many texts on all cores (or `num_threads`, or `BATOK_NUM_THREADS`; a
+        count above 4 threads per CPU this process may use is taken as that many)."""
         out = self._native.encode_batch_ids(
             check_texts(texts), bool(add_special_tokens), resolve_num_threads(num_threads)
         )

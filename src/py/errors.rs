@@ -3,6 +3,7 @@
 use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
+use crate::caught_panic;
 use crate::error::{Error, ErrorKind};
 
 pyo3::create_exception!(
@@ -28,18 +29,15 @@ pub fn io_to_py(path: &std::path::Path, e: std::io::Error) -> PyErr {
     }
 }
 
-/// Run `f`, turning a panic into a RuntimeError.
+/// Run `f`, turning a panic into a RuntimeError (with nothing printed: see `caught_panic`).
 pub fn guard<R>(f: impl FnOnce() -> R) -> PyResult<R> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(panic_to_py)
+    caught_panic::catch(f).map_err(panic_to_py)
 }
 
-/// A caught panic as a RuntimeError.
+/// A caught panic as a RuntimeError, with the panic's message (and, from `caught_panic::catch`,
+/// where it was raised).
 pub fn panic_to_py(p: Box<dyn std::any::Any + Send>) -> PyErr {
-    let what = p
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| p.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown".into());
+    let what = caught_panic::message(p.as_ref());
     PyRuntimeError::new_err(format!(
         "internal error in batok ({what}); please report it with the input that caused it"
     ))
