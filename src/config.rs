@@ -768,7 +768,9 @@ mod tests {
     fn added_token_id_beyond_u32_is_an_error() {
         let text = r#"{"added_tokens": [{"id": 4294967296, "content": "<x>"}],
             "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}"#;
-        let e = from_json(text).err().expect("must be refused");
+        let Err(e) = from_json(text) else {
+            panic!("must be refused")
+        };
         assert!(e.message.contains("added_tokens[0].id"), "{}", e.message);
     }
 
