@@ -369,7 +369,9 @@ def mutate_doc(rng: random.Random, doc: Any) -> Any:
         # A key that belongs elsewhere: components share few field names, so this finds the
         # fields a reader forgot to check.
         donor = rng.choice(SEED_DOCS)
-        _, donor_nodes = None, _nodes(donor)[0]
+        donor_nodes = _nodes(donor)[0]
+        if not donor_nodes:  # a seed that is not a JSON object or array has nothing to lend
+            return doc
         d_container, d_key, _ = rng.choice(donor_nodes)
         if isinstance(d_key, str):
             container[d_key] = copy.deepcopy(d_container[d_key])
