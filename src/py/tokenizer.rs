@@ -15,7 +15,7 @@ use crate::tokenizer::Tokenizer;
 
 #[pyclass(module = "batok._batok", name = "Tokenizer", frozen)]
 pub struct PyTokenizer {
-    inner: Arc<Tokenizer>,
+    pub(super) inner: Arc<Tokenizer>,
     ints: Arc<IntCache>,
 }
 
