@@ -62,6 +62,9 @@ class ParquetWriter:
         return self.written
 
     def abort(self) -> None:
+        if self.writer is not None:
+            # Closed before its file is removed, or it would write a footer into a closed file.
+            self.writer.close()
         if self.file is not None:
             self.file.abort()
             self.writer = self.file = None
