@@ -116,7 +116,7 @@ def tokenize_on_ray(
     ctx = ray.data.DataContext.get_current()
     ctx.execution_options.preserve_order = True
     if kinds == {"parquet"}:
-        ds = ray.data.read_parquet(files, columns=[column])
+        ds = ray.data.read_parquet(files).select_columns([column])
     else:
         ds = ray.data.read_json(files, lines=True)
     ds = ds.map_batches(

@@ -32,7 +32,9 @@ def test_map_batches_on_ray_matches_tokenizers(
 ) -> None:
     ctx = ray.data.DataContext.get_current()
     ctx.execution_options.preserve_order = True
-    ds = ray.data.from_arrow(pa.table({"text": list(docs)}))
+    half = len(docs) // 2
+    blocks = [pa.table({"text": list(docs[:half])}), pa.table({"text": list(docs[half:])})]
+    ds = ray.data.from_arrow(blocks)
     ds = ds.map_batches(
         batok.ray.Tokenize,
         fn_constructor_kwargs={"tokenizer": str(GPT2), "column": "text"},
