@@ -10,6 +10,7 @@ pub mod config;
 pub mod decoder;
 pub mod encoding;
 pub mod error;
+pub mod input;
 pub mod model;
 pub mod normalized;
 pub mod normalizer;

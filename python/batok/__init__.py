@@ -18,6 +18,16 @@ from .encoding import (
 )
 from .tokenizer import AutoTokenizer, Tokenizer
 
+
+def __getattr__(name: str) -> object:
+    # Dataset jobs need numpy; import them only when asked for, so `import batok` does not.
+    if name == "tokenize_files":
+        from .jobs import tokenize_files
+
+        return tokenize_files
+    raise AttributeError(f"module 'batok' has no attribute {name!r}")
+
+
 __version__: str = _batok.__version__
 
 __all__ = [
@@ -30,4 +40,5 @@ __all__ = [
     "encoding_name_for_model",
     "get_encoding",
     "list_encoding_names",
+    "tokenize_files",
 ]

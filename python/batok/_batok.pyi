@@ -5,6 +5,7 @@ them directly. Every method releases the GIL while the engine works.
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 __version__: str
 
@@ -115,3 +116,53 @@ class CoreBPE:
     def decode_single_token_bytes(self, id: int) -> bytes: ...
     def encode_single_token(self, piece: bytes) -> int: ...
     def special_tokens(self) -> dict[str, int]: ...
+
+# -- dataset files (batok.jobs, batok.ray) ------------------------------------------------------
+
+class DatasetError(ValueError):
+    """A dataset record batok cannot read; the message starts with `file:line:`."""
+
+class DocChunk:
+    """Documents of consecutive records read by a `DocReader` (held in Rust)."""
+
+    @property
+    def nbytes(self) -> int: ...
+    def __len__(self) -> int: ...
+
+class DocReader:
+    """Every document of `(path, kind)` files ("jsonl" or "text"; `.gz`/`.zst` decompressed)."""
+
+    def __init__(
+        self,
+        files: Sequence[tuple[str, str]],
+        field: str = "text",
+        separator: str | None = None,
+        skip_bad: bool = False,
+    ) -> None: ...
+    def read(self, max_bytes: int) -> DocChunk | None:
+        """About `max_bytes` of input as documents; None once every file is read. Raises
+        DatasetError (or OSError for an unreadable file) naming the file and line."""
+    @property
+    def skipped(self) -> int: ...
+    @property
+    def first_skipped(self) -> str | None: ...
+
+def encode_chunk(
+    engine: Tokenizer | CoreBPE,
+    chunk: DocChunk,
+    add_special_tokens: bool = False,
+    num_threads: int = 0,
+) -> tuple[bytes, bytes]:
+    """Flat little-endian u32 ids and u64 offsets (n + 1) of a chunk's documents."""
+
+def encode_arrow_strings(
+    engine: Tokenizer | CoreBPE,
+    offsets: Any,
+    data: Any,
+    wide: bool,
+    start: int,
+    len: int,
+    add_special_tokens: bool = False,
+    num_threads: int = 0,
+) -> tuple[bytes, bytes]:
+    """`encode_chunk` for `len` strings of an Arrow string array's offset and data buffers."""

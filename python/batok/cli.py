@@ -84,8 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_count)
     from .bench import add_commands as add_bench
     from .hub.cli import add_commands as add_hub
+    from .jobs.cli import add_commands as add_jobs
 
     add_hub(sub)
+    add_jobs(sub)
     add_bench(sub)
     return parser
 

@@ -7,6 +7,7 @@
 
 mod batch_out;
 mod errors;
+mod files;
 mod ids;
 mod tiktoken;
 mod tokenizer;
@@ -28,5 +29,10 @@ fn _batok(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tokenizer::PyTokenizer>()?;
     m.add_class::<tokenizer::PyEncoding>()?;
     m.add_class::<tiktoken::PyCoreBpe>()?;
+    m.add("DatasetError", m.py().get_type::<files::DatasetError>())?;
+    m.add_class::<files::PyDocReader>()?;
+    m.add_class::<files::PyDocChunk>()?;
+    m.add_function(wrap_pyfunction!(files::encode_chunk, m)?)?;
+    m.add_function(wrap_pyfunction!(files::encode_arrow_strings, m)?)?;
     Ok(())
 }

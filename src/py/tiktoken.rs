@@ -18,7 +18,7 @@ use crate::tiktoken::{parse_ranks, CoreBpe};
 
 #[pyclass(module = "batok._batok", name = "CoreBPE", frozen)]
 pub struct PyCoreBpe {
-    inner: Arc<CoreBpe>,
+    pub(super) inner: Arc<CoreBpe>,
     ints: IntCache,
 }
 

@@ -15,7 +15,7 @@ use crate::tokenizer::Tokenizer;
 
 #[pyclass(module = "batok._batok", name = "Tokenizer", frozen)]
 pub struct PyTokenizer {
-    inner: Arc<Tokenizer>,
+    pub(super) inner: Arc<Tokenizer>,
     ints: Arc<IntCache>,
     /// The tokenizer.json text it was loaded from: what `to_str` gives back, and what a pickle
     /// carries (so that a worker process rebuilds the same tokenizer without any download).

@@ -1,0 +1,156 @@
+"""`tokenize_files`: a dataset job that wires inputs -> engine -> one output writer, and
+records what it did in `manifest.json`."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from .engine import Engine, TokenizerLike, describe
+from .inputs import CHUNK_BYTES, Options, Skipped, expand, read_tokens
+from .outputs import AtomicFile, Writer
+
+FORMATS = ("parquet", "llmc", "npy")
+#: Tokens per output shard (llm.c's fineweb script writes shards of 10**8 tokens).
+DEFAULT_SHARD_SIZE = 10**8
+
+
+def _writer(
+    fmt: str, output: str, engine: Engine, shard_size: int, delimiter: int | str | None, prefix: str
+) -> Writer:
+    dtype = engine.token_dtype
+    if fmt == "parquet":
+        from .parquet_out import ParquetWriter
+
+        return ParquetWriter(output, dtype, shard_size, prefix)
+    if fmt == "llmc":
+        from .llmc_out import LlmcWriter
+
+        return LlmcWriter(output, dtype, engine.delimiter(delimiter), shard_size, prefix)
+    if fmt == "npy":
+        from .npy_out import NpyWriter
+
+        return NpyWriter(output, dtype)
+    raise ValueError(f"unknown output format {fmt!r} (expected one of {', '.join(FORMATS)})")
+
+
+class _Progress:
+    """A progress bar in input MB/s and tokens/s (only when asked for)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.bar: Any = None
+        if enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(unit="B", unit_scale=True, unit_divisor=1024, desc="tokenizing")
+        self.start = time.perf_counter()
+        self.tokens = 0
+
+    def update(self, nbytes: int, tokens: int) -> None:
+        self.tokens += tokens
+        if self.bar is not None:
+            elapsed = max(time.perf_counter() - self.start, 1e-9)
+            self.bar.set_postfix_str(f"{self.tokens / elapsed / 1e6:.2f}M tok/s", refresh=False)
+            self.bar.update(nbytes)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def tokenize_files(
+    inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    tokenizer: TokenizerLike,
+    output: str | os.PathLike[str],
+    *,
+    format: str = "parquet",
+    field: str = "text",
+    column: str = "text",
+    separator: str | None = None,
+    add_special_tokens: bool = False,
+    delimiter: int | str | None = None,
+    shard_size: int = DEFAULT_SHARD_SIZE,
+    num_threads: int | None = None,
+    on_error: str = "raise",
+    progress: bool = False,
+    chunk_bytes: int = CHUNK_BYTES,
+) -> dict[str, Any]:
+    """Tokenizes every document of `inputs` into training-ready files under `output`.
+
+    `inputs`: files, directories (every file under them, sorted) and glob patterns (matches
+    sorted), in the order given. `.jsonl`/`.json`/`.ndjson` files (optionally `.gz` or `.zst`)
+    hold one JSON object per line with the text at `field`; `.parquet` files the text in
+    `column`; any other file is plain text, one document per file, or one per piece between
+    `separator`s.
+
+    `tokenizer`: a bundled tiktoken encoding name (`cl100k_base`), a tokenizer.json file, a
+    directory or hub repo id (as `Tokenizer.from_pretrained` takes), or a loaded `Tokenizer`
+    or `Encoding`. tiktoken encodings read special-token text in documents as plain text.
+
+    `format`: "parquet" (`input_ids` and `n_tokens`, one row per document, in input order),
+    "llmc" (llm.c token shards: every document preceded by `delimiter`, by default the BOS
+    token, else EOS / end-of-text) or "npy" (`tokens.npy` and `offsets.npy`). Tokens are
+    uint16 when the vocabulary fits in 16 bits, else uint32.
+
+    `on_error`: "raise" stops at the first bad record (invalid JSON, a missing field, a text
+    that is not a string, an unreadable file) with an error naming its file and line; "skip"
+    leaves such records out and counts them in the manifest.
+
+    Returns the manifest, also written to `output/manifest.json`.
+    """
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+    if format not in FORMATS:
+        raise ValueError(f"unknown output format {format!r} (expected one of {', '.join(FORMATS)})")
+    if isinstance(inputs, str | os.PathLike):
+        inputs = [inputs]
+    files = expand(inputs)
+    engine = Engine.create(tokenizer, add_special_tokens, num_threads)
+    out = os.fspath(output)
+    os.makedirs(out, exist_ok=True)
+    options = Options(field, column, separator, on_error == "skip")
+    skipped = Skipped()
+    writer = _writer(format, out, engine, shard_size, delimiter, "shard")
+    bar = _Progress(progress)
+    documents = tokens = nbytes = 0
+    start = time.perf_counter()
+    try:
+        for chunk in read_tokens(files, engine, options, skipped, chunk_bytes):
+            writer.write(chunk)
+            documents += len(chunk)
+            tokens += len(chunk.ids)
+            nbytes += chunk.nbytes
+            bar.update(chunk.nbytes, len(chunk.ids))
+        written = writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        bar.close()
+    from .. import __version__
+
+    manifest: dict[str, Any] = {
+        "batok_version": __version__,
+        "tokenizer": describe(engine.tokenizer, tokenizer),
+        "format": format,
+        "token_dtype": str(engine.token_dtype),
+        "add_special_tokens": engine.add_special_tokens,
+        "inputs": files,
+        "outputs": written,
+        "documents": documents,
+        "tokens": tokens,
+        "input_bytes": nbytes,
+        "skipped": skipped.count,
+        "first_skipped": skipped.first,
+        "seconds": round(time.perf_counter() - start, 3),
+    }
+    if format == "llmc":
+        manifest["delimiter"] = engine.delimiter(delimiter)
+        manifest["shard_size"] = shard_size
+    manifest_file = AtomicFile(os.path.join(out, "manifest.json"))
+    manifest_file.file.write(json.dumps(manifest, indent=2).encode())
+    manifest_file.commit()
+    return manifest
