@@ -72,6 +72,7 @@ class Tokenizer:
             names = _TYPED_INPUT_NAMES if typed else _INPUT_NAMES
         self.model_input_names: list[str] = list(names)
         self._frame_cache: Any = None
+        self._pair_frames: dict[bool, Any] = {}
         # transformers' Llama-style tokenizers add BOS/EOS from the config even when the
         # tokenizer.json's post-processor does not (e.g. deepseek-coder).
         self._extra_bos: int | None = None
@@ -332,6 +333,15 @@ class Tokenizer:
 
             self._frame_cache = Frame.probe(self)
         return self._frame_cache
+
+    def _pair_frame(self, add_special_tokens: bool) -> Any:
+        """The special tokens around and between a pair's texts (computed once each way)."""
+        key = bool(add_special_tokens)
+        if key not in self._pair_frames:
+            from .encode_call import PairFrame
+
+            self._pair_frames[key] = PairFrame.probe(self, key)
+        return self._pair_frames[key]
 
     @staticmethod
     def _threads(num_threads: int | None) -> int:
