@@ -220,6 +220,34 @@ fn token_and_id(v: &Value, path: &str, key: &str) -> Result<(String, u32)> {
     }
 }
 
+/// A `TemplateProcessing` template: special tokens and the sequences `A` and `B`.
+fn template(v: &Value, path: &str, key: &str) -> Result<Vec<TemplatePiece>> {
+    let items = list(v, path, key)?;
+    let mut out = Vec::with_capacity(items.len());
+    for (i, x) in items.iter().enumerate() {
+        let p = format!("{path}.{key}[{i}]");
+        if let Some(s) = x.get("SpecialToken") {
+            out.push(TemplatePiece::Special {
+                id: string(s, &p, "id")?,
+                type_id: uint(s, &p, "type_id")? as u32,
+            });
+        } else if let Some(s) = x.get("Sequence") {
+            let second = match string(s, &p, "id")?.as_str() {
+                "A" => false,
+                "B" => true,
+                _ => return Err(err(&format!("{p}.id"), "expected \"A\" or \"B\"")),
+            };
+            out.push(TemplatePiece::Sequence {
+                second,
+                type_id: uint(s, &p, "type_id")? as u32,
+            });
+        } else {
+            return Err(err(&p, "expected SpecialToken or Sequence"));
+        }
+    }
+    Ok(out)
+}
+
 fn post_processor(v: &Value, path: &str) -> Result<PostProcessor> {
     let ty = type_of(v, path)?;
     Ok(match ty {
@@ -229,7 +257,15 @@ fn post_processor(v: &Value, path: &str) -> Result<PostProcessor> {
             for (i, x) in items.iter().enumerate() {
                 out.push(post_processor(x, &format!("{path}.processors[{i}]"))?);
             }
-            PostProcessor::Sequence(out)
+            let seq = PostProcessor::Sequence(out);
+            if seq.has_template_after_template() {
+                // `tokenizers` loads it but panics on every encode.
+                return Err(err(
+                    path,
+                    "a TemplateProcessing after another one cannot run",
+                ));
+            }
+            seq
         }
         "ByteLevel" => PostProcessor::ByteLevel {
             trim_offsets: boolean(v, path, "trim_offsets", true)?,
@@ -246,22 +282,33 @@ fn post_processor(v: &Value, path: &str) -> Result<PostProcessor> {
             cls: token_and_id(v, path, "cls")?,
         },
         "TemplateProcessing" => {
-            let items = list(v, path, "single")?;
-            let mut single = Vec::with_capacity(items.len());
-            for (i, x) in items.iter().enumerate() {
-                let p = format!("{path}.single[{i}]");
-                if let Some(s) = x.get("SpecialToken") {
-                    single.push(TemplatePiece::Special {
-                        id: string(s, &p, "id")?,
-                        type_id: uint(s, &p, "type_id")? as u32,
-                    });
-                } else if let Some(s) = x.get("Sequence") {
-                    single.push(TemplatePiece::Sequence {
-                        type_id: uint(s, &p, "type_id")? as u32,
-                    });
-                } else {
-                    return Err(err(&p, "expected SpecialToken or Sequence"));
-                }
+            let single = template(v, path, "single")?;
+            // Files saved before pairs existed have no pair template: A then B.
+            let pair = match v.get("pair") {
+                Some(_) => template(v, path, "pair")?,
+                None => vec![
+                    TemplatePiece::Sequence {
+                        second: false,
+                        type_id: 0,
+                    },
+                    TemplatePiece::Sequence {
+                        second: true,
+                        type_id: 1,
+                    },
+                ],
+            };
+            let names = |t: &[TemplatePiece], second: bool| {
+                t.iter()
+                    .any(|p| matches!(p, TemplatePiece::Sequence { second: s, .. } if *s == second))
+            };
+            if names(&single, true) {
+                return Err(err(path, "the single template cannot use sequence B"));
+            }
+            if !names(&pair, false) || !names(&pair, true) {
+                return Err(err(
+                    path,
+                    "the pair template must use both sequences A and B",
+                ));
             }
             let mut special_tokens = Vec::new();
             if let Some(map) = v.get("special_tokens").and_then(Value::as_object) {
@@ -280,7 +327,7 @@ fn post_processor(v: &Value, path: &str) -> Result<PostProcessor> {
                     special_tokens.push((k.clone(), SpecialTokens { ids, tokens }));
                 }
             }
-            for piece in &single {
+            for piece in single.iter().chain(&pair) {
                 if let TemplatePiece::Special { id, .. } = piece {
                     if !special_tokens.iter().any(|(k, _)| k == id) {
                         return Err(err(
@@ -292,6 +339,7 @@ fn post_processor(v: &Value, path: &str) -> Result<PostProcessor> {
             }
             PostProcessor::Template {
                 single,
+                pair,
                 special_tokens,
             }
         }
@@ -861,5 +909,47 @@ mod tests {
         let e = from_json("{\n  \"model\": ,\n}").unwrap_err();
         assert_eq!(e.kind, ErrorKind::Json);
         assert!(e.message.contains("line 2 column"), "{}", e.message);
+    }
+
+    fn with_post_processor(pp: &str) -> Result<crate::tokenizer::Tokenizer> {
+        from_json(&format!(
+            r#"{{"model": {{"type": "BPE", "vocab": {{"a": 0}}, "merges": []}},
+                "post_processor": {pp}}}"#
+        ))
+    }
+
+    const SEQ_A: &str = r#"{"Sequence": {"id": "A", "type_id": 0}}"#;
+    const SEQ_B: &str = r#"{"Sequence": {"id": "B", "type_id": 1}}"#;
+
+    #[test]
+    fn pair_template_without_sequence_b_is_refused() {
+        let pp = format!(
+            r#"{{"type": "TemplateProcessing", "single": [{SEQ_A}], "pair": [{SEQ_A}],
+                "special_tokens": {{}}}}"#
+        );
+        let e = with_post_processor(&pp).err().expect("must be refused");
+        assert!(e.message.contains("both sequences"), "{}", e.message);
+    }
+
+    #[test]
+    fn single_template_with_sequence_b_is_refused() {
+        let pp = format!(
+            r#"{{"type": "TemplateProcessing", "single": [{SEQ_B}], "pair": [{SEQ_A}, {SEQ_B}],
+                "special_tokens": {{}}}}"#
+        );
+        let e = with_post_processor(&pp).err().expect("must be refused");
+        assert!(e.message.contains("sequence B"), "{}", e.message);
+    }
+
+    #[test]
+    fn template_after_template_is_refused() {
+        let t = format!(
+            r#"{{"type": "TemplateProcessing", "single": [{SEQ_A}], "pair": [{SEQ_A}, {SEQ_B}],
+                "special_tokens": {{}}}}"#
+        );
+        let pp = format!(r#"{{"type": "Sequence", "processors": [{t}, {t}]}}"#);
+        let e = with_post_processor(&pp).err().expect("must be refused");
+        assert!(e.message.contains("after another"), "{}", e.message);
+        assert!(with_post_processor(&t).is_ok());
     }
 }

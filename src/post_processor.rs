@@ -5,8 +5,15 @@ use crate::pre_tokenizer::byte_level::byte_to_char;
 
 #[derive(Debug, Clone)]
 pub enum TemplatePiece {
-    Special { id: String, type_id: u32 },
-    Sequence { type_id: u32 },
+    Special {
+        id: String,
+        type_id: u32,
+    },
+    /// `$A` (`second: false`) or `$B` (`second: true`), with the type id its tokens get.
+    Sequence {
+        second: bool,
+        type_id: u32,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -33,6 +40,7 @@ pub enum PostProcessor {
     },
     Template {
         single: Vec<TemplatePiece>,
+        pair: Vec<TemplatePiece>,
         special_tokens: Vec<(String, SpecialTokens)>,
     },
     Sequence(Vec<PostProcessor>),
@@ -61,35 +69,86 @@ fn trim_offsets(enc: &mut Encoding, add_prefix_space: bool) {
     }
 }
 
-fn wrap(enc: Encoding, before: &[(u32, &str, u32)], after: &[(u32, &str, u32)]) -> Encoding {
-    let mut out = Encoding::default();
-    for (id, t, ty) in before {
-        out.push(*id, t.to_string(), (0, 0), true);
-        *out.type_ids.last_mut().expect("just pushed") = *ty;
+/// An encoding of special tokens only, each with type id `type_id`.
+fn specials(ids: &[u32], tokens: &[String], type_id: u32) -> Encoding {
+    let n = ids.len();
+    Encoding {
+        ids: ids.to_vec(),
+        tokens: tokens.to_vec(),
+        offsets: vec![(0, 0); n],
+        type_ids: vec![type_id; n],
+        special_tokens_mask: vec![1; n],
+        sequence_ranges: Vec::new(),
     }
+}
+
+/// `enc` between `before` and `after` (special tokens, or nothing), as BERT and RoBERTa write
+/// them: the content's special-tokens mask is cleared, and only the content gets sequence `seq`.
+fn wrap(
+    enc: Encoding,
+    before: Option<(&(String, u32), u32)>,
+    after: (&(String, u32), u32),
+    seq: usize,
+) -> Encoding {
+    let n = enc.len();
+    let mut out = match before {
+        Some(((t, id), ty)) => specials(&[*id], std::slice::from_ref(t), ty),
+        None => Encoding::default(),
+    };
+    let start = out.len();
     out.ids.extend(enc.ids);
     out.tokens.extend(enc.tokens);
     out.offsets.extend(enc.offsets);
     out.type_ids.extend(enc.type_ids);
-    out.special_tokens_mask.extend(enc.special_tokens_mask);
-    for (id, t, ty) in after {
-        out.push(*id, t.to_string(), (0, 0), true);
-        *out.type_ids.last_mut().expect("just pushed") = *ty;
-    }
+    out.special_tokens_mask.extend(std::iter::repeat_n(0, n));
+    let ((t, id), ty) = after;
+    out.merge_with(specials(&[*id], std::slice::from_ref(t), ty));
+    out.sequence_ranges = vec![(seq, start..start + n)];
     out
 }
 
 impl PostProcessor {
-    pub fn process(&self, mut enc: Encoding, add_special_tokens: bool) -> Encoding {
+    /// The special tokens around one sequence (`b` None) or a pair, exactly as `tokenizers`
+    /// places them: type ids, special-tokens mask, offsets (each sequence's relative to its own
+    /// text) and sequence ranges. `b`'s tokens come with type id 1, as the tokenizer encodes
+    /// a second sequence.
+    pub fn process_pair(
+        &self,
+        a: Encoding,
+        b: Option<Encoding>,
+        add_special_tokens: bool,
+    ) -> Encoding {
+        let mut list = vec![a];
+        list.extend(b);
+        for (i, e) in list.iter_mut().enumerate() {
+            e.set_sequence_id(i);
+        }
+        Encoding::merge(self.process_encodings(list, add_special_tokens))
+    }
+
+    pub fn process(&self, enc: Encoding, add_special_tokens: bool) -> Encoding {
+        self.process_pair(enc, None, add_special_tokens)
+    }
+
+    /// One step over the list of encodings (the sequences at first; after a template, its
+    /// pieces), as each `tokenizers` post-processor's `process_encodings` does.
+    fn process_encodings(
+        &self,
+        mut list: Vec<Encoding>,
+        add_special_tokens: bool,
+    ) -> Vec<Encoding> {
         match self {
             PostProcessor::ByteLevel {
                 trim_offsets: t,
                 add_prefix_space,
             } => {
-                if *t {
-                    trim_offsets(&mut enc, *add_prefix_space);
+                for (i, e) in list.iter_mut().enumerate() {
+                    if *t {
+                        trim_offsets(e, *add_prefix_space);
+                    }
+                    e.set_sequence_id(i);
                 }
-                enc
+                list
             }
             PostProcessor::Roberta {
                 sep,
@@ -97,56 +156,96 @@ impl PostProcessor {
                 trim_offsets: t,
                 add_prefix_space,
             } => {
-                if *t {
-                    trim_offsets(&mut enc, *add_prefix_space);
+                for e in list.iter_mut() {
+                    if *t {
+                        trim_offsets(e, *add_prefix_space);
+                    }
+                    // RoBERTa gives every token type id 0, with or without special tokens.
+                    e.type_ids.iter_mut().for_each(|x| *x = 0);
                 }
                 if !add_special_tokens {
-                    return enc;
+                    return list;
                 }
-                wrap(enc, &[(cls.1, &cls.0, 0)], &[(sep.1, &sep.0, 0)])
+                list.into_iter()
+                    .enumerate()
+                    .map(|(i, e)| match i {
+                        0 => wrap(e, Some((cls, 0)), (sep, 0), 0),
+                        _ => wrap(e, Some((sep, 0)), (sep, 0), 1),
+                    })
+                    .collect()
             }
             PostProcessor::Bert { sep, cls } => {
                 if !add_special_tokens {
-                    return enc;
+                    return list;
                 }
-                wrap(enc, &[(cls.1, &cls.0, 0)], &[(sep.1, &sep.0, 0)])
+                list.into_iter()
+                    .enumerate()
+                    .map(|(i, e)| match i {
+                        0 => wrap(e, Some((cls, 0)), (sep, 0), 0),
+                        _ => wrap(e, None, (sep, 1), 1),
+                    })
+                    .collect()
             }
             PostProcessor::Template {
                 single,
+                pair,
                 special_tokens,
             } => {
-                if !add_special_tokens {
-                    return enc;
-                }
-                let mut out = Encoding::default();
-                let mut seq = Some(enc);
-                for piece in single {
+                // A template after another one would see its pieces (`tokenizers` panics
+                // there); loading refuses such a sequence of processors.
+                let template = if list.len() == 1 { single } else { pair };
+                // Each piece naming a sequence gets a copy of it; the last one takes it.
+                let last_use = |second: bool| {
+                    template.iter().rposition(
+                        |p| matches!(p, TemplatePiece::Sequence { second: s, .. } if *s == second),
+                    )
+                };
+                let last = [last_use(false), last_use(true)];
+                let mut out = Vec::with_capacity(template.len());
+                for (k, piece) in template.iter().enumerate() {
                     match piece {
-                        TemplatePiece::Special { id, type_id } => {
+                        TemplatePiece::Sequence { second, type_id } => {
+                            let i = usize::from(*second);
+                            let Some(e) = list.get_mut(i) else { continue };
+                            e.type_ids.iter_mut().for_each(|x| *x = *type_id);
+                            e.set_sequence_id(i);
+                            out.push(if last[i] == Some(k) {
+                                std::mem::take(e)
+                            } else {
+                                e.clone()
+                            });
+                        }
+                        TemplatePiece::Special { id, type_id } if add_special_tokens => {
                             if let Some((_, st)) = special_tokens.iter().find(|(k, _)| k == id) {
-                                for (i, t) in st.ids.iter().zip(&st.tokens) {
-                                    out.push(*i, t.clone(), (0, 0), true);
-                                    *out.type_ids.last_mut().expect("just pushed") = *type_id;
-                                }
+                                out.push(specials(&st.ids, &st.tokens, *type_id));
                             }
                         }
-                        TemplatePiece::Sequence { type_id } => {
-                            if let Some(e) = seq.take() {
-                                out.ids.extend(e.ids);
-                                out.tokens.extend(e.tokens);
-                                out.offsets.extend(e.offsets);
-                                out.type_ids.extend(e.type_ids.iter().map(|_| *type_id));
-                                out.special_tokens_mask.extend(e.special_tokens_mask);
-                            }
-                        }
+                        TemplatePiece::Special { .. } => {}
                     }
                 }
                 out
             }
-            PostProcessor::Sequence(list) => list
+            PostProcessor::Sequence(steps) => steps
                 .iter()
-                .fold(enc, |e, p| p.process(e, add_special_tokens)),
+                .fold(list, |l, p| p.process_encodings(l, add_special_tokens)),
         }
+    }
+
+    /// Whether a template comes after another one in this processor (`tokenizers` cannot
+    /// run such a sequence: the second template sees the first one's pieces).
+    pub fn has_template_after_template(&self) -> bool {
+        fn walk(p: &PostProcessor, seen: &mut bool) -> bool {
+            match p {
+                PostProcessor::Template { .. } if *seen => true,
+                PostProcessor::Template { .. } => {
+                    *seen = true;
+                    false
+                }
+                PostProcessor::Sequence(steps) => steps.iter().any(|q| walk(q, seen)),
+                _ => false,
+            }
+        }
+        walk(self, &mut false)
     }
 
     /// `process(..).ids` for ids alone, appended to `out`: `seq` appends the sequence's ids,
@@ -158,11 +257,11 @@ impl PostProcessor {
         out: &mut Vec<u32>,
         seq: &mut dyn FnMut(&mut Vec<u32>),
     ) {
-        if !add_special_tokens {
-            return seq(out);
-        }
         match self {
             PostProcessor::ByteLevel { .. } => seq(out),
+            PostProcessor::Roberta { .. } | PostProcessor::Bert { .. } if !add_special_tokens => {
+                seq(out)
+            }
             PostProcessor::Roberta { sep, cls, .. } | PostProcessor::Bert { sep, cls } => {
                 out.push(cls.1);
                 seq(out);
@@ -171,41 +270,44 @@ impl PostProcessor {
             PostProcessor::Template {
                 single,
                 special_tokens,
+                ..
             } => {
-                // Like `process`, the sequence goes where the template first names it (a
-                // template that never names it drops it).
-                let mut placed = false;
+                // Like `process`: the sequence goes wherever the template names it, the
+                // special tokens only when asked for.
                 for piece in single {
                     match piece {
-                        TemplatePiece::Special { id, .. } => {
+                        TemplatePiece::Special { id, .. } if add_special_tokens => {
                             if let Some((_, st)) = special_tokens.iter().find(|(k, _)| k == id) {
                                 out.extend_from_slice(&st.ids);
                             }
                         }
-                        TemplatePiece::Sequence { .. } if !placed => {
-                            placed = true;
-                            seq(out);
-                        }
-                        TemplatePiece::Sequence { .. } => {}
+                        TemplatePiece::Sequence { second: false, .. } => seq(out),
+                        _ => {}
                     }
                 }
             }
-            // Each processor wraps what the ones before it made.
-            PostProcessor::Sequence(list) => append_ids_nested(list, out, seq),
+            PostProcessor::Sequence(steps) => {
+                // ByteLevel steps only move offsets; with at most one other step, that step
+                // alone gives the ids.
+                let mut rest = steps
+                    .iter()
+                    .filter(|p| !matches!(p, PostProcessor::ByteLevel { .. }));
+                match (rest.next(), rest.next()) {
+                    (None, _) => seq(out),
+                    (Some(p), None) => p.append_ids(add_special_tokens, out, seq),
+                    // Later steps see the pieces the first one made: run them on the ids.
+                    _ => {
+                        let mut ids = Vec::new();
+                        seq(&mut ids);
+                        let mut e = Encoding::default();
+                        for id in ids {
+                            e.push(id, String::new(), (0, 0), false);
+                        }
+                        out.extend(self.process(e, add_special_tokens).ids);
+                    }
+                }
+            }
         }
-    }
-}
-
-/// `list`'s processors over the sequence `seq` appends: each wraps what the ones before it
-/// made, so the last is outermost.
-fn append_ids_nested(
-    list: &[PostProcessor],
-    out: &mut Vec<u32>,
-    seq: &mut dyn FnMut(&mut Vec<u32>),
-) {
-    match list.split_last() {
-        None => seq(out),
-        Some((last, rest)) => last.append_ids(true, out, &mut |o| append_ids_nested(rest, o, seq)),
     }
 }
 
@@ -251,7 +353,31 @@ mod tests {
         assert_eq!(ids, [0, 0, 2]);
     }
 
-    fn template(pieces: &[&str]) -> PostProcessor {
+    /// A template from `tokenizers`' short form: `$A`, `$B:1`, `<s>`, `</s>:1`.
+    fn pieces(spec: &str) -> Vec<TemplatePiece> {
+        spec.split_whitespace()
+            .map(|p| {
+                let (name, ty) = p.split_once(':').unwrap_or((p, "0"));
+                let type_id = ty.parse().unwrap();
+                match name {
+                    "$A" => TemplatePiece::Sequence {
+                        second: false,
+                        type_id,
+                    },
+                    "$B" => TemplatePiece::Sequence {
+                        second: true,
+                        type_id,
+                    },
+                    id => TemplatePiece::Special {
+                        id: id.into(),
+                        type_id,
+                    },
+                }
+            })
+            .collect()
+    }
+
+    fn template_pair(single: &str, pair: &str) -> PostProcessor {
         let special = |name: &str, ids: &[u32]| {
             let tokens = vec![name.to_string(); ids.len()];
             (
@@ -263,18 +389,33 @@ mod tests {
             )
         };
         PostProcessor::Template {
-            single: pieces
-                .iter()
-                .map(|&p| match p {
-                    "$A" => TemplatePiece::Sequence { type_id: 0 },
-                    id => TemplatePiece::Special {
-                        id: id.into(),
-                        type_id: 0,
-                    },
-                })
-                .collect(),
+            single: pieces(single),
+            pair: pieces(pair),
             special_tokens: vec![special("<s>", &[1]), special("</s>", &[2, 3])],
         }
+    }
+
+    fn template(single: &str) -> PostProcessor {
+        template_pair(single, "$A $B:1")
+    }
+
+    fn bert() -> PostProcessor {
+        PostProcessor::Bert {
+            sep: ("[SEP]".into(), 9),
+            cls: ("[CLS]".into(), 8),
+        }
+    }
+
+    fn abc() -> Encoding {
+        enc(&["a", "b", "c"], &[(0, 1), (1, 2), (2, 3)])
+    }
+
+    /// The second sequence of a pair, as the tokenizer encodes it (type id 1).
+    fn de() -> Encoding {
+        let mut e = enc(&["d", "e"], &[(0, 1), (1, 2)]);
+        e.ids = vec![5, 6];
+        e.type_ids = vec![1, 1];
+        e
     }
 
     #[test]
@@ -286,30 +427,120 @@ mod tests {
         let processors = [
             byte_level.clone(),
             roberta(),
-            PostProcessor::Bert {
-                sep: ("[SEP]".into(), 9),
-                cls: ("[CLS]".into(), 8),
-            },
-            template(&["<s>", "$A", "</s>"]),
-            // The sequence goes where the template first names it, and only there.
-            template(&["$A", "<s>", "$A"]),
-            template(&["<s>", "unknown", "$A"]),
-            template(&["<s>", "</s>"]),
+            bert(),
+            template("<s> $A </s>"),
+            // The sequence goes wherever the template names it, with or without specials.
+            template("$A <s> $A"),
+            template("<s> </s>"),
             PostProcessor::Sequence(vec![]),
-            PostProcessor::Sequence(vec![byte_level, template(&["<s>", "$A"])]),
-            // The last processor of a sequence wraps what the first made.
-            PostProcessor::Sequence(vec![template(&["<s>", "$A", "</s>"]), roberta()]),
+            PostProcessor::Sequence(vec![byte_level, template("<s> $A")]),
+            // A later processor sees the pieces the template made, not one sequence.
+            PostProcessor::Sequence(vec![template("<s> $A </s>"), roberta()]),
+            PostProcessor::Sequence(vec![bert(), bert()]),
         ];
         for p in &processors {
             for add in [true, false] {
-                let expected = p
-                    .process(enc(&["a", "b", "c"], &[(0, 1), (1, 2), (2, 3)]), add)
-                    .ids;
+                let expected = p.process(abc(), add).ids;
                 let mut out = vec![99];
                 p.append_ids(add, &mut out, &mut |o| o.extend([0, 1, 2]));
                 assert_eq!(out[0], 99, "{p:?}");
                 assert_eq!(out[1..], expected, "{p:?}, add_special_tokens={add}");
             }
         }
+    }
+
+    // The expected values below are what `tokenizers` 0.23 gives for the same processors.
+
+    #[test]
+    fn bert_pair_gives_the_second_sequence_and_its_sep_type_id_1() {
+        let e = bert().process_pair(abc(), Some(de()), true);
+        assert_eq!(e.ids, [8, 0, 1, 2, 9, 5, 6, 9]);
+        assert_eq!(e.type_ids, [0, 0, 0, 0, 0, 1, 1, 1]);
+        assert_eq!(e.special_tokens_mask, [1, 0, 0, 0, 1, 0, 0, 1]);
+        let seqs = e.sequence_ids();
+        assert_eq!(
+            seqs,
+            [
+                None,
+                Some(0),
+                Some(0),
+                Some(0),
+                None,
+                Some(1),
+                Some(1),
+                None
+            ]
+        );
+        assert_eq!(e.offsets[5..7], [(0, 1), (1, 2)]);
+    }
+
+    #[test]
+    fn roberta_pair_doubles_the_separator_and_keeps_type_id_0() {
+        let e = roberta().process_pair(abc(), Some(de()), true);
+        assert_eq!(e.ids, [0, 0, 1, 2, 2, 2, 5, 6, 2]);
+        assert_eq!(e.type_ids, [0; 9]);
+        assert_eq!(e.special_tokens_mask, [1, 0, 0, 0, 1, 1, 0, 0, 1]);
+        let bare = roberta().process_pair(abc(), Some(de()), false);
+        assert_eq!(bare.type_ids, [0; 5]);
+        assert_eq!(
+            bare.sequence_ids(),
+            [Some(0), Some(0), Some(0), Some(1), Some(1)]
+        );
+    }
+
+    #[test]
+    fn template_pair_places_both_sequences_with_their_type_ids() {
+        let p = template_pair("<s> $A", "<s> $A </s>:1 $B:2");
+        let e = p.process_pair(abc(), Some(de()), true);
+        assert_eq!(e.ids, [1, 0, 1, 2, 2, 3, 5, 6]);
+        assert_eq!(e.type_ids, [0, 0, 0, 0, 1, 1, 2, 2]);
+        assert_eq!(e.special_tokens_mask, [1, 0, 0, 0, 1, 1, 0, 0]);
+        // Without special tokens the template still sets the type ids.
+        let bare = p.process_pair(abc(), Some(de()), false);
+        assert_eq!(bare.ids, [0, 1, 2, 5, 6]);
+        assert_eq!(bare.type_ids, [0, 0, 0, 2, 2]);
+    }
+
+    #[test]
+    fn template_naming_a_sequence_twice_repeats_it() {
+        let e = template("$A:1 <s> $A:2").process(abc(), true);
+        assert_eq!(e.ids, [0, 1, 2, 1, 0, 1, 2]);
+        assert_eq!(e.type_ids, [1, 1, 1, 0, 2, 2, 2]);
+        // The second copy's range replaces the first's.
+        let seqs = e.sequence_ids();
+        assert_eq!(seqs, [None, None, None, None, Some(0), Some(0), Some(0)]);
+    }
+
+    #[test]
+    fn roberta_after_a_template_wraps_each_piece() {
+        let p = PostProcessor::Sequence(vec![template("<s> $A"), roberta()]);
+        let e = p.process(abc(), true);
+        // <s> [<s>] </s>, then </s> [a b c] </s>
+        assert_eq!(e.ids, [0, 1, 2, 2, 0, 1, 2, 2]);
+        assert_eq!(e.special_tokens_mask, [1, 0, 1, 1, 0, 0, 0, 1]);
+    }
+
+    #[test]
+    fn no_special_tokens_pair_keeps_each_sequence_type_id() {
+        let p = PostProcessor::ByteLevel {
+            trim_offsets: false,
+            add_prefix_space: false,
+        };
+        let e = p.process_pair(abc(), Some(de()), true);
+        assert_eq!(e.type_ids, [0, 0, 0, 1, 1]);
+        assert_eq!(
+            e.sequence_ids(),
+            [Some(0), Some(0), Some(0), Some(1), Some(1)]
+        );
+    }
+
+    #[test]
+    fn a_template_after_a_template_is_detected() {
+        let t = template("<s> $A");
+        assert!(
+            PostProcessor::Sequence(vec![t.clone(), roberta(), t.clone()])
+                .has_template_after_template()
+        );
+        assert!(!PostProcessor::Sequence(vec![roberta(), t]).has_template_after_template());
     }
 }

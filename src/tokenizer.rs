@@ -727,16 +727,57 @@ impl Tokenizer {
         });
     }
 
-    pub fn encode(&self, text: &str, add_special_tokens: bool) -> Encoding {
+    /// One text through the pipeline up to the post-processor, every token with `type_id`.
+    fn encode_sequence(&self, text: &str, type_id: u32) -> Encoding {
         let conv = CharOffsets::new(text);
         let mut enc = Encoding::default();
         self.run(text, |id, tok, off| {
             enc.push(id, tok.to_string(), conv.convert(off), false)
         });
+        if type_id != 0 {
+            enc.type_ids.iter_mut().for_each(|t| *t = type_id);
+        }
+        enc
+    }
+
+    pub fn encode(&self, text: &str, add_special_tokens: bool) -> Encoding {
+        let enc = self.encode_sequence(text, 0);
         match &self.post_processor {
             Some(p) => p.process(enc, add_special_tokens),
             None => enc,
         }
+    }
+
+    /// A pair of texts as `tokenizers` encodes it: each text on its own (the second with type
+    /// id 1), then the post-processor's pair template around both. Offsets are relative to
+    /// each token's own text.
+    pub fn encode_pair(&self, a: &str, b: &str, add_special_tokens: bool) -> Encoding {
+        let first = self.encode_sequence(a, 0);
+        let second = self.encode_sequence(b, 1);
+        match &self.post_processor {
+            Some(p) => p.process_pair(first, Some(second), add_special_tokens),
+            None => {
+                let mut parts = [first, second];
+                for (i, e) in parts.iter_mut().enumerate() {
+                    e.set_sequence_id(i);
+                }
+                Encoding::merge(parts.into())
+            }
+        }
+    }
+
+    /// `encode_pair` over many pairs, or `encode` where an item has no second text, on
+    /// `threads` threads (0: all).
+    pub fn encode_pair_batch<S: AsRef<str> + Sync>(
+        &self,
+        items: &[(S, Option<S>)],
+        add_special_tokens: bool,
+        threads: usize,
+    ) -> Vec<Encoding> {
+        crate::batch::map(items, threads, |(a, b)| match b {
+            Some(b) => self.encode_pair(a.as_ref(), b.as_ref(), add_special_tokens),
+            None => self.encode(a.as_ref(), add_special_tokens),
+        })
     }
 
     /// Ids only: the same result as `encode(..).ids` without building tokens and offsets.
@@ -789,5 +830,51 @@ impl Tokenizer {
             Some(d) => d.decode(tokens),
             None => tokens.join(" "),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::from_json;
+
+    fn tiny(post_processor: &str) -> super::Tokenizer {
+        let file = format!(
+            r#"{{"model": {{"type": "BPE", "vocab": {{"a": 0, "b": 1, "é": 2, "<s>": 3}},
+                "merges": []}}, "post_processor": {post_processor}}}"#
+        );
+        from_json(&file).unwrap()
+    }
+
+    #[test]
+    fn pair_offsets_are_relative_to_each_text_in_chars() {
+        let t = tiny("null");
+        let e = t.encode_pair("éa", "bé", true);
+        assert_eq!(e.ids, [2, 0, 1, 2]);
+        assert_eq!(e.offsets, [(0, 1), (1, 2), (0, 1), (1, 2)]);
+        assert_eq!(e.type_ids, [0, 0, 1, 1]);
+        assert_eq!(e.sequence_ids(), [Some(0), Some(0), Some(1), Some(1)]);
+    }
+
+    #[test]
+    fn pair_takes_the_pair_template() {
+        let t = tiny(
+            r#"{"type": "TemplateProcessing",
+                "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}},
+                           {"Sequence": {"id": "A", "type_id": 0}}],
+                "pair": [{"SpecialToken": {"id": "<s>", "type_id": 0}},
+                         {"Sequence": {"id": "A", "type_id": 0}},
+                         {"SpecialToken": {"id": "<s>", "type_id": 1}},
+                         {"Sequence": {"id": "B", "type_id": 1}}],
+                "special_tokens": {"<s>": {"id": "<s>", "ids": [3], "tokens": ["<s>"]}}}"#,
+        );
+        let e = t.encode_pair("a", "b", true);
+        assert_eq!(e.ids, [3, 0, 3, 1]);
+        assert_eq!(e.type_ids, [0, 0, 1, 1]);
+        assert_eq!(e.special_tokens_mask, [1, 0, 1, 0]);
+        assert_eq!(e.tokens, ["<s>", "a", "<s>", "b"]);
+        let batch = t.encode_pair_batch(&[("a", Some("b")), ("b", Some("")), ("a", None)], true, 2);
+        assert_eq!(batch[0], e);
+        assert_eq!(batch[1].ids, [3, 1, 3]);
+        assert_eq!(batch[2].ids, [3, 0]);
     }
 }

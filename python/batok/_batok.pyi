@@ -17,7 +17,7 @@ class BatokError(ValueError):
     """A tokenizer file or rank file that batok cannot load (bad JSON, unsupported component)."""
 
 class Encoding:
-    """The result of encoding one text with a `Tokenizer`."""
+    """The result of encoding one text, or a pair of texts, with a `Tokenizer`."""
 
     @property
     def ids(self) -> list[int]: ...
@@ -25,9 +25,15 @@ class Encoding:
     def tokens(self) -> list[str]: ...
     @property
     def offsets(self) -> list[tuple[int, int]]:
-        """(start, end) character offsets into the original Python str."""
+        """(start, end) character offsets into the original Python str (for a pair, into the
+        token's own text)."""
     @property
     def type_ids(self) -> list[int]: ...
+    @property
+    def sequence_ids(self) -> list[int | None]:
+        """0 or 1 (second text of a pair) per token; None for special tokens."""
+    @property
+    def n_sequences(self) -> int: ...
     @property
     def attention_mask(self) -> list[int]: ...
     @property
@@ -48,6 +54,16 @@ class Tokenizer:
     def to_str(self) -> str:
         """The tokenizer.json text this tokenizer was loaded from."""
     def encode(self, text: str, add_special_tokens: bool = True) -> Encoding: ...
+    def encode_pair(self, text: str, pair: str, add_special_tokens: bool = True) -> Encoding:
+        """Both texts with the post-processor's pair template, as `tokenizers` encodes a pair."""
+    def encode_pair_batch(
+        self,
+        texts: Sequence[str],
+        pairs: Sequence[str | None],
+        add_special_tokens: bool = True,
+        num_threads: int = 0,
+    ) -> list[Encoding]:
+        """`encode_pair(texts[i], pairs[i])`, or `encode(texts[i])` where `pairs[i]` is None."""
     def encode_ids(self, text: str, add_special_tokens: bool = True) -> list[int]: ...
     def count_tokens(self, text: str, add_special_tokens: bool = True) -> int: ...
     def encode_batch(

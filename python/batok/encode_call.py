@@ -4,7 +4,9 @@ The engine encodes each text without special tokens; this module cuts the ids in
 that leave room for the special tokens, puts the special tokens around each window, pads the
 rows and returns the columns asked for. The special tokens around a single sequence are read
 once from the engine itself (a probe text encoded with and without them), so whatever the
-file's post-processor adds is what a window gets.
+file's post-processor adds is what a window gets. A pair of texts is framed the same way from a
+probe pair, and cut as `tokenizers` cuts pairs (which transformers' fast tokenizers run):
+`longest_first`, `only_first` or `only_second`, each text into its own overflowing windows.
 """
 
 from __future__ import annotations
@@ -80,6 +82,71 @@ class Frame:
         )
 
 
+@dataclass(frozen=True)
+class PairFrame:
+    """The special tokens around and between the two texts of a pair, and the type id of each
+    text's tokens."""
+
+    prefix: tuple[int, ...]
+    prefix_types: tuple[int, ...]
+    middle: tuple[int, ...]
+    middle_types: tuple[int, ...]
+    suffix: tuple[int, ...]
+    suffix_types: tuple[int, ...]
+    first_type: int
+    second_type: int
+
+    @property
+    def added(self) -> int:
+        return len(self.prefix) + len(self.middle) + len(self.suffix)
+
+    @classmethod
+    def probe(cls, tok: Tokenizer, add_special_tokens: bool) -> PairFrame:
+        native = tok._native
+        for first, second in (("a", "b"), ("hello", "world"), ("0", "1"), (" ", " ")):
+            bare_a, bare_b = native.encode(first, False).ids, native.encode(second, False).ids
+            if bare_a and bare_b:
+                break
+        full = native.encode_pair(first, second, add_special_tokens)
+        ids, types, seqs = full.ids, full.type_ids, full.sequence_ids
+        a = [i for i, s in enumerate(seqs) if s == 0]
+        b = [i for i, s in enumerate(seqs) if s == 1]
+        # Each text's tokens in one run, A before B, exactly the text's own ids, one type id.
+        framed = bool(a and b) and (
+            a == list(range(a[0], a[0] + len(bare_a)))
+            and b == list(range(b[0], b[0] + len(bare_b)))
+            and a[-1] < b[0]
+            and [ids[i] for i in a] == bare_a
+            and [ids[i] for i in b] == bare_b
+            and len({types[i] for i in a}) == len({types[i] for i in b}) == 1
+        )
+        if not framed:
+            raise NotImplementedError(
+                "this tokenizer's post-processor does not write a pair as special tokens around "
+                "and between the two texts; encode pairs with encode_plus(text, pair) instead"
+            )
+        a0, a1, b0, b1 = a[0], a[-1] + 1, b[0], b[-1] + 1
+        pre, mid, suf = ids[:a0], ids[a1:b0], ids[b1:]
+        pre_t, mid_t, suf_t = types[:a0], types[a1:b0], types[b1:]
+        if add_special_tokens and tok._extra_bos is not None:
+            # As transformers' Llama-style tokenizers write a pair: bos A eos bos B eos.
+            pre, pre_t = [tok._extra_bos, *pre], [0, *pre_t]
+            mid, mid_t = [*mid, tok._extra_bos], [*mid_t, 1]
+        if add_special_tokens and tok._extra_eos is not None:
+            mid, mid_t = [tok._extra_eos, *mid], [0, *mid_t]
+            suf, suf_t = [*suf, tok._extra_eos], [*suf_t, 1]
+        return cls(
+            tuple(pre),
+            tuple(pre_t),
+            tuple(mid),
+            tuple(mid_t),
+            tuple(suf),
+            tuple(suf_t),
+            types[a0],
+            types[b0],
+        )
+
+
 def call(
     tok: Tokenizer,
     text: str | Sequence[str],
@@ -102,32 +169,51 @@ def call(
     return_length: bool = False,
     num_threads: int | None = None,
 ) -> BatchEncoding:
-    if text_pair is not None:
-        raise NotImplementedError(
-            "text_pair is not supported yet: batok encodes single sequences only. Encode the "
-            "texts one by one, or join them yourself."
-        )
     if is_split_into_words:
         raise NotImplementedError("is_split_into_words=True is not supported yet.")
     batched = not isinstance(text, str)
     texts = [text] if isinstance(text, str) else list(text)
-    pad_to, truncate_to = _strategies(tok, padding, truncation, max_length)
+    seconds = _second_texts(text, text_pair, batched)
+    pad_to, truncate_to, cut = _strategies(tok, padding, truncation, max_length)
     if pad_to is not None and tok.pad_token_id is None:
         raise ValueError(
             "Asking to pad but the tokenizer does not have a padding token. Set one first, "
             "e.g. `tokenizer.pad_token = tokenizer.eos_token`."
         )
-    frame = tok._frame() if add_special_tokens else Frame((), (), (), (), 0)
     want_offsets = return_offsets_mapping
-    encodings = tok._native.encode_batch(texts, False, tok._threads(num_threads))
+    overflow = return_overflowing_tokens
+    if truncate_to is not None:
+        # transformers sets the truncation before encoding, and `tokenizers` refuses a stride
+        # that leaves no room in a single text's window, whatever the texts.
+        room = truncate_to - tok._frame().added
+        if 0 <= room < stride:
+            raise ValueError(
+                f"stride ({stride}) must be less than max_length minus the special tokens ({room})"
+            )
     rows: list[Row] = []
-    for sample, enc in enumerate(encodings):
-        ids = enc.ids
-        offsets = enc.offsets if want_offsets else None
-        special = enc.special_tokens_mask
-        side, overflow = tok.truncation_side, return_overflowing_tokens
-        for start, stop in _windows(len(ids), truncate_to, frame.added, stride, side, overflow):
-            rows.append(_framed(frame, ids, special, offsets, start, stop, sample))
+    if seconds is not None:
+        rows = _pair_rows(
+            tok,
+            texts,
+            seconds,
+            add_special_tokens,
+            (truncate_to, cut, stride, overflow),
+            want_offsets,
+            num_threads,
+        )
+    else:
+        frame = tok._frame() if add_special_tokens else Frame((), (), (), (), 0)
+        encodings = tok._native.encode_batch(texts, False, tok._threads(num_threads))
+        for sample, enc in enumerate(encodings):
+            ids = enc.ids
+            offsets = enc.offsets if want_offsets else None
+            special = enc.special_tokens_mask
+            if cut == "only_second" and truncate_to is not None:
+                if len(ids) > truncate_to - frame.added:
+                    raise ValueError("Truncation error: Second sequence not provided")
+            side = tok.truncation_side
+            for start, stop in _windows(len(ids), truncate_to, frame.added, stride, side, overflow):
+                rows.append(_framed(frame, ids, special, offsets, start, stop, sample))
     if pad_to is not None:
         side = padding_side or tok.padding_side
         _pad(rows, tok, pad_to, max_length, pad_to_multiple_of, side, want_offsets)
@@ -153,8 +239,9 @@ def call(
 
 def _strategies(
     tok: Tokenizer, padding: bool | str, truncation: bool | str | None, max_length: int | None
-) -> tuple[str | None, int | None]:
-    """(padding strategy, content limit in tokens or None), as transformers resolves them."""
+) -> tuple[str | None, int | None, str | None]:
+    """(padding strategy, length limit in tokens or None, truncation strategy), as
+    transformers resolves them."""
     try:
         pad = _PADDING[padding]  # type: ignore[index]
         cut = _TRUNCATION[truncation]  # type: ignore[index]
@@ -166,46 +253,176 @@ def _strategies(
         ) from None
     if max_length is not None and pad is None and truncation is None:
         cut = "longest_first"  # transformers: a max_length alone asks for truncation
-    if cut == "only_second":
-        raise ValueError("Truncation error: Second sequence not provided")
     limit = None
     if cut is not None:
         limit = max_length if max_length is not None else tok.model_max_length
         if limit is not None and (limit <= 0 or limit > _LARGE_INTEGER):
             limit = None
-    return pad, limit
+    return pad, limit, cut
+
+
+def _second_texts(text: Any, text_pair: Any, batched: bool) -> list[str] | None:
+    """The second text of each pair, or None when the call encodes single texts."""
+    if text_pair is None:
+        return None
+    if not batched:
+        if not isinstance(text_pair, str):
+            raise TypeError(f"text_pair must be a str with a str text, got {type(text_pair)}")
+        # transformers: an empty second text encodes the first one alone.
+        return [text_pair] if text_pair else None
+    if isinstance(text_pair, str):
+        raise TypeError(
+            "when tokenizing batches of text, `text_pair` must be a list or tuple with the same "
+            "length as `text`."
+        )
+    seconds = list(text_pair)
+    if len(seconds) != len(text):
+        raise ValueError(
+            f"batch length of `text`: {len(text)} does not match batch length of `text_pair`:"
+            f" {len(seconds)}."
+        )
+    for i, t in enumerate(seconds):
+        if not isinstance(t, str):
+            raise TypeError(f"text_pair[{i}] must be a str, got {type(t).__name__}")
+    return seconds
+
+
+def _cut(n: int, keep: int, stride: int, side: str) -> list[tuple[int, int]]:
+    """`tokenizers`' `Encoding.truncate` of `n` tokens to `keep`: the kept window first, then
+    the overflowing ones, each overlapping the one before by `stride` tokens."""
+    if keep >= n:
+        return [(0, n)]
+    if keep == 0:
+        return [(0, 0), (0, n)]
+    if stride >= keep:
+        raise ValueError(
+            f"stride ({stride}) must be strictly less than the tokens kept of a text ({keep}, "
+            "max_length less the special tokens and the other text)"
+        )
+    step, windows = keep - stride, []
+    if side != "left":
+        for start in range(0, n, step):
+            windows.append((start, min(start + keep, n)))
+            if start + keep >= n:
+                break
+    else:
+        for end in range(n, 0, -step):
+            windows.append((max(end - keep, 0), end))
+            if end - keep <= 0:
+                break
+    return windows
+
+
+def _cut_pair(
+    n1: int, n2: int, limit: int | None, cut: str | None, stride: int, side: str
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """The windows of each text of a pair within `limit` tokens (special tokens already taken
+    off), as `tokenizers`' `truncate_encodings` cuts a pair."""
+    if limit is None or limit < 0:
+        return [(0, n1)], [(0, n2)]
+    if limit == 0:
+        return _cut(n1, 0, stride, side), _cut(n2, 0, stride, side)
+    to_remove = n1 + n2 - limit
+    if to_remove <= 0:
+        return [(0, n1)], [(0, n2)]
+    if cut == "longest_first":
+        short, long = sorted((n1, n2))
+        long = short if short > limit else max(short, limit - short)
+        if short + long > limit:
+            short, long = limit // 2, limit // 2 + limit % 2
+        keep1, keep2 = (long, short) if n1 > n2 else (short, long)
+        return _cut(n1, keep1, stride, side), _cut(n2, keep2, stride, side)
+    n = n1 if cut == "only_first" else n2
+    if n <= to_remove:
+        raise ValueError(
+            "Truncation error: Sequence to truncate too short to respect the provided max_length"
+        )
+    if cut == "only_first":
+        return _cut(n1, n1 - to_remove, stride, side), [(0, n2)]
+    return [(0, n1)], _cut(n2, n2 - to_remove, stride, side)
+
+
+def _pair_rows(
+    tok: Tokenizer,
+    firsts: list[str],
+    seconds: list[str],
+    add_special_tokens: bool,
+    truncation: tuple[int | None, str | None, int, bool],
+    want_offsets: bool,
+    num_threads: int | None,
+) -> list[Row]:
+    limit, cut, stride, overflow = truncation
+    frame = tok._pair_frame(add_special_tokens)
+    if limit is not None and add_special_tokens and frame.added:
+        limit -= frame.added  # below zero: no limit (see `_cut_pair`)
+    encodings = tok._native.encode_batch([*firsts, *seconds], False, tok._threads(num_threads))
+    n = len(firsts)
+    rows: list[Row] = []
+    for sample, (a, b) in enumerate(zip(encodings[:n], encodings[n:], strict=True)):
+        wa, wb = _cut_pair(len(a.ids), len(b.ids), limit, cut, stride, tok.truncation_side)
+        # `tokenizers` merges the two texts' windows in this order: both first windows; each
+        # later window of the first text with the second's first, then with its later ones;
+        # the first text's first window with each later one of the second.
+        combos = [(wa[0], wb[0])]
+        if overflow:
+            for x in wa[1:]:
+                combos += [(x, wb[0]), *((x, y) for y in wb[1:])]
+            combos += [(wa[0], y) for y in wb[1:]]
+        for x, y in combos:
+            rows.append(_framed_pair(frame, a, b, x, y, want_offsets, sample))
+    return rows
+
+
+def _framed_pair(
+    frame: PairFrame,
+    a: Any,
+    b: Any,
+    x: tuple[int, int],
+    y: tuple[int, int],
+    want_offsets: bool,
+    sample: int,
+) -> Row:
+    (s1, e1), (s2, e2) = x, y
+    row = Row(sample=sample)
+    row.input_ids = [*frame.prefix, *a.ids[s1:e1], *frame.middle, *b.ids[s2:e2], *frame.suffix]
+    row.token_type_ids = [
+        *frame.prefix_types,
+        *[frame.first_type] * (e1 - s1),
+        *frame.middle_types,
+        *[frame.second_type] * (e2 - s2),
+        *frame.suffix_types,
+    ]
+    pre, mid, suf = len(frame.prefix), len(frame.middle), len(frame.suffix)
+    row.special_tokens_mask = [
+        *[1] * pre,
+        *a.special_tokens_mask[s1:e1],
+        *[1] * mid,
+        *b.special_tokens_mask[s2:e2],
+        *[1] * suf,
+    ]
+    if want_offsets:
+        none = (0, 0)
+        row.offset_mapping = [
+            *[none] * pre,
+            *a.offsets[s1:e1],
+            *[none] * mid,
+            *b.offsets[s2:e2],
+            *[none] * suf,
+        ]
+    row.attention_mask = [1] * len(row.input_ids)
+    return row
 
 
 def _windows(
     n: int, limit: int | None, added: int, stride: int, side: str, overflow: bool
 ) -> list[tuple[int, int]]:
-    """The (start, stop) ranges of content kept: one, or every overflowing window."""
-    if limit is None:
+    """The (start, stop) ranges of content kept: one, or every overflowing window. A limit
+    below the special tokens' count cuts nothing (in `tokenizers` the room left wraps
+    around to no limit at all)."""
+    if limit is None or limit < added:
         return [(0, n)]
-    room = max(limit - added, 0)
-    if n <= room:
-        return [(0, n)]
-    if overflow and stride >= room:
-        raise ValueError(
-            f"stride ({stride}) must be less than max_length minus the special tokens ({room})"
-        )
-    if not overflow:
-        return [(0, room)] if side != "left" else [(n - room, n)]
-    step = room - stride
-    windows = []
-    if side != "left":
-        for start in range(0, n, step):
-            stop = min(start + room, n)
-            windows.append((start, stop))
-            if stop == n:
-                break
-    else:
-        for end in range(n, 0, -step):
-            start = max(end - room, 0)
-            windows.append((start, end))
-            if start == 0:
-                break
-    return windows
+    windows = _cut(n, limit - added, stride, side)
+    return windows if overflow else windows[:1]
 
 
 def _framed(

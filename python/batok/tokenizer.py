@@ -72,6 +72,7 @@ class Tokenizer:
             names = _TYPED_INPUT_NAMES if typed else _INPUT_NAMES
         self.model_input_names: list[str] = list(names)
         self._frame_cache: Any = None
+        self._pair_frames: dict[bool, Any] = {}
         # transformers' Llama-style tokenizers add BOS/EOS from the config even when the
         # tokenizer.json's post-processor does not (e.g. deepseek-coder).
         self._extra_bos: int | None = None
@@ -161,14 +162,47 @@ class Tokenizer:
                 ids.append(self._extra_eos)
         return ids
 
-    def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
-        """Token ids of `text`, with the file's special tokens when `add_special_tokens`."""
-        ids = self._native.encode_ids(check_text(text), bool(add_special_tokens))
-        return self._wrap(ids, add_special_tokens)
+    def _wrap_pair(self, ids: list[int], pair_start: int, add_special_tokens: bool) -> list[int]:
+        """`_wrap` for a pair: the config's BOS/EOS around each text, as transformers' Llama
+        tokenizers write a pair (`bos A eos bos B eos`)."""
+        if not add_special_tokens:
+            return ids
+        first, second = ids[:pair_start], ids[pair_start:]
+        return self._wrap(first, True) + self._wrap(second, True)
 
-    def encode_plus(self, text: str, add_special_tokens: bool = True) -> _batok.Encoding:
-        """An `Encoding` with `ids`, `tokens` and character `offsets` (as `tokenizers` gives)."""
-        return self._native.encode(check_text(text), bool(add_special_tokens))
+    def encode(
+        self,
+        text: str,
+        pair: str | bool | None = None,
+        add_special_tokens: bool = True,
+    ) -> list[int]:
+        """Token ids of `text` (and of a second text `pair`, as transformers' `encode(text,
+        text_pair)`), with the file's special tokens when `add_special_tokens`. A bool in place
+        of `pair` is `add_special_tokens` (batok's earlier `encode(text, add_special_tokens)`)."""
+        pair, add = _pair_and_flag(pair, add_special_tokens)
+        if pair is None:
+            ids = self._native.encode_ids(check_text(text), add)
+            return self._wrap(ids, add)
+        enc = self._native.encode_pair(check_text(text), check_text(pair, "pair"), add)
+        if self._extra_bos is None and self._extra_eos is None:
+            return enc.ids
+        seqs = enc.sequence_ids
+        start = next((i for i, s in enumerate(seqs) if s == 1), len(seqs))
+        return self._wrap_pair(enc.ids, start, add)
+
+    def encode_plus(
+        self,
+        text: str,
+        pair: str | bool | None = None,
+        add_special_tokens: bool = True,
+    ) -> _batok.Encoding:
+        """An `Encoding` with `ids`, `tokens`, character `offsets`, `type_ids` and
+        `sequence_ids`, as `tokenizers`' `encode(text, pair)` gives (offsets of the second text
+        are into that text). A bool in place of `pair` is `add_special_tokens`."""
+        pair, add = _pair_and_flag(pair, add_special_tokens)
+        if pair is None:
+            return self._native.encode(check_text(text), add)
+        return self._native.encode_pair(check_text(text), check_text(pair, "pair"), add)
 
     def encode_batch(
         self,
@@ -187,13 +221,17 @@ class Tokenizer:
 
     def encode_batch_plus(
         self,
-        texts: Sequence[str],
+        texts: Sequence[str | tuple[str, str]],
         add_special_tokens: bool = True,
         num_threads: int | None = None,
     ) -> list[_batok.Encoding]:
-        return self._native.encode_batch(
-            check_texts(texts), bool(add_special_tokens), resolve_num_threads(num_threads)
-        )
+        """`encode_plus` over many texts; an item that is a `(text, pair)` tuple is encoded as
+        a pair (as `tokenizers`' `encode_batch` takes them)."""
+        threads = resolve_num_threads(num_threads)
+        if isinstance(texts, (str, bytes)) or not any(isinstance(t, tuple) for t in texts):
+            return self._native.encode_batch(check_texts(texts), bool(add_special_tokens), threads)
+        firsts, seconds = _split_pairs(texts)
+        return self._native.encode_pair_batch(firsts, seconds, bool(add_special_tokens), threads)
 
     def encode_batch_to_numpy(
         self,
@@ -295,6 +333,15 @@ class Tokenizer:
 
             self._frame_cache = Frame.probe(self)
         return self._frame_cache
+
+    def _pair_frame(self, add_special_tokens: bool) -> Any:
+        """The special tokens around and between a pair's texts (computed once each way)."""
+        key = bool(add_special_tokens)
+        if key not in self._pair_frames:
+            from .encode_call import PairFrame
+
+            self._pair_frames[key] = PairFrame.probe(self, key)
+        return self._pair_frames[key]
 
     @staticmethod
     def _threads(num_threads: int | None) -> int:
@@ -398,6 +445,33 @@ class Tokenizer:
 
     def __repr__(self) -> str:
         return f"Tokenizer(vocab_size={len(self)})"
+
+
+def _pair_and_flag(pair: str | bool | None, add_special_tokens: bool) -> tuple[str | None, bool]:
+    """`(pair, add_special_tokens)`: the second positional argument is the second text (as in
+    `tokenizers` and transformers), or a bool, which earlier batok read as
+    `add_special_tokens` (`encode(text, False)` keeps working)."""
+    if isinstance(pair, bool):
+        if add_special_tokens is not True:
+            raise TypeError("add_special_tokens was given twice (positionally and by name)")
+        return None, pair
+    return pair, bool(add_special_tokens)
+
+
+def _split_pairs(items: Any) -> tuple[list[str], list[str | None]]:
+    """A batch of texts and `(text, pair)` tuples as two columns (None: no second text)."""
+    firsts: list[str] = []
+    seconds: list[str | None] = []
+    for i, item in enumerate(items):
+        if isinstance(item, tuple):
+            if len(item) != 2:
+                raise TypeError(f"texts[{i}] must be a str or a (text, pair) tuple of 2 str")
+            firsts.append(check_text(item[0], f"texts[{i}][0]"))
+            seconds.append(check_text(item[1], f"texts[{i}][1]"))
+        else:
+            firsts.append(check_text(item, f"texts[{i}]"))
+            seconds.append(None)
+    return firsts, seconds
 
 
 def _side(value: Any, name: str) -> str:

@@ -46,6 +46,16 @@ impl PyEncoding {
     fn type_ids(&self) -> Vec<u32> {
         self.inner.type_ids.clone()
     }
+    /// The input sequence of each token: 0 or 1 (the second text of a pair), None for
+    /// special tokens.
+    #[getter]
+    fn sequence_ids(&self) -> Vec<Option<usize>> {
+        self.inner.sequence_ids()
+    }
+    #[getter]
+    fn n_sequences(&self) -> usize {
+        self.inner.sequence_ranges.len().max(1)
+    }
     #[getter]
     fn attention_mask(&self) -> Vec<u32> {
         vec![1; self.inner.ids.len()]
@@ -103,6 +113,58 @@ impl PyTokenizer {
             inner,
             ints: self.ints.clone(),
         })
+    }
+
+    /// A pair of texts with the post-processor's pair template (as `tokenizers`' `encode(a, b)`).
+    #[pyo3(signature = (text, pair, add_special_tokens = true))]
+    fn encode_pair(
+        &self,
+        py: Python<'_>,
+        text: &str,
+        pair: &str,
+        add_special_tokens: bool,
+    ) -> PyResult<PyEncoding> {
+        let t = &self.inner;
+        let inner = py.allow_threads(|| guard(|| t.encode_pair(text, pair, add_special_tokens)))?;
+        Ok(PyEncoding {
+            inner,
+            ints: self.ints.clone(),
+        })
+    }
+
+    /// `encode_pair` over `texts[i]` and `pairs[i]`; where `pairs[i]` is None, `encode`.
+    #[pyo3(signature = (texts, pairs, add_special_tokens = true, num_threads = 0))]
+    fn encode_pair_batch(
+        &self,
+        py: Python<'_>,
+        texts: Vec<PyBackedStr>,
+        pairs: Vec<Option<PyBackedStr>>,
+        add_special_tokens: bool,
+        num_threads: usize,
+    ) -> PyResult<Vec<PyEncoding>> {
+        if texts.len() != pairs.len() {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "texts and pairs differ in length ({} and {})",
+                texts.len(),
+                pairs.len()
+            )));
+        }
+        let items: Vec<(&str, Option<&str>)> = texts
+            .iter()
+            .zip(&pairs)
+            .map(|(a, b)| (&**a, b.as_deref()))
+            .collect();
+        let t = &self.inner;
+        let encs = py.allow_threads(|| {
+            guard(|| t.encode_pair_batch(&items, add_special_tokens, num_threads))
+        })?;
+        Ok(encs
+            .into_iter()
+            .map(|inner| PyEncoding {
+                inner,
+                ints: self.ints.clone(),
+            })
+            .collect())
     }
 
     #[pyo3(signature = (text, add_special_tokens = true))]

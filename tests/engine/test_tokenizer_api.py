@@ -255,5 +255,8 @@ def test_second_positional_argument_is_a_pair_not_a_flag(tmp_path) -> None:
     tok = batok.Tokenizer.from_file(
         Path(__file__).resolve().parents[2].parent / "shared/tokenizers/gpt2/tokenizer.json"
     )
-    with pytest.raises(NotImplementedError, match="text_pair"):
-        tok("Hello", "world")
+    pair = tok.encode_plus("Hello", "world")
+    assert tok("Hello", "world")["input_ids"] == pair.ids == tok.encode("Hello", "world")
+    assert pair.sequence_ids == [0, 1]
+    # batok's earlier `encode(text, add_special_tokens)` still reads a bool as the flag.
+    assert tok.encode("Hello", False) == tok.encode("Hello", add_special_tokens=False)

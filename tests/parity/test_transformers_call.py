@@ -80,6 +80,61 @@ CALLS: list[dict[str, Any]] = [
     {"add_special_tokens": False, "truncation": True, "max_length": 5, "padding": True},
     {"padding": True, "return_attention_mask": False},
     {"padding": True, "truncation": True, "max_length": 12, "padding_side": "left"},
+    # Only a text that must be cut needs a second one to cut.
+    {"truncation": "only_second", "max_length": 200},
+]
+
+# Second texts of pairs, one per text of TEXTS and the corpus slice (short, long, empty).
+SECOND_TEXTS = [
+    "A short answer.",
+    "Another sentence that is somewhat longer than the first one, to be cut first.",
+    "Hi",
+    "",
+    "数学",
+    "naïve café, résumé; and some code: x = [i ** 2 for i in range(10)]",
+]
+
+PAIR_CALLS: list[dict[str, Any]] = [
+    {},
+    {"padding": True, "return_token_type_ids": True, "return_special_tokens_mask": True},
+    {"truncation": True, "max_length": 12, "return_token_type_ids": True},
+    {"truncation": "longest_first", "max_length": 9},
+    {"truncation": "only_first", "max_length": 30},
+    {"truncation": "only_second", "max_length": 30},
+    {
+        "truncation": "longest_first",
+        "max_length": 24,
+        "stride": 2,
+        "return_overflowing_tokens": True,
+        "padding": True,
+        "return_offsets_mapping": True,
+        "return_special_tokens_mask": True,
+    },
+    {
+        "truncation": "only_second",
+        "max_length": 40,
+        "stride": 3,
+        "return_overflowing_tokens": True,
+        "return_token_type_ids": True,
+    },
+    {"truncation": "only_first", "max_length": 40, "stride": 1, "return_overflowing_tokens": True},
+    {"truncation": True, "max_length": 16, "stride": 9},
+    {
+        "add_special_tokens": False,
+        "truncation": True,
+        "max_length": 9,
+        "return_token_type_ids": True,
+    },
+    {"truncation": True, "max_length": 3},
+    {"truncation": True, "max_length": 1},
+    {
+        "padding": "max_length",
+        "max_length": 48,
+        "truncation": True,
+        "padding_side": "left",
+        "return_length": True,
+        "return_attention_mask": True,
+    },
 ]
 
 
@@ -109,6 +164,20 @@ def _same_call(reference: Any, ours: Any, text: Any, kwargs: dict[str, Any]) -> 
             ours(text, **kwargs)
         return
     assert _columns(ours(text, **kwargs)) == want
+
+
+def _same_pair_call(reference: Any, ours: Any, first: Any, second: Any, kwargs: Any) -> None:
+    """As `_same_call`, for pairs. `tokenizers` refuses some pair truncations with a plain
+    Exception, or panics (a BaseException); batok raises ValueError for each."""
+    try:
+        want = _columns(reference(first, second, **kwargs))
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # noqa: BLE001 - a `tokenizers` panic is a BaseException
+        with pytest.raises(ValueError):
+            ours(first, second, **kwargs)
+        return
+    assert _columns(ours(first, second, **kwargs)) == want
 
 
 def _plain(value: Any) -> Any:
@@ -143,6 +212,51 @@ def test_single_text_call_matches_transformers(
 ) -> None:
     reference, ours = pair
     _same_call(reference, ours, TEXTS[0], kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs", PAIR_CALLS, ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items())
+)
+def test_batch_of_pairs_call_matches_transformers(
+    pair: tuple[Any, Any], kwargs: dict[str, Any]
+) -> None:
+    reference, ours = pair
+    firsts = [*TEXTS, _corpus_text()[:400]]
+    _same_pair_call(reference, ours, firsts, SECOND_TEXTS, kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs", PAIR_CALLS, ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items())
+)
+def test_one_pair_call_matches_transformers(pair: tuple[Any, Any], kwargs: dict[str, Any]) -> None:
+    reference, ours = pair
+    _same_pair_call(reference, ours, _corpus_text()[:300], SECOND_TEXTS[1], kwargs)
+    # An empty second text encodes the first alone (a batch keeps it as a pair).
+    _same_pair_call(reference, ours, TEXTS[0], "", kwargs)
+
+
+def test_left_truncation_of_pairs_matches_transformers(pair: tuple[Any, Any]) -> None:
+    reference, ours = pair
+    reference.truncation_side = ours.truncation_side = "left"
+    try:
+        for cut in ("longest_first", "only_first", "only_second"):
+            kwargs = {"truncation": cut, "max_length": 20, "stride": 2}
+            kwargs["return_overflowing_tokens"] = True
+            firsts = [_corpus_text()[:200], *TEXTS[:3]]
+            _same_pair_call(
+                reference, ours, firsts, [*SECOND_TEXTS[:2], _corpus_text()[:150], ""], kwargs
+            )
+    finally:
+        reference.truncation_side = ours.truncation_side = "right"
+
+
+def test_mismatched_pair_batches_are_refused_as_transformers_does(pair: tuple[Any, Any]) -> None:
+    reference, ours = pair
+    for bad, error in (("one text", TypeError), (["a", "b"], ValueError)):
+        with pytest.raises(error):
+            reference(TEXTS, bad)
+        with pytest.raises(error):
+            ours(TEXTS, bad)
 
 
 def test_left_truncation_windows_match_transformers(pair: tuple[Any, Any]) -> None:
