@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
 use super::errors::{guard, panic_to_py};
-use super::ids::{put_le, IntCache};
+use super::ids::{fill_slot, put_le, IntCache};
 use crate::batch;
 
 /// The ids of consecutive texts, back to back, with the end of each text's ids.
@@ -50,7 +50,7 @@ pub fn lists<'py, T: AsRef<str> + Sync>(
     encode: impl Fn(&str, &mut Vec<u32>) + Sync,
 ) -> PyResult<Bound<'py, PyList>> {
     // SAFETY: the list has `len(texts)` empty slots; each run fills the slots of its own
-    // texts (PyList_SET_ITEM takes over the new reference), and every text is in exactly one
+    // texts (`fill_slot` takes over the new reference), and every text is in exactly one
     // run, so all are filled, once each, before the list is returned. On an error the partly
     // filled list is released through the Bound, which tolerates empty slots.
     let out = unsafe {
@@ -66,13 +66,7 @@ pub fn lists<'py, T: AsRef<str> + Sync>(
                 let run = run.map_err(panic_to_py)?;
                 for (i, ids) in run.parts().enumerate() {
                     let list = ints.list(py, ids)?;
-                    unsafe {
-                        ffi::PyList_SET_ITEM(
-                            out.as_ptr(),
-                            (first + i) as ffi::Py_ssize_t,
-                            list.into_ptr(),
-                        )
-                    };
+                    unsafe { fill_slot(py, out.as_ptr(), first + i, list.into_ptr())? };
                 }
             }
             Ok(())

@@ -53,18 +53,40 @@ impl IntCache {
     /// `ids` as a new `list[int]`.
     pub fn list<'py>(&self, py: Python<'py>, ids: &[u32]) -> PyResult<Bound<'py, PyList>> {
         // SAFETY: the list is created with `len(ids)` empty slots and every slot is filled with
-        // a new reference (PyList_SET_ITEM takes it over; the slot was empty) before the list
-        // is handed out. On an error the partly filled list is released through the Bound,
-        // which tolerates empty slots.
+        // a new reference (which `fill_slot` takes over) before the list is handed out. On an
+        // error the partly filled list is released through the Bound, which tolerates empty
+        // slots.
         unsafe {
             let list = ffi::PyList_New(ids.len() as ffi::Py_ssize_t);
             let list = Bound::from_owned_ptr_or_err(py, list)?;
             for (i, &id) in ids.iter().enumerate() {
                 let item = self.int(py, id)?;
-                ffi::PyList_SET_ITEM(list.as_ptr(), i as ffi::Py_ssize_t, item);
+                fill_slot(py, list.as_ptr(), i, item)?;
             }
             Ok(list.downcast_into_unchecked())
         }
+    }
+}
+
+/// Put `item` (a new reference, taken over even on error) into slot `i` of `list`, a list made
+/// by `PyList_New` whose slot `i` is still empty.
+///
+/// The stable ABI that the wheel is built for has no `PyList_SET_ITEM` (it reads the list's
+/// struct, which is private there); `PyList_SetItem` does the same after a bounds check.
+///
+/// # Safety
+/// The GIL is held and `list` is a live list.
+#[inline]
+pub unsafe fn fill_slot(
+    py: Python<'_>,
+    list: *mut ffi::PyObject,
+    i: usize,
+    item: *mut ffi::PyObject,
+) -> PyResult<()> {
+    if ffi::PyList_SetItem(list, i as ffi::Py_ssize_t, item) == 0 {
+        Ok(())
+    } else {
+        Err(PyErr::fetch(py))
     }
 }
 
