@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import subprocess
 import sys
@@ -35,6 +36,12 @@ def test_encode_prints_o200k_ids() -> None:
     out = run("encode", "Hello world!")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == reference_o200k().encode_ordinary("Hello world!")
+
+
+def test_version_flag_prints_package_version() -> None:
+    out = run("--version")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"batok {importlib.metadata.version('batok')}"
 
 
 def test_decode_inverts_encode() -> None:

@@ -8,6 +8,7 @@ import json
 import sys
 from typing import Any
 
+from . import __version__
 from .encoding import Encoding, get_encoding
 from .tokenizer import Tokenizer
 
@@ -69,6 +70,7 @@ def _add_source(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="batok", description="Exact, fast tokenization.")
+    parser.add_argument("--version", action="version", version=f"batok {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("encode", help="print the token ids of TEXT (or stdin)")
     p.add_argument("text", nargs="*")
