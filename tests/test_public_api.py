@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import ast
+import importlib.metadata
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import batok
@@ -40,5 +44,25 @@ def test_stub_declares_every_native_class_and_method() -> None:
         )
 
 
+def test_stub_matches_native_module_under_stubtest(tmp_path: Path) -> None:
+    # stubtest imports the built module and compares every signature, property and class flag
+    # with `_batok.pyi`; run from an empty directory so that only the installed package is seen.
+    env = {**os.environ, "MYPY_CACHE_DIR": str(tmp_path / "mypy_cache")}
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy.stubtest", "batok._batok"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_version_is_a_string() -> None:
     assert isinstance(batok.__version__, str) and batok.__version__
+
+
+def test_version_is_the_installed_distribution_version() -> None:
+    # Cargo.toml holds the version; the package metadata and the native module both take it.
+    assert batok.__version__ == importlib.metadata.version("batok")

@@ -5,7 +5,21 @@ them directly. Every method releases the GIL while the engine works.
 """
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, final
+
+__all__ = [
+    "BatokError",
+    "CoreBPE",
+    "DatasetError",
+    "DocChunk",
+    "DocReader",
+    "Encoding",
+    "Tokenizer",
+    "__version__",
+    "encode_arrow_strings",
+    "encode_chunk",
+    "max_threads",
+]
 
 __version__: str
 
@@ -16,6 +30,7 @@ def max_threads() -> int:
 class BatokError(ValueError):
     """A tokenizer file or rank file that batok cannot load (bad JSON, unsupported component)."""
 
+@final
 class Encoding:
     """The result of encoding one text, or a pair of texts, with a `Tokenizer`."""
 
@@ -40,6 +55,7 @@ class Encoding:
     def special_tokens_mask(self) -> list[int]: ...
     def __len__(self) -> int: ...
 
+@final
 class Tokenizer:
     """A tokenizer.json pipeline: added tokens, normalizer, pre-tokenizer, model, post-processor,
     decoder."""
@@ -92,10 +108,11 @@ class Tokenizer:
     def added_tokens(self) -> list[tuple[int, str, bool]]:
         """(id, content, special) of every added token, in id order."""
 
+@final
 class CoreBPE:
     """A tiktoken-style byte-level BPE: ranks, a split pattern and special tokens."""
 
-    def __init__(self, ranks: bytes, special_tokens: dict[str, int], pattern: str) -> None:
+    def __new__(cls, ranks: bytes, special_tokens: dict[str, int], pattern: str) -> CoreBPE:
         """`ranks` is the text of a rank file (`base64(token) rank` per line)."""
     @property
     def n_vocab(self) -> int: ...
@@ -138,6 +155,7 @@ class CoreBPE:
 class DatasetError(ValueError):
     """A dataset record batok cannot read; the message starts with `file:line:`."""
 
+@final
 class DocChunk:
     """Documents of consecutive records read by a `DocReader` (held in Rust)."""
 
@@ -145,16 +163,17 @@ class DocChunk:
     def nbytes(self) -> int: ...
     def __len__(self) -> int: ...
 
+@final
 class DocReader:
     """Every document of `(path, kind)` files ("jsonl" or "text"; `.gz`/`.zst` decompressed)."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         files: Sequence[tuple[str, str]],
         field: str = "text",
         separator: str | None = None,
         skip_bad: bool = False,
-    ) -> None: ...
+    ) -> DocReader: ...
     def read(self, max_bytes: int) -> DocChunk | None:
         """About `max_bytes` of input as documents; None once every file is read. Raises
         DatasetError (or OSError for an unreadable file) naming the file and line."""
