@@ -6,7 +6,8 @@
 # test hub, as a gated repo) must print what tiktoken and Hugging Face `tokenizers` print.
 #
 # Usage: .ci/wheel_check.sh [WHEEL]. Without WHEEL it builds one. The calling Python (PYTHON,
-# default `python`) needs pip, tiktoken and tokenizers (the `test` extra), for the expected ids.
+# default `python`) needs pip, tiktoken and tokenizers (the `test` extra), for the expected ids;
+# auditwheel is installed into its environment.
 # Tokenizer files come from ../shared beside the checkout (BATOK_SHARED overrides).
 set -euo pipefail
 cd "$(dirname "$0")/.."
