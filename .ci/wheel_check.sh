@@ -164,6 +164,8 @@ try_wheel() {
         got=$(batok encode "Hello world!")
         [ "$got" = "$expected_quick" ] || fail "batok encode printed $got, tiktoken $expected_quick"
 
+        # The log exists before the server starts, so it can be read while the server opens it.
+        : >"$work/hub-$2.log"
         batok serve-hub --root "$hub_root" >"$work/hub-$2.log" 2>&1 &
         hub_pid=$!
         endpoint=""
