@@ -170,7 +170,7 @@ class DocReader:
     def __new__(
         cls,
         files: Sequence[tuple[str, str]],
-        field: str = "text",
+        field: str = ...,  # "text"
         separator: str | None = None,
         skip_bad: bool = False,
     ) -> DocReader: ...

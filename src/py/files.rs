@@ -4,10 +4,9 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyOSError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyMemoryView};
 
 use super::batch_out;
 use super::errors::guard;
@@ -173,13 +172,15 @@ pub fn encode_chunk<'py>(
     batch_out::buffers(py, &chunk.docs, num_threads, |s, out| e.append(s, out))
 }
 
-/// A contiguous byte view of a Python buffer (an Arrow buffer, bytes, a memoryview).
-fn bytes_of(obj: &Bound<'_, PyAny>) -> PyResult<PyBuffer<u8>> {
-    let buf = PyBuffer::<u8>::get(obj)?;
-    if !buf.is_c_contiguous() {
-        return Err(PyValueError::new_err("the buffer is not contiguous"));
+/// The bytes of a Python buffer (an Arrow buffer, bytes, a memoryview). The stable ABI of
+/// CPython 3.10, which the extension is built for, has no buffer protocol, so anything but
+/// `bytes` is copied once, through a memoryview; next to encoding the strings the copy is cheap.
+fn bytes_of<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    if let Ok(bytes) = obj.downcast::<PyBytes>() {
+        return Ok(bytes.clone());
     }
-    Ok(buf)
+    let copy = PyMemoryView::from(obj)?.call_method0("tobytes")?;
+    Ok(copy.downcast_into::<PyBytes>()?)
 }
 
 /// `len` strings of an Arrow string array (`wide`: large_string, i64 offsets; else i32),
@@ -201,14 +202,7 @@ pub fn encode_arrow_strings<'py>(
 ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
     let e = Engine::of(engine, add_special_tokens)?;
     let (offsets, data) = (bytes_of(offsets)?, bytes_of(data)?);
-    // SAFETY: both buffers are contiguous and stay exported (so alive and unmoved) while the
-    // PyBuffers are held, which is until the end of this function.
-    let (offsets, data) = unsafe {
-        (
-            std::slice::from_raw_parts(offsets.buf_ptr() as *const u8, offsets.len_bytes()),
-            std::slice::from_raw_parts(data.buf_ptr() as *const u8, data.len_bytes()),
-        )
-    };
+    let (offsets, data) = (offsets.as_bytes(), data.as_bytes());
     let width = if wide { 8 } else { 4 };
     let at = |i: usize| -> Option<usize> {
         let b = offsets.get(i * width..(i + 1) * width)?;
