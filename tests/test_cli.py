@@ -65,3 +65,17 @@ def test_count_prints_per_file_and_total(tmp_path: Path, capsys) -> None:
 def test_missing_file_is_exit_code_one(tmp_path: Path, capsys) -> None:
     assert main(["count", str(tmp_path / "missing.txt")]) == 1
     assert "missing.txt" in capsys.readouterr().err
+
+
+def test_cli_runs_without_the_optional_numpy() -> None:
+    """numpy is an extra: `pip install batok` alone must still give a working `batok`."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['numpy'] = None; from batok.cli import main; "
+        "sys.exit(main(['encode', 'Hello world!']))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()

@@ -5,6 +5,17 @@ one per output format (`parquet_out`, `llmc_out`, `npy_out`), the tokenizer in `
 `runner`, which only wires them together.
 """
 
-from .runner import FORMATS, tokenize_files
+from typing import Any
+
+from .formats import FORMATS
 
 __all__ = ["FORMATS", "tokenize_files"]
+
+
+def __getattr__(name: str) -> Any:
+    # The runner needs numpy (an extra); `batok --help` and `batok encode` must not.
+    if name == "tokenize_files":
+        from .runner import tokenize_files
+
+        return tokenize_files
+    raise AttributeError(name)

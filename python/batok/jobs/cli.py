@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from .runner import DEFAULT_SHARD_SIZE, FORMATS, tokenize_files
+from .formats import DEFAULT_SHARD_SIZE, FORMATS
 
 
 def _unescape(text: str | None) -> str | None:
@@ -41,6 +41,8 @@ def _cmd_tokenize(args: argparse.Namespace) -> int:
             concurrency=args.ray_workers,
         )
     else:
+        from .runner import tokenize_files
+
         manifest = tokenize_files(
             args.inputs,
             args.tokenizer,

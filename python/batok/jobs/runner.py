@@ -10,12 +10,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from .engine import Engine, TokenizerLike, describe
+from .formats import DEFAULT_SHARD_SIZE, FORMATS
 from .inputs import CHUNK_BYTES, Options, Skipped, expand, read_tokens
 from .outputs import AtomicFile, Writer
-
-FORMATS = ("parquet", "llmc", "npy")
-#: Tokens per output shard (llm.c's fineweb script writes shards of 10**8 tokens).
-DEFAULT_SHARD_SIZE = 10**8
 
 
 def _writer(
