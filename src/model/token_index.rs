@@ -28,13 +28,31 @@ pub struct TokenIndex {
     max_len: usize,
 }
 
+/// Up to 8 bytes as a little-endian u64, without a variable-length copy (which compiles to a
+/// `memcpy` call: on a first pass over unseen text, one per vocabulary lookup).
+#[inline]
+pub(crate) fn load_le(s: &[u8]) -> u64 {
+    let n = s.len();
+    match n {
+        8 => u64::from_le_bytes(s.try_into().unwrap()),
+        4..=7 => {
+            let a = u32::from_le_bytes(s[..4].try_into().unwrap()) as u64;
+            let b = u32::from_le_bytes(s[n - 4..].try_into().unwrap()) as u64;
+            a | b << (8 * (n - 4))
+        }
+        1..=3 => {
+            let (a, b, c) = (s[0] as u64, s[n / 2] as u64, s[n - 1] as u64);
+            a | b << (8 * (n / 2)) | c << (8 * (n - 1))
+        }
+        _ => 0,
+    }
+}
+
 /// The bytes of a token of at most 7 bytes with its length in the top byte.
 #[inline]
 fn pack(bytes: &[u8]) -> u64 {
-    let mut buf = [0u8; 8];
-    buf[..bytes.len()].copy_from_slice(bytes);
-    buf[7] = bytes.len() as u8;
-    u64::from_le_bytes(buf)
+    debug_assert!(bytes.len() < 8);
+    load_le(bytes) | (bytes.len() as u64) << 56
 }
 
 /// A full 64-bit finalizer (SplitMix64's): the table index is taken from the low bits, and a
@@ -67,9 +85,7 @@ pub(crate) fn hash_bytes(bytes: &[u8]) -> u64 {
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
-        let mut buf = [0u8; 8];
-        buf[..rest.len()].copy_from_slice(rest);
-        h = step(h, u64::from_le_bytes(buf));
+        h = step(h, load_le(rest));
     }
     mix(h)
 }
@@ -313,6 +329,19 @@ mod tests {
         assert_eq!(ix.get(b""), None);
         assert_eq!(ix.get(b"nope"), None);
         assert_eq!(ix.get(b"a much longer piece that is not a token"), None);
+    }
+
+    #[test]
+    fn load_le_reads_short_slices_zero_padded() {
+        let text = b"\x01\x82\x03\xf4\x05\x06\x07\x88\x09";
+        for start in 0..2 {
+            for n in 0..=8 {
+                let s = &text[start..start + n];
+                let mut buf = [0u8; 8];
+                buf[..n].copy_from_slice(s);
+                assert_eq!(load_le(s), u64::from_le_bytes(buf), "{s:?}");
+            }
+        }
     }
 
     #[test]
