@@ -26,6 +26,9 @@ pub struct TokenIndex {
     len: usize,
     /// The longest token's length: longer input is not looked up (nor hashed) at all.
     max_len: usize,
+    /// byte -> the rank of that one byte (u32::MAX when it is not a token). Merging starts
+    /// from one symbol per byte, and a table read is several times cheaper than a probe.
+    byte_ranks: [u32; 256],
 }
 
 /// Up to 8 bytes as a little-endian u64, without a variable-length copy (which compiles to a
@@ -134,6 +137,7 @@ impl TokenIndex {
             spans: vec![(0, u32::MAX); max],
             len: by_rank.len(),
             max_len: by_rank.iter().map(|(_, b)| b.len()).max().unwrap_or(0),
+            byte_ranks: [u32::MAX; 256],
         };
         // Each token lands in a random slot of tables of megabytes, so filling them in rank
         // order waits on a cache miss per token. The home slot of the token `AHEAD` places on
@@ -154,7 +158,16 @@ impl TokenIndex {
             ix.spans[rank as usize] = (start, ix.arena.len() as u32);
         }
         ix.arena.extend_from_slice(&[0; PAD]);
+        for b in 0..=255u8 {
+            ix.byte_ranks[b as usize] = ix.get(&[b]).unwrap_or(u32::MAX);
+        }
         ix
+    }
+
+    /// The rank of the single byte `b`, if it is a token (`get(&[b])`, from a table).
+    #[inline]
+    pub fn byte_rank(&self, b: u8) -> Option<u32> {
+        Some(self.byte_ranks[b as usize]).filter(|&r| r != u32::MAX)
     }
 
     /// Where the probe for a token of `bytes` starts.
@@ -309,6 +322,9 @@ mod tests {
                 .map(|(r, w)| (w.as_slice(), r as u32 * 2)),
         );
         assert_eq!(ix.len(), 3000);
+        for b in 0..=255u8 {
+            assert_eq!(ix.byte_rank(b), ix.get(&[b]));
+        }
         for (r, w) in words.iter().enumerate() {
             assert_eq!(ix.get(w), Some(r as u32 * 2));
             assert_eq!(ix.bytes(r as u32 * 2), Some(w.as_slice()));
