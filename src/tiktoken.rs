@@ -201,7 +201,7 @@ impl CoreBpe {
         scratch.symbols.clear();
         for (i, b) in piece.iter().enumerate() {
             // Every single byte has a rank in tiktoken's encodings.
-            let id = self.index.get(std::slice::from_ref(b)).unwrap_or(u32::MAX);
+            let id = self.index.byte_rank(*b).unwrap_or(u32::MAX);
             scratch.symbols.push(Symbol::new(id, i, i + 1));
         }
         let index = &self.index;

@@ -135,7 +135,7 @@ impl RankedVocab for ByteRanks<'_> {
 
     fn units(&self, bytes: &[u8], out: &mut Vec<Symbol>) -> bool {
         for (i, b) in bytes.iter().enumerate() {
-            let Some(r) = self.0.get(std::slice::from_ref(b)) else {
+            let Some(r) = self.0.byte_rank(*b) else {
                 return false;
             };
             out.push(Symbol::new(r, i, i + 1));
@@ -205,6 +205,8 @@ impl Backtrack {
                 continue;
             }
             entries.push((bytes, rank as u32));
+            // (A walk down the trie of reachable tokens instead of these lookups cost more:
+            // 33M instructions against 16M for cl100k.)
             next_prefix[rank] = (1..bytes.len())
                 .rev()
                 .filter_map(|k| vocab.rank_of(&bytes[..k]))

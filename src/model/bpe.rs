@@ -24,6 +24,9 @@ pub struct Bpe {
     /// The ids of single-char tokens: a word's chars are looked up by value, not hashed and
     /// compared as strings.
     char_ids: FxHashMap<char, u32>,
+    /// `char_ids` of the ASCII chars as a table (u32::MAX: no token): most chars of most
+    /// words, each a hash and a probe otherwise.
+    ascii_ids: [u32; 128],
     /// (left id, right id) packed into a u64 -> (rank, merged id).
     merges: FxHashMap<u64, (u32, u32)>,
     opts: BpeOptions,
@@ -253,10 +256,17 @@ impl Bpe {
                 *slot = vocab.get(&format!("<0x{b:02X}>")).copied();
             }
         }
+        let mut ascii_ids = [u32::MAX; 128];
+        for (c, slot) in ascii_ids.iter_mut().enumerate() {
+            if let Some(&id) = char_ids.get(&char::from(c as u8)) {
+                *slot = id;
+            }
+        }
         Ok(Bpe {
             vocab,
             vocab_r,
             char_ids,
+            ascii_ids,
             merges: m,
             opts,
             unk_id,
@@ -285,6 +295,15 @@ impl Bpe {
         out.sort_unstable();
         out.dedup();
         out
+    }
+
+    /// The id of the single-char token `c`.
+    #[inline]
+    fn char_id(&self, c: char) -> Option<u32> {
+        match self.ascii_ids.get(c as usize) {
+            Some(&id) => Some(id).filter(|&id| id != u32::MAX),
+            None => self.char_ids.get(&c).copied(),
+        }
     }
 
     pub fn token_to_id(&self, t: &str) -> Option<u32> {
@@ -382,11 +401,11 @@ impl Bpe {
                 &buf
             };
             let id = if plain {
-                self.char_ids.get(&c)
+                self.char_id(c)
             } else {
-                self.vocab.get(s)
+                self.vocab.get(s).copied()
             };
-            if let Some(&id) = id {
+            if let Some(id) = id {
                 if let Some((u, ul)) = unk.take() {
                     push(syms, u, ul);
                 }
@@ -447,6 +466,24 @@ mod tests {
         let mut out = Vec::new();
         m.tokenize(w, &mut Scratch::default(), &mut out);
         out.iter().map(|t| (t.id, t.start, t.end)).collect()
+    }
+
+    #[test]
+    fn single_char_ids_match_the_vocabulary_in_and_out_of_ascii() {
+        let vocab: FxHashMap<String, u32> = ["a", "\u{7f}", "é", "▁", "ab", "\0"]
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.to_string(), i as u32 + 10))
+            .collect();
+        let m = Bpe::new(
+            vocab.clone(),
+            Vec::<(String, String)>::new(),
+            BpeOptions::default(),
+        )
+        .unwrap();
+        for c in ['a', '\u{7f}', 'é', '▁', '\0', 'b', 'ß', '\u{80}'] {
+            assert_eq!(m.char_id(c), vocab.get(&c.to_string()).copied(), "{c:?}");
+        }
     }
 
     #[test]

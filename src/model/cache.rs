@@ -2,7 +2,7 @@
 //! merging again. Caches are per thread so batch threads never contend on a lock; each model
 //! has its own id, and a cache is dropped whole when it grows past its bound.
 
-use super::token_index::step;
+use super::token_index::{load_le, step};
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,10 +43,7 @@ fn hash_bytes(key: &[u8]) -> u64 {
     for c in &mut chunks {
         h = step(h, u64::from_le_bytes(c.try_into().unwrap()));
     }
-    let rest = chunks.remainder();
-    let mut buf = [0u8; 8];
-    buf[..rest.len()].copy_from_slice(rest);
-    step(h, u64::from_le_bytes(buf))
+    step(h, load_le(chunks.remainder()))
 }
 
 /// `words` as bytes.
@@ -180,25 +177,6 @@ impl FrontEntry {
             1 => out.push(self.vals[0]),
             n => out.extend_from_slice(&self.vals[..n as usize]),
         }
-    }
-}
-
-/// Up to 8 bytes as a little-endian u64, without a variable-length copy.
-#[inline]
-fn load_le(s: &[u8]) -> u64 {
-    let n = s.len();
-    match n {
-        8 => u64::from_le_bytes(s.try_into().unwrap()),
-        4..=7 => {
-            let a = u32::from_le_bytes(s[..4].try_into().unwrap()) as u64;
-            let b = u32::from_le_bytes(s[n - 4..].try_into().unwrap()) as u64;
-            a | b << (8 * (n - 4))
-        }
-        1..=3 => {
-            let (a, b, c) = (s[0] as u64, s[n / 2] as u64, s[n - 1] as u64);
-            a | b << (8 * (n / 2)) | c << (8 * (n - 1))
-        }
-        _ => 0,
     }
 }
 

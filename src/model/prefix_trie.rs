@@ -5,6 +5,8 @@
 //! bits below the byte. One step is one node read and a popcount, with no hashing and no
 //! failure links (the search is always anchored).
 
+use super::token_index::load_le;
+
 const NONE: u32 = u32::MAX;
 
 #[derive(Debug, Clone, Copy)]
@@ -23,7 +25,17 @@ pub struct PrefixTrie {
 impl PrefixTrie {
     /// `entries` are (bytes, value) with distinct, non-empty bytes.
     pub fn new(mut entries: Vec<(&[u8], u32)>) -> PrefixTrie {
-        entries.sort_unstable();
+        // Byte order, compared on the first eight bytes as one integer first: a plain slice
+        // sort called `memcmp` for every comparison, a fifth of the time to build the
+        // encoder that owns this trie. (Zero padding can tie with a real zero byte, and the
+        // tie falls back to the full comparison.)
+        let mut keyed: Vec<(u64, &[u8], u32)> = entries
+            .iter()
+            .map(|&(b, v)| (load_le(&b[..b.len().min(8)]).swap_bytes(), b, v))
+            .collect();
+        keyed.sort_unstable();
+        entries.clear();
+        entries.extend(keyed.into_iter().map(|(_, b, v)| (b, v)));
         let empty = Node {
             mask: [0; 4],
             first_child: 0,
@@ -98,5 +110,31 @@ mod tests {
         assert_eq!(t.longest(&[0xff]), None);
         assert_eq!(t.longest(b"c"), None);
         assert_eq!(t.longest(b""), None);
+    }
+
+    #[test]
+    fn entries_that_tie_on_their_first_eight_bytes_are_all_found() {
+        // Zero bytes and shared 8-byte heads make the sort fall back to whole-slice order.
+        let words: [&[u8]; 7] = [
+            b"a",
+            b"a\0",
+            b"a\0\0b",
+            b"abcdefgh",
+            b"abcdefghY",
+            b"abcdefghX",
+            b"abcdefgh\0Z",
+        ];
+        let t = PrefixTrie::new(
+            words
+                .iter()
+                .enumerate()
+                .map(|(i, w)| (*w, i as u32))
+                .collect(),
+        );
+        for (i, w) in words.iter().enumerate() {
+            assert_eq!(t.longest(w), Some((i as u32, w.len())), "{w:?}");
+        }
+        assert_eq!(t.longest(b"a\0\0c"), Some((1, 2)));
+        assert_eq!(t.longest(b"abcdefgh\0"), Some((3, 8)));
     }
 }

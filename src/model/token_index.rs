@@ -26,15 +26,36 @@ pub struct TokenIndex {
     len: usize,
     /// The longest token's length: longer input is not looked up (nor hashed) at all.
     max_len: usize,
+    /// byte -> the rank of that one byte (u32::MAX when it is not a token). Merging starts
+    /// from one symbol per byte, and a table read is several times cheaper than a probe.
+    byte_ranks: [u32; 256],
+}
+
+/// Up to 8 bytes as a little-endian u64, without a variable-length copy (which compiles to a
+/// `memcpy` call: on a first pass over unseen text, one per vocabulary lookup).
+#[inline]
+pub(crate) fn load_le(s: &[u8]) -> u64 {
+    let n = s.len();
+    match n {
+        8 => u64::from_le_bytes(s.try_into().unwrap()),
+        4..=7 => {
+            let a = u32::from_le_bytes(s[..4].try_into().unwrap()) as u64;
+            let b = u32::from_le_bytes(s[n - 4..].try_into().unwrap()) as u64;
+            a | b << (8 * (n - 4))
+        }
+        1..=3 => {
+            let (a, b, c) = (s[0] as u64, s[n / 2] as u64, s[n - 1] as u64);
+            a | b << (8 * (n / 2)) | c << (8 * (n - 1))
+        }
+        _ => 0,
+    }
 }
 
 /// The bytes of a token of at most 7 bytes with its length in the top byte.
 #[inline]
 fn pack(bytes: &[u8]) -> u64 {
-    let mut buf = [0u8; 8];
-    buf[..bytes.len()].copy_from_slice(bytes);
-    buf[7] = bytes.len() as u8;
-    u64::from_le_bytes(buf)
+    debug_assert!(bytes.len() < 8);
+    load_le(bytes) | (bytes.len() as u64) << 56
 }
 
 /// A full 64-bit finalizer (SplitMix64's): the table index is taken from the low bits, and a
@@ -67,9 +88,7 @@ pub(crate) fn hash_bytes(bytes: &[u8]) -> u64 {
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
-        let mut buf = [0u8; 8];
-        buf[..rest.len()].copy_from_slice(rest);
-        h = step(h, u64::from_le_bytes(buf));
+        h = step(h, load_le(rest));
     }
     mix(h)
 }
@@ -118,6 +137,7 @@ impl TokenIndex {
             spans: vec![(0, u32::MAX); max],
             len: by_rank.len(),
             max_len: by_rank.iter().map(|(_, b)| b.len()).max().unwrap_or(0),
+            byte_ranks: [u32::MAX; 256],
         };
         // Each token lands in a random slot of tables of megabytes, so filling them in rank
         // order waits on a cache miss per token. The home slot of the token `AHEAD` places on
@@ -138,7 +158,16 @@ impl TokenIndex {
             ix.spans[rank as usize] = (start, ix.arena.len() as u32);
         }
         ix.arena.extend_from_slice(&[0; PAD]);
+        for b in 0..=255u8 {
+            ix.byte_ranks[b as usize] = ix.get(&[b]).unwrap_or(u32::MAX);
+        }
         ix
+    }
+
+    /// The rank of the single byte `b`, if it is a token (`get(&[b])`, from a table).
+    #[inline]
+    pub fn byte_rank(&self, b: u8) -> Option<u32> {
+        Some(self.byte_ranks[b as usize]).filter(|&r| r != u32::MAX)
     }
 
     /// Where the probe for a token of `bytes` starts.
@@ -293,6 +322,9 @@ mod tests {
                 .map(|(r, w)| (w.as_slice(), r as u32 * 2)),
         );
         assert_eq!(ix.len(), 3000);
+        for b in 0..=255u8 {
+            assert_eq!(ix.byte_rank(b), ix.get(&[b]));
+        }
         for (r, w) in words.iter().enumerate() {
             assert_eq!(ix.get(w), Some(r as u32 * 2));
             assert_eq!(ix.bytes(r as u32 * 2), Some(w.as_slice()));
@@ -313,6 +345,19 @@ mod tests {
         assert_eq!(ix.get(b""), None);
         assert_eq!(ix.get(b"nope"), None);
         assert_eq!(ix.get(b"a much longer piece that is not a token"), None);
+    }
+
+    #[test]
+    fn load_le_reads_short_slices_zero_padded() {
+        let text = b"\x01\x82\x03\xf4\x05\x06\x07\x88\x09";
+        for start in 0..2 {
+            for n in 0..=8 {
+                let s = &text[start..start + n];
+                let mut buf = [0u8; 8];
+                buf[..n].copy_from_slice(s);
+                assert_eq!(load_le(s), u64::from_le_bytes(buf), "{s:?}");
+            }
+        }
     }
 
     #[test]
