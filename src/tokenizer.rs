@@ -6,10 +6,9 @@ use crate::added_tokens::AddedVocab;
 use crate::decoder::Decoder;
 use crate::encoding::Encoding;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::bpe::PieceToken;
 use crate::model::cache::{self, CacheId};
 use crate::model::merge::Scratch;
-use crate::model::Bpe;
+use crate::model::{Bpe, Model, PieceToken};
 use crate::normalized::NormalizedString;
 use crate::normalizer::Normalizer;
 use crate::normalizer::{Pattern, UnicodeForm};
@@ -43,7 +42,7 @@ pub struct Tokenizer {
     pub added: AddedVocab,
     pub normalizer: Option<Normalizer>,
     pub pre_tokenizer: Option<PreTokenizer>,
-    pub model: Bpe,
+    pub model: Model,
     pub post_processor: Option<PostProcessor>,
     pub decoder: Option<Decoder>,
     fast: Option<FastIds>,
@@ -175,12 +174,14 @@ impl FastIds {
         added: &AddedVocab,
         normalizer: Option<&Normalizer>,
         pre: Option<&PreTokenizer>,
-        model: &Bpe,
+        model: &Model,
     ) -> Option<FastIds> {
+        // The SentencePiece shortcut reads BPE merges; the others suit any model.
+        let bpe = model.as_bpe();
         Self::byte_level(normalizer, pre)
-            .or_else(|| Self::prepend_replace(added, normalizer, pre, model))
-            .or_else(|| Self::metaspace(added, normalizer, pre?, model))
-            .or_else(|| Self::replace_space(added, normalizer, pre, model))
+            .or_else(|| Self::prepend_replace(added, normalizer, pre, bpe?))
+            .or_else(|| Self::metaspace(added, normalizer, pre?, bpe?))
+            .or_else(|| Self::replace_space(added, normalizer, pre, bpe?))
             .or_else(|| Some(FastIds::Cut(Box::new(CutPlan::new(pre)?))))
     }
 
@@ -372,7 +373,7 @@ impl Tokenizer {
         added: AddedVocab,
         normalizer: Option<Normalizer>,
         pre_tokenizer: Option<PreTokenizer>,
-        model: Bpe,
+        model: Model,
         post_processor: Option<PostProcessor>,
         decoder: Option<Decoder>,
     ) -> Tokenizer {
@@ -404,27 +405,27 @@ impl Tokenizer {
 
     pub fn vocab_size(&self, with_added_tokens: bool) -> usize {
         if !with_added_tokens {
-            return self.model.vocab.len();
+            return self.model.vocab().len();
         }
-        self.model.vocab.len()
+        self.model.vocab().len()
             + self
                 .added
                 .tokens
                 .iter()
-                .filter(|t| !self.model.vocab.contains_key(&t.content))
+                .filter(|t| !self.model.vocab().contains_key(&t.content))
                 .count()
     }
 
     /// The largest id this tokenizer can produce.
     pub fn max_id(&self) -> Option<u32> {
-        let model = self.model.vocab.values().copied().max();
+        let model = self.model.vocab().values().copied().max();
         let added = self.added.tokens.iter().map(|t| t.id).max();
         model.max(added)
     }
 
     /// Every (token, id) pair, added tokens overriding the model's.
     pub fn vocab(&self, with_added_tokens: bool) -> Vec<(String, u32)> {
-        let mut v: rustc_hash::FxHashMap<String, u32> = self.model.vocab.clone();
+        let mut v: rustc_hash::FxHashMap<String, u32> = self.model.vocab().clone();
         if with_added_tokens {
             for t in &self.added.tokens {
                 v.insert(t.content.clone(), t.id);

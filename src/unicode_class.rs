@@ -30,3 +30,38 @@ pub fn in_ranges(r: &[(u32, u32)], c: char) -> bool {
     })
     .is_ok()
 }
+
+/// Unicode categories as `tokenizers` reads them: from the `unicode_categories` tables, which
+/// are older than the regex crate's and differ from them on a few hundred chars (recently
+/// assigned punctuation, some spacing marks listed as nonspacing), so parity needs the same
+/// tables rather than `\p{P}` or `\p{Mn}`.
+pub mod hf {
+    use unicode_categories::UnicodeCategories;
+
+    /// Punctuation for the Punctuation and BertPreTokenizer pre-tokenizers: ASCII punctuation
+    /// (which includes symbols such as `$` and `+`) or a char of a Unicode `P*` category.
+    #[inline]
+    pub fn is_punctuation(c: char) -> bool {
+        if c.is_ascii() {
+            return c.is_ascii_punctuation();
+        }
+        c.is_punctuation()
+    }
+
+    /// Control, format and private-use chars (BertNormalizer's `clean_text` drops them), with
+    /// tab, newline and carriage return counted as whitespace instead.
+    #[inline]
+    pub fn is_control(c: char) -> bool {
+        match c {
+            '\t' | '\n' | '\r' => false,
+            c if c.is_ascii() => c.is_ascii_control(),
+            c => c.is_other(),
+        }
+    }
+
+    /// A nonspacing mark, which StripAccents removes after NFD.
+    #[inline]
+    pub fn is_mark_nonspacing(c: char) -> bool {
+        !c.is_ascii() && c.is_mark_nonspacing()
+    }
+}
