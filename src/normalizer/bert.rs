@@ -90,8 +90,74 @@ fn ascii_in_place(text: &mut String, opts: &Bert) -> bool {
 }
 
 impl Bert {
+    /// Every step in one pass, char by char: `emit(i, out)` for each output char, `i` being
+    /// the byte index of the input char it comes from (every output char takes its source
+    /// char's alignment, whichever step made it, as the steps one by one give). False, with
+    /// the output incomplete, when decomposition leaves a combining char that stays and may
+    /// need canonical reordering; the caller then runs the steps one by one.
+    fn one_pass(&self, text: &str, mut emit: impl FnMut(usize, char)) -> bool {
+        let lower = self.lowercase;
+        let mut out = |i: usize, c: char| {
+            if lower && !c.is_ascii() {
+                c.to_lowercase().for_each(|l| emit(i, l));
+            } else if lower {
+                emit(i, c.to_ascii_lowercase());
+            } else {
+                emit(i, c);
+            }
+        };
+        for (i, mut c) in text.char_indices() {
+            if self.clean_text {
+                if dropped(c) {
+                    continue;
+                }
+                if is_space(c) {
+                    c = ' ';
+                }
+            }
+            if c.is_ascii() {
+                out(i, c);
+                continue;
+            }
+            let cjk = self.handle_chinese_chars && is_chinese_char(c);
+            if cjk {
+                out(i, ' ');
+            }
+            if self.strip_accents {
+                let mut reorder = false;
+                unicode::decompose_nfd(c, |d| {
+                    if hf::is_mark_nonspacing(d) {
+                        return;
+                    }
+                    reorder |= unicode::ccc(d) != 0;
+                    out(i, d);
+                });
+                if reorder {
+                    return false;
+                }
+            } else {
+                out(i, c);
+            }
+            if cjk {
+                out(i, ' ');
+            }
+        }
+        true
+    }
+
     pub fn normalize(&self, n: &mut NormalizedString) {
         if ascii_in_place(&mut n.text, self) {
+            return;
+        }
+        let mut text = String::with_capacity(n.text.len() + 8);
+        let mut align = Vec::with_capacity(n.align.len() + 8);
+        let done = self.one_pass(&n.text, |i, c| {
+            text.push(c);
+            align.extend(std::iter::repeat_n(n.align[i], c.len_utf8()));
+        });
+        if done {
+            n.text = text;
+            n.align = align;
             return;
         }
         if self.clean_text
@@ -126,6 +192,11 @@ impl Bert {
     /// `normalize`'s text, without alignments.
     pub fn normalize_str(&self, s: &mut String) {
         if ascii_in_place(s, self) {
+            return;
+        }
+        let mut text = String::with_capacity(s.len() + 8);
+        if self.one_pass(s, |_, c| text.push(c)) {
+            *s = text;
             return;
         }
         if self.clean_text {

@@ -144,7 +144,17 @@ pub fn is_combining_mark(c: char) -> bool {
     }
 }
 
-fn ccc(c: char) -> u8 {
+/// The canonical decomposition of `c` by Unicode 9.0 data (a later char is its own).
+pub fn decompose_nfd(c: char, f: impl FnMut(char)) {
+    let mut f = f;
+    if known(c) {
+        decompose_canonical(c, f);
+    } else {
+        f(c);
+    }
+}
+
+pub fn ccc(c: char) -> u8 {
     if known(c) {
         canonical_combining_class(c)
     } else {
