@@ -46,6 +46,8 @@ pub struct Tokenizer {
     pub post_processor: Option<PostProcessor>,
     pub decoder: Option<Decoder>,
     fast: Option<FastIds>,
+    /// Whether the pre-tokenizer (if any) only cuts the text, so pieces can be byte ranges.
+    cuts_only: bool,
     /// The ids-only shortcuts' own piece cache: keyed by the piece as the shortcut sees it
     /// (raw bytes for byte-level pipelines) and holding ids only, so a hit skips the byte-level
     /// mapping and the model's offsets.
@@ -378,7 +380,9 @@ impl Tokenizer {
         decoder: Option<Decoder>,
     ) -> Tokenizer {
         let fast = FastIds::plan(&added, normalizer.as_ref(), pre_tokenizer.as_ref(), &model);
+        let cuts_only = pre_tokenizer.as_ref().is_none_or(PreTokenizer::only_cuts);
         Tokenizer {
+            cuts_only,
             added,
             normalizer,
             pre_tokenizer,
@@ -458,6 +462,7 @@ impl Tokenizer {
             let Work {
                 scratch,
                 tokens: out,
+                pieces,
                 ..
             } = &mut *guard;
             let mut n = NormalizedString::from_original(&text[s..e], s);
@@ -473,6 +478,24 @@ impl Tokenizer {
                     continue;
                 }
                 if ns == ne {
+                    continue;
+                }
+                if self.cuts_only {
+                    // Pieces as byte ranges of the normalized text: no piece is copied out
+                    // with its alignments, which the offsets are read from in place.
+                    pieces.clear();
+                    pieces.push((ns, ne));
+                    if let Some(p) = &self.pre_tokenizer {
+                        p.cut(&n.text, pieces);
+                    }
+                    for &(a, b) in pieces.iter() {
+                        out.clear();
+                        self.model.tokenize(&n.text[a..b], scratch, out);
+                        for t in out.iter() {
+                            let tok = self.model.id_to_token(t.id).unwrap_or("");
+                            emit(t.id, tok, n.original_range(a + t.start..a + t.end));
+                        }
+                    }
                     continue;
                 }
                 let piece = if ns == 0 && ne == n.text.len() {
