@@ -514,11 +514,64 @@ struct ModelKind {
     #[serde(default)]
     merges: Option<serde::de::IgnoredAny>,
     #[serde(default)]
-    vocab: Option<Value>,
+    vocab: Option<Shape>,
     #[serde(default)]
     continuing_subword_prefix: Option<serde::de::IgnoredAny>,
     #[serde(default)]
     max_input_chars_per_word: Option<serde::de::IgnoredAny>,
+}
+
+/// Whether a value is a list or something else, found without building it (a vocabulary
+/// has tens of thousands of entries).
+enum Shape {
+    List,
+    Other,
+}
+
+impl<'de> serde::Deserialize<'de> for Shape {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::IgnoredAny;
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Shape;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Shape, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Shape::List)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Shape, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Shape::Other)
+            }
+            fn visit_str<E>(self, _: &str) -> std::result::Result<Shape, E> {
+                Ok(Shape::Other)
+            }
+            fn visit_bool<E>(self, _: bool) -> std::result::Result<Shape, E> {
+                Ok(Shape::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> std::result::Result<Shape, E> {
+                Ok(Shape::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> std::result::Result<Shape, E> {
+                Ok(Shape::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> std::result::Result<Shape, E> {
+                Ok(Shape::Other)
+            }
+            fn visit_unit<E>(self) -> std::result::Result<Shape, E> {
+                Ok(Shape::Other)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// The WordPiece model's fields; `tokenizers` requires every one of them.
@@ -551,7 +604,7 @@ fn model(raw: &RawValue) -> Result<Model> {
             merges: Some(_), ..
         } => "BPE",
         ModelKind {
-            vocab: Some(Value::Array(_)),
+            vocab: Some(Shape::List),
             ..
         } => "Unigram",
         ModelKind {
@@ -948,6 +1001,24 @@ mod tests {
             let e = from_json(&text).unwrap_err();
             assert!(e.message.contains(want), "{want:?} not in {:?}", e.message);
         }
+    }
+
+    #[test]
+    fn models_without_a_type_are_read_by_their_fields() {
+        // As `tokenizers` 0.23 reads them: WordPiece [1, 2], WordLevel [0], Unigram.
+        let wordpiece = r###"{"model": {"vocab": {"[UNK]": 0, "a": 1, "##b": 2},
+            "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+            "max_input_chars_per_word": 100}}"###;
+        assert_eq!(from_json(wordpiece).unwrap().encode("ab", true).ids, [1, 2]);
+        let wordlevel = r#"{"model": {"vocab": {"[UNK]": 0, "a": 1}, "unk_token": "[UNK]"}}"#;
+        assert_eq!(from_json(wordlevel).unwrap().encode("ab", true).ids, [0]);
+        let unigram = r#"{"model": {"vocab": [["a", 0.0]], "unk_id": 0}}"#;
+        let e = from_json(unigram).unwrap_err();
+        assert!(
+            e.message.contains("model.type = \"Unigram\""),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
