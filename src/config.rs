@@ -14,7 +14,8 @@ use crate::added_tokens::{AddedToken, AddedVocab};
 use crate::decoder::Decoder;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::bpe::{Bpe, BpeOptions};
-use crate::normalizer::{Normalizer, Pattern, UnicodeForm};
+use crate::model::{Model, WordLevel, WordPiece};
+use crate::normalizer::{Bert, Normalizer, Pattern, UnicodeForm};
 use crate::post_processor::{PostProcessor, SpecialTokens, TemplatePiece};
 use crate::pre_tokenizer::{Behavior, PreTokenizer, PrependScheme};
 use crate::tokenizer::Tokenizer;
@@ -78,6 +79,39 @@ fn unsupported(path: &str, ty: &str) -> Error {
     Error::config(format!("{path}.type = {ty:?} is not supported"))
 }
 
+/// One error for many: every problem of a file is reported at once, in file order, so a file
+/// with several unsupported parts is not fixed one error at a time.
+fn joined(mut errors: Vec<Error>) -> Error {
+    if errors.len() == 1 {
+        return errors.remove(0);
+    }
+    let kind = errors[0].kind;
+    let messages: Vec<String> = errors.into_iter().map(|e| e.message).collect();
+    Error::new(kind, messages.join("; "))
+}
+
+/// Each item of a list (a Sequence's parts) read with `f`, every item's error collected.
+fn each<T>(
+    v: &Value,
+    path: &str,
+    key: &str,
+    f: impl Fn(&Value, &str) -> Result<T>,
+) -> Result<Vec<T>> {
+    let items = list(v, path, key)?;
+    let (mut out, mut errors) = (Vec::with_capacity(items.len()), Vec::new());
+    for (i, x) in items.iter().enumerate() {
+        match f(x, &format!("{path}.{key}[{i}]")) {
+            Ok(t) => out.push(t),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(joined(errors))
+    }
+}
+
 fn list<'a>(v: &'a Value, path: &str, key: &str) -> Result<&'a Vec<Value>> {
     field(v, path, key)?
         .as_array()
@@ -101,14 +135,7 @@ fn pattern(v: &Value, path: &str) -> Result<Pattern> {
 fn normalizer(v: &Value, path: &str) -> Result<Normalizer> {
     let ty = type_of(v, path)?;
     Ok(match ty {
-        "Sequence" => {
-            let items = list(v, path, "normalizers")?;
-            let mut out = Vec::with_capacity(items.len());
-            for (i, x) in items.iter().enumerate() {
-                out.push(normalizer(x, &format!("{path}.normalizers[{i}]"))?);
-            }
-            Normalizer::Sequence(out)
-        }
+        "Sequence" => Normalizer::Sequence(each(v, path, "normalizers", normalizer)?),
         "NFC" => Normalizer::Unicode(UnicodeForm::Nfc),
         "NFD" => Normalizer::Unicode(UnicodeForm::Nfd),
         "NFKC" => Normalizer::Unicode(UnicodeForm::Nfkc),
@@ -123,6 +150,17 @@ fn normalizer(v: &Value, path: &str) -> Result<Normalizer> {
             left: boolean(v, path, "strip_left", true)?,
             right: boolean(v, path, "strip_right", true)?,
         },
+        "BertNormalizer" => {
+            let lowercase = boolean(v, path, "lowercase", true)?;
+            Normalizer::Bert(Bert {
+                clean_text: boolean(v, path, "clean_text", true)?,
+                handle_chinese_chars: boolean(v, path, "handle_chinese_chars", true)?,
+                // Null (the usual value) means: strip accents when lowercasing.
+                strip_accents: boolean(v, path, "strip_accents", lowercase)?,
+                lowercase,
+            })
+        }
+        "StripAccents" => Normalizer::StripAccents,
         other => return Err(unsupported(path, other)),
     })
 }
@@ -167,14 +205,7 @@ fn prepend_scheme(v: &Value, path: &str) -> Result<PrependScheme> {
 fn pre_tokenizer(v: &Value, path: &str) -> Result<PreTokenizer> {
     let ty = type_of(v, path)?;
     Ok(match ty {
-        "Sequence" => {
-            let items = list(v, path, "pretokenizers")?;
-            let mut out = Vec::with_capacity(items.len());
-            for (i, x) in items.iter().enumerate() {
-                out.push(pre_tokenizer(x, &format!("{path}.pretokenizers[{i}]"))?);
-            }
-            PreTokenizer::Sequence(out)
-        }
+        "Sequence" => PreTokenizer::Sequence(each(v, path, "pretokenizers", pre_tokenizer)?),
         "ByteLevel" => PreTokenizer::ByteLevel {
             add_prefix_space: boolean(v, path, "add_prefix_space", true)?,
             use_regex: boolean(v, path, "use_regex", true)?,
@@ -202,6 +233,11 @@ fn pre_tokenizer(v: &Value, path: &str) -> Result<PreTokenizer> {
         }),
         "Whitespace" => PreTokenizer::Whitespace,
         "WhitespaceSplit" => PreTokenizer::WhitespaceSplit,
+        "BertPreTokenizer" => PreTokenizer::Bert,
+        "CharDelimiterSplit" => PreTokenizer::CharDelimiterSplit(one_char(
+            &string(v, path, "delimiter")?,
+            &format!("{path}.delimiter"),
+        )?),
         other => return Err(unsupported(path, other)),
     })
 }
@@ -252,12 +288,7 @@ fn post_processor(v: &Value, path: &str) -> Result<PostProcessor> {
     let ty = type_of(v, path)?;
     Ok(match ty {
         "Sequence" => {
-            let items = list(v, path, "processors")?;
-            let mut out = Vec::with_capacity(items.len());
-            for (i, x) in items.iter().enumerate() {
-                out.push(post_processor(x, &format!("{path}.processors[{i}]"))?);
-            }
-            let seq = PostProcessor::Sequence(out);
+            let seq = PostProcessor::Sequence(each(v, path, "processors", post_processor)?);
             if seq.has_template_after_template() {
                 // `tokenizers` loads it but panics on every encode.
                 return Err(err(
@@ -350,14 +381,7 @@ fn post_processor(v: &Value, path: &str) -> Result<PostProcessor> {
 fn decoder(v: &Value, path: &str) -> Result<Decoder> {
     let ty = type_of(v, path)?;
     Ok(match ty {
-        "Sequence" => {
-            let items = list(v, path, "decoders")?;
-            let mut out = Vec::with_capacity(items.len());
-            for (i, x) in items.iter().enumerate() {
-                out.push(decoder(x, &format!("{path}.decoders[{i}]"))?);
-            }
-            Decoder::Sequence(out)
-        }
+        "Sequence" => Decoder::Sequence(each(v, path, "decoders", decoder)?),
         "ByteLevel" => Decoder::ByteLevel,
         "Replace" => Decoder::Replace {
             pattern: pattern(v, path)?,
@@ -376,6 +400,10 @@ fn decoder(v: &Value, path: &str) -> Result<Decoder> {
                 &format!("{path}.replacement"),
             )?,
             prepend_scheme: prepend_scheme(v, path)?,
+        },
+        "WordPiece" => Decoder::WordPiece {
+            prefix: string(v, path, "prefix")?,
+            cleanup: boolean(v, path, "cleanup", true)?,
         },
         "BPEDecoder" => Decoder::Bpe {
             suffix: opt_string(v, path, "suffix")?.unwrap_or_else(|| "</w>".into()),
@@ -535,26 +563,136 @@ struct ModelKind {
     ty: Option<String>,
     #[serde(default)]
     merges: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    vocab: Option<Shape>,
+    #[serde(default)]
+    continuing_subword_prefix: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    max_input_chars_per_word: Option<serde::de::IgnoredAny>,
 }
 
-/// The model, read in two steps so that a model that is not BPE, or not an object, gets an
-/// error that says so rather than one about the first field that does not fit.
-fn model(raw: &RawValue) -> Result<Bpe> {
+/// Whether a value is a list or something else, found without building it (a vocabulary
+/// has tens of thousands of entries).
+enum Shape {
+    List,
+    Other,
+}
+
+impl<'de> serde::Deserialize<'de> for Shape {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::IgnoredAny;
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Shape;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Shape, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Shape::List)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Shape, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Shape::Other)
+            }
+            fn visit_str<E>(self, _: &str) -> std::result::Result<Shape, E> {
+                Ok(Shape::Other)
+            }
+            fn visit_bool<E>(self, _: bool) -> std::result::Result<Shape, E> {
+                Ok(Shape::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> std::result::Result<Shape, E> {
+                Ok(Shape::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> std::result::Result<Shape, E> {
+                Ok(Shape::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> std::result::Result<Shape, E> {
+                Ok(Shape::Other)
+            }
+            fn visit_unit<E>(self) -> std::result::Result<Shape, E> {
+                Ok(Shape::Other)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The WordPiece model's fields; `tokenizers` requires every one of them.
+#[derive(serde::Deserialize)]
+struct RawWordPiece {
+    #[serde(deserialize_with = "vocab")]
+    vocab: FxHashMap<String, u32>,
+    unk_token: String,
+    continuing_subword_prefix: String,
+    max_input_chars_per_word: usize,
+}
+
+#[derive(serde::Deserialize)]
+struct RawWordLevel {
+    #[serde(deserialize_with = "vocab")]
+    vocab: FxHashMap<String, u32>,
+    unk_token: String,
+}
+
+/// The model, read in two steps so that a model of a kind batok does not run, or not an
+/// object, gets an error that says so rather than one about the first field that does not fit.
+fn model(raw: &RawValue) -> Result<Model> {
     let path = "model";
     let kind: ModelKind = serde_json::from_str(raw.get())
         .map_err(|e| err(path, format!("expected an object with a \"type\" ({e})")))?;
-    // Older files leave out `type`; a model with merges is BPE.
-    let ty = match (&kind.ty, &kind.merges) {
-        (Some(t), _) => t.as_str(),
-        (None, Some(_)) => "BPE",
-        (None, None) => return Err(err(path, "missing field \"type\"")),
+    // Older files leave out `type`; it follows from the fields, as `tokenizers` reads them.
+    let ty = match &kind {
+        ModelKind { ty: Some(t), .. } => t.as_str(),
+        ModelKind {
+            merges: Some(_), ..
+        } => "BPE",
+        ModelKind {
+            vocab: Some(Shape::List),
+            ..
+        } => "Unigram",
+        ModelKind {
+            continuing_subword_prefix: Some(_),
+            ..
+        }
+        | ModelKind {
+            max_input_chars_per_word: Some(_),
+            ..
+        } => "WordPiece",
+        ModelKind { vocab: Some(_), .. } => "WordLevel",
+        _ => return Err(err(path, "missing field \"type\"")),
     };
-    if ty != "BPE" {
-        return Err(Error::config(format!(
-            "model.type = {ty:?} is not supported (batok runs BPE models)"
-        )));
+    let text = raw.get();
+    match ty {
+        "BPE" => bpe(serde_json::from_str(text).map_err(|e| err(path, e))?).map(Model::Bpe),
+        "WordPiece" => {
+            let m: RawWordPiece = serde_json::from_str(text).map_err(|e| err(path, e))?;
+            WordPiece::new(
+                m.vocab,
+                m.unk_token,
+                m.continuing_subword_prefix,
+                m.max_input_chars_per_word,
+            )
+            .map(Model::WordPiece)
+            .map_err(|e| err(path, e))
+        }
+        "WordLevel" => {
+            let m: RawWordLevel = serde_json::from_str(text).map_err(|e| err(path, e))?;
+            WordLevel::new(m.vocab, m.unk_token)
+                .map(Model::WordLevel)
+                .map_err(|e| err(path, e))
+        }
+        other => Err(Error::config(format!(
+            "model.type = {other:?} is not supported (batok runs BPE, WordPiece and WordLevel \
+             models)"
+        ))),
     }
-    bpe(serde_json::from_str(raw.get()).map_err(|e| err(path, e))?)
 }
 
 fn bpe(m: RawBpe<'_>) -> Result<Bpe> {
@@ -612,8 +750,8 @@ fn added_tokens(v: Option<&Value>) -> Result<Vec<AddedToken>> {
 /// the largest vocabulary id). A file whose listed ids disagree with that (a token already in
 /// the vocabulary under another id, ids that collide with the vocabulary, a cut-down
 /// vocabulary) would otherwise give other ids than `tokenizers`.
-fn number_added(listed: Vec<AddedToken>, model: &Bpe) -> Vec<AddedToken> {
-    let mut next = model.vocab.len() as u32;
+fn number_added(listed: Vec<AddedToken>, model: &Model) -> Vec<AddedToken> {
+    let mut next = model.vocab().len() as u32;
     let mut seen = FxHashSet::default();
     let mut out: Vec<AddedToken> = Vec::with_capacity(listed.len());
     for mut t in listed {
@@ -689,7 +827,7 @@ pub fn from_json(text: &str) -> Result<Tokenizer> {
                 f.decoder,
                 f.added_tokens,
             ];
-            return assemble(parts, || bpe(f.model));
+            return assemble(parts, || bpe(f.model).map(Model::Bpe));
         }
     }
     let top: FxHashMap<String, Box<RawValue>> = serde_json::from_str(text).map_err(|e| {
@@ -714,8 +852,9 @@ pub fn from_json(text: &str) -> Result<Tokenizer> {
 /// The tokenizer from its small components (raw JSON, in `PARTS` order) and its model.
 fn assemble(
     parts: [Option<&RawValue>; PARTS.len()],
-    model: impl FnOnce() -> Result<Bpe>,
+    model: impl FnOnce() -> Result<Model>,
 ) -> Result<Tokenizer> {
+    let mut errors = Vec::new();
     let mut root = serde_json::Map::new();
     for (key, part) in PARTS.into_iter().zip(parts) {
         let v: Value = match part {
@@ -723,20 +862,32 @@ fn assemble(
             Some(raw) => serde_json::from_str(raw.get()).map_err(|e| err(key, e))?,
         };
         if matches!(key, "truncation" | "padding") && !v.is_null() {
-            return Err(Error::config(format!(
+            errors.push(Error::config(format!(
                 "{key} is set in the file and is not supported yet; set it to null"
             )));
         }
         root.insert(key.to_string(), v);
     }
     let root = Value::from(root);
-    let normalizer = optional(&root, "normalizer", normalizer)?;
-    let pre_tokenizer = optional(&root, "pre_tokenizer", pre_tokenizer)?;
-    let post_processor = optional(&root, "post_processor", post_processor)?;
-    let decoder = optional(&root, "decoder", decoder)?;
-    let model = model()?;
+    fn keep<T>(errors: &mut Vec<Error>, r: Result<Option<T>>) -> Option<T> {
+        r.unwrap_or_else(|e| {
+            errors.push(e);
+            None
+        })
+    }
+    let normalizer = keep(&mut errors, optional(&root, "normalizer", normalizer));
+    let pre_tokenizer = keep(&mut errors, optional(&root, "pre_tokenizer", pre_tokenizer));
+    let post_processor = keep(
+        &mut errors,
+        optional(&root, "post_processor", post_processor),
+    );
+    let decoder = keep(&mut errors, optional(&root, "decoder", decoder));
+    let model = model().map_err(|e| errors.push(e)).ok();
     let added_value = root.get("added_tokens").filter(|v| !v.is_null());
-    let listed = added_tokens(added_value)?;
+    let listed = added_tokens(added_value).map_err(|e| errors.push(e)).ok();
+    let (Some(model), Some(listed), true) = (model, listed, errors.is_empty()) else {
+        return Err(joined(errors));
+    };
     let added = AddedVocab::new(number_added(listed, &model), normalizer.as_ref())?;
     Ok(Tokenizer::new(
         added,
@@ -883,7 +1034,7 @@ mod tests {
                     r#""model": {"#,
                     r#""model": {"type": "WordPiece", "vocab": {"a": 0}}, "x": {"#,
                 ),
-                "model.type = \"WordPiece\" is not supported",
+                "model: missing field `unk_token`",
             ),
             (
                 TINY.replace(
@@ -900,6 +1051,45 @@ mod tests {
         ];
         for (text, want) in cases {
             let e = from_json(&text).unwrap_err();
+            assert!(e.message.contains(want), "{want:?} not in {:?}", e.message);
+        }
+    }
+
+    #[test]
+    fn models_without_a_type_are_read_by_their_fields() {
+        // As `tokenizers` 0.23 reads them: WordPiece [1, 2], WordLevel [0], Unigram.
+        let wordpiece = r###"{"model": {"vocab": {"[UNK]": 0, "a": 1, "##b": 2},
+            "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+            "max_input_chars_per_word": 100}}"###;
+        assert_eq!(from_json(wordpiece).unwrap().encode("ab", true).ids, [1, 2]);
+        let wordlevel = r#"{"model": {"vocab": {"[UNK]": 0, "a": 1}, "unk_token": "[UNK]"}}"#;
+        assert_eq!(from_json(wordlevel).unwrap().encode("ab", true).ids, [0]);
+        let unigram = r#"{"model": {"vocab": [["a", 0.0]], "unk_id": 0}}"#;
+        let e = from_json(unigram).unwrap_err();
+        assert!(
+            e.message.contains("model.type = \"Unigram\""),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn every_unsupported_part_is_named_at_once() {
+        let text = r#"{"truncation": {"max_length": 8}, "padding": null,
+            "normalizer": {"type": "Sequence", "normalizers": [{"type": "Foo"}, {"type": "NFC"},
+                           {"type": "Bar"}]},
+            "pre_tokenizer": {"type": "Baz"},
+            "decoder": {"type": "Qux"},
+            "model": {"type": "Unigram", "vocab": [["a", 0.0]]}}"#;
+        let e = from_json(text).unwrap_err();
+        for want in [
+            "truncation is set",
+            "normalizer.normalizers[0].type = \"Foo\"",
+            "normalizer.normalizers[2].type = \"Bar\"",
+            "pre_tokenizer.type = \"Baz\"",
+            "decoder.type = \"Qux\"",
+            "model.type = \"Unigram\"",
+        ] {
             assert!(e.message.contains(want), "{want:?} not in {:?}", e.message);
         }
     }

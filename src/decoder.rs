@@ -25,7 +25,37 @@ pub enum Decoder {
     Bpe {
         suffix: String,
     },
+    WordPiece {
+        prefix: String,
+        cleanup: bool,
+    },
     Sequence(Vec<Decoder>),
+}
+
+/// The WordPiece decoder's cleanup of spaces the tokens' joining left before punctuation and
+/// English contractions; like `tokenizers`, it runs on each token (with its joining space), so
+/// only rules within one token apply.
+fn wordpiece_cleanup(s: &str) -> String {
+    const RULES: [(&str, &str); 11] = [
+        (" .", "."),
+        (" ?", "?"),
+        (" !", "!"),
+        (" ,", ","),
+        (" ' ", "'"),
+        (" n't", "n't"),
+        (" 'm", "'m"),
+        (" do not", " don't"),
+        (" 's", "'s"),
+        (" 've", "'ve"),
+        (" 're", "'re"),
+    ];
+    let mut out = s.to_string();
+    for (from, to) in RULES {
+        if out.contains(from) {
+            out = out.replace(from, to);
+        }
+    }
+    out
 }
 
 fn byte_token(t: &str) -> Option<u8> {
@@ -146,6 +176,22 @@ impl Decoder {
                     .map(|(i, t)| t.replace(suffix.as_str(), if i + 1 == n { "" } else { " " }))
                     .collect()
             }
+            Decoder::WordPiece { prefix, cleanup } => tokens
+                .into_iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    let t = match t.strip_prefix(prefix.as_str()) {
+                        _ if i == 0 => t,
+                        Some(rest) => rest.to_string(),
+                        None => format!(" {t}"),
+                    };
+                    if *cleanup {
+                        wordpiece_cleanup(&t)
+                    } else {
+                        t
+                    }
+                })
+                .collect(),
         }
     }
 }
@@ -178,6 +224,26 @@ mod tests {
             "Hi\u{20ac}"
         );
         assert_eq!(d.decode(s(&["<0xE2>", "x"])), "\u{fffd}x");
+    }
+
+    #[test]
+    fn wordpiece_joins_continuations_and_cleans_up() {
+        // Each checked against `tokenizers` 0.23.
+        let d = Decoder::WordPiece {
+            prefix: "##".into(),
+            cleanup: true,
+        };
+        assert_eq!(
+            d.decode(s(&[
+                "##uelo", "ara", "##uj", "##o", "do", "n't", ",", "it", "'", "s", "."
+            ])),
+            "##uelo araujo don't, it ' s."
+        );
+        let raw = Decoder::WordPiece {
+            prefix: "##".into(),
+            cleanup: false,
+        };
+        assert_eq!(raw.decode(s(&["a", "##b", ",", "c"])), "ab , c");
     }
 
     #[test]

@@ -6,10 +6,9 @@ use crate::added_tokens::AddedVocab;
 use crate::decoder::Decoder;
 use crate::encoding::Encoding;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::bpe::PieceToken;
 use crate::model::cache::{self, CacheId};
 use crate::model::merge::Scratch;
-use crate::model::Bpe;
+use crate::model::{Bpe, Model, PieceToken};
 use crate::normalized::NormalizedString;
 use crate::normalizer::Normalizer;
 use crate::normalizer::{Pattern, UnicodeForm};
@@ -43,10 +42,12 @@ pub struct Tokenizer {
     pub added: AddedVocab,
     pub normalizer: Option<Normalizer>,
     pub pre_tokenizer: Option<PreTokenizer>,
-    pub model: Bpe,
+    pub model: Model,
     pub post_processor: Option<PostProcessor>,
     pub decoder: Option<Decoder>,
     fast: Option<FastIds>,
+    /// Whether the pre-tokenizer (if any) only cuts the text, so pieces can be byte ranges.
+    cuts_only: bool,
     /// The ids-only shortcuts' own piece cache: keyed by the piece as the shortcut sees it
     /// (raw bytes for byte-level pipelines) and holding ids only, so a hit skips the byte-level
     /// mapping and the model's offsets.
@@ -175,12 +176,14 @@ impl FastIds {
         added: &AddedVocab,
         normalizer: Option<&Normalizer>,
         pre: Option<&PreTokenizer>,
-        model: &Bpe,
+        model: &Model,
     ) -> Option<FastIds> {
+        // The SentencePiece shortcut reads BPE merges; the others suit any model.
+        let bpe = model.as_bpe();
         Self::byte_level(normalizer, pre)
-            .or_else(|| Self::prepend_replace(added, normalizer, pre, model))
-            .or_else(|| Self::metaspace(added, normalizer, pre?, model))
-            .or_else(|| Self::replace_space(added, normalizer, pre, model))
+            .or_else(|| Self::prepend_replace(added, normalizer, pre, bpe?))
+            .or_else(|| Self::metaspace(added, normalizer, pre?, bpe?))
+            .or_else(|| Self::replace_space(added, normalizer, pre, bpe?))
             .or_else(|| Some(FastIds::Cut(Box::new(CutPlan::new(pre)?))))
     }
 
@@ -372,12 +375,14 @@ impl Tokenizer {
         added: AddedVocab,
         normalizer: Option<Normalizer>,
         pre_tokenizer: Option<PreTokenizer>,
-        model: Bpe,
+        model: Model,
         post_processor: Option<PostProcessor>,
         decoder: Option<Decoder>,
     ) -> Tokenizer {
         let fast = FastIds::plan(&added, normalizer.as_ref(), pre_tokenizer.as_ref(), &model);
+        let cuts_only = pre_tokenizer.as_ref().is_none_or(PreTokenizer::only_cuts);
         Tokenizer {
+            cuts_only,
             added,
             normalizer,
             pre_tokenizer,
@@ -404,27 +409,27 @@ impl Tokenizer {
 
     pub fn vocab_size(&self, with_added_tokens: bool) -> usize {
         if !with_added_tokens {
-            return self.model.vocab.len();
+            return self.model.vocab().len();
         }
-        self.model.vocab.len()
+        self.model.vocab().len()
             + self
                 .added
                 .tokens
                 .iter()
-                .filter(|t| !self.model.vocab.contains_key(&t.content))
+                .filter(|t| !self.model.vocab().contains_key(&t.content))
                 .count()
     }
 
     /// The largest id this tokenizer can produce.
     pub fn max_id(&self) -> Option<u32> {
-        let model = self.model.vocab.values().copied().max();
+        let model = self.model.vocab().values().copied().max();
         let added = self.added.tokens.iter().map(|t| t.id).max();
         model.max(added)
     }
 
     /// Every (token, id) pair, added tokens overriding the model's.
     pub fn vocab(&self, with_added_tokens: bool) -> Vec<(String, u32)> {
-        let mut v: rustc_hash::FxHashMap<String, u32> = self.model.vocab.clone();
+        let mut v: rustc_hash::FxHashMap<String, u32> = self.model.vocab().clone();
         if with_added_tokens {
             for t in &self.added.tokens {
                 v.insert(t.content.clone(), t.id);
@@ -457,6 +462,7 @@ impl Tokenizer {
             let Work {
                 scratch,
                 tokens: out,
+                pieces,
                 ..
             } = &mut *guard;
             let mut n = NormalizedString::from_original(&text[s..e], s);
@@ -472,6 +478,24 @@ impl Tokenizer {
                     continue;
                 }
                 if ns == ne {
+                    continue;
+                }
+                if self.cuts_only {
+                    // Pieces as byte ranges of the normalized text: no piece is copied out
+                    // with its alignments, which the offsets are read from in place.
+                    pieces.clear();
+                    pieces.push((ns, ne));
+                    if let Some(p) = &self.pre_tokenizer {
+                        p.cut(&n.text, pieces);
+                    }
+                    for &(a, b) in pieces.iter() {
+                        out.clear();
+                        self.model.tokenize(&n.text[a..b], scratch, out);
+                        for t in out.iter() {
+                            let tok = self.model.id_to_token(t.id).unwrap_or("");
+                            emit(t.id, tok, n.original_range(a + t.start..a + t.end));
+                        }
+                    }
                     continue;
                 }
                 let piece = if ns == 0 && ne == n.text.len() {

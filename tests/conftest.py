@@ -113,20 +113,25 @@ def tokenizer_dirs() -> tuple[TokenizerDir, ...]:
     return tuple(found)
 
 
-def _skip_unless_bpe(family: TokenizerDir) -> list[pytest.MarkDecorator]:
-    if family.model_type == "BPE":
+#: The models batok runs; the parity suite covers every family of these.
+SUPPORTED_MODELS = ("BPE", "WordPiece", "WordLevel")
+
+
+def _skip_unless_supported(family: TokenizerDir) -> list[pytest.MarkDecorator]:
+    if family.model_type in SUPPORTED_MODELS:
         return []
     reason = (
-        f"{family.name} is a {family.model_type} tokenizer; the parity suite covers BPE "
-        "tokenizer.json files"
+        f"{family.name} is a {family.model_type} tokenizer; the parity suite covers "
+        f"{', '.join(SUPPORTED_MODELS)} tokenizer.json files"
     )
     return [pytest.mark.skip(reason=reason)]
 
 
 def tokenizer_dir_params() -> list[object]:
-    """`pytest.param`s over the staged families; non-BPE families are skipped, saying why."""
+    """`pytest.param`s over the staged families; families of other models are skipped, saying
+    why."""
     return [
-        pytest.param(family, id=family.name, marks=_skip_unless_bpe(family))
+        pytest.param(family, id=family.name, marks=_skip_unless_supported(family))
         for family in tokenizer_dirs()
     ]
 
@@ -134,7 +139,9 @@ def tokenizer_dir_params() -> list[object]:
 def case_file_params() -> list[object]:
     """`pytest.param`s over (family, cases*.json file) for every staged case file."""
     return [
-        pytest.param(family, path, id=f"{family.name}/{path.stem}", marks=_skip_unless_bpe(family))
+        pytest.param(
+            family, path, id=f"{family.name}/{path.stem}", marks=_skip_unless_supported(family)
+        )
         for family in tokenizer_dirs()
         for path in family.case_files
     ]

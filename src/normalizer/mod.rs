@@ -1,7 +1,10 @@
 //! Normalizers: rewrite a piece of text before pre-tokenization, keeping alignments.
 
+mod bert;
 mod replace;
 mod unicode;
+
+pub use bert::Bert;
 
 pub use replace::Pattern;
 pub use unicode::is_nfc;
@@ -24,6 +27,8 @@ pub enum Normalizer {
     Replace { pattern: Pattern, content: String },
     Prepend(String),
     Strip { left: bool, right: bool },
+    Bert(Bert),
+    StripAccents,
 }
 
 impl Normalizer {
@@ -42,6 +47,8 @@ impl Normalizer {
                 }
             }
             Normalizer::Strip { left, right } => strip(n, *left, *right),
+            Normalizer::Bert(b) => b.normalize(n),
+            Normalizer::StripAccents => bert::strip_accents(n),
         }
     }
 
@@ -61,13 +68,7 @@ impl Normalizer {
                     *s = t;
                 }
             }
-            Normalizer::Lowercase => {
-                if s.is_ascii() {
-                    s.make_ascii_lowercase();
-                } else {
-                    *s = s.chars().flat_map(char::to_lowercase).collect();
-                }
-            }
+            Normalizer::Lowercase => lowercase_str(s),
             Normalizer::Replace { pattern, content } => *s = pattern.replace_all(s, content),
             Normalizer::Prepend(p) => {
                 if !s.is_empty() {
@@ -84,6 +85,8 @@ impl Normalizer {
                 }
                 *s = t.to_string();
             }
+            Normalizer::Bert(b) => b.normalize_str(s),
+            Normalizer::StripAccents => bert::strip_accents_str(s),
         }
     }
 }
@@ -91,6 +94,14 @@ impl Normalizer {
 /// Whether lowercasing may change `s` (it has an uppercase or a non-ASCII char).
 fn may_change_case(s: &str) -> bool {
     s.chars().any(|c| c.is_uppercase() || !c.is_ascii())
+}
+
+fn lowercase_str(s: &mut String) {
+    if s.is_ascii() {
+        s.make_ascii_lowercase();
+    } else {
+        *s = s.chars().flat_map(char::to_lowercase).collect();
+    }
 }
 
 fn lowercase(n: &mut NormalizedString) {
@@ -186,8 +197,17 @@ mod tests {
         for (left, right) in [(true, false), (false, true), (true, true)] {
             list.push(Normalizer::Strip { left, right });
         }
+        for bits in 0..16u8 {
+            list.push(Normalizer::Bert(Bert {
+                clean_text: bits & 1 != 0,
+                handle_chinese_chars: bits & 2 != 0,
+                strip_accents: bits & 4 != 0,
+                lowercase: bits & 8 != 0,
+            }));
+        }
+        list.push(Normalizer::StripAccents);
         list.push(Normalizer::Sequence(list.clone()));
-        let alphabet = crate::test_texts::chars_of("aZ \t\n\u{3000}e\u{301}\u{e9}\u{3a3}\u{130}\u{df}\u{fb01}\u{2460}\u{1e9b}\u{323}\u{ac00}\u{11a8}x");
+        let alphabet = crate::test_texts::chars_of("aZ \t\n\u{3000}e\u{301}\u{e9}\u{3a3}\u{130}\u{df}\u{fb01}\u{2460}\u{1e9b}\u{323}\u{ac00}\u{11a8}x\u{0}\u{7}\u{85}\u{200b}\u{fffd}\u{4e2d}\u{102b}");
         for text in crate::test_texts::random_texts(&alphabet, 5_000, 12) {
             for norm in &list {
                 let mut n = NormalizedString::from_original(&text, 0);

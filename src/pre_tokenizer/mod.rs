@@ -1,5 +1,6 @@
 //! Pre-tokenizers: cut normalized text into pieces that the model encodes independently.
 
+pub mod bert;
 pub mod byte_level;
 pub mod class_run;
 pub mod scan;
@@ -42,24 +43,14 @@ pub enum PreTokenizer {
     Punctuation(Behavior),
     Whitespace,
     WhitespaceSplit,
+    /// BertPreTokenizer.
+    Bert,
+    CharDelimiterSplit(char),
 }
 
 fn whitespace_re() -> &'static Pattern {
     static RE: OnceLock<Pattern> = OnceLock::new();
     RE.get_or_init(|| Pattern::regex(r"\w+|[^\w\s]+").expect("static regex"))
-}
-
-fn is_punctuation(c: char) -> bool {
-    static RE: OnceLock<regex::Regex> = OnceLock::new();
-    if c.is_ascii_punctuation() {
-        return true;
-    }
-    if c.is_ascii() {
-        return false;
-    }
-    let re = RE.get_or_init(|| regex::Regex::new(r"^\p{P}$").expect("static regex"));
-    let mut buf = [0u8; 4];
-    re.is_match(c.encode_utf8(&mut buf))
 }
 
 impl PreTokenizer {
@@ -124,11 +115,17 @@ impl PreTokenizer {
                     out.push(n);
                 }
             }
+            PreTokenizer::Bert => {
+                let mut pieces = Vec::new();
+                bert::cut(&n.text, 0, &mut pieces);
+                out.extend(pieces.into_iter().map(|(s, e)| n.slice(s..e)));
+            }
             PreTokenizer::Split { .. }
             | PreTokenizer::Digits { .. }
             | PreTokenizer::Punctuation(_)
             | PreTokenizer::Whitespace
-            | PreTokenizer::WhitespaceSplit => {
+            | PreTokenizer::WhitespaceSplit
+            | PreTokenizer::CharDelimiterSplit(_) => {
                 let (m, b) = self.cut_matches(&n.text);
                 out.extend(split::apply(&n, m, b));
             }
@@ -144,7 +141,9 @@ impl PreTokenizer {
             | PreTokenizer::Digits { .. }
             | PreTokenizer::Punctuation(_)
             | PreTokenizer::Whitespace
-            | PreTokenizer::WhitespaceSplit => true,
+            | PreTokenizer::WhitespaceSplit
+            | PreTokenizer::Bert
+            | PreTokenizer::CharDelimiterSplit(_) => true,
             PreTokenizer::ByteLevel { .. } | PreTokenizer::Metaspace { .. } => false,
         }
     }
@@ -165,6 +164,7 @@ impl PreTokenizer {
                     behavior: Behavior::Isolated,
                     ..
                 } => pattern.for_each_isolated(piece, |a, z| pieces.push((s + a, s + z))),
+                PreTokenizer::Bert => bert::cut(piece, s, pieces),
                 _ => {
                     let (m, b) = self.cut_matches(piece);
                     pieces.extend(split::pieces(m, b).map(|(a, z)| (s + a, s + z)));
@@ -196,7 +196,10 @@ impl PreTokenizer {
                 };
                 (m, b)
             }
-            PreTokenizer::Punctuation(b) => (split::char_matches(text, is_punctuation), *b),
+            PreTokenizer::Punctuation(b) => (
+                split::char_matches(text, crate::unicode_class::hf::is_punctuation),
+                *b,
+            ),
             PreTokenizer::Whitespace => {
                 let mut m = whitespace_re().split(text);
                 m.iter_mut().for_each(|x| x.2 = !x.2);
@@ -206,7 +209,11 @@ impl PreTokenizer {
                 split::char_matches(text, char::is_whitespace),
                 Behavior::Removed,
             ),
+            PreTokenizer::CharDelimiterSplit(d) => {
+                (split::char_matches(text, |c| c == *d), Behavior::Removed)
+            }
             PreTokenizer::Sequence(_)
+            | PreTokenizer::Bert
             | PreTokenizer::ByteLevel { .. }
             | PreTokenizer::Metaspace { .. } => {
                 unreachable!("only pre-tokenizers that only cut have cut matches")
@@ -269,6 +276,8 @@ mod tests {
             PreTokenizer::Digits { individual: true },
             PreTokenizer::Whitespace,
             PreTokenizer::WhitespaceSplit,
+            PreTokenizer::Bert,
+            PreTokenizer::CharDelimiterSplit('a'),
             PreTokenizer::Split {
                 pattern: Pattern::Literal(" ".into()),
                 behavior: Behavior::MergedWithPrevious,

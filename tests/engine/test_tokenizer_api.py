@@ -153,10 +153,36 @@ def test_unsupported_component_names_its_path() -> None:
         Tokenizer.from_str(bad)
 
 
-def test_wordpiece_model_is_refused_by_name() -> None:
-    bad = tiny_json(model={"type": "WordPiece", "vocab": {}, "unk_token": "[UNK]"})
-    with pytest.raises(BatokError, match='model.type = "WordPiece" is not supported'):
+def test_unigram_model_is_refused_by_name() -> None:
+    bad = tiny_json(model={"type": "Unigram", "vocab": [["a", 0.0]], "unk_id": 0})
+    with pytest.raises(BatokError, match='model.type = "Unigram" is not supported'):
         Tokenizer.from_str(bad)
+
+
+def test_wordpiece_model_missing_a_field_names_it() -> None:
+    # tokenizers requires every WordPiece field too.
+    bad = tiny_json(model={"type": "WordPiece", "vocab": {}, "unk_token": "[UNK]"})
+    with pytest.raises(BatokError, match="missing field `continuing_subword_prefix`"):
+        Tokenizer.from_str(bad)
+
+
+def test_every_unsupported_part_is_named_in_one_error() -> None:
+    bad = tiny_json(
+        truncation={"max_length": 8},
+        normalizer={"type": "Sequence", "normalizers": [{"type": "Foo"}, {"type": "Bar"}]},
+        decoder={"type": "Baz"},
+        model={"type": "Unigram", "vocab": [["a", 0.0]], "unk_id": 0},
+    )
+    with pytest.raises(BatokError) as error:
+        Tokenizer.from_str(bad)
+    for part in (
+        "truncation is set",
+        'normalizer.normalizers[0].type = "Foo"',
+        'normalizer.normalizers[1].type = "Bar"',
+        'decoder.type = "Baz"',
+        'model.type = "Unigram"',
+    ):
+        assert part in str(error.value)
 
 
 def test_error_from_file_names_the_file(tmp_path: Path) -> None:

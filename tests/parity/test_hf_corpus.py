@@ -1,4 +1,5 @@
-"""batok's Tokenizer against `tokenizers` on the real corpus, every staged BPE tokenizer.json.
+"""batok's Tokenizer against `tokenizers` on the real corpus, every staged tokenizer.json
+of a model batok runs.
 
 CI compares a seeded sample of every corpus file per family; `BATOK_EXHAUSTIVE=1` compares every
 file whole, every paragraph and every line.

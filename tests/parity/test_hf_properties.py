@@ -1,4 +1,5 @@
-"""batok's Tokenizer against `tokenizers` on random text (hypothesis), every BPE family.
+"""batok's Tokenizer against `tokenizers` on random text (hypothesis), every family of a model
+batok runs.
 
 Random Unicode (emoji, combining marks, whitespace runs, CJK, controls; no surrogates), the same
 with the family's added and special token strings mixed in, and batches against single texts.

@@ -22,12 +22,13 @@ SHARED_DIR = Path(__file__).resolve().parents[2].parent / "shared"
 TOKENIZERS_DIR = SHARED_DIR / "tokenizers"
 CORPUS_DIR = SHARED_DIR / "corpus"
 
-# Families batok loads (BPE tokenizer.json) that have a tokenizer_config.json.
+# Families batok loads as they are that have a tokenizer_config.json.
 FAMILIES = sorted(
     d.name
     for d in TOKENIZERS_DIR.iterdir()
     if (d / "tokenizer_config.json").is_file()
-    and d.name not in ("all-minilm-l6-v2", "t5-small")  # WordPiece, Unigram: not yet
+    # all-MiniLM sets truncation and padding, t5-small is Unigram: not yet.
+    and d.name not in ("all-minilm-l6-v2", "t5-small")
 )
 
 # Where transformers 5 rebuilds a pipeline unlike the file, batok follows the file (as

@@ -1,0 +1,198 @@
+//! The WordPiece model (BERT): each word is cut greedily into the longest vocabulary tokens
+//! from its start, every token after the first looked up with `continuing_subword_prefix` in
+//! front; a word with a part no token covers, or longer than `max_input_chars_per_word`
+//! chars, is one unknown token.
+//!
+//! Lookups never build the prefixed string: tokens that start with the prefix are also kept
+//! in a second map under the rest of their text. The longest token bounds each search, so a
+//! long word costs a few lookups per token, not one per char of the word.
+
+use rustc_hash::FxHashMap;
+
+use super::bpe::PieceToken;
+
+#[derive(Debug, Clone)]
+pub struct WordPiece {
+    pub vocab: FxHashMap<String, u32>,
+    vocab_r: FxHashMap<u32, String>,
+    /// Tokens that start with the prefix, keyed by the text after it.
+    continuing: FxHashMap<String, u32>,
+    /// The longest key of `vocab` and of `continuing`, in bytes.
+    longest: usize,
+    longest_continuing: usize,
+    pub unk_token: String,
+    unk_id: u32,
+    pub continuing_subword_prefix: String,
+    pub max_input_chars_per_word: usize,
+}
+
+impl WordPiece {
+    /// Errors when the unknown token is not in the vocabulary: `tokenizers` loads such a file
+    /// but fails on the first word it cannot cut, so batok refuses it up front.
+    pub fn new(
+        vocab: FxHashMap<String, u32>,
+        unk_token: String,
+        continuing_subword_prefix: String,
+        max_input_chars_per_word: usize,
+    ) -> Result<WordPiece, String> {
+        let unk_id = *vocab.get(&unk_token).ok_or_else(|| {
+            format!(
+                "unk_token {unk_token:?} is not in the vocabulary (tokenizers fails on any word \
+                 it cannot cut)"
+            )
+        })?;
+        let vocab_r = vocab.iter().map(|(k, &v)| (v, k.clone())).collect();
+        let continuing: FxHashMap<String, u32> = vocab
+            .iter()
+            .filter_map(|(k, &v)| {
+                let rest = k.strip_prefix(continuing_subword_prefix.as_str())?;
+                (!rest.is_empty()).then(|| (rest.to_string(), v))
+            })
+            .collect();
+        let longest = vocab.keys().map(String::len).max().unwrap_or(0);
+        let longest_continuing = continuing.keys().map(String::len).max().unwrap_or(0);
+        Ok(WordPiece {
+            vocab,
+            vocab_r,
+            continuing,
+            longest,
+            longest_continuing,
+            unk_token,
+            unk_id,
+            continuing_subword_prefix,
+            max_input_chars_per_word,
+        })
+    }
+
+    pub fn token_to_id(&self, t: &str) -> Option<u32> {
+        self.vocab.get(t).copied()
+    }
+
+    pub fn id_to_token(&self, id: u32) -> Option<&str> {
+        self.vocab_r.get(&id).map(String::as_str)
+    }
+
+    /// Cut one word, appending its tokens (byte ranges in `word`) to `out`.
+    pub fn tokenize(&self, word: &str, out: &mut Vec<PieceToken>) {
+        if word.is_empty() {
+            return;
+        }
+        let unknown = PieceToken {
+            id: self.unk_id,
+            start: 0,
+            end: word.len(),
+        };
+        // A word of at most that many bytes has at most that many chars.
+        if word.len() > self.max_input_chars_per_word
+            && word.chars().count() > self.max_input_chars_per_word
+        {
+            out.push(unknown);
+            return;
+        }
+        let first = out.len();
+        let mut start = 0;
+        while start < word.len() {
+            let (map, longest) = if start == 0 {
+                (&self.vocab, self.longest)
+            } else {
+                (&self.continuing, self.longest_continuing)
+            };
+            let mut end = word.len().min(start + longest);
+            while !word.is_char_boundary(end) {
+                end -= 1;
+            }
+            let found = loop {
+                if end <= start {
+                    break None;
+                }
+                if let Some(&id) = map.get(&word[start..end]) {
+                    break Some(id);
+                }
+                end -= 1;
+                while !word.is_char_boundary(end) {
+                    end -= 1;
+                }
+            };
+            match found {
+                Some(id) => {
+                    out.push(PieceToken { id, start, end });
+                    start = end;
+                }
+                None => {
+                    out.truncate(first);
+                    out.push(unknown);
+                    return;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(prefix: &str, max_chars: usize) -> WordPiece {
+        let vocab = [
+            "[UNK]",
+            "un",
+            "##aff",
+            "##able",
+            "a",
+            "##a",
+            "\u{e9}t\u{e9}",
+            "##\u{e9}",
+            "##",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.replace("##", prefix), i as u32))
+        .collect();
+        WordPiece::new(vocab, "[UNK]".into(), prefix.into(), max_chars).unwrap()
+    }
+
+    fn cut(m: &WordPiece, word: &str) -> Vec<(u32, usize, usize)> {
+        let mut out = Vec::new();
+        m.tokenize(word, &mut out);
+        out.iter().map(|t| (t.id, t.start, t.end)).collect()
+    }
+
+    #[test]
+    fn wordpiece_takes_the_longest_token_first() {
+        // Each checked against `tokenizers` 0.23 with the same vocabulary.
+        let m = model("##", 100);
+        assert_eq!(cut(&m, "unaffable"), [(1, 0, 2), (2, 2, 5), (3, 5, 9)]);
+        assert_eq!(cut(&m, "aaa"), [(4, 0, 1), (5, 1, 2), (5, 2, 3)]);
+        assert_eq!(cut(&m, "\u{e9}t\u{e9}\u{e9}"), [(6, 0, 5), (7, 5, 7)]);
+        // A part no token covers makes the whole word unknown.
+        assert_eq!(cut(&m, "unx"), [(0, 0, 3)]);
+        // "##" written in the text is a word start, looked up as it is.
+        assert_eq!(cut(&m, "##"), [(8, 0, 2)]);
+    }
+
+    #[test]
+    fn wordpiece_long_words_are_unknown() {
+        let m = model("##", 3);
+        assert_eq!(cut(&m, "aaa"), [(4, 0, 1), (5, 1, 2), (5, 2, 3)]);
+        assert_eq!(cut(&m, "aaaa"), [(0, 0, 4)]);
+        // Chars, not bytes, are counted.
+        assert_eq!(cut(&m, "\u{e9}t\u{e9}"), [(6, 0, 5)]);
+    }
+
+    #[test]
+    fn wordpiece_empty_prefix_continues_with_plain_tokens() {
+        let vocab = [("[UNK]", 0), ("a", 1), ("aff", 2)]
+            .into_iter()
+            .map(|(t, i)| (t.to_string(), i))
+            .collect();
+        let m = WordPiece::new(vocab, "[UNK]".into(), String::new(), 100).unwrap();
+        assert_eq!(cut(&m, "aaff"), [(1, 0, 1), (2, 1, 4)]);
+    }
+
+    #[test]
+    fn wordpiece_without_its_unknown_token_is_refused() {
+        let vocab = [("a".to_string(), 0)].into_iter().collect();
+        let e = WordPiece::new(vocab, "[UNK]".into(), "##".into(), 100).unwrap_err();
+        assert!(e.contains("unk_token"), "{e}");
+    }
+}
