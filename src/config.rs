@@ -1117,7 +1117,9 @@ mod tests {
             r#"{{"type": "TemplateProcessing", "single": [{SEQ_A}], "pair": [{SEQ_A}],
                 "special_tokens": {{}}}}"#
         );
-        let e = with_post_processor(&pp).err().expect("must be refused");
+        let Err(e) = with_post_processor(&pp) else {
+            panic!("must be refused")
+        };
         assert!(e.message.contains("both sequences"), "{}", e.message);
     }
 
@@ -1127,7 +1129,9 @@ mod tests {
             r#"{{"type": "TemplateProcessing", "single": [{SEQ_B}], "pair": [{SEQ_A}, {SEQ_B}],
                 "special_tokens": {{}}}}"#
         );
-        let e = with_post_processor(&pp).err().expect("must be refused");
+        let Err(e) = with_post_processor(&pp) else {
+            panic!("must be refused")
+        };
         assert!(e.message.contains("sequence B"), "{}", e.message);
     }
 
@@ -1138,7 +1142,9 @@ mod tests {
                 "special_tokens": {{}}}}"#
         );
         let pp = format!(r#"{{"type": "Sequence", "processors": [{t}, {t}]}}"#);
-        let e = with_post_processor(&pp).err().expect("must be refused");
+        let Err(e) = with_post_processor(&pp) else {
+            panic!("must be refused")
+        };
         assert!(e.message.contains("after another"), "{}", e.message);
         assert!(with_post_processor(&t).is_ok());
     }

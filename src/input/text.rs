@@ -128,7 +128,9 @@ mod tests {
     fn text_pieces_cases() {
         let ok = |v: &[&str]| v.iter().map(|s| Ok(s.to_string())).collect::<Vec<_>>();
         // (input, separator, documents)
-        let cases: &[(&[u8], Option<&str>, Vec<Result<String, u64>>)] = &[
+        // (file bytes, separator, documents or the line of an error)
+        type Case<'a> = (&'a [u8], Option<&'a str>, Vec<Result<String, u64>>);
+        let cases: &[Case] = &[
             (b"one doc\n\nstill one", None, ok(&["one doc\n\nstill one"])),
             (b"", None, ok(&[""])),
             (b"a\n\nb\n\nc", Some("\n\n"), ok(&["a", "b", "c"])),
