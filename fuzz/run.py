@@ -67,12 +67,16 @@ def run_target(target: str, seconds: int, work: Path, keep_going: bool, seed: in
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("targets", nargs="*", choices=[*TARGETS, []], default=list(TARGETS))
+    # No `choices`: argparse checks an empty positional list against them and refuses it.
+    parser.add_argument("targets", nargs="*", help=f"any of {', '.join(TARGETS)} (default: all)")
     parser.add_argument("--seconds", type=int, default=20, help="per target")
     parser.add_argument("--work", type=Path, default=FUZZ_DIR / ".work")
     parser.add_argument("--keep-going", action="store_true", help="log findings, do not stop")
     parser.add_argument("--seed", type=int, default=None, help="libFuzzer's random seed")
     args = parser.parse_args()
+    unknown = [t for t in args.targets if t not in TARGETS]
+    if unknown:
+        parser.error(f"unknown target(s) {', '.join(unknown)}; choose from {', '.join(TARGETS)}")
     failed = [
         t
         for t in args.targets or TARGETS

@@ -78,3 +78,9 @@ def test_etag_with_a_newline_inside_the_quotes_is_refused() -> None:
     # Whitespace outside the quotes is stripped; a newline inside them reaches the regex.
     assert normalize_etag(f'"{BLOB}"\n') == BLOB
     assert normalize_etag(f'"{BLOB}\n"') is None
+
+
+def test_huge_ratelimit_reset_is_capped_not_an_overflow() -> None:
+    resp = _response(429, {"RateLimit": "limit=10, remaining=0, t=0" + "9" * 400})
+    wait = download._retry_wait(resp, download.HubSettings(), 0)
+    assert 0 <= wait <= download.HubSettings().max_wait

@@ -373,7 +373,7 @@ def _retry_after(resp: requests.Response, settings: HubSettings) -> float | None
     seconds = _int_header(resp.headers.get("Retry-After"))
     if seconds is None:
         match = re.search(r"\bt=(\d+)", resp.headers.get("RateLimit", ""))
-        seconds = int(match.group(1)) if match else None
+        seconds = _int_header(match.group(1)) if match else None
     if seconds is None:
         return None
     # The padding is the backoff base (1 s by default): the reset is not to the second. No
