@@ -114,7 +114,9 @@ def _differences(reference: Any, mine: batok.Tokenizer, label: str) -> list[str]
         )
         if want != got:
             where, w, g = _first_difference(want, got)
-            problems.append(f"{label}, {what}, at {where}: tokenizers {_short(w)}, batok {_short(g)}")
+            problems.append(
+                f"{label}, {what}, at {where}: tokenizers {_short(w)}, batok {_short(g)}"
+            )
     return problems
 
 
