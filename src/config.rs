@@ -18,7 +18,7 @@ use crate::model::{Model, WordLevel, WordPiece};
 use crate::normalizer::{Bert, Normalizer, Pattern, UnicodeForm};
 use crate::post_processor::{PostProcessor, SpecialTokens, TemplatePiece};
 use crate::pre_tokenizer::{Behavior, PreTokenizer, PrependScheme};
-use crate::tokenizer::Tokenizer;
+use crate::tokenizer::{Limits, Tokenizer};
 
 fn err(path: &str, msg: impl std::fmt::Display) -> Error {
     Error::config(format!("{path}: {msg}"))
@@ -861,11 +861,6 @@ fn assemble(
             None => Value::Null,
             Some(raw) => serde_json::from_str(raw.get()).map_err(|e| err(key, e))?,
         };
-        if matches!(key, "truncation" | "padding") && !v.is_null() {
-            errors.push(Error::config(format!(
-                "{key} is set in the file and is not supported yet; set it to null"
-            )));
-        }
         root.insert(key.to_string(), v);
     }
     let root = Value::from(root);
@@ -882,6 +877,8 @@ fn assemble(
         optional(&root, "post_processor", post_processor),
     );
     let decoder = keep(&mut errors, optional(&root, "decoder", decoder));
+    let truncation = keep(&mut errors, optional(&root, "truncation", section));
+    let padding = keep(&mut errors, optional(&root, "padding", section));
     let model = model().map_err(|e| errors.push(e)).ok();
     let added_value = root.get("added_tokens").filter(|v| !v.is_null());
     let listed = added_tokens(added_value).map_err(|e| errors.push(e)).ok();
@@ -889,14 +886,24 @@ fn assemble(
         return Err(joined(errors));
     };
     let added = AddedVocab::new(number_added(listed, &model), normalizer.as_ref())?;
-    Ok(Tokenizer::new(
+    let mut t = Tokenizer::new(
         added,
         normalizer,
         pre_tokenizer,
         model,
         post_processor,
         decoder,
-    ))
+    );
+    t.limits = Limits {
+        truncation,
+        padding,
+    };
+    Ok(t)
+}
+
+/// The `truncation` or `padding` section, read as `tokenizers` writes it.
+fn section<T: serde::de::DeserializeOwned>(v: &Value, path: &str) -> Result<T> {
+    T::deserialize(v).map_err(|e| err(path, e))
 }
 
 #[cfg(test)]
@@ -1041,7 +1048,7 @@ mod tests {
                     r#""post_processor": null"#,
                     r#""truncation": {"max_length": 8}"#,
                 ),
-                "truncation is set in the file",
+                "truncation: missing field `strategy`",
             ),
             (
                 TINY.replace(r#""model":"#, r#""not_a_model":"#),
@@ -1083,7 +1090,7 @@ mod tests {
             "model": {"type": "Unigram", "vocab": [["a", 0.0]]}}"#;
         let e = from_json(text).unwrap_err();
         for want in [
-            "truncation is set",
+            "truncation: missing field `strategy`",
             "normalizer.normalizers[0].type = \"Foo\"",
             "normalizer.normalizers[2].type = \"Bar\"",
             "pre_tokenizer.type = \"Baz\"",

@@ -14,11 +14,13 @@ pub mod input;
 pub mod model;
 pub mod normalized;
 pub mod normalizer;
+pub mod padding;
 pub mod placement;
 pub mod post_processor;
 pub mod pre_tokenizer;
 pub mod tiktoken;
 pub mod tokenizer;
+pub mod truncation;
 pub mod unicode_class;
 
 #[cfg(test)]

@@ -48,6 +48,9 @@ pub enum PostProcessor {
 
 /// Move offsets past leading and trailing spaces of byte-level tokens (HF's `process_offsets`).
 fn trim_offsets(enc: &mut Encoding, add_prefix_space: bool) {
+    for w in &mut enc.overflowing {
+        trim_offsets(w, add_prefix_space);
+    }
     let space = byte_to_char()[b' ' as usize];
     let is_space = |c: &char| *c == space || c.is_whitespace();
     for (i, (tok, off)) in enc.tokens.iter().zip(enc.offsets.iter_mut()).enumerate() {
@@ -69,6 +72,18 @@ fn trim_offsets(enc: &mut Encoding, add_prefix_space: bool) {
     }
 }
 
+/// Give every token of `e` and of its overflowing windows type id `type_id` (and, with
+/// `seq`, that sequence id).
+fn set_type_ids(e: &mut Encoding, type_id: u32, seq: Option<usize>) {
+    e.type_ids.iter_mut().for_each(|x| *x = type_id);
+    if let Some(seq) = seq {
+        e.set_sequence_id(seq);
+    }
+    for w in &mut e.overflowing {
+        set_type_ids(w, type_id, seq);
+    }
+}
+
 /// An encoding of special tokens only, each with type id `type_id`.
 fn specials(ids: &[u32], tokens: &[String], type_id: u32) -> Encoding {
     let n = ids.len();
@@ -78,18 +93,22 @@ fn specials(ids: &[u32], tokens: &[String], type_id: u32) -> Encoding {
         offsets: vec![(0, 0); n],
         type_ids: vec![type_id; n],
         special_tokens_mask: vec![1; n],
+        attention_mask: vec![1; n],
+        overflowing: Vec::new(),
         sequence_ranges: Vec::new(),
     }
 }
 
 /// `enc` between `before` and `after` (special tokens, or nothing), as BERT and RoBERTa write
 /// them: the content's special-tokens mask is cleared, and only the content gets sequence `seq`.
+/// Overflowing windows are wrapped the same way.
 fn wrap(
-    enc: Encoding,
+    mut enc: Encoding,
     before: Option<(&(String, u32), u32)>,
     after: (&(String, u32), u32),
     seq: usize,
 ) -> Encoding {
+    let windows = std::mem::take(&mut enc.overflowing);
     let n = enc.len();
     let mut out = match before {
         Some(((t, id), ty)) => specials(&[*id], std::slice::from_ref(t), ty),
@@ -101,9 +120,14 @@ fn wrap(
     out.offsets.extend(enc.offsets);
     out.type_ids.extend(enc.type_ids);
     out.special_tokens_mask.extend(std::iter::repeat_n(0, n));
+    out.attention_mask.extend(enc.attention_mask);
     let ((t, id), ty) = after;
     out.merge_with(specials(&[*id], std::slice::from_ref(t), ty));
     out.sequence_ranges = vec![(seq, start..start + n)];
+    out.overflowing = windows
+        .into_iter()
+        .map(|w| wrap(w, before, after, seq))
+        .collect();
     out
 }
 
@@ -147,6 +171,9 @@ impl PostProcessor {
                         trim_offsets(e, *add_prefix_space);
                     }
                     e.set_sequence_id(i);
+                    for w in &mut e.overflowing {
+                        w.set_sequence_id(i);
+                    }
                 }
                 list
             }
@@ -160,8 +187,9 @@ impl PostProcessor {
                     if *t {
                         trim_offsets(e, *add_prefix_space);
                     }
-                    // RoBERTa gives every token type id 0, with or without special tokens.
-                    e.type_ids.iter_mut().for_each(|x| *x = 0);
+                    // RoBERTa gives every token type id 0, with or without special tokens
+                    // (overflowing windows too).
+                    set_type_ids(e, 0, None);
                 }
                 if !add_special_tokens {
                     return list;
@@ -207,8 +235,8 @@ impl PostProcessor {
                         TemplatePiece::Sequence { second, type_id } => {
                             let i = usize::from(*second);
                             let Some(e) = list.get_mut(i) else { continue };
-                            e.type_ids.iter_mut().for_each(|x| *x = *type_id);
-                            e.set_sequence_id(i);
+                            // Overflowing windows too: each gets the template in full.
+                            set_type_ids(e, *type_id, Some(i));
                             out.push(if last[i] == Some(k) {
                                 std::mem::take(e)
                             } else {
@@ -228,6 +256,34 @@ impl PostProcessor {
             PostProcessor::Sequence(steps) => steps
                 .iter()
                 .fold(list, |l, p| p.process_encodings(l, add_special_tokens)),
+        }
+    }
+
+    /// How many special tokens `process` adds around one text (`pair` false) or a pair: what
+    /// truncation leaves room for, as `tokenizers` counts them.
+    pub fn added_tokens(&self, pair: bool) -> usize {
+        match self {
+            PostProcessor::ByteLevel { .. } => 0,
+            PostProcessor::Roberta { .. } => 2 + 2 * usize::from(pair),
+            PostProcessor::Bert { .. } => 2 + usize::from(pair),
+            PostProcessor::Template {
+                single,
+                pair: pair_template,
+                special_tokens,
+            } => {
+                let template = if pair { pair_template } else { single };
+                template
+                    .iter()
+                    .filter_map(|p| match p {
+                        TemplatePiece::Special { id, .. } => special_tokens
+                            .iter()
+                            .find(|(k, _)| k == id)
+                            .map(|(_, st)| st.ids.len()),
+                        TemplatePiece::Sequence { .. } => None,
+                    })
+                    .sum()
+            }
+            PostProcessor::Sequence(steps) => steps.iter().map(|p| p.added_tokens(pair)).sum(),
         }
     }
 

@@ -12,8 +12,10 @@ use crate::model::{Bpe, Model, PieceToken};
 use crate::normalized::NormalizedString;
 use crate::normalizer::Normalizer;
 use crate::normalizer::{Pattern, UnicodeForm};
+use crate::padding::PaddingParams;
 use crate::post_processor::PostProcessor;
 use crate::pre_tokenizer::{byte_level, Behavior, PreTokenizer, PrependScheme};
+use crate::truncation::TruncationParams;
 
 thread_local! {
     static SCRATCH_IDS: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
@@ -37,8 +39,25 @@ struct Work {
     subs: Vec<(usize, usize)>,
 }
 
+/// Truncation and padding, as a tokenizer.json file sets them (or `enable_truncation` and
+/// `enable_padding` do). They apply to whole encodings, so the ids-only shortcuts step aside
+/// while either is set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Limits {
+    pub truncation: Option<TruncationParams>,
+    pub padding: Option<PaddingParams>,
+}
+
+impl Limits {
+    pub fn is_none(&self) -> bool {
+        self.truncation.is_none() && self.padding.is_none()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Tokenizer {
+    /// The file's truncation and padding (callers pass the limits they run under).
+    pub limits: Limits,
     pub added: AddedVocab,
     pub normalizer: Option<Normalizer>,
     pub pre_tokenizer: Option<PreTokenizer>,
@@ -382,6 +401,7 @@ impl Tokenizer {
         let fast = FastIds::plan(&added, normalizer.as_ref(), pre_tokenizer.as_ref(), &model);
         let cuts_only = pre_tokenizer.as_ref().is_none_or(PreTokenizer::only_cuts);
         Tokenizer {
+            limits: Limits::default(),
             cuts_only,
             added,
             normalizer,
@@ -766,10 +786,7 @@ impl Tokenizer {
 
     pub fn encode(&self, text: &str, add_special_tokens: bool) -> Encoding {
         let enc = self.encode_sequence(text, 0);
-        match &self.post_processor {
-            Some(p) => p.process(enc, add_special_tokens),
-            None => enc,
-        }
+        self.post_process(enc, None, add_special_tokens)
     }
 
     /// A pair of texts as `tokenizers` encodes it: each text on its own (the second with type
@@ -778,16 +795,84 @@ impl Tokenizer {
     pub fn encode_pair(&self, a: &str, b: &str, add_special_tokens: bool) -> Encoding {
         let first = self.encode_sequence(a, 0);
         let second = self.encode_sequence(b, 1);
+        self.post_process(first, Some(second), add_special_tokens)
+    }
+
+    fn post_process(
+        &self,
+        first: Encoding,
+        second: Option<Encoding>,
+        add_special_tokens: bool,
+    ) -> Encoding {
         match &self.post_processor {
-            Some(p) => p.process_pair(first, Some(second), add_special_tokens),
+            Some(p) => p.process_pair(first, second, add_special_tokens),
             None => {
-                let mut parts = [first, second];
-                for (i, e) in parts.iter_mut().enumerate() {
-                    e.set_sequence_id(i);
+                let mut parts = vec![first];
+                parts.extend(second);
+                if parts.len() > 1 {
+                    for (i, e) in parts.iter_mut().enumerate() {
+                        e.set_sequence_id(i);
+                    }
                 }
-                Encoding::merge(parts.into())
+                Encoding::merge(parts)
             }
         }
+    }
+
+    /// A text, or a pair, under `limits`: truncated before the special tokens are added (each
+    /// text encoded on its own first), padded after, as `tokenizers` runs its pipeline.
+    pub fn encode_limited(
+        &self,
+        a: &str,
+        b: Option<&str>,
+        add_special_tokens: bool,
+        limits: &Limits,
+    ) -> Result<Encoding> {
+        let mut e = self.encode_truncated(a, b, add_special_tokens, limits)?;
+        if let Some(p) = &limits.padding {
+            p.apply(std::slice::from_mut(&mut e));
+        }
+        Ok(e)
+    }
+
+    fn encode_truncated(
+        &self,
+        a: &str,
+        b: Option<&str>,
+        add_special_tokens: bool,
+        limits: &Limits,
+    ) -> Result<Encoding> {
+        let mut first = self.encode_sequence(a, 0);
+        let mut second = b.map(|b| self.encode_sequence(b, 1));
+        if let Some(t) = &limits.truncation {
+            let added = match &self.post_processor {
+                Some(p) if add_special_tokens => p.added_tokens(second.is_some()),
+                _ => 0,
+            };
+            t.apply(&mut first, second.as_mut(), added)?;
+        }
+        Ok(self.post_process(first, second, add_special_tokens))
+    }
+
+    /// `encode_limited` over many texts or pairs on `threads` threads (0: all); padding to
+    /// the longest pads to the longest of the batch.
+    pub fn encode_batch_limited<S: AsRef<str> + Sync>(
+        &self,
+        items: &[(S, Option<S>)],
+        add_special_tokens: bool,
+        threads: usize,
+        limits: &Limits,
+    ) -> Result<Vec<Encoding>> {
+        let mut out = crate::batch::map(items, threads, |(a, b)| {
+            let b = b.as_ref().map(AsRef::as_ref);
+            self.encode_truncated(a.as_ref(), b, add_special_tokens, limits)
+        })
+        .into_iter()
+        .collect::<Result<Vec<Encoding>>>()?;
+        if let Some(p) = &limits.padding {
+            p.apply(&mut out);
+        }
+        Ok(out)
     }
 
     /// `encode_pair` over many pairs, or `encode` where an item has no second text, on

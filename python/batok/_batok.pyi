@@ -53,6 +53,9 @@ class Encoding:
     def attention_mask(self) -> list[int]: ...
     @property
     def special_tokens_mask(self) -> list[int]: ...
+    @property
+    def overflowing(self) -> list[Encoding]:
+        """The windows truncation cut off, each encoded as this one is."""
     def __len__(self) -> int: ...
 
 @final
@@ -68,7 +71,16 @@ class Tokenizer:
     def from_file(path: str) -> Tokenizer:
         """Raises FileNotFoundError for a missing file, BatokError for bad contents."""
     def to_str(self) -> str:
-        """The tokenizer.json text this tokenizer was loaded from."""
+        """The tokenizer.json text: as loaded, with the current truncation and padding."""
+    def with_limits(self, truncation: str | None = None, padding: str | None = None) -> Tokenizer:
+        """This tokenizer with other truncation and padding (each a tokenizer.json section as
+        JSON text, or None for off), sharing the vocabulary and pipeline."""
+    @property
+    def truncation(self) -> str | None:
+        """The truncation section as JSON text, or None when off."""
+    @property
+    def padding(self) -> str | None:
+        """The padding section as JSON text, or None when off."""
     def encode(self, text: str, add_special_tokens: bool = True) -> Encoding: ...
     def encode_pair(self, text: str, pair: str, add_special_tokens: bool = True) -> Encoding:
         """Both texts with the post-processor's pair template, as `tokenizers` encodes a pair."""

@@ -60,7 +60,7 @@ class Frame:
 
     @classmethod
     def probe(cls, tok: Tokenizer) -> Frame:
-        native = tok._native
+        native = tok._plain()
         for text in ("a", "hello", "0", " "):
             bare = native.encode(text, False)
             if len(bare):
@@ -102,7 +102,7 @@ class PairFrame:
 
     @classmethod
     def probe(cls, tok: Tokenizer, add_special_tokens: bool) -> PairFrame:
-        native = tok._native
+        native = tok._plain()
         for first, second in (("a", "b"), ("hello", "world"), ("0", "1"), (" ", " ")):
             bare_a, bare_b = native.encode(first, False).ids, native.encode(second, False).ids
             if bare_a and bare_b:
@@ -203,7 +203,7 @@ def call(
         )
     else:
         frame = tok._frame() if add_special_tokens else Frame((), (), (), (), 0)
-        encodings = tok._native.encode_batch(texts, False, tok._threads(num_threads))
+        encodings = tok._plain().encode_batch(texts, False, tok._threads(num_threads))
         for sample, enc in enumerate(encodings):
             ids = enc.ids
             offsets = enc.offsets if want_offsets else None
@@ -355,7 +355,7 @@ def _pair_rows(
     frame = tok._pair_frame(add_special_tokens)
     if limit is not None and add_special_tokens and frame.added:
         limit -= frame.added  # below zero: no limit (see `_cut_pair`)
-    encodings = tok._native.encode_batch([*firsts, *seconds], False, tok._threads(num_threads))
+    encodings = tok._plain().encode_batch([*firsts, *seconds], False, tok._threads(num_threads))
     n = len(firsts)
     rows: list[Row] = []
     for sample, (a, b) in enumerate(zip(encodings[:n], encodings[n:], strict=True)):

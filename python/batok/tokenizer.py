@@ -44,6 +44,9 @@ class Tokenizer:
 
     def __init__(self, native: _batok.Tokenizer, config: dict[str, Any] | None = None) -> None:
         self._native = native
+        # The same tokenizer without truncation and padding (shared, not copied): the
+        # transformers call applies its own per call, as transformers does.
+        self._plain_native = native.with_limits() if _has_limits(native) else native
         self._config: dict[str, Any] = dict(config or {})
         self.bos_token: str | None = None
         self.eos_token: str | None = None
@@ -77,7 +80,7 @@ class Tokenizer:
         # tokenizer.json's post-processor does not (e.g. deepseek-coder).
         self._extra_bos: int | None = None
         self._extra_eos: int | None = None
-        base = native.encode_ids("", True)
+        base = self._plain_native.encode_ids("", True)
         if self._config.get("add_bos_token") is True and self.bos_token_id is not None:
             if not base or base[0] != self.bos_token_id:
                 self._extra_bos = self.bos_token_id
@@ -150,7 +153,105 @@ class Tokenizer:
                 raise ValueError(f"{config_file} is not a valid tokenizer_config.json: {e}") from e
             if isinstance(loaded, dict):
                 config = loaded
-        return cls(_batok.Tokenizer.from_file(os.fspath(tokenizer_file)), config)
+        # transformers runs a file's truncation and padding only when a call asks for them.
+        native = _batok.Tokenizer.from_file(os.fspath(tokenizer_file)).with_limits()
+        return cls(native, config)
+
+    # -- truncation and padding --------------------------------------------------------------
+
+    def enable_truncation(
+        self,
+        max_length: int,
+        stride: int = 0,
+        strategy: str = "longest_first",
+        direction: str = "right",
+    ) -> None:
+        """Truncate every encoding to `max_length` tokens (special tokens included), keeping
+        what is cut off as `overflowing` windows that overlap by `stride` tokens, as
+        `tokenizers` does. `strategy`: "longest_first", "only_first" or "only_second" (which
+        text of a pair gives way); `direction`: "right" or "left" (which end is cut)."""
+        section = {
+            "direction": _choice(direction, _DIRECTIONS, "direction"),
+            "max_length": _count(max_length, "max_length"),
+            "strategy": _choice(strategy, _STRATEGIES, "strategy"),
+            "stride": _count(stride, "stride"),
+        }
+        self._set_limits(section, _section(self._native.padding))
+
+    def no_truncation(self) -> None:
+        """Encode texts whole (the default, unless the file sets truncation)."""
+        self._set_limits(None, _section(self._native.padding))
+
+    @property
+    def truncation(self) -> dict[str, Any] | None:
+        """The truncation in effect, as `tokenizers` reports it, or None."""
+        t = _section(self._native.truncation)
+        if t is None:
+            return None
+        return {
+            "max_length": t["max_length"],
+            "stride": t["stride"],
+            "strategy": _name_of(t["strategy"], _STRATEGIES),
+            "direction": _name_of(t.get("direction", "Right"), _DIRECTIONS),
+        }
+
+    def enable_padding(
+        self,
+        direction: str = "right",
+        pad_id: int = 0,
+        pad_type_id: int = 0,
+        pad_token: str = "[PAD]",
+        length: int | None = None,
+        pad_to_multiple_of: int | None = None,
+    ) -> None:
+        """Pad every encoding to `length` tokens, or (None) to the longest of each batch,
+        rounded up to `pad_to_multiple_of`, with `pad_id`/`pad_token` on the `direction`
+        side, as `tokenizers` does."""
+        section = {
+            "strategy": "BatchLongest" if length is None else {"Fixed": _count(length, "length")},
+            "direction": _choice(direction, _DIRECTIONS, "direction"),
+            "pad_to_multiple_of": (
+                None
+                if pad_to_multiple_of is None
+                else _count(pad_to_multiple_of, "pad_to_multiple_of")
+            ),
+            "pad_id": _count(pad_id, "pad_id", 2**32 - 1),
+            "pad_type_id": _count(pad_type_id, "pad_type_id", 2**32 - 1),
+            "pad_token": check_text(pad_token, "pad_token"),
+        }
+        self._set_limits(_section(self._native.truncation), section)
+
+    def no_padding(self) -> None:
+        """Leave encodings at their own length (the default, unless the file sets padding)."""
+        self._set_limits(_section(self._native.truncation), None)
+
+    @property
+    def padding(self) -> dict[str, Any] | None:
+        """The padding in effect, as `tokenizers` reports it, or None."""
+        p = _section(self._native.padding)
+        if p is None:
+            return None
+        strategy = p["strategy"]
+        return {
+            "length": strategy["Fixed"] if isinstance(strategy, dict) else None,
+            "pad_to_multiple_of": p["pad_to_multiple_of"],
+            "pad_id": p["pad_id"],
+            "pad_token": p["pad_token"],
+            "pad_type_id": p["pad_type_id"],
+            "direction": _name_of(p["direction"], _DIRECTIONS),
+        }
+
+    def _set_limits(self, truncation: Any, padding: Any) -> None:
+        import json
+
+        def text(section: Any) -> str | None:
+            return None if section is None else json.dumps(section)
+
+        self._native = self._native.with_limits(text(truncation), text(padding))
+
+    def _plain(self) -> _batok.Tokenizer:
+        """The native tokenizer with no truncation or padding."""
+        return self._plain_native
 
     # -- encoding --------------------------------------------------------------------------
 
@@ -472,6 +573,40 @@ def _split_pairs(items: Any) -> tuple[list[str], list[str | None]]:
             firsts.append(check_text(item, f"texts[{i}]"))
             seconds.append(None)
     return firsts, seconds
+
+
+_STRATEGIES = {
+    "longest_first": "LongestFirst",
+    "only_first": "OnlyFirst",
+    "only_second": "OnlySecond",
+}
+_DIRECTIONS = {"left": "Left", "right": "Right"}
+
+
+def _has_limits(native: _batok.Tokenizer) -> bool:
+    return native.truncation is not None or native.padding is not None
+
+
+def _section(text: str | None) -> Any:
+    import json
+
+    return None if text is None else json.loads(text)
+
+
+def _choice(value: Any, names: dict[str, str], what: str) -> str:
+    if not isinstance(value, str) or value not in names:
+        raise ValueError(f"{what} must be one of {sorted(names)}, got {value!r}")
+    return names[value]
+
+
+def _name_of(file_name: str, names: dict[str, str]) -> str:
+    return next(k for k, v in names.items() if v == file_name)
+
+
+def _count(value: Any, what: str, most: int = 2**63 - 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
+        raise ValueError(f"{what} must be an int from 0 to {most}, got {value!r}")
+    return value
 
 
 def _side(value: Any, name: str) -> str:

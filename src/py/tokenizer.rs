@@ -11,7 +11,7 @@ use super::errors::{guard, io_to_py, to_py};
 use super::ids::{extract_ids, IntCache};
 use crate::batch;
 use crate::encoding::Encoding;
-use crate::tokenizer::Tokenizer;
+use crate::tokenizer::{Limits, Tokenizer};
 
 #[pyclass(module = "batok._batok", name = "Tokenizer", frozen)]
 pub struct PyTokenizer {
@@ -20,6 +20,9 @@ pub struct PyTokenizer {
     /// The tokenizer.json text it was loaded from: what `to_str` gives back, and what a pickle
     /// carries (so that a worker process rebuilds the same tokenizer without any download).
     json: Arc<str>,
+    /// The truncation and padding encodings get: the file's until the Python layer asks for
+    /// others (`with_limits`, which shares everything else).
+    limits: Limits,
 }
 
 #[pyclass(module = "batok._batok", name = "Encoding", frozen)]
@@ -58,7 +61,19 @@ impl PyEncoding {
     }
     #[getter]
     fn attention_mask(&self) -> Vec<u32> {
-        vec![1; self.inner.ids.len()]
+        self.inner.attention_mask.clone()
+    }
+    /// The windows truncation cut off, each encoded as this one is.
+    #[getter]
+    fn overflowing(&self) -> Vec<PyEncoding> {
+        self.inner
+            .overflowing
+            .iter()
+            .map(|e| PyEncoding {
+                inner: e.clone(),
+                ints: self.ints.clone(),
+            })
+            .collect()
     }
     #[getter]
     fn special_tokens_mask(&self) -> Vec<u32> {
@@ -78,10 +93,65 @@ fn load(py: Python<'_>, json: Arc<str>) -> PyResult<PyTokenizer> {
         .map_err(to_py)?;
     let n = t.max_id().map_or(0, |m| m as usize + 1);
     Ok(PyTokenizer {
+        limits: t.limits.clone(),
         inner: Arc::new(t),
         ints: Arc::new(IntCache::new(n)),
         json,
     })
+}
+
+/// A `truncation` or `padding` section as JSON text (None: off).
+fn section_json<T: serde::Serialize>(v: &Option<T>) -> Option<String> {
+    v.as_ref()
+        .map(|v| serde_json::to_string(v).expect("plain data serializes"))
+}
+
+fn parse_section<T: serde::de::DeserializeOwned>(
+    what: &str,
+    json: Option<&str>,
+) -> PyResult<Option<T>> {
+    json.map(|j| {
+        serde_json::from_str(j)
+            .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("invalid {what}: {e}")))
+    })
+    .transpose()
+}
+
+impl PyTokenizer {
+    fn wrap(&self, inner: Encoding) -> PyEncoding {
+        PyEncoding {
+            inner,
+            ints: self.ints.clone(),
+        }
+    }
+
+    /// Encodings of `items` under the current limits, on `num_threads` threads.
+    fn encode_items(
+        &self,
+        py: Python<'_>,
+        items: &[(&str, Option<&str>)],
+        add_special_tokens: bool,
+        num_threads: usize,
+    ) -> PyResult<Vec<Encoding>> {
+        let (t, limits) = (&self.inner, &self.limits);
+        py.allow_threads(|| {
+            guard(|| t.encode_batch_limited(items, add_special_tokens, num_threads, limits))
+        })?
+        .map_err(to_py)
+    }
+
+    /// Ids of `texts` under the current limits (the ids-only paths when there are none).
+    fn limited_ids(
+        &self,
+        py: Python<'_>,
+        texts: &[PyBackedStr],
+        add_special_tokens: bool,
+        num_threads: usize,
+    ) -> PyResult<Vec<Vec<u32>>> {
+        let items: Vec<(&str, Option<&str>)> = texts.iter().map(|s| (&**s, None)).collect();
+        let encs = self.encode_items(py, &items, add_special_tokens, num_threads)?;
+        Ok(encs.into_iter().map(|e| e.ids).collect())
+    }
 }
 
 #[pymethods]
@@ -100,19 +170,65 @@ impl PyTokenizer {
         })
     }
 
-    /// The tokenizer.json text this tokenizer was loaded from.
-    fn to_str(&self) -> &str {
-        &self.json
+    /// The tokenizer.json text: as loaded, with the current truncation and padding.
+    fn to_str(&self) -> PyResult<String> {
+        if self.limits == self.inner.limits {
+            return Ok(self.json.to_string());
+        }
+        let mut v: serde_json::Value = serde_json::from_str(&self.json)
+            .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+        if let Some(map) = v.as_object_mut() {
+            let as_value = |s: Option<String>| {
+                s.map_or(serde_json::Value::Null, |s| {
+                    serde_json::from_str(&s).expect("serialized just now")
+                })
+            };
+            map.insert(
+                "truncation".into(),
+                as_value(section_json(&self.limits.truncation)),
+            );
+            map.insert(
+                "padding".into(),
+                as_value(section_json(&self.limits.padding)),
+            );
+        }
+        Ok(v.to_string())
+    }
+
+    /// This tokenizer with other truncation and padding (each a tokenizer.json section as
+    /// JSON text, or None for off); the vocabulary and pipeline are shared, not copied.
+    #[pyo3(signature = (truncation = None, padding = None))]
+    fn with_limits(&self, truncation: Option<&str>, padding: Option<&str>) -> PyResult<Self> {
+        Ok(PyTokenizer {
+            inner: self.inner.clone(),
+            ints: self.ints.clone(),
+            json: self.json.clone(),
+            limits: Limits {
+                truncation: parse_section("truncation", truncation)?,
+                padding: parse_section("padding", padding)?,
+            },
+        })
+    }
+
+    /// The truncation section as JSON text, or None when off.
+    #[getter]
+    fn truncation(&self) -> Option<String> {
+        section_json(&self.limits.truncation)
+    }
+
+    /// The padding section as JSON text, or None when off.
+    #[getter]
+    fn padding(&self) -> Option<String> {
+        section_json(&self.limits.padding)
     }
 
     #[pyo3(signature = (text, add_special_tokens = true))]
     fn encode(&self, py: Python<'_>, text: &str, add_special_tokens: bool) -> PyResult<PyEncoding> {
-        let t = &self.inner;
-        let inner = py.allow_threads(|| guard(|| t.encode(text, add_special_tokens)))?;
-        Ok(PyEncoding {
-            inner,
-            ints: self.ints.clone(),
-        })
+        let (t, limits) = (&self.inner, &self.limits);
+        let inner = py
+            .allow_threads(|| guard(|| t.encode_limited(text, None, add_special_tokens, limits)))?
+            .map_err(to_py)?;
+        Ok(self.wrap(inner))
     }
 
     /// A pair of texts with the post-processor's pair template (as `tokenizers`' `encode(a, b)`).
@@ -124,12 +240,13 @@ impl PyTokenizer {
         pair: &str,
         add_special_tokens: bool,
     ) -> PyResult<PyEncoding> {
-        let t = &self.inner;
-        let inner = py.allow_threads(|| guard(|| t.encode_pair(text, pair, add_special_tokens)))?;
-        Ok(PyEncoding {
-            inner,
-            ints: self.ints.clone(),
-        })
+        let (t, limits) = (&self.inner, &self.limits);
+        let inner = py
+            .allow_threads(|| {
+                guard(|| t.encode_limited(text, Some(pair), add_special_tokens, limits))
+            })?
+            .map_err(to_py)?;
+        Ok(self.wrap(inner))
     }
 
     /// `encode_pair` over `texts[i]` and `pairs[i]`; where `pairs[i]` is None, `encode`.
@@ -154,17 +271,8 @@ impl PyTokenizer {
             .zip(&pairs)
             .map(|(a, b)| (&**a, b.as_deref()))
             .collect();
-        let t = &self.inner;
-        let encs = py.allow_threads(|| {
-            guard(|| t.encode_pair_batch(&items, add_special_tokens, num_threads))
-        })?;
-        Ok(encs
-            .into_iter()
-            .map(|inner| PyEncoding {
-                inner,
-                ints: self.ints.clone(),
-            })
-            .collect())
+        let encs = self.encode_items(py, &items, add_special_tokens, num_threads)?;
+        Ok(encs.into_iter().map(|e| self.wrap(e)).collect())
     }
 
     #[pyo3(signature = (text, add_special_tokens = true))]
@@ -174,6 +282,11 @@ impl PyTokenizer {
         text: &str,
         add_special_tokens: bool,
     ) -> PyResult<Bound<'py, PyList>> {
+        if !self.limits.is_none() {
+            return self
+                .ints
+                .list(py, &self.encode(py, text, add_special_tokens)?.inner.ids);
+        }
         let t = &self.inner;
         let ids = py.allow_threads(|| guard(|| t.encode_ids(text, add_special_tokens)))?;
         self.ints.list(py, &ids)
@@ -186,6 +299,9 @@ impl PyTokenizer {
         text: &str,
         add_special_tokens: bool,
     ) -> PyResult<usize> {
+        if !self.limits.is_none() {
+            return Ok(self.encode(py, text, add_special_tokens)?.inner.len());
+        }
         let t = &self.inner;
         py.allow_threads(|| guard(|| t.count_tokens(text, add_special_tokens)))
     }
@@ -198,17 +314,9 @@ impl PyTokenizer {
         add_special_tokens: bool,
         num_threads: usize,
     ) -> PyResult<Vec<PyEncoding>> {
-        let t = &self.inner;
-        let encs = py.allow_threads(|| {
-            guard(|| batch::map(&texts, num_threads, |s| t.encode(s, add_special_tokens)))
-        })?;
-        Ok(encs
-            .into_iter()
-            .map(|inner| PyEncoding {
-                inner,
-                ints: self.ints.clone(),
-            })
-            .collect())
+        let items: Vec<(&str, Option<&str>)> = texts.iter().map(|s| (&**s, None)).collect();
+        let encs = self.encode_items(py, &items, add_special_tokens, num_threads)?;
+        Ok(encs.into_iter().map(|e| self.wrap(e)).collect())
     }
 
     #[pyo3(signature = (texts, add_special_tokens = true, num_threads = 0))]
@@ -219,6 +327,14 @@ impl PyTokenizer {
         add_special_tokens: bool,
         num_threads: usize,
     ) -> PyResult<Bound<'py, PyList>> {
+        if !self.limits.is_none() {
+            let ids = self.limited_ids(py, &texts, add_special_tokens, num_threads)?;
+            let lists = ids
+                .iter()
+                .map(|v| self.ints.list(py, v))
+                .collect::<PyResult<Vec<_>>>()?;
+            return PyList::new(py, lists);
+        }
         let t = &self.inner;
         batch_out::lists(py, &self.ints, &texts, num_threads, |s, out| {
             t.encode_ids_append(s, add_special_tokens, out)
@@ -234,6 +350,17 @@ impl PyTokenizer {
         add_special_tokens: bool,
         num_threads: usize,
     ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+        if !self.limits.is_none() {
+            let ids = self.limited_ids(py, &texts, add_special_tokens, num_threads)?;
+            let mut flat = Vec::new();
+            let mut starts = vec![0u64];
+            for v in &ids {
+                flat.extend(v.iter().flat_map(|i| i.to_le_bytes()));
+                starts.push(starts[starts.len() - 1] + v.len() as u64);
+            }
+            let starts: Vec<u8> = starts.iter().flat_map(|s| s.to_le_bytes()).collect();
+            return Ok((PyBytes::new(py, &flat), PyBytes::new(py, &starts)));
+        }
         let t = &self.inner;
         batch_out::buffers(py, &texts, num_threads, |s, out| {
             t.encode_ids_append(s, add_special_tokens, out)

@@ -176,7 +176,7 @@ def test_every_unsupported_part_is_named_in_one_error() -> None:
     with pytest.raises(BatokError) as error:
         Tokenizer.from_str(bad)
     for part in (
-        "truncation is set",
+        "truncation: missing field `strategy`",
         'normalizer.normalizers[0].type = "Foo"',
         'normalizer.normalizers[1].type = "Bar"',
         'decoder.type = "Baz"',

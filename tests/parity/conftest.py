@@ -6,7 +6,6 @@ pytest runs every test of one family before loading the next and frees the previ
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,24 +16,10 @@ from _parity import HfFamily, TiktokenFamily
 
 import batok
 
-#: Parts of a tokenizer.json that batok may refuse to run (all-MiniLM's file sets both).
-SWITCHABLE = ("truncation", "padding")
-
 
 def _load_pair(path: Path) -> tuple[tokenizers.Tokenizer, batok.Tokenizer]:
-    """The reference and batok on the file; where batok refuses the file only for its truncation
-    or padding, both load it with those switched off, so the rest of the pipeline is compared
-    (once batok runs them, the file is compared as it is)."""
-    try:
-        return tokenizers.Tokenizer.from_file(str(path)), batok.Tokenizer.from_file(str(path))
-    except ValueError as error:
-        if not any(part in str(error) for part in SWITCHABLE):
-            raise
-    config = json.loads(path.read_text(encoding="utf-8"))
-    for part in SWITCHABLE:
-        config[part] = None
-    text = json.dumps(config)
-    return tokenizers.Tokenizer.from_str(text), batok.Tokenizer.from_str(text)
+    """The reference and batok on the file, as it is (truncation and padding included)."""
+    return tokenizers.Tokenizer.from_file(str(path)), batok.Tokenizer.from_file(str(path))
 
 
 @pytest.fixture(scope="session")
