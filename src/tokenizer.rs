@@ -409,7 +409,7 @@ impl Tokenizer {
 
     pub fn vocab_size(&self, with_added_tokens: bool) -> usize {
         if !with_added_tokens {
-            return self.model.vocab().len();
+            return self.model.vocab_size();
         }
         self.model.vocab().len()
             + self
@@ -492,7 +492,7 @@ impl Tokenizer {
                         out.clear();
                         self.model.tokenize(&n.text[a..b], scratch, out);
                         for t in out.iter() {
-                            let tok = self.model.id_to_token(t.id).unwrap_or("");
+                            let tok = self.model.token_text(t, &n.text[a..b]);
                             emit(t.id, tok, n.original_range(a + t.start..a + t.end));
                         }
                     }
@@ -511,7 +511,7 @@ impl Tokenizer {
                     out.clear();
                     self.model.tokenize(&p.text, scratch, out);
                     for t in out.iter() {
-                        let tok = self.model.id_to_token(t.id).unwrap_or("");
+                        let tok = self.model.token_text(t, &p.text);
                         emit(t.id, tok, p.original_range(t.start..t.end));
                     }
                 }
