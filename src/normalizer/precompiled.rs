@@ -9,10 +9,9 @@
 //! match: the text is read grapheme cluster by grapheme cluster; a cluster shorter than six
 //! bytes whose start matches an entry is replaced whole by the *shortest* entry it starts
 //! with, and any other cluster char by char, each char replaced by the entry it starts with.
-//! The alignments follow `tokenizers` too: a replacement's first char counts the change of
-//! length of the whole cluster, and its further chars count as insertions. A rewrite that
-//! changes the length thus shifts the alignments of the text after it, exactly as in
-//! `tokenizers`, so offsets agree with it.
+//! The alignments follow `tokenizers` too: a replacement's chars replace the old chars one for
+//! one, surplus chars are insertions, and chars left over are removed after the last char
+//! pushed so far (for a replacement by nothing, the char before it, in another cluster).
 
 use unicode_segmentation::UnicodeSegmentation;
 
@@ -105,11 +104,19 @@ impl Precompiled {
         }
         let mut out = Vec::with_capacity(text.len());
         let mut modified = false;
+        // Each replacement char replaces one char; the surplus ones are insertions, and a
+        // shortfall is removed after the last char pushed so far (which may belong to an
+        // earlier replacement, or be missing at the start of the text).
         let push = |from: &str, to: &str, out: &mut Vec<(char, isize)>| {
-            let old = from.chars().count() as isize;
-            let new = to.chars().count() as isize;
-            for (i, c) in to.chars().enumerate() {
-                out.push((c, if i == 0 { new - old } else { i as isize }));
+            let diff = to.chars().count() as isize - from.chars().count() as isize;
+            let first = out.len();
+            out.extend(to.chars().map(|c| (c, 0)));
+            if diff > 0 {
+                let n = out.len();
+                let from = n.saturating_sub(diff as usize).max(first);
+                out[from..].iter_mut().for_each(|x| x.1 = 1);
+            } else if let Some(last) = out.last_mut() {
+                last.1 += diff;
             }
         };
         for g in text.graphemes(true) {
@@ -214,20 +221,31 @@ mod tests {
     }
 
     #[test]
-    fn longer_rewrites_shift_later_alignments_as_tokenizers_does() {
+    fn rewrites_align_as_tokenizers_aligns_them() {
         let mut units = vec![0u32; 256];
         units[0] = unit(1, 0, false);
+        // "a" -> "yz" at pool offset 0, "b" -> "" at pool offset 3.
         units[96] = unit(96 ^ 160, b'a', true);
         units[160] = 0;
-        let p = Precompiled::new(&blob(&units, b"yz\0")).unwrap();
-        let mut n = NormalizedString::from_original("abc", 0);
+        units[1 ^ 98] = unit(99 ^ 164, b'b', true);
+        units[164] = 3;
+        let p = Precompiled::new(&blob(&units, b"yz\0\0")).unwrap();
+        let mut n = NormalizedString::from_original("cabd", 0);
         p.normalize(&mut n);
-        assert_eq!(n.text, "yzbc");
-        // "y" (change +1) and "z" (change +1) are both insertions: they take the alignment
-        // before them (an empty range at 0), and "a" is never consumed, so "b" gets its range.
-        assert_eq!(n.original_range(0..1), (0, 0));
-        assert_eq!(n.original_range(2..3), (0, 1));
-        assert_eq!(n.original_range(3..4), (1, 2));
+        assert_eq!(n.text, "cyzd");
+        // "y" replaces "a" and "z" is inserted after it; then "b", replaced by nothing, is
+        // removed after "z", whose insertion (+1) and removal (-1) add up to replacing "b".
+        let ranges: Vec<_> = (0..4).map(|i| n.original_range(i..i + 1)).collect();
+        assert_eq!(ranges, [(0, 1), (1, 2), (2, 3), (3, 4)]);
+        let mut n = NormalizedString::from_original("cad", 0);
+        p.normalize(&mut n);
+        let ranges: Vec<_> = (0..4).map(|i| n.original_range(i..i + 1)).collect();
+        assert_eq!(ranges, [(0, 1), (1, 2), (1, 2), (2, 3)]);
+        // Removed at the very start, nothing swallows it: the next char takes its place.
+        let mut n = NormalizedString::from_original("bd", 0);
+        p.normalize(&mut n);
+        assert_eq!(n.text, "d");
+        assert_eq!(n.original_range(0..1), (0, 1));
     }
 
     #[test]
