@@ -1095,7 +1095,10 @@ mod tests {
         assert_eq!(from_json(wordlevel).unwrap().encode("ab", true).ids, [0]);
         let unigram = r#"{"model": {"vocab": [["<unk>", 0.0], ["a", -1.0], ["ab", -1.5]],
             "unk_id": 0}}"#;
-        assert_eq!(from_json(unigram).unwrap().encode("abxa", true).ids, [2, 0, 1]);
+        assert_eq!(
+            from_json(unigram).unwrap().encode("abxa", true).ids,
+            [2, 0, 1]
+        );
     }
 
     #[test]

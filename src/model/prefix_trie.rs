@@ -135,7 +135,12 @@ mod tests {
 
     #[test]
     fn every_prefix_is_found_shortest_first() {
-        let t = PrefixTrie::new(vec![(b"a".as_slice(), 1), (b"abc", 2), (b"abd", 3), (b"b", 4)]);
+        let t = PrefixTrie::new(vec![
+            (b"a".as_slice(), 1),
+            (b"abc", 2),
+            (b"abd", 3),
+            (b"b", 4),
+        ]);
         let mut found = Vec::new();
         t.for_each_prefix(b"abcd", |v, n| found.push((v, n)));
         assert_eq!(found, [(1, 1), (2, 3)]);

@@ -281,7 +281,9 @@ mod tests {
     fn texts(m: &Unigram, word: &str) -> Vec<String> {
         let mut out = Vec::new();
         m.tokenize(word, &mut out);
-        out.iter().map(|t| m.token_text(t, word).to_string()).collect()
+        out.iter()
+            .map(|t| m.token_text(t, word).to_string())
+            .collect()
     }
 
     const ABCD: [(&str, f64); 9] = [
@@ -316,7 +318,13 @@ mod tests {
         // "ab" + "c" and "a" + "bc" both score 0; the path whose last piece starts
         // earliest ("a" + "bc") was found first and is kept.
         let m = model(
-            &[("<unk>", 0.0), ("a", 0.0), ("ab", 0.0), ("bc", 0.0), ("c", 0.0)],
+            &[
+                ("<unk>", 0.0),
+                ("a", 0.0),
+                ("ab", 0.0),
+                ("bc", 0.0),
+                ("c", 0.0),
+            ],
             Some(0),
             false,
         );
@@ -336,10 +344,20 @@ mod tests {
 
     #[test]
     fn unknown_runs_fuse_with_the_unknown_piece_itself() {
-        let m = model(&[("<unk>", 0.0), ("a", -1.0), ("b", -2.0), ("ab", -2.5)], Some(0), false);
-        assert_eq!(texts(&m, "abxz\u{e9}<unk>ab"), ["ab", "xz\u{e9}<unk>", "ab"]);
+        let m = model(
+            &[("<unk>", 0.0), ("a", -1.0), ("b", -2.0), ("ab", -2.5)],
+            Some(0),
+            false,
+        );
+        assert_eq!(
+            texts(&m, "abxz\u{e9}<unk>ab"),
+            ["ab", "xz\u{e9}<unk>", "ab"]
+        );
         // Byte offsets: "\u{e9}" is two bytes.
-        assert_eq!(cut(&m, "abxz\u{e9}<unk>ab"), [(3, 0, 2), (0, 2, 11), (3, 11, 13)]);
+        assert_eq!(
+            cut(&m, "abxz\u{e9}<unk>ab"),
+            [(3, 0, 2), (0, 2, 11), (3, 11, 13)]
+        );
     }
 
     #[test]
