@@ -1145,6 +1145,19 @@ mod tests {
     }
 
     #[test]
+    fn unigram_pieces_listed_twice_count_in_the_vocabulary_size() {
+        // As `tokenizers` 0.23 counts them: 4 pieces (one repeated), so the added token
+        // is numbered 4, and the size with added tokens is 5.
+        let file = r#"{"model": {"type": "Unigram", "unk_id": 0,
+                "vocab": [["<unk>", 0.0], ["a", -1.0], ["a", -2.0], ["b", -1.0]]},
+            "added_tokens": [{"id": 9, "content": "<x>", "special": true}]}"#;
+        let t = from_json(file).unwrap();
+        assert_eq!(t.token_to_id("<x>"), Some(4));
+        assert_eq!(t.encode("ab<x>", true).ids, [2, 3, 4]);
+        assert_eq!((t.vocab_size(false), t.vocab_size(true)), (4, 5));
+    }
+
+    #[test]
     fn unigram_unk_id_outside_the_vocabulary_is_refused() {
         let file = r#"{"model": {"type": "Unigram", "vocab": [["a", 0.0]], "unk_id": 1}}"#;
         let e = from_json(file).unwrap_err();

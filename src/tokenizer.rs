@@ -411,7 +411,7 @@ impl Tokenizer {
         if !with_added_tokens {
             return self.model.vocab_size();
         }
-        self.model.vocab().len()
+        self.model.vocab_size()
             + self
                 .added
                 .tokens

@@ -163,10 +163,12 @@ def test_unigram_without_unk_id_raises_on_uncovered_text() -> None:
     # As tokenizers does: the file loads, text it covers encodes, other text is an error.
     tok = Tokenizer.from_str(tiny_json(model={"type": "Unigram", "vocab": [["a", 0.0]]}))
     assert tok.encode("aa") == [0, 0]
-    with pytest.raises(RuntimeError, match="unk_id` is missing"):
+    with pytest.raises(ValueError, match="unk_id` is missing"):
         tok.encode("ab")
-    with pytest.raises(RuntimeError, match="unk_id` is missing"):
+    with pytest.raises(ValueError, match="unk_id` is missing"):
         tok.encode_batch(["a", "ab"])
+    with pytest.raises(ValueError, match="unk_id` is missing"):
+        tok.encode_plus("ab")
 
 
 def test_wordpiece_model_missing_a_field_names_it() -> None:
