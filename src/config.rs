@@ -166,12 +166,12 @@ fn normalizer(v: &Value, path: &str) -> Result<Normalizer> {
     })
 }
 
-/// A SentencePiece charsmap, base64 in the file. An empty or absent one (`tokenizers` cannot
-/// load either) rewrites nothing, as in SentencePiece.
+/// A SentencePiece charsmap, base64 in the file. `tokenizers` refuses a file without one, or
+/// with an empty one, and so does batok.
 fn precompiled(v: &Value, path: &str) -> Result<Precompiled> {
     use base64::Engine as _;
     let key = format!("{path}.precompiled_charsmap");
-    let text = opt_string(v, path, "precompiled_charsmap")?.unwrap_or_default();
+    let text = string(v, path, "precompiled_charsmap")?;
     let blob = base64::engine::general_purpose::STANDARD
         .decode(text.as_bytes())
         .map_err(|e| err(&key, format!("invalid base64: {e}")))?;
@@ -1135,12 +1135,18 @@ mod tests {
                 e.message
             );
         }
-        for empty in [r#""precompiled_charsmap": "", "#, ""] {
+        // tokenizers refuses these too (the last, four zero bytes, on its first encode).
+        for bad in [
+            r#""precompiled_charsmap": "", "#,
+            "",
+            r#""precompiled_charsmap": "AAAAAA==", "#,
+        ] {
             let file = format!(
-                r#"{{"normalizer": {{{empty}"type": "Precompiled"}},
+                r#"{{"normalizer": {{{bad}"type": "Precompiled"}},
                     "model": {{"type": "Unigram", "vocab": [["a", 0.0]]}}}}"#
             );
-            assert_eq!(from_json(&file).unwrap().encode("aa", true).ids, [0, 0]);
+            let e = from_json(&file).unwrap_err();
+            assert!(e.message.contains("precompiled_charsmap"), "{}", e.message);
         }
     }
 
