@@ -10,8 +10,8 @@ Properties:
 - `Tokenizer.from_str` loads the file or raises a clean error (`BatokError`, `ValueError`,
   `TypeError`): never a RuntimeError (a Rust panic), never a crash of the interpreter.
 - A file batok loads, `tokenizers` loads too.
-- A file `tokenizers` loads, batok loads or refuses with "... is not supported" (WordPiece and
-  Unigram models, truncation, padding and some components are not supported).
+- A file `tokenizers` loads, batok loads or refuses with "... is not supported" (truncation,
+  padding and some components are not supported).
 - When both load, encoding the fuzzed text and a few probes gives the same ids, tokens and
   offsets, with and without special tokens, and decoding those ids gives the same text.
 

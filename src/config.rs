@@ -14,8 +14,8 @@ use crate::added_tokens::{AddedToken, AddedVocab};
 use crate::decoder::Decoder;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::bpe::{Bpe, BpeOptions};
-use crate::model::{Model, WordLevel, WordPiece};
-use crate::normalizer::{Bert, Normalizer, Pattern, UnicodeForm};
+use crate::model::{Model, Unigram, WordLevel, WordPiece};
+use crate::normalizer::{Bert, Normalizer, Pattern, Precompiled, UnicodeForm};
 use crate::post_processor::{PostProcessor, SpecialTokens, TemplatePiece};
 use crate::pre_tokenizer::{Behavior, PreTokenizer, PrependScheme};
 use crate::tokenizer::{Limits, Tokenizer};
@@ -161,8 +161,21 @@ fn normalizer(v: &Value, path: &str) -> Result<Normalizer> {
             })
         }
         "StripAccents" => Normalizer::StripAccents,
+        "Precompiled" => Normalizer::Precompiled(Box::new(precompiled(v, path)?)),
         other => return Err(unsupported(path, other)),
     })
+}
+
+/// A SentencePiece charsmap, base64 in the file. `tokenizers` refuses a file without one, or
+/// with an empty one, and so does batok.
+fn precompiled(v: &Value, path: &str) -> Result<Precompiled> {
+    use base64::Engine as _;
+    let key = format!("{path}.precompiled_charsmap");
+    let text = string(v, path, "precompiled_charsmap")?;
+    let blob = base64::engine::general_purpose::STANDARD
+        .decode(text.as_bytes())
+        .map_err(|e| err(&key, format!("invalid base64: {e}")))?;
+    Precompiled::new(&blob).map_err(|e| err(&key, e))
 }
 
 fn behavior(v: &Value, path: &str) -> Result<Behavior> {
@@ -641,6 +654,16 @@ struct RawWordLevel {
     unk_token: String,
 }
 
+/// The Unigram model's fields: its pieces with their scores, in id order.
+#[derive(serde::Deserialize)]
+struct RawUnigram {
+    vocab: Vec<(String, f64)>,
+    #[serde(default)]
+    unk_id: Option<usize>,
+    #[serde(default)]
+    byte_fallback: Option<bool>,
+}
+
 /// The model, read in two steps so that a model of a kind batok does not run, or not an
 /// object, gets an error that says so rather than one about the first field that does not fit.
 fn model(raw: &RawValue) -> Result<Model> {
@@ -688,9 +711,15 @@ fn model(raw: &RawValue) -> Result<Model> {
                 .map(Model::WordLevel)
                 .map_err(|e| err(path, e))
         }
+        "Unigram" => {
+            let m: RawUnigram = serde_json::from_str(text).map_err(|e| err(path, e))?;
+            Unigram::new(m.vocab, m.unk_id, m.byte_fallback.unwrap_or(false))
+                .map(Model::Unigram)
+                .map_err(|e| err(path, e))
+        }
         other => Err(Error::config(format!(
-            "model.type = {other:?} is not supported (batok runs BPE, WordPiece and WordLevel \
-             models)"
+            "model.type = {other:?} is not supported (batok runs BPE, WordPiece, WordLevel and \
+             Unigram models)"
         ))),
     }
 }
@@ -751,7 +780,7 @@ fn added_tokens(v: Option<&Value>) -> Result<Vec<AddedToken>> {
 /// the vocabulary under another id, ids that collide with the vocabulary, a cut-down
 /// vocabulary) would otherwise give other ids than `tokenizers`.
 fn number_added(listed: Vec<AddedToken>, model: &Model) -> Vec<AddedToken> {
-    let mut next = model.vocab().len() as u32;
+    let mut next = model.vocab_size() as u32;
     let mut seen = FxHashSet::default();
     let mut out: Vec<AddedToken> = Vec::with_capacity(listed.len());
     for mut t in listed {
@@ -1033,8 +1062,8 @@ mod tests {
     fn files_that_are_not_a_bpe_tokenizer_say_what_is_wrong() {
         let cases = [
             (
-                TINY.replace(r#""type": "BPE""#, r#""type": "Unigram""#),
-                "model.type = \"Unigram\" is not supported",
+                TINY.replace(r#""type": "BPE""#, r#""type": "Foo""#),
+                "model.type = \"Foo\" is not supported",
             ),
             (
                 TINY.replace(
@@ -1071,13 +1100,81 @@ mod tests {
         assert_eq!(from_json(wordpiece).unwrap().encode("ab", true).ids, [1, 2]);
         let wordlevel = r#"{"model": {"vocab": {"[UNK]": 0, "a": 1}, "unk_token": "[UNK]"}}"#;
         assert_eq!(from_json(wordlevel).unwrap().encode("ab", true).ids, [0]);
-        let unigram = r#"{"model": {"vocab": [["a", 0.0]], "unk_id": 0}}"#;
-        let e = from_json(unigram).unwrap_err();
-        assert!(
-            e.message.contains("model.type = \"Unigram\""),
-            "{}",
-            e.message
+        let unigram = r#"{"model": {"vocab": [["<unk>", 0.0], ["a", -1.0], ["ab", -1.5]],
+            "unk_id": 0}}"#;
+        assert_eq!(
+            from_json(unigram).unwrap().encode("abxa", true).ids,
+            [2, 0, 1]
         );
+    }
+
+    #[test]
+    fn unigram_files_load_with_their_charsmap() {
+        // Entries "a" -> "x" and "ab" -> "yz", laid out as in the charsmap tests.
+        let mut units = vec![0u32; 256];
+        units[0] = 1 << 10;
+        units[96] = ((96 ^ 160) << 10) | (1 << 8) | u32::from(b'a');
+        units[194] = ((194 ^ 192) << 10) | (1 << 8) | u32::from(b'b');
+        units[192] = 2;
+        let mut blob = 1024u32.to_le_bytes().to_vec();
+        units.iter().for_each(|u| blob.extend(u.to_le_bytes()));
+        blob.extend(b"x\0yz\0");
+        use base64::Engine as _;
+        let charsmap = base64::engine::general_purpose::STANDARD.encode(&blob);
+        let file = format!(
+            r#"{{"normalizer": {{"type": "Precompiled", "precompiled_charsmap": "{charsmap}"}},
+                "model": {{"type": "Unigram", "unk_id": 0, "byte_fallback": false,
+                           "vocab": [["<unk>", 0.0], ["x", -1.0], ["b", -1.0]]}}}}"#
+        );
+        let t = from_json(&file).unwrap();
+        let e = t.encode("abc", true);
+        assert_eq!(e.ids, [1, 2, 0]);
+        assert_eq!(e.tokens, ["x", "b", "c"]);
+        for bad in [r#""@@""#, r#""AQI=""#] {
+            let file = format!(
+                r#"{{"normalizer": {{"type": "Precompiled", "precompiled_charsmap": {bad}}},
+                    "model": {{"type": "Unigram", "vocab": [["a", 0.0]]}}}}"#
+            );
+            let e = from_json(&file).unwrap_err();
+            assert!(
+                e.message.contains("normalizer.precompiled_charsmap"),
+                "{}",
+                e.message
+            );
+        }
+        // tokenizers refuses these too (the last, four zero bytes, on its first encode).
+        for bad in [
+            r#""precompiled_charsmap": "", "#,
+            "",
+            r#""precompiled_charsmap": "AAAAAA==", "#,
+        ] {
+            let file = format!(
+                r#"{{"normalizer": {{{bad}"type": "Precompiled"}},
+                    "model": {{"type": "Unigram", "vocab": [["a", 0.0]]}}}}"#
+            );
+            let e = from_json(&file).unwrap_err();
+            assert!(e.message.contains("precompiled_charsmap"), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn unigram_pieces_listed_twice_count_in_the_vocabulary_size() {
+        // As `tokenizers` 0.23 counts them: 4 pieces (one repeated), so the added token
+        // is numbered 4, and the size with added tokens is 5.
+        let file = r#"{"model": {"type": "Unigram", "unk_id": 0,
+                "vocab": [["<unk>", 0.0], ["a", -1.0], ["a", -2.0], ["b", -1.0]]},
+            "added_tokens": [{"id": 9, "content": "<x>", "special": true}]}"#;
+        let t = from_json(file).unwrap();
+        assert_eq!(t.token_to_id("<x>"), Some(4));
+        assert_eq!(t.encode("ab<x>", true).ids, [2, 3, 4]);
+        assert_eq!((t.vocab_size(false), t.vocab_size(true)), (4, 5));
+    }
+
+    #[test]
+    fn unigram_unk_id_outside_the_vocabulary_is_refused() {
+        let file = r#"{"model": {"type": "Unigram", "vocab": [["a", 0.0]], "unk_id": 1}}"#;
+        let e = from_json(file).unwrap_err();
+        assert!(e.message.contains("unk_id"), "{}", e.message);
     }
 
     #[test]
@@ -1087,7 +1184,7 @@ mod tests {
                            {"type": "Bar"}]},
             "pre_tokenizer": {"type": "Baz"},
             "decoder": {"type": "Qux"},
-            "model": {"type": "Unigram", "vocab": [["a", 0.0]]}}"#;
+            "model": {"type": "Foo", "vocab": [["a", 0.0]]}}"#;
         let e = from_json(text).unwrap_err();
         for want in [
             "truncation: missing field `strategy`",
@@ -1095,7 +1192,7 @@ mod tests {
             "normalizer.normalizers[2].type = \"Bar\"",
             "pre_tokenizer.type = \"Baz\"",
             "decoder.type = \"Qux\"",
-            "model.type = \"Unigram\"",
+            "model.type = \"Foo\"",
         ] {
             assert!(e.message.contains(want), "{want:?} not in {:?}", e.message);
         }

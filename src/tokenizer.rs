@@ -96,6 +96,10 @@ enum FastIds {
     /// among them (Falcon, DeepSeek, CLIP, ...): the segment is normalized as a plain string,
     /// and pieces are byte ranges rather than strings that carry alignments.
     Cut(Box<CutPlan>),
+    /// Unigram pipelines of T5's shape (WhitespaceSplit, then Metaspace that splits): each
+    /// whitespace-separated word gets `replacement` in front (when `prepend` and it does not
+    /// start with one) and is cut before each `replacement`; ids are cached per word.
+    Words { replacement: char, prepend: bool },
 }
 
 /// The pre-tokenizer of a `FastIds::Cut` pipeline, around its ByteLevel step.
@@ -204,6 +208,35 @@ impl FastIds {
             .or_else(|| Self::metaspace(added, normalizer, pre?, bpe?))
             .or_else(|| Self::replace_space(added, normalizer, pre, bpe?))
             .or_else(|| Some(FastIds::Cut(Box::new(CutPlan::new(pre)?))))
+            .or_else(|| Self::words(pre?, model))
+    }
+
+    /// T5's pre-tokenizer, for Unigram models (BPE pipelines keep the shortcuts above).
+    fn words(pre: &PreTokenizer, model: &Model) -> Option<FastIds> {
+        if !matches!(model, Model::Unigram(_)) {
+            return None;
+        }
+        let PreTokenizer::Sequence(list) = pre else {
+            return None;
+        };
+        let [PreTokenizer::WhitespaceSplit, PreTokenizer::Metaspace {
+            replacement,
+            prepend_scheme,
+            split: true,
+        }] = list.as_slice()
+        else {
+            return None;
+        };
+        let prepend = match prepend_scheme {
+            PrependScheme::Always => true,
+            PrependScheme::Never => false,
+            // Depends on where the word sits in the input: the full pipeline knows that.
+            PrependScheme::First => return None,
+        };
+        Some(FastIds::Words {
+            replacement: *replacement,
+            prepend,
+        })
     }
 
     fn byte_level(normalizer: Option<&Normalizer>, pre: Option<&PreTokenizer>) -> Option<FastIds> {
@@ -429,9 +462,9 @@ impl Tokenizer {
 
     pub fn vocab_size(&self, with_added_tokens: bool) -> usize {
         if !with_added_tokens {
-            return self.model.vocab().len();
+            return self.model.vocab_size();
         }
-        self.model.vocab().len()
+        self.model.vocab_size()
             + self
                 .added
                 .tokens
@@ -512,7 +545,7 @@ impl Tokenizer {
                         out.clear();
                         self.model.tokenize(&n.text[a..b], scratch, out);
                         for t in out.iter() {
-                            let tok = self.model.id_to_token(t.id).unwrap_or("");
+                            let tok = self.model.token_text(t, &n.text[a..b]);
                             emit(t.id, tok, n.original_range(a + t.start..a + t.end));
                         }
                     }
@@ -531,7 +564,7 @@ impl Tokenizer {
                     out.clear();
                     self.model.tokenize(&p.text, scratch, out);
                     for t in out.iter() {
-                        let tok = self.model.id_to_token(t.id).unwrap_or("");
+                        let tok = self.model.token_text(t, &p.text);
                         emit(t.id, tok, p.original_range(t.start..t.end));
                     }
                 }
@@ -591,6 +624,26 @@ impl Tokenizer {
                         joins,
                     };
                     self.sentencepiece_ids(&text[s..e], at_start, &words, ids)
+                }
+                FastIds::Words {
+                    replacement,
+                    prepend,
+                } => {
+                    let normalized;
+                    let seg = match &self.normalizer {
+                        Some(norm) => {
+                            normalized = norm.normalize_str(&text[s..e]);
+                            normalized.as_str()
+                        }
+                        None => &text[s..e],
+                    };
+                    for (a, b, id) in self.added.split_normalized(seg) {
+                        match id {
+                            Some(id) => ids.push(id),
+                            None if a < b => self.word_ids(&seg[a..b], *replacement, *prepend, ids),
+                            None => {}
+                        }
+                    }
                 }
                 FastIds::Cut(plan) => {
                     let normalized;
@@ -656,6 +709,42 @@ impl Tokenizer {
                             .for_each_isolated(&seg[a..b], |x, y| piece(a + x, a + y)),
                         _ => piece(a, b),
                     }
+                }
+            })
+        });
+    }
+
+    /// Ids of a piece of normalized text through `FastIds::Words`.
+    fn word_ids(&self, seg: &str, r: char, prepend: bool, ids: &mut Vec<u32>) {
+        SCRATCH.with(|cell| {
+            let mut guard = cell.borrow_mut();
+            let Work {
+                scratch,
+                tokens: out,
+                word,
+                ..
+            } = &mut *guard;
+            cache::with(&self.ids_cache, |cache| {
+                for w in seg.split(char::is_whitespace) {
+                    if w.is_empty() || cache.lookup(w.as_bytes(), ids) {
+                        continue;
+                    }
+                    let first = ids.len();
+                    word.clear();
+                    if prepend && !w.starts_with(r) {
+                        word.push(r);
+                    }
+                    word.push_str(w);
+                    // Metaspace's split: a new piece starts at each replacement.
+                    let mut start = 0;
+                    for (i, _) in word.match_indices(r) {
+                        if i > start {
+                            self.model_ids(&word[start..i], scratch, out, ids);
+                            start = i;
+                        }
+                    }
+                    self.model_ids(&word[start..], scratch, out, ids);
+                    cache.store(w.as_bytes(), &ids[first..], true);
                 }
             })
         });
@@ -952,6 +1041,40 @@ mod tests {
                 "merges": []}}, "post_processor": {post_processor}}}"#
         );
         from_json(&file).unwrap()
+    }
+
+    /// The ids shortcut of T5-shaped Unigram pipelines gives the full pipeline's ids, on
+    /// text with whitespace runs, literal `▁`, added tokens and unknown chars.
+    #[test]
+    fn unigram_word_shortcut_gives_the_pipeline_ids() {
+        for scheme in [
+            "\"add_prefix_space\": true",
+            "\"prepend_scheme\": \"never\"",
+        ] {
+            let file = format!(
+                r#"{{"added_tokens": [{{"id": 7, "content": "</s>", "special": true}}],
+                "pre_tokenizer": {{"type": "Sequence", "pretokenizers": [
+                    {{"type": "WhitespaceSplit"}},
+                    {{"type": "Metaspace", "replacement": "\u2581", {scheme}}}]}},
+                "model": {{"type": "Unigram", "unk_id": 0, "vocab": [["<unk>", 0.0],
+                    ["\u2581", -2.0], ["\u2581a", -1.0], ["a", -1.5], ["b", -1.5],
+                    ["ab", -2.5], ["\u2581ab", -2.0], ["\u2581\u2581", -3.0]]}}}}"#
+            );
+            let t = from_json(&file).unwrap();
+            assert!(matches!(t.fast, Some(super::FastIds::Words { .. })));
+            let alphabet: Vec<String> = [
+                "a", "b", "ab", " ", "\t", "\n", "\u{2581}", "\u{3000}", "x", "\u{e9}", "</s>",
+            ]
+            .map(String::from)
+            .into();
+            for text in crate::test_texts::random_texts(&alphabet, 3_000, 14) {
+                assert_eq!(
+                    t.encode_ids(&text, true),
+                    t.encode(&text, true).ids,
+                    "{text:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -114,7 +114,7 @@ def tokenizer_dirs() -> tuple[TokenizerDir, ...]:
 
 
 #: The models batok runs; the parity suite covers every family of these.
-SUPPORTED_MODELS = ("BPE", "WordPiece", "WordLevel")
+SUPPORTED_MODELS = ("BPE", "WordPiece", "WordLevel", "Unigram")
 
 
 def _skip_unless_supported(family: TokenizerDir) -> list[pytest.MarkDecorator]:

@@ -7,10 +7,12 @@ pub mod cache;
 pub mod merge;
 pub mod prefix_trie;
 pub mod token_index;
+pub mod unigram;
 pub mod wordlevel;
 pub mod wordpiece;
 
 pub use bpe::{Bpe, PieceToken};
+pub use unigram::Unigram;
 pub use wordlevel::WordLevel;
 pub use wordpiece::WordPiece;
 
@@ -25,6 +27,7 @@ pub enum Model {
     Bpe(Bpe),
     WordPiece(WordPiece),
     WordLevel(WordLevel),
+    Unigram(Unigram),
 }
 
 impl Model {
@@ -34,6 +37,7 @@ impl Model {
             Model::Bpe(m) => &m.vocab,
             Model::WordPiece(m) => &m.vocab,
             Model::WordLevel(m) => &m.vocab,
+            Model::Unigram(m) => &m.vocab,
         }
     }
 
@@ -42,6 +46,7 @@ impl Model {
             Model::Bpe(m) => m.token_to_id(t),
             Model::WordPiece(m) => m.token_to_id(t),
             Model::WordLevel(m) => m.token_to_id(t),
+            Model::Unigram(m) => m.token_to_id(t),
         }
     }
 
@@ -50,6 +55,26 @@ impl Model {
             Model::Bpe(m) => m.id_to_token(id),
             Model::WordPiece(m) => m.id_to_token(id),
             Model::WordLevel(m) => m.id_to_token(id),
+            Model::Unigram(m) => m.id_to_token(id),
+        }
+    }
+
+    /// The vocabulary's size as `tokenizers` counts it (a Unigram piece listed twice counts
+    /// twice): added tokens outside the vocabulary are numbered from here.
+    pub fn vocab_size(&self) -> usize {
+        match self {
+            Model::Unigram(m) => m.len(),
+            m => m.vocab().len(),
+        }
+    }
+
+    /// The text of a token the model cut from `word`: its piece, except for a Unigram
+    /// unknown token, which stands for the text it covers.
+    #[inline]
+    pub fn token_text<'a>(&'a self, t: &PieceToken, word: &'a str) -> &'a str {
+        match self {
+            Model::Unigram(m) => m.token_text(t, word),
+            m => m.id_to_token(t.id).unwrap_or(""),
         }
     }
 
@@ -68,6 +93,7 @@ impl Model {
             Model::Bpe(m) => m.tokenize(word, scratch, out),
             Model::WordPiece(m) => m.tokenize(word, out),
             Model::WordLevel(m) => m.tokenize(word, out),
+            Model::Unigram(m) => m.tokenize(word, out),
         }
     }
 
@@ -78,6 +104,7 @@ impl Model {
             Model::Bpe(m) => m.tokenize_uncached(word, scratch, out),
             Model::WordPiece(m) => m.tokenize(word, out),
             Model::WordLevel(m) => m.tokenize(word, out),
+            Model::Unigram(m) => m.tokenize(word, out),
         }
     }
 }

@@ -87,6 +87,27 @@ impl PrefixTrie {
         }
         best
     }
+
+    /// Call `f(value, length)` for every entry that `text` starts with, shortest first.
+    #[inline]
+    pub fn for_each_prefix(&self, text: &[u8], mut f: impl FnMut(u32, usize)) {
+        let mut node = &self.nodes[0];
+        for (i, &b) in text.iter().enumerate() {
+            let w = (b >> 6) as usize;
+            let bit = 1u64 << (b & 63);
+            if node.mask[w] & bit == 0 {
+                return;
+            }
+            let mut below = (node.mask[w] & (bit - 1)).count_ones();
+            for m in &node.mask[..w] {
+                below += m.count_ones();
+            }
+            node = &self.nodes[(node.first_child + below) as usize];
+            if node.value != NONE {
+                f(node.value, i + 1);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -110,6 +131,22 @@ mod tests {
         assert_eq!(t.longest(&[0xff]), None);
         assert_eq!(t.longest(b"c"), None);
         assert_eq!(t.longest(b""), None);
+    }
+
+    #[test]
+    fn every_prefix_is_found_shortest_first() {
+        let t = PrefixTrie::new(vec![
+            (b"a".as_slice(), 1),
+            (b"abc", 2),
+            (b"abd", 3),
+            (b"b", 4),
+        ]);
+        let mut found = Vec::new();
+        t.for_each_prefix(b"abcd", |v, n| found.push((v, n)));
+        assert_eq!(found, [(1, 1), (2, 3)]);
+        found.clear();
+        t.for_each_prefix(b"c", |v, n| found.push((v, n)));
+        assert!(found.is_empty());
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! Normalizers: rewrite a piece of text before pre-tokenization, keeping alignments.
 
 mod bert;
+mod precompiled;
 mod replace;
 mod unicode;
 
 pub use bert::Bert;
+pub use precompiled::Precompiled;
 
 pub use replace::Pattern;
 pub use unicode::is_nfc;
@@ -29,6 +31,7 @@ pub enum Normalizer {
     Strip { left: bool, right: bool },
     Bert(Bert),
     StripAccents,
+    Precompiled(Box<Precompiled>),
 }
 
 impl Normalizer {
@@ -49,6 +52,7 @@ impl Normalizer {
             Normalizer::Strip { left, right } => strip(n, *left, *right),
             Normalizer::Bert(b) => b.normalize(n),
             Normalizer::StripAccents => bert::strip_accents(n),
+            Normalizer::Precompiled(p) => p.normalize(n),
         }
     }
 
@@ -87,6 +91,7 @@ impl Normalizer {
             }
             Normalizer::Bert(b) => b.normalize_str(s),
             Normalizer::StripAccents => bert::strip_accents_str(s),
+            Normalizer::Precompiled(p) => p.normalize_str(s),
         }
     }
 }

@@ -5,6 +5,7 @@ use pyo3::prelude::*;
 
 use crate::caught_panic;
 use crate::error::{Error, ErrorKind};
+use crate::model::unigram::MISSING_UNK;
 
 pyo3::create_exception!(
     _batok,
@@ -38,6 +39,15 @@ pub fn guard<R>(f: impl FnOnce() -> R) -> PyResult<R> {
 /// where it was raised).
 pub fn panic_to_py(p: Box<dyn std::any::Any + Send>) -> PyErr {
     let what = caught_panic::message(p.as_ref());
+    // Not a bug: a Unigram model without an unknown token cannot encode some text, and
+    // `tokenizers` fails the same way. The encode unwinds from deep in the model, where no
+    // error can be returned.
+    if what.starts_with(MISSING_UNK) {
+        return PyValueError::new_err(format!(
+            "{MISSING_UNK}: the text has a character that no piece of this Unigram model \
+             covers, and the model has no unknown token"
+        ));
+    }
     PyRuntimeError::new_err(format!(
         "internal error in batok ({what}); please report it with the input that caused it"
     ))

@@ -153,10 +153,22 @@ def test_unsupported_component_names_its_path() -> None:
         Tokenizer.from_str(bad)
 
 
-def test_unigram_model_is_refused_by_name() -> None:
-    bad = tiny_json(model={"type": "Unigram", "vocab": [["a", 0.0]], "unk_id": 0})
-    with pytest.raises(BatokError, match='model.type = "Unigram" is not supported'):
+def test_unknown_model_type_is_refused_by_name() -> None:
+    bad = tiny_json(model={"type": "Foo", "vocab": [["a", 0.0]], "unk_id": 0})
+    with pytest.raises(BatokError, match='model.type = "Foo" is not supported'):
         Tokenizer.from_str(bad)
+
+
+def test_unigram_without_unk_id_raises_on_uncovered_text() -> None:
+    # As tokenizers does: the file loads, text it covers encodes, other text is an error.
+    tok = Tokenizer.from_str(tiny_json(model={"type": "Unigram", "vocab": [["a", 0.0]]}))
+    assert tok.encode("aa") == [0, 0]
+    with pytest.raises(ValueError, match="unk_id` is missing"):
+        tok.encode("ab")
+    with pytest.raises(ValueError, match="unk_id` is missing"):
+        tok.encode_batch(["a", "ab"])
+    with pytest.raises(ValueError, match="unk_id` is missing"):
+        tok.encode_plus("ab")
 
 
 def test_wordpiece_model_missing_a_field_names_it() -> None:
@@ -171,7 +183,7 @@ def test_every_unsupported_part_is_named_in_one_error() -> None:
         truncation={"max_length": 8},
         normalizer={"type": "Sequence", "normalizers": [{"type": "Foo"}, {"type": "Bar"}]},
         decoder={"type": "Baz"},
-        model={"type": "Unigram", "vocab": [["a", 0.0]], "unk_id": 0},
+        model={"type": "Foo", "vocab": [["a", 0.0]], "unk_id": 0},
     )
     with pytest.raises(BatokError) as error:
         Tokenizer.from_str(bad)
@@ -180,7 +192,7 @@ def test_every_unsupported_part_is_named_in_one_error() -> None:
         'normalizer.normalizers[0].type = "Foo"',
         'normalizer.normalizers[1].type = "Bar"',
         'decoder.type = "Baz"',
-        'model.type = "Unigram"',
+        'model.type = "Foo"',
     ):
         assert part in str(error.value)
 

@@ -27,8 +27,6 @@ FAMILIES = sorted(
     d.name
     for d in TOKENIZERS_DIR.iterdir()
     if (d / "tokenizer_config.json").is_file()
-    # t5-small is Unigram: not yet.
-    and d.name != "t5-small"
 )
 
 # Where transformers 5 rebuilds a pipeline unlike the file, batok follows the file (as
