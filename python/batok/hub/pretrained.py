@@ -97,11 +97,11 @@ def _resolve(
         tokenizer = local / TOKENIZER_FILE
         if not tokenizer.is_file():
             raise FileNotFoundError(f"{local} has no {TOKENIZER_FILE}.")
-        config = local / TOKENIZER_CONFIG_FILE
-        templates = _local_templates(local) if with_templates else {}
-        return tokenizer, config if config.is_file() else None, templates
+        local_config = local / TOKENIZER_CONFIG_FILE
+        found = _local_templates(local) if with_templates else {}
+        return tokenizer, local_config if local_config.is_file() else None, found
 
-    options = {
+    options: dict[str, Any] = {
         "token": token,
         "cache_dir": cache_dir,
         "local_files_only": local_files_only,
