@@ -17,7 +17,25 @@ if TYPE_CHECKING:
 
 Encoding = _batok.Encoding
 
-_SPECIAL_NAMES = ("bos_token", "eos_token", "unk_token", "pad_token", "sep_token", "cls_token")
+_SPECIAL_NAMES = (
+    "bos_token",
+    "eos_token",
+    "unk_token",
+    "pad_token",
+    "sep_token",
+    "cls_token",
+    "mask_token",
+)
+# transformers' order of the named special tokens (special_tokens_map, saved files).
+_SPECIAL_ORDER = (
+    "bos_token",
+    "eos_token",
+    "unk_token",
+    "sep_token",
+    "pad_token",
+    "cls_token",
+    "mask_token",
+)
 # transformers' default columns; only BERT-style tokenizer classes add token_type_ids.
 _INPUT_NAMES = ["input_ids", "attention_mask"]
 _TYPED_INPUT_NAMES = ["input_ids", "token_type_ids", "attention_mask"]
@@ -54,9 +72,27 @@ class Tokenizer:
         self.pad_token: str | None = None
         self.sep_token: str | None = None
         self.cls_token: str | None = None
+        self.mask_token: str | None = None
         for name in _SPECIAL_NAMES:
             setattr(self, name, _token_content(self._config.get(name)))
         cfg = self._config
+        # Model-specific named special tokens (Gemma 3's `image_token`...), which transformers
+        # lists in special_tokens_map and so passes to chat templates.
+        extras = cfg.get("extra_special_tokens")
+        self._named_extras: dict[str, str] = {}
+        if isinstance(extras, dict):
+            for name, value in extras.items():
+                content = _token_content(value)
+                if isinstance(name, str) and content is not None:
+                    self._named_extras[name] = content
+        from .chat_template import config_chat_template
+
+        self.chat_template: str | dict[str, str] | None = config_chat_template(
+            cfg.get("chat_template")
+        )
+        # The tokenizer.json's own truncation and padding sections, which from_pretrained
+        # turns off for encoding but save_pretrained writes back (None: `_native`'s are the ones).
+        self._file_limits: tuple[str | None, str | None] | None = None
         from .encode_call import VERY_LARGE_INTEGER
 
         max_len = cfg.get("model_max_length")
@@ -115,7 +151,8 @@ class Tokenizer:
 
     def _state(self) -> dict[str, Any]:
         names = (*_SPECIAL_NAMES, "model_max_length", "padding_side", "truncation_side")
-        return {name: getattr(self, name) for name in (*names, "model_input_names")}
+        extra = ("model_input_names", "chat_template", "_file_limits")
+        return {name: getattr(self, name) for name in (*names, *extra)}
 
     @classmethod
     def from_pretrained(
@@ -130,9 +167,9 @@ class Tokenizer:
         endpoint: str | None = None,
     ) -> Tokenizer:
         """Load from a local directory or a hub repo (`BA_ACCESS_TOKEN` for gated repos)."""
-        from .hub.pretrained import resolve_tokenizer_files
+        from .hub.pretrained import resolve_pretrained_files
 
-        tokenizer_file, config_file = resolve_tokenizer_files(
+        tokenizer_file, config_file, template_files = resolve_pretrained_files(
             name_or_path,
             revision=revision,
             token=token,
@@ -154,8 +191,16 @@ class Tokenizer:
             if isinstance(loaded, dict):
                 config = loaded
         # transformers runs a file's truncation and padding only when a call asks for them.
-        native = _batok.Tokenizer.from_file(os.fspath(tokenizer_file)).with_limits()
-        return cls(native, config)
+        file_native = _batok.Tokenizer.from_file(os.fspath(tokenizer_file))
+        tok = cls(file_native.with_limits(), config)
+        if _has_limits(file_native):
+            tok._file_limits = (file_native.truncation, file_native.padding)
+        if template_files:
+            # As in transformers 5, template files take the place of the config's template.
+            from .chat_template import read_template_files
+
+            tok.chat_template = read_template_files(template_files)
+        return tok
 
     # -- truncation and padding --------------------------------------------------------------
 
@@ -243,6 +288,8 @@ class Tokenizer:
 
     def _set_limits(self, truncation: Any, padding: Any) -> None:
         import json
+
+        self._file_limits = None  # the settings now are the caller's, and are what is saved
 
         def text(section: Any) -> str | None:
             return None if section is None else json.dumps(section)
@@ -426,6 +473,144 @@ class Tokenizer:
             return_length=return_length,
             num_threads=num_threads,
         )
+
+    # -- chat templates --------------------------------------------------------------------
+
+    @property
+    def special_tokens_map(self) -> dict[str, str]:
+        """The named special tokens that are set (as transformers 5 gives them)."""
+        named = {name: getattr(self, name) for name in _SPECIAL_ORDER}
+        named.update(self._named_extras)
+        return {name: value for name, value in named.items() if value is not None}
+
+    def get_chat_template(
+        self, chat_template: str | None = None, tools: list[dict[str, Any]] | None = None
+    ) -> str:
+        """The template `apply_chat_template` would render: `chat_template` (a template, or the
+        name of one of this tokenizer's templates), else the tokenizer's own."""
+        from .chat_template import pick_template
+
+        return pick_template(self.chat_template, chat_template, tools)
+
+    def apply_chat_template(
+        self,
+        conversation: Any,
+        tools: list[dict[str, Any]] | None = None,
+        documents: list[dict[str, str]] | None = None,
+        chat_template: str | None = None,
+        add_generation_prompt: bool = False,
+        continue_final_message: bool | str = False,
+        tokenize: bool = True,
+        padding: bool | str = False,
+        truncation: bool = False,
+        max_length: int | None = None,
+        return_tensors: str | None = None,
+        return_dict: bool = True,
+        return_assistant_tokens_mask: bool = False,
+        tokenizer_kwargs: dict[str, Any] | None = None,
+        sanitize_control_tokens: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        """A conversation (a list of `{"role", "content"}` messages), or a batch of them, in
+        the chat template's format, as transformers 5 renders it: the text when
+        `tokenize=False`, else its encoding without added special tokens (the template writes
+        them) as a `BatchEncoding`, or the ids alone with `return_dict=False`. `kwargs` are
+        visible to the template (e.g. `enable_thinking=False`), as are the special tokens.
+        The template runs in a sandbox; it needs jinja2 (`pip install 'batok[chat]'`)."""
+        from .chat_template import render_conversations, split_batch
+
+        if return_assistant_tokens_mask:
+            raise NotImplementedError(
+                "return_assistant_tokens_mask ({% generation %} blocks) is not supported"
+            )
+        if sanitize_control_tokens:
+            raise NotImplementedError("sanitize_control_tokens is not supported")
+        template = self.get_chat_template(chat_template, tools)
+        conversations, is_batched = split_batch(conversation)
+        if continue_final_message and add_generation_prompt:
+            raise ValueError(
+                "continue_final_message and add_generation_prompt are not compatible. Use "
+                "continue_final_message when you want the model to continue the final message, "
+                "and add_generation_prompt when you want to add a header that will prompt it to "
+                "start a new assistant message instead."
+            )
+        # The caller's variables win over special tokens of the same name, as in transformers.
+        variables = {**self.special_tokens_map, **kwargs}
+        rendered = render_conversations(
+            template,
+            conversations,
+            tools=tools,
+            documents=documents,
+            add_generation_prompt=add_generation_prompt,
+            continue_final_message=continue_final_message,
+            variables=variables,
+        )
+        text: str | list[str] = rendered if is_batched else rendered[0]
+        if not tokenize:
+            return text
+        out = self(
+            text,
+            padding=padding,
+            truncation=truncation,
+            max_length=max_length,
+            add_special_tokens=False,
+            return_tensors=return_tensors,
+            **(tokenizer_kwargs or {}),
+        )
+        return out if return_dict else out["input_ids"]
+
+    # -- saving ----------------------------------------------------------------------------
+
+    def save_pretrained(self, save_directory: str | os.PathLike[str]) -> tuple[str, ...]:
+        """Write tokenizer.json, tokenizer_config.json (the config this tokenizer was loaded
+        with, updated with its current special tokens, lengths and sides), special_tokens_map.json
+        and the chat templates (chat_template.jinja, as transformers 5 writes them), so that
+        `from_pretrained(save_directory)` here or in transformers loads the same tokenizer.
+        Each file is written whole or not at all. Returns the paths written."""
+        import json
+
+        from .chat_template import template_file_names
+
+        directory = os.fspath(save_directory)
+        if os.path.isfile(directory):
+            raise NotADirectoryError(f"{directory} is a file, not a directory")
+        os.makedirs(directory, exist_ok=True)
+
+        config = dict(self._config)
+        # Where the tokenizer once came from says nothing about this copy (and may be a path).
+        for key in ("name_or_path", "special_tokens_map_file", "tokenizer_file", "chat_template"):
+            config.pop(key, None)
+        for name in _SPECIAL_ORDER:
+            value = getattr(self, name)
+            if value is not None or name in config:
+                config[name] = value
+        config.update(self._named_extras)
+        config["model_max_length"] = self.model_max_length
+        config["padding_side"] = self.padding_side
+        config["truncation_side"] = self.truncation_side
+        if "model_input_names" in config:
+            config["model_input_names"] = list(self.model_input_names)
+
+        files: dict[str, str] = {}
+        if self.chat_template is not None:
+            files.update(template_file_names(self.chat_template))
+        files["tokenizer_config.json"] = (
+            json.dumps(config, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        )
+        files["special_tokens_map.json"] = (
+            json.dumps(self.special_tokens_map, indent=2, ensure_ascii=False) + "\n"
+        )
+        native = self._native
+        if self._file_limits is not None:
+            native = native.with_limits(*self._file_limits)
+        files["tokenizer.json"] = native.to_str()
+
+        written = []
+        for name, text in files.items():
+            path = os.path.join(directory, *name.split("/"))
+            _write_atomically(path, text)
+            written.append(path)
+        return tuple(written)
 
     def _frame(self) -> Any:
         """The special tokens around one sequence (computed once)."""
@@ -615,6 +800,30 @@ def _side(value: Any, name: str) -> str:
     if value == "left":
         return "left"
     raise ValueError(f"{name} in tokenizer_config.json must be 'left' or 'right', got {value!r}")
+
+
+def _write_atomically(path: str, text: str) -> None:
+    """`text` into `path` through a temporary file beside it and a rename, so a reader (or a
+    crash) never sees half a file."""
+    import secrets
+
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(8)}.tmp")
+    # Created with the umask's permissions, like any other file the caller writes.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 def _rebuild(json_text: str, config: dict[str, Any], state: dict[str, Any]) -> Tokenizer:

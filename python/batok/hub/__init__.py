@@ -1,6 +1,6 @@
 """Hub access: download tokenizer files from the BOINC AI Hub into a safe local cache.
 
-``download`` fetches one file like ``huggingface_hub.hf_hub_download``; ``resolve_tokenizer_files``
+``download`` fetches one file like ``huggingface_hub.hf_hub_download``; ``resolve_pretrained_files``
 is what ``from_pretrained`` uses. Errors are in :mod:`batok.hub.errors`.
 """
 
@@ -24,7 +24,7 @@ from .errors import (
     RevisionNotFoundError,
     UnsafeInputError,
 )
-from .pretrained import resolve_tokenizer_files
+from .pretrained import resolve_pretrained_files, resolve_tokenizer_files
 
 __all__ = [
     "DEFAULT_ENDPOINT",
@@ -50,6 +50,7 @@ __all__ = [
     "fetch",
     "get_credential",
     "get_endpoint",
+    "resolve_pretrained_files",
     "resolve_tokenizer_files",
     "save_token",
     "token_path",
