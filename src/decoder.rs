@@ -157,15 +157,16 @@ impl Decoder {
                 .into_iter()
                 .enumerate()
                 .map(|(i, t)| {
-                    let s: String = t
-                        .chars()
-                        .map(|c| if c == *replacement { ' ' } else { c })
-                        .collect();
-                    if i == 0 && *prepend_scheme != PrependScheme::Never {
-                        s.strip_prefix(' ').map(str::to_string).unwrap_or(s)
-                    } else {
-                        s
-                    }
+                    // As `tokenizers` decodes: the first token loses every replacement char
+                    // (not only the one the pre-tokenizer prepended), unless none is prepended.
+                    let drop = i == 0 && *prepend_scheme != PrependScheme::Never;
+                    t.chars()
+                        .filter_map(|c| match c {
+                            c if c != *replacement => Some(c),
+                            _ if drop => None,
+                            _ => Some(' '),
+                        })
+                        .collect()
                 })
                 .collect(),
             Decoder::Bpe { suffix } => {
@@ -244,6 +245,24 @@ mod tests {
             cleanup: false,
         };
         assert_eq!(raw.decode(s(&["a", "##b", ",", "c"])), "ab , c");
+    }
+
+    #[test]
+    fn metaspace_drops_every_replacement_of_the_first_token_unless_never_prepended() {
+        // Each checked against `tokenizers` 0.23.
+        let decoder = |prepend_scheme| Decoder::Metaspace {
+            replacement: '\u{2581}',
+            prepend_scheme,
+        };
+        let tokens = || s(&["\u{2581}\u{2581}a\u{2581}b", " x", "\u{2581}c"]);
+        for scheme in [PrependScheme::Always, PrependScheme::First] {
+            assert_eq!(decoder(scheme).decode(tokens()), "ab x c");
+        }
+        assert_eq!(decoder(PrependScheme::Never).decode(tokens()), "  a b x c");
+        assert_eq!(
+            decoder(PrependScheme::Always).decode(s(&[" x\u{2581}y"])),
+            " xy"
+        );
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub struct Encoding {
     pub offsets: Vec<(usize, usize)>,
     pub type_ids: Vec<u32>,
     pub special_tokens_mask: Vec<u32>,
+    /// The word (pre-tokenized piece) of each token, None for special and padding tokens.
+    pub words: Vec<Option<u32>>,
     /// 1 for a token, 0 for padding.
     pub attention_mask: Vec<u32>,
     /// The windows that truncation cut off, each encoded as this one is (special tokens
@@ -53,6 +55,7 @@ impl Encoding {
         self.type_ids.push(0);
         self.special_tokens_mask.push(u32::from(special));
         self.attention_mask.push(1);
+        self.words.push(None);
     }
 
     /// Record that `range` of the tokens comes from sequence `id`.
@@ -121,6 +124,7 @@ impl Encoding {
         self.offsets.extend(other.offsets);
         self.type_ids.extend(other.type_ids);
         self.special_tokens_mask.extend(other.special_tokens_mask);
+        self.words.extend(other.words);
         self.attention_mask.extend(other.attention_mask);
         self.overflowing = overflowing;
     }
@@ -133,6 +137,7 @@ impl Encoding {
             offsets: self.offsets[range.clone()].to_vec(),
             type_ids: self.type_ids[range.clone()].to_vec(),
             special_tokens_mask: self.special_tokens_mask[range.clone()].to_vec(),
+            words: self.words[range.clone()].to_vec(),
             attention_mask: self.attention_mask[range].to_vec(),
             overflowing: Vec::new(),
             sequence_ranges: Vec::new(),
@@ -207,6 +212,7 @@ impl Encoding {
         fill(&mut self.tokens, pad.token.clone(), n, left);
         fill(&mut self.attention_mask, 0, n, left);
         fill(&mut self.special_tokens_mask, 1, n, left);
+        fill(&mut self.words, None, n, left);
         fill(&mut self.offsets, (0, 0), n, left);
         if left {
             for (_, r) in &mut self.sequence_ranges {

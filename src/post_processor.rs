@@ -93,6 +93,7 @@ fn specials(ids: &[u32], tokens: &[String], type_id: u32) -> Encoding {
         offsets: vec![(0, 0); n],
         type_ids: vec![type_id; n],
         special_tokens_mask: vec![1; n],
+        words: vec![None; n],
         attention_mask: vec![1; n],
         overflowing: Vec::new(),
         sequence_ranges: Vec::new(),
@@ -120,6 +121,7 @@ fn wrap(
     out.offsets.extend(enc.offsets);
     out.type_ids.extend(enc.type_ids);
     out.special_tokens_mask.extend(std::iter::repeat_n(0, n));
+    out.words.extend(enc.words);
     out.attention_mask.extend(enc.attention_mask);
     let ((t, id), ty) = after;
     out.merge_with(specials(&[*id], std::slice::from_ref(t), ty));

@@ -492,22 +492,30 @@ impl Tokenizer {
     }
 
     /// Run the pipeline up to the model, calling `emit(id, token, byte offsets)` per token.
-    fn run<F: FnMut(u32, &str, (usize, usize))>(&self, text: &str, mut emit: F) {
+    /// Every token of `text`: id, token string, byte offsets in `text`, and its word (the index
+    /// of the piece it comes from, counted as `tokenizers` counts its splits: each added token
+    /// and each non-empty pre-tokenized piece is one).
+    fn run<F: FnMut(u32, &str, (usize, usize), u32)>(&self, text: &str, mut emit: F) {
+        let mut word = 0;
         for (s, e, id) in self.added.split_raw(text) {
             match id {
-                Some(id) => emit(id, &text[s..e], (s, e)),
-                None if s < e => self.run_segment(text, s, e, &mut emit),
+                Some(id) => {
+                    emit(id, &text[s..e], (s, e), word);
+                    word += 1;
+                }
+                None if s < e => self.run_segment(text, s, e, &mut word, &mut emit),
                 None => {}
             }
         }
     }
 
-    /// Everything after added-token matching, for `text[s..e]`.
-    fn run_segment<F: FnMut(u32, &str, (usize, usize))>(
+    /// Everything after added-token matching, for `text[s..e]`; `word` counts pieces.
+    fn run_segment<F: FnMut(u32, &str, (usize, usize), u32)>(
         &self,
         text: &str,
         s: usize,
         e: usize,
+        word: &mut u32,
         emit: &mut F,
     ) {
         SCRATCH.with(|cell| {
@@ -527,7 +535,8 @@ impl Tokenizer {
             }
             for (ns, ne, nid) in self.added.split_normalized(&n.text) {
                 if let Some(id) = nid {
-                    emit(id, &n.text[ns..ne], n.original_range(ns..ne));
+                    emit(id, &n.text[ns..ne], n.original_range(ns..ne), *word);
+                    *word += 1;
                     continue;
                 }
                 if ns == ne {
@@ -542,12 +551,16 @@ impl Tokenizer {
                         p.cut(&n.text, pieces);
                     }
                     for &(a, b) in pieces.iter() {
+                        if a == b {
+                            continue;
+                        }
                         out.clear();
                         self.model.tokenize(&n.text[a..b], scratch, out);
                         for t in out.iter() {
                             let tok = self.model.token_text(t, &n.text[a..b]);
-                            emit(t.id, tok, n.original_range(a + t.start..a + t.end));
+                            emit(t.id, tok, n.original_range(a + t.start..a + t.end), *word);
                         }
+                        *word += 1;
                     }
                     continue;
                 }
@@ -561,12 +574,16 @@ impl Tokenizer {
                     None => vec![piece],
                 };
                 for p in pieces {
+                    if p.is_empty() {
+                        continue;
+                    }
                     out.clear();
                     self.model.tokenize(&p.text, scratch, out);
                     for t in out.iter() {
                         let tok = self.model.token_text(t, &p.text);
-                        emit(t.id, tok, p.original_range(t.start..t.end));
+                        emit(t.id, tok, p.original_range(t.start..t.end), *word);
                     }
+                    *word += 1;
                 }
             }
         })
@@ -575,7 +592,7 @@ impl Tokenizer {
     /// Ids only, through a shortcut where one applies.
     fn run_ids(&self, text: &str, ids: &mut Vec<u32>) {
         let Some(fast) = &self.fast else {
-            return self.run(text, |id, _, _| ids.push(id));
+            return self.run(text, |id, _, _, _| ids.push(id));
         };
         for (s, e, id) in self.added.split_raw(text) {
             if let Some(id) = id {
@@ -864,8 +881,9 @@ impl Tokenizer {
     fn encode_sequence(&self, text: &str, type_id: u32) -> Encoding {
         let conv = CharOffsets::new(text);
         let mut enc = Encoding::default();
-        self.run(text, |id, tok, off| {
-            enc.push(id, tok.to_string(), conv.convert(off), false)
+        self.run(text, |id, tok, off, word| {
+            enc.push(id, tok.to_string(), conv.convert(off), false);
+            *enc.words.last_mut().expect("just pushed") = Some(word);
         });
         if type_id != 0 {
             enc.type_ids.iter_mut().for_each(|t| *t = type_id);

@@ -54,6 +54,12 @@ class Encoding:
     @property
     def special_tokens_mask(self) -> list[int]: ...
     @property
+    def word_ids(self) -> list[int | None]:
+        """The word (pre-tokenized piece) each token comes from; None for special tokens."""
+    @property
+    def words(self) -> list[int | None]:
+        """`word_ids`, under its older name."""
+    @property
     def overflowing(self) -> list[Encoding]:
         """The windows truncation cut off, each encoded as this one is."""
     def __len__(self) -> int: ...

@@ -63,6 +63,16 @@ impl PyEncoding {
     fn attention_mask(&self) -> Vec<u32> {
         self.inner.attention_mask.clone()
     }
+    /// The word (pre-tokenized piece) each token comes from; None for special tokens.
+    #[getter]
+    fn word_ids(&self) -> Vec<Option<u32>> {
+        self.inner.words.clone()
+    }
+    /// `word_ids`, under its older name.
+    #[getter]
+    fn words(&self) -> Vec<Option<u32>> {
+        self.inner.words.clone()
+    }
     /// The windows truncation cut off, each encoded as this one is.
     #[getter]
     fn overflowing(&self) -> Vec<PyEncoding> {

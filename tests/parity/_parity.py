@@ -21,7 +21,15 @@ import batok
 # How many problems a failing test shows (it also says how many there were).
 MAX_REPORTED = 5
 
-ENCODING_FIELDS = ("ids", "tokens", "offsets", "type_ids", "attention_mask", "special_tokens_mask")
+ENCODING_FIELDS = (
+    "ids",
+    "tokens",
+    "offsets",
+    "type_ids",
+    "attention_mask",
+    "special_tokens_mask",
+    "word_ids",
+)
 
 
 @dataclass

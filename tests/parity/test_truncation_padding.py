@@ -61,6 +61,7 @@ FIELDS = (
     "attention_mask",
     "special_tokens_mask",
     "sequence_ids",
+    "word_ids",
 )
 
 
