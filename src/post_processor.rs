@@ -72,15 +72,19 @@ fn trim_offsets(enc: &mut Encoding, add_prefix_space: bool) {
     }
 }
 
-/// Give every token of `e` and of its overflowing windows type id `type_id` (and, with
-/// `seq`, that sequence id).
-fn set_type_ids(e: &mut Encoding, type_id: u32, seq: Option<usize>) {
+/// Give every token of `e` and of its overflowing windows type id `type_id`.
+fn set_type_ids(e: &mut Encoding, type_id: u32) {
     e.type_ids.iter_mut().for_each(|x| *x = type_id);
-    if let Some(seq) = seq {
-        e.set_sequence_id(seq);
-    }
     for w in &mut e.overflowing {
-        set_type_ids(w, type_id, seq);
+        set_type_ids(w, type_id);
+    }
+}
+
+/// Mark `e` and its overflowing windows as sequence `seq`.
+fn set_sequence_ids(e: &mut Encoding, seq: usize) {
+    e.set_sequence_id(seq);
+    for w in &mut e.overflowing {
+        set_sequence_ids(w, seq);
     }
 }
 
@@ -191,7 +195,7 @@ impl PostProcessor {
                     }
                     // RoBERTa gives every token type id 0, with or without special tokens
                     // (overflowing windows too).
-                    set_type_ids(e, 0, None);
+                    set_type_ids(e, 0);
                 }
                 if !add_special_tokens {
                     return list;
@@ -237,8 +241,11 @@ impl PostProcessor {
                         TemplatePiece::Sequence { second, type_id } => {
                             let i = usize::from(*second);
                             let Some(e) = list.get_mut(i) else { continue };
-                            // Overflowing windows too: each gets the template in full.
-                            set_type_ids(e, *type_id, Some(i));
+                            // As `tokenizers` does: the type id on this encoding only (its
+                            // windows keep the one they were encoded with), the sequence id on
+                            // its windows too.
+                            e.type_ids.iter_mut().for_each(|x| *x = *type_id);
+                            set_sequence_ids(e, i);
                             out.push(if last[i] == Some(k) {
                                 std::mem::take(e)
                             } else {
