@@ -24,9 +24,7 @@ CORPUS_DIR = SHARED_DIR / "corpus"
 
 # Families batok loads as they are that have a tokenizer_config.json.
 FAMILIES = sorted(
-    d.name
-    for d in TOKENIZERS_DIR.iterdir()
-    if (d / "tokenizer_config.json").is_file()
+    d.name for d in TOKENIZERS_DIR.iterdir() if (d / "tokenizer_config.json").is_file()
 )
 
 # Where transformers 5 rebuilds a pipeline unlike the file, batok follows the file (as
