@@ -645,40 +645,12 @@ impl Tokenizer {
                 FastIds::Words {
                     replacement,
                     prepend,
-                } => {
-                    let normalized;
-                    let seg = match &self.normalizer {
-                        Some(norm) => {
-                            normalized = norm.normalize_str(&text[s..e]);
-                            normalized.as_str()
-                        }
-                        None => &text[s..e],
-                    };
-                    for (a, b, id) in self.added.split_normalized(seg) {
-                        match id {
-                            Some(id) => ids.push(id),
-                            None if a < b => self.word_ids(&seg[a..b], *replacement, *prepend, ids),
-                            None => {}
-                        }
-                    }
-                }
-                FastIds::Cut(plan) => {
-                    let normalized;
-                    let seg = match &self.normalizer {
-                        Some(norm) => {
-                            normalized = norm.normalize_str(&text[s..e]);
-                            normalized.as_str()
-                        }
-                        None => &text[s..e],
-                    };
-                    for (a, b, id) in self.added.split_normalized(seg) {
-                        match id {
-                            Some(id) => ids.push(id),
-                            None if a < b => self.cut_ids(&seg[a..b], plan, ids),
-                            None => {}
-                        }
-                    }
-                }
+                } => self.normalized_ids(&text[s..e], ids, |piece, ids| {
+                    self.word_ids(piece, *replacement, *prepend, ids)
+                }),
+                FastIds::Cut(plan) => self.normalized_ids(&text[s..e], ids, |piece, ids| {
+                    self.cut_ids(piece, plan, ids)
+                }),
             }
         }
     }
@@ -729,6 +701,31 @@ impl Tokenizer {
                 }
             })
         });
+    }
+
+    /// `text` normalized as a plain string: its normalized added tokens pushed as ids, every
+    /// other non-empty piece handed to `piece`.
+    fn normalized_ids(
+        &self,
+        text: &str,
+        ids: &mut Vec<u32>,
+        mut piece: impl FnMut(&str, &mut Vec<u32>),
+    ) {
+        let normalized;
+        let seg = match &self.normalizer {
+            Some(norm) => {
+                normalized = norm.normalize_str(text);
+                normalized.as_str()
+            }
+            None => text,
+        };
+        for (a, b, id) in self.added.split_normalized(seg) {
+            match id {
+                Some(id) => ids.push(id),
+                None if a < b => piece(&seg[a..b], ids),
+                None => {}
+            }
+        }
     }
 
     /// Ids of a piece of normalized text through `FastIds::Words`.

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import tokenizers
-from _parity import HfFamily
+from _parity import ENCODING_FIELDS, HfFamily
 
 import batok
 
@@ -53,16 +53,8 @@ PADDINGS = [
     {"length": 5, "pad_to_multiple_of": 7, "direction": "left"},
 ]
 
-FIELDS = (
-    "ids",
-    "tokens",
-    "offsets",
-    "type_ids",
-    "attention_mask",
-    "special_tokens_mask",
-    "sequence_ids",
-    "word_ids",
-)
+# Every field the parity suites compare, and the sequence ids.
+FIELDS = (*ENCODING_FIELDS, "sequence_ids")
 
 
 def _fields(encoding: Any) -> dict[str, Any]:
