@@ -57,6 +57,7 @@ def _cmd_tokenize(args: argparse.Namespace) -> int:
             num_threads=args.num_threads,
             on_error=args.on_error,
             progress=not args.quiet and sys.stderr.isatty(),
+            resume=args.resume,
         )
     summary: dict[str, Any] = {
         k: manifest.get(k) for k in ("documents", "tokens", "skipped", "outputs", "seconds")
@@ -98,6 +99,12 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--shard-size", type=int, default=DEFAULT_SHARD_SIZE, help="tokens per shard")
     p.add_argument("--num-threads", type=int, help="0 = all cores (BATOK_NUM_THREADS)")
     p.add_argument("--on-error", choices=("raise", "skip"), default="raise")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on with an interrupted job in OUTPUT (same inputs and options): finished "
+        "shards are kept, the rest is redone",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.add_argument("--ray", metavar="ADDRESS", help="run on a Ray cluster (Parquet output)")
     p.add_argument("--ray-workers", type=int, default=None, help="Ray: tokenizer workers")

@@ -84,6 +84,16 @@ class TokenChunk:
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
+    @classmethod
+    def passed_over(cls, nbytes: int) -> TokenChunk:
+        """The place of a chunk whose documents a resumed job does not encode again."""
+        return cls(np.zeros(0, dtype=np.uint32), np.zeros(1, dtype=np.int64), nbytes)
+
+    def without_first(self, count: int) -> TokenChunk:
+        """This chunk less its first `count` documents."""
+        start = int(self.offsets[count])
+        return TokenChunk(self.ids[start:], self.offsets[count:] - start, self.nbytes)
+
 
 @dataclass
 class Options:
@@ -91,6 +101,19 @@ class Options:
     column: str = "text"
     separator: str | None = None
     skip_bad: bool = False
+
+
+@dataclass
+class PassOver:
+    """Documents at the start of the input that a resumed job does not encode again."""
+
+    documents: int = 0
+
+    def take(self, available: int) -> int:
+        """How many of the next `available` documents to pass over."""
+        n = min(self.documents, available)
+        self.documents -= n
+        return n
 
 
 @dataclass
@@ -112,8 +135,11 @@ def read_tokens(
     options: Options,
     skipped: Skipped,
     chunk_bytes: int = CHUNK_BYTES,
+    pass_over: PassOver | None = None,
 ) -> Iterator[TokenChunk]:
-    """Every document of `files`, in order, encoded chunk by chunk."""
+    """Every document of `files`, in order, encoded chunk by chunk; the first
+    `pass_over.documents` are read but not encoded (their chunks come out empty)."""
+    pass_over = pass_over or PassOver()
     i = 0
     while i < len(files):
         # Consecutive JSON lines and text files share one Rust reader.
@@ -128,18 +154,25 @@ def read_tokens(
                 options.skip_bad,
             )
             while (chunk := reader.read(chunk_bytes)) is not None:
+                passed = pass_over.take(len(chunk))
+                if passed == len(chunk):
+                    yield TokenChunk.passed_over(chunk.nbytes)
+                    continue
                 ids, offsets = engine.encode_docs(chunk)
-                yield TokenChunk(ids, offsets, chunk.nbytes)
+                yield TokenChunk(ids, offsets, chunk.nbytes).without_first(passed)
             skipped.add(reader.skipped, reader.first_skipped)
             i = j
         else:
             from .parquet_in import read_parquet
 
-            yield from read_parquet(files[i], engine, options, skipped, chunk_bytes)
+            yield from read_parquet(files[i], engine, options, skipped, chunk_bytes, pass_over)
             i += 1
 
 
-def arrow_tokens(engine: Engine, strings: Any) -> TokenChunk:
-    """An Arrow string array with no nulls, encoded."""
-    ids, offsets = engine.encode_arrow(strings)
+def arrow_tokens(engine: Engine, strings: Any, pass_over: PassOver | None = None) -> TokenChunk:
+    """An Arrow string array with no nulls, encoded, less the documents to pass over."""
+    passed = pass_over.take(len(strings)) if pass_over is not None else 0
+    if passed == len(strings):
+        return TokenChunk.passed_over(strings.nbytes)
+    ids, offsets = engine.encode_arrow(strings.slice(passed))
     return TokenChunk(ids, offsets, strings.nbytes)

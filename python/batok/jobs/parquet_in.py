@@ -7,7 +7,7 @@ from typing import Any
 
 from .._batok import DatasetError
 from .engine import Engine
-from .inputs import Options, Skipped, TokenChunk, arrow_tokens
+from .inputs import Options, PassOver, Skipped, TokenChunk, arrow_tokens
 
 
 def require_pyarrow(what: str) -> Any:
@@ -31,7 +31,12 @@ def _batch_rows(pf: Any, chunk_bytes: int) -> int:
 
 
 def read_parquet(
-    path: str, engine: Engine, options: Options, skipped: Skipped, chunk_bytes: int
+    path: str,
+    engine: Engine,
+    options: Options,
+    skipped: Skipped,
+    chunk_bytes: int,
+    pass_over: PassOver | None = None,
 ) -> Iterator[TokenChunk]:
     pa = require_pyarrow("reading Parquet files")
     import pyarrow.compute as pc
@@ -66,4 +71,4 @@ def read_parquet(
             strings = strings.drop_null()
         row += len(batch)
         if len(strings):
-            yield arrow_tokens(engine, strings)
+            yield arrow_tokens(engine, strings, pass_over)

@@ -4,11 +4,13 @@ uint32) and `n_tokens`; a new file starts once a file holds `shard_size` tokens.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from .inputs import TokenChunk
+from .journal import Progress
 from .outputs import AtomicFile, check_fits
 from .parquet_in import require_pyarrow
 
@@ -23,13 +25,26 @@ def token_table(ids: np.ndarray, offsets: np.ndarray, dtype: np.dtype) -> Any:
 
 
 class ParquetWriter:
-    def __init__(self, directory: str, dtype: np.dtype, shard_size: int, prefix: str) -> None:
+    """Shards end at chunk ends, so a resumed job (`done`) starts at a chunk boundary."""
+
+    def __init__(
+        self,
+        directory: str,
+        dtype: np.dtype,
+        shard_size: int,
+        prefix: str,
+        done: Progress | None = None,
+        on_shard: Callable[[Progress], None] | None = None,
+    ) -> None:
         require_pyarrow("Parquet output")
         self.directory = directory
         self.dtype = np.dtype(dtype)
         self.shard_size = shard_size
         self.prefix = prefix
-        self.written: list[str] = []
+        done = done or Progress()
+        self.written: list[str] = list(done.shards)
+        self.documents, self.tokens = done.documents, done.tokens
+        self.on_shard = on_shard
         self.file: AtomicFile | None = None
         self.writer: Any = None
         self.in_shard = 0
@@ -46,6 +61,8 @@ class ParquetWriter:
             self.in_shard = 0
         self.writer.write_table(table)
         self.in_shard += len(chunk.ids)
+        self.documents += len(chunk)
+        self.tokens += len(chunk.ids)
         if self.in_shard >= self.shard_size:
             self._finish()
 
@@ -56,6 +73,8 @@ class ParquetWriter:
         self.file.commit()
         self.written.append(os.path.basename(self.file.path))
         self.writer = self.file = None
+        if self.on_shard is not None:
+            self.on_shard(Progress(list(self.written), self.documents, self.tokens))
 
     def close(self) -> list[str]:
         self._finish()

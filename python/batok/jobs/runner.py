@@ -3,30 +3,48 @@ records what it did in `manifest.json`."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..encoding import Encoding
 from .engine import Engine, TokenizerLike, describe
 from .formats import DEFAULT_SHARD_SIZE, FORMATS
-from .inputs import CHUNK_BYTES, Options, Skipped, expand, read_tokens
+from .inputs import CHUNK_BYTES, Options, PassOver, Skipped, expand, read_tokens
+from .journal import MANIFEST, Journal, Progress, identity
 from .outputs import AtomicFile, Writer
+
+# What an interrupted job leaves behind: its files under their temporary names.
+_LEFTOVER = re.compile(
+    r"\.(shard_\d+\.(parquet|bin)|tokens\.npy|offsets\.npy|manifest\.json|\.batok-job\.json)"
+    r"\.tmp"
+)
 
 
 def _writer(
-    fmt: str, output: str, engine: Engine, shard_size: int, delimiter: int | str | None, prefix: str
+    fmt: str,
+    output: str,
+    engine: Engine,
+    shard_size: int,
+    delimiter: int | str | None,
+    prefix: str,
+    done: Progress,
+    on_shard: Callable[[Progress], None],
 ) -> Writer:
     dtype = engine.token_dtype
     if fmt == "parquet":
         from .parquet_out import ParquetWriter
 
-        return ParquetWriter(output, dtype, shard_size, prefix)
+        return ParquetWriter(output, dtype, shard_size, prefix, done, on_shard)
     if fmt == "llmc":
         from .llmc_out import LlmcWriter
 
-        return LlmcWriter(output, dtype, engine.delimiter(delimiter), shard_size, prefix)
+        delimiter_id = engine.delimiter(delimiter)
+        return LlmcWriter(output, dtype, delimiter_id, shard_size, prefix, done, on_shard)
     if fmt == "npy":
         from .npy_out import NpyWriter
 
@@ -74,6 +92,7 @@ def tokenize_files(
     on_error: str = "raise",
     progress: bool = False,
     chunk_bytes: int = CHUNK_BYTES,
+    resume: bool = False,
 ) -> dict[str, Any]:
     """Tokenizes every document of `inputs` into training-ready files under `output`.
 
@@ -96,6 +115,11 @@ def tokenize_files(
     that is not a string, an unreadable file) with an error naming its file and line; "skip"
     leaves such records out and counts them in the manifest.
 
+    `resume`: go on with an interrupted job of the same inputs, tokenizer and options in
+    `output`: the shards it finished are kept and their documents are not encoded again; the
+    result is the same as an uninterrupted run's. A finished job is not run again. npy output
+    is one pair of files, not shards: it starts over.
+
     Returns the manifest, also written to `output/manifest.json`.
     """
     if on_error not in ("raise", "skip"):
@@ -108,15 +132,45 @@ def tokenize_files(
     engine = Engine.create(tokenizer, add_special_tokens, num_threads)
     out = os.fspath(output)
     os.makedirs(out, exist_ok=True)
+    _remove_leftovers(out)
+    tokenizer_info = describe(engine.tokenizer, tokenizer)
+    job = identity(
+        files,
+        {**tokenizer_info, "content": _content_digest(engine)},
+        {
+            "format": format,
+            "field": field,
+            "column": column,
+            "separator": separator,
+            "add_special_tokens": engine.add_special_tokens,
+            "delimiter": engine.delimiter(delimiter) if format == "llmc" else None,
+            "shard_size": shard_size,
+            "on_error": on_error,
+            "chunk_bytes": chunk_bytes,
+        },
+    )
+    journal = Journal(out, job)
+    done = Progress()
+    if resume:
+        finished = journal.finished_manifest()
+        if finished is not None:
+            return finished
+        if format != "npy":
+            done = journal.load() or done
+    else:
+        # A journal left by an earlier job no longer describes what is in the directory.
+        journal.remove()
     options = Options(field, column, separator, on_error == "skip")
     skipped = Skipped()
-    writer = _writer(format, out, engine, shard_size, delimiter, "shard")
+    writer = _writer(format, out, engine, shard_size, delimiter, "shard", done, journal.save)
     bar = _Progress(progress)
-    documents = tokens = nbytes = 0
+    documents, tokens, nbytes = done.documents, done.tokens, 0
     start = time.perf_counter()
     try:
-        for chunk in read_tokens(files, engine, options, skipped, chunk_bytes):
-            writer.write(chunk)
+        chunks = read_tokens(files, engine, options, skipped, chunk_bytes, PassOver(done.documents))
+        for chunk in chunks:
+            if len(chunk):
+                writer.write(chunk)
             documents += len(chunk)
             tokens += len(chunk.ids)
             nbytes += chunk.nbytes
@@ -131,7 +185,7 @@ def tokenize_files(
 
     manifest: dict[str, Any] = {
         "batok_version": __version__,
-        "tokenizer": describe(engine.tokenizer, tokenizer),
+        "tokenizer": tokenizer_info,
         "format": format,
         "token_dtype": str(engine.token_dtype),
         "add_special_tokens": engine.add_special_tokens,
@@ -143,11 +197,33 @@ def tokenize_files(
         "skipped": skipped.count,
         "first_skipped": skipped.first,
         "seconds": round(time.perf_counter() - start, 3),
+        "resumed_after": {"shards": len(done.shards), "documents": done.documents}
+        if done.shards
+        else None,
+        "job": job,
     }
     if format == "llmc":
         manifest["delimiter"] = engine.delimiter(delimiter)
         manifest["shard_size"] = shard_size
-    manifest_file = AtomicFile(os.path.join(out, "manifest.json"))
+    manifest_file = AtomicFile(os.path.join(out, MANIFEST))
     manifest_file.file.write(json.dumps(manifest, indent=2).encode())
     manifest_file.commit()
+    journal.remove()
     return manifest
+
+
+def _content_digest(engine: Engine) -> str:
+    """A hash of what the tokenizer is, wherever it came from (a name says less: a hub repo or
+    a file may change under it)."""
+    tok = engine.tokenizer
+    text = tok._rank_text if isinstance(tok, Encoding) else tok.to_str().encode()
+    return hashlib.sha256(text).hexdigest()
+
+
+def _remove_leftovers(directory: str) -> None:
+    for name in os.listdir(directory):
+        if _LEFTOVER.fullmatch(name):
+            try:
+                os.remove(os.path.join(directory, name))
+            except FileNotFoundError:
+                pass
