@@ -88,6 +88,33 @@ class Tokenize:
         return batch
 
 
+class _TextDocuments:
+    """Whole text files (`read_binary_files`' `bytes` column) to a `text` column: one row per
+    file, or one per piece between separators, as the local job splits them (a piece after a
+    final separator is not a document)."""
+
+    def __init__(self, separator: str | None) -> None:
+        self.separator = separator
+
+    def __call__(self, batch: Any) -> Any:
+        import pyarrow as pa
+
+        texts: list[str] = []
+        for i, raw in enumerate(batch.column("bytes").to_pylist()):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise DatasetError(f"text file {i} of the batch is not UTF-8: {e}") from e
+            if not self.separator:
+                texts.append(text)
+                continue
+            pieces = text.split(self.separator)
+            if pieces[-1] == "":  # a file that ends with a separator (or is empty)
+                pieces.pop()
+            texts += pieces
+        return pa.table({"text": pa.array(texts, type=pa.large_string())})
+
+
 def tokenize_on_ray(
     inputs: Sequence[str | os.PathLike[str]],
     tokenizer: str,
@@ -95,12 +122,16 @@ def tokenize_on_ray(
     *,
     address: str | None = None,
     column: str = "text",
+    field: str = "text",
+    separator: str | None = None,
     add_special_tokens: bool = False,
     concurrency: int | None = None,
 ) -> dict[str, Any]:
-    """`inputs` (Parquet, or JSON lines with the text at `column`) tokenized as a Ray Data
-    pipeline — read, `map_batches(Tokenize)`, write Parquet (`input_ids`, `n_tokens`) — on
-    the cluster at `address` ("local" starts one here). Rows keep their input order."""
+    """`inputs` tokenized as a Ray Data pipeline — read, `map_batches(Tokenize)`, write
+    Parquet (`input_ids`, `n_tokens`) — on the cluster at `address` ("local" starts one
+    here). Inputs are all of one kind: Parquet (text in `column`), JSON lines (text at
+    `field`), or plain text files (one document per file, or one per piece between
+    `separator`s, as the local job reads them). Rows keep their input order."""
     try:
         import ray
     except ImportError as err:
@@ -109,21 +140,30 @@ def tokenize_on_ray(
 
     files = expand(inputs)
     kinds = {kind_of(f) for f in files}
-    if not kinds <= {"parquet", "jsonl"} or len(kinds) != 1:
-        raise ValueError("on Ray, inputs must be all Parquet or all JSON lines files")
+    if len(kinds) != 1:
+        raise ValueError("on Ray, inputs must be all Parquet, all JSON lines or all text files")
+    if kinds == {"text"} and any(f.lower().endswith((".gz", ".zst")) for f in files):
+        raise ValueError("on Ray, compressed text files are not supported; decompress them")
     if not ray.is_initialized():
         ray.init(address=None if address in (None, "local") else address)
     ctx = ray.data.DataContext.get_current()
     ctx.execution_options.preserve_order = True
     if kinds == {"parquet"}:
         ds = ray.data.read_parquet(files).select_columns([column])
+        text = column
+    elif kinds == {"jsonl"}:
+        ds = ray.data.read_json(files, lines=True).select_columns([field])
+        text = field
     else:
-        ds = ray.data.read_json(files, lines=True)
+        ds = ray.data.read_binary_files(files).map_batches(
+            _TextDocuments, fn_constructor_kwargs={"separator": separator}, batch_format="pyarrow"
+        )
+        text = "text"
     ds = ds.map_batches(
         Tokenize,
         fn_constructor_kwargs={
             "tokenizer": os.fspath(tokenizer),
-            "column": column,
+            "column": text,
             "lengths_column": "n_tokens",
             "add_special_tokens": add_special_tokens,
         },

@@ -69,3 +69,24 @@ def test_tokenize_on_ray_reads_json_lines(
     table = pads.dataset(out, format="parquet").to_table()
     want = batok.get_encoding("cl100k_base").encode_ordinary_batch(list(docs[:40]))
     assert table.column("input_ids").to_pylist() == want
+
+
+def test_tokenize_on_ray_reads_text_files_as_the_local_job(
+    ray_cluster: None, tmp_path: Path, docs: tuple[str, ...]
+) -> None:
+    """Text files, one document per file and split on a separator (a middle empty piece is a
+    document, a piece after a final separator is not), in the local job's order."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for i in range(6):
+        (inputs / f"{i:02d}.txt").write_text(docs[i], encoding="utf-8")
+    (inputs / "06.txt").write_text("<d>".join(docs[6:30]) + "<d><d>last<d>", encoding="utf-8")
+    for separator in (None, "<d>"):
+        out, local = tmp_path / f"ray-{separator}", tmp_path / f"local-{separator}"
+        batok.ray.tokenize_on_ray([inputs], str(LLAMA), out, separator=separator)
+        batok.tokenize_files(inputs, str(LLAMA), local, separator=separator)
+        got = pads.dataset(out, format="parquet").to_table().column("input_ids").to_pylist()
+        shards = sorted(str(p) for p in local.glob("*.parquet"))
+        want = pads.dataset(shards, format="parquet").to_table().column("input_ids").to_pylist()
+        assert got == want
+        assert len(got) == (7 if separator is None else 6 + 24 + 2)

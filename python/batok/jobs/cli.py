@@ -37,6 +37,8 @@ def _cmd_tokenize(args: argparse.Namespace) -> int:
             args.output,
             address=args.ray,
             column=args.column,
+            field=args.field,
+            separator=_unescape(args.separator),
             add_special_tokens=args.add_special_tokens,
             concurrency=args.ray_workers,
         )
