@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import _batok
 from .engine import Engine
+from .prefetch import read_ahead
 
 #: Input bytes per chunk: large enough to keep every thread busy, small enough to bound memory.
 CHUNK_BYTES = 8 << 20
@@ -129,17 +130,11 @@ class Skipped:
         self.count += count
 
 
-def read_tokens(
-    files: Sequence[str],
-    engine: Engine,
-    options: Options,
-    skipped: Skipped,
-    chunk_bytes: int = CHUNK_BYTES,
-    pass_over: PassOver | None = None,
-) -> Iterator[TokenChunk]:
-    """Every document of `files`, in order, encoded chunk by chunk; the first
-    `pass_over.documents` are read but not encoded (their chunks come out empty)."""
-    pass_over = pass_over or PassOver()
+def read_documents(
+    files: Sequence[str], options: Options, skipped: Skipped, chunk_bytes: int = CHUNK_BYTES
+) -> Iterator[Any]:
+    """The documents of `files`, in order, about `chunk_bytes` at a time: `DocChunk`s (JSON
+    lines and text, read in Rust) or Arrow string arrays with no nulls (Parquet)."""
     i = 0
     while i < len(files):
         # Consecutive JSON lines and text files share one Rust reader.
@@ -154,25 +149,39 @@ def read_tokens(
                 options.skip_bad,
             )
             while (chunk := reader.read(chunk_bytes)) is not None:
-                passed = pass_over.take(len(chunk))
-                if passed == len(chunk):
-                    yield TokenChunk.passed_over(chunk.nbytes)
-                    continue
-                ids, offsets = engine.encode_docs(chunk)
-                yield TokenChunk(ids, offsets, chunk.nbytes).without_first(passed)
+                yield chunk
             skipped.add(reader.skipped, reader.first_skipped)
             i = j
         else:
             from .parquet_in import read_parquet
 
-            yield from read_parquet(files[i], engine, options, skipped, chunk_bytes, pass_over)
+            yield from read_parquet(files[i], options, skipped, chunk_bytes)
             i += 1
 
 
-def arrow_tokens(engine: Engine, strings: Any, pass_over: PassOver | None = None) -> TokenChunk:
-    """An Arrow string array with no nulls, encoded, less the documents to pass over."""
-    passed = pass_over.take(len(strings)) if pass_over is not None else 0
-    if passed == len(strings):
-        return TokenChunk.passed_over(strings.nbytes)
-    ids, offsets = engine.encode_arrow(strings.slice(passed))
-    return TokenChunk(ids, offsets, strings.nbytes)
+def read_tokens(
+    files: Sequence[str],
+    engine: Engine,
+    options: Options,
+    skipped: Skipped,
+    chunk_bytes: int = CHUNK_BYTES,
+    pass_over: PassOver | None = None,
+) -> Iterator[TokenChunk]:
+    """Every document of `files`, in order, encoded chunk by chunk while the next chunk is
+    read; the first `pass_over.documents` are read but not encoded (their chunks come out
+    empty)."""
+    pass_over = pass_over or PassOver()
+    for chunk in read_ahead(read_documents(files, options, skipped, chunk_bytes)):
+        yield encode(engine, chunk, pass_over)
+
+
+def encode(engine: Engine, chunk: Any, pass_over: PassOver) -> TokenChunk:
+    """A chunk of `read_documents` encoded, less the documents to pass over."""
+    passed = pass_over.take(len(chunk))
+    if passed == len(chunk):
+        return TokenChunk.passed_over(chunk.nbytes)
+    if isinstance(chunk, _batok.DocChunk):
+        ids, offsets = engine.encode_docs(chunk)
+        return TokenChunk(ids, offsets, chunk.nbytes).without_first(passed)
+    ids, offsets = engine.encode_arrow(chunk.slice(passed))
+    return TokenChunk(ids, offsets, chunk.nbytes)

@@ -6,8 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .._batok import DatasetError
-from .engine import Engine
-from .inputs import Options, PassOver, Skipped, TokenChunk, arrow_tokens
+from .inputs import Options, Skipped
 
 
 def require_pyarrow(what: str) -> Any:
@@ -30,14 +29,9 @@ def _batch_rows(pf: Any, chunk_bytes: int) -> int:
     return max(1, min(meta.num_rows, chunk_bytes // per_row))
 
 
-def read_parquet(
-    path: str,
-    engine: Engine,
-    options: Options,
-    skipped: Skipped,
-    chunk_bytes: int,
-    pass_over: PassOver | None = None,
-) -> Iterator[TokenChunk]:
+def read_parquet(path: str, options: Options, skipped: Skipped, chunk_bytes: int) -> Iterator[Any]:
+    """The strings of `options.column`, one Arrow array with no nulls per record batch of about
+    `chunk_bytes`."""
     pa = require_pyarrow("reading Parquet files")
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -71,4 +65,4 @@ def read_parquet(
             strings = strings.drop_null()
         row += len(batch)
         if len(strings):
-            yield arrow_tokens(engine, strings, pass_over)
+            yield strings
