@@ -35,6 +35,7 @@ if str(HERE) not in sys.path:  # `python benches/report.py` has it; an import fr
     sys.path.insert(0, str(HERE))
 
 import corpus  # noqa: E402
+import jobs  # noqa: E402
 import one_pass  # noqa: E402
 import peers  # noqa: E402
 
@@ -220,6 +221,9 @@ def targets(data: dict[str, Any]) -> list[dict[str, Any]]:
     enc, fam = data["encode"], data["families"]
     rows = []
     for name, goal, cases, bound, at_least in one_pass.targets(data["one_pass"]):
+        ok = (lambda v, b=bound: v >= b) if at_least else (lambda v, b=bound: v <= b)
+        rows.append(_target(name, goal, cases, ok, "min" if at_least else "max"))
+    for name, goal, cases, bound, at_least in jobs.targets(data["jobs"]):
         ok = (lambda v, b=bound: v >= b) if at_least else (lambda v, b=bound: v <= b)
         rows.append(_target(name, goal, cases, ok, "min" if at_least else "max"))
 
@@ -485,6 +489,9 @@ def render(data: dict[str, Any]) -> str:
     add("n/a when a side was unavailable, was inexact (its ids differ from the reference's), or")
     add("was skipped; the target is then not met.\n")
     out.extend(one_pass.render(data["one_pass"], m["cores"]))
+    add("## Dataset jobs: JSON Lines to token files, end to end\n")
+    add(jobs.render(data["jobs"]))
+    add("")
     add("## Warm: repeated passes over the same documents\n")
     add(
         "The sections from here on time the median of several passes over ~1 MB workloads, "
@@ -756,6 +763,8 @@ def _run(args: argparse.Namespace) -> int:
     print("one pass (headline)", file=sys.stderr)
     one_pass_bytes = args.one_pass_bytes or (300_000 if quick else corpus.ONE_PASS_BYTES)
     data["one_pass"] = one_pass.run(one_pass_bytes, quick)
+    print("dataset jobs", file=sys.stderr)
+    data["jobs"] = jobs.run(300_000 if quick else jobs.JOB_BYTES, ray=not quick)
     print("encode / batch / decode", file=sys.stderr)
     data["encode"] = run_encode(rounds, budget)
     print("tokenizer.json families", file=sys.stderr)

@@ -21,6 +21,7 @@ def test_report_quick_writes_markdown_json_and_targets(tmp_path: Path) -> None:
         "## Worst case",
         "## Cold load",
         "## One pass over unseen text (headline)",
+        "## Dataset jobs: JSON Lines to token files, end to end",
         "### Adversarial files, one by one",
         "## Warm: repeated passes over the same documents",
         "## What was tried",
@@ -28,7 +29,10 @@ def test_report_quick_writes_markdown_json_and_targets(tmp_path: Path) -> None:
         assert heading in text
     data = json.loads(js.read_text(encoding="utf-8"))
     names = [t["target"] for t in data["targets"]]
-    assert len(names) == 21
+    assert len(names) == 24
+    assert "job: npy output vs gigatoken encode_files (end to end)" in names
+    job_rows = {r["engine"]: r for r in data["jobs"]["rows"]}
+    assert job_rows["batok npy"]["exact"] and job_rows["batok parquet"]["exact"]
     assert names[0] == "one pass: numpy output vs gigatoken (numpy)"
     assert "warm: batch on all cores vs the same call on one thread (numpy)" in names
     scaling = next(t for t in data["targets"] if t["target"].endswith("one thread (lists)"))
