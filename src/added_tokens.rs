@@ -3,7 +3,7 @@
 //! leftmost-longest matches, then `single_word`, `lstrip` and `rstrip` rules.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Anchored, Input, MatchKind, StartKind};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::OnceLock;
 
 use crate::error::{Error, Result};
@@ -61,6 +61,12 @@ pub struct AddedVocab {
     pub tokens: Vec<AddedToken>,
     by_content: FxHashMap<String, u32>,
     by_id: FxHashMap<u32, usize>,
+    /// A `normalized` token's content as the normalizer makes it: what `tokenizers` answers
+    /// for its id (`id_to_token`, decoding), e.g. `▁<tok>` under Llama's normalizer.
+    normalized_content: FxHashMap<u32, String>,
+    /// The contents of the special tokens: decoding with `skip_special_tokens` leaves out a
+    /// token whose text is one of these, as `tokenizers` does.
+    special_contents: FxHashSet<String>,
     raw: Option<Matcher>,
     normalized: Option<Matcher>,
 }
@@ -99,10 +105,15 @@ impl AddedVocab {
     pub fn new(tokens: Vec<AddedToken>, normalizer: Option<&Normalizer>) -> Result<AddedVocab> {
         let mut by_content = FxHashMap::default();
         let mut by_id = FxHashMap::default();
+        let mut normalized_content = FxHashMap::default();
+        let mut special_contents = FxHashSet::default();
         let (mut rp, mut rw, mut np, mut nw) = (vec![], vec![], vec![], vec![]);
         for (i, t) in tokens.iter().enumerate() {
             by_content.insert(t.content.clone(), t.id);
             by_id.insert(t.id, i);
+            if t.special {
+                special_contents.insert(t.content.clone());
+            }
             if t.content.is_empty() {
                 continue;
             }
@@ -111,6 +122,9 @@ impl AddedVocab {
                     Some(n) => n.normalize_str(&t.content),
                     None => t.content.clone(),
                 };
+                if p != t.content {
+                    normalized_content.insert(t.id, p.clone());
+                }
                 if !p.is_empty() {
                     np.push(p);
                     nw.push(i);
@@ -126,6 +140,8 @@ impl AddedVocab {
             tokens,
             by_content,
             by_id,
+            normalized_content,
+            special_contents,
         })
     }
 
@@ -139,6 +155,18 @@ impl AddedVocab {
 
     pub fn get(&self, id: u32) -> Option<&AddedToken> {
         self.by_id.get(&id).map(|&i| &self.tokens[i])
+    }
+
+    /// The text of added token `id` as `tokenizers` gives it back: a `normalized` token's
+    /// content after the normalizer, else its content.
+    pub fn text_of(&self, id: u32) -> Option<&str> {
+        let token = self.get(id)?;
+        Some(self.normalized_content.get(&id).unwrap_or(&token.content))
+    }
+
+    /// Whether `text` is the content of a special token.
+    pub fn is_special_text(&self, text: &str) -> bool {
+        self.special_contents.contains(text)
     }
 
     pub fn has_normalized(&self) -> bool {

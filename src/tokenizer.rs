@@ -454,10 +454,9 @@ impl Tokenizer {
     }
 
     pub fn id_to_token(&self, id: u32) -> Option<&str> {
-        match self.added.get(id) {
-            Some(t) => Some(&t.content),
-            None => self.model.id_to_token(id),
-        }
+        self.added
+            .text_of(id)
+            .or_else(|| self.model.id_to_token(id))
     }
 
     pub fn vocab_size(&self, with_added_tokens: bool) -> usize {
@@ -1022,13 +1021,12 @@ impl Tokenizer {
     pub fn decode(&self, ids: &[u32], skip_special_tokens: bool) -> Result<String> {
         let mut tokens = Vec::with_capacity(ids.len());
         for &id in ids {
-            if let Some(t) = self.added.get(id) {
-                if skip_special_tokens && t.special {
-                    continue;
+            // As `tokenizers`: an id's text (a normalized added token's as normalized), left out
+            // when skipping special tokens if that text is a special token's content.
+            if let Some(text) = self.id_to_token(id) {
+                if !(skip_special_tokens && self.added.is_special_text(text)) {
+                    tokens.push(text.to_string());
                 }
-                tokens.push(t.content.clone());
-            } else if let Some(t) = self.model.id_to_token(id) {
-                tokens.push(t.to_string());
             } else {
                 return Err(Error::new(
                     ErrorKind::UnknownId,
@@ -1056,6 +1054,35 @@ mod tests {
                 "merges": []}}, "post_processor": {post_processor}}}"#
         );
         from_json(&file).unwrap()
+    }
+
+    /// As `tokenizers` answers them: a `normalized` added token's id gives its content as the
+    /// normalizer makes it, and skipping special tokens leaves out a text that is a special
+    /// token's content (a normalized special token that the normalizer changes stays).
+    #[test]
+    fn normalized_added_tokens_decode_as_normalized() {
+        let file = r#"{"model": {"type": "WordLevel", "vocab": {"a": 0, "[UNK]": 1},
+            "unk_token": "[UNK]"}, "normalizer": {"type": "Lowercase"},
+            "pre_tokenizer": {"type": "WhitespaceSplit"},
+            "added_tokens": [
+              {"id": 2, "content": "NewTok", "single_word": false, "lstrip": false,
+               "rstrip": false, "normalized": true, "special": false},
+              {"id": 3, "content": "SpecTok", "single_word": false, "lstrip": false,
+               "rstrip": false, "normalized": true, "special": true},
+              {"id": 4, "content": "[SEP]", "single_word": false, "lstrip": false,
+               "rstrip": false, "normalized": false, "special": true},
+              {"id": 5, "content": "lower", "single_word": false, "lstrip": false,
+               "rstrip": false, "normalized": true, "special": true}]}"#;
+        let t = from_json(file).unwrap();
+        assert_eq!(t.id_to_token(2), Some("newtok"));
+        assert_eq!(t.id_to_token(3), Some("spectok"));
+        assert_eq!(t.id_to_token(4), Some("[SEP]"));
+        let ids = [0, 2, 3, 4, 5];
+        assert_eq!(
+            t.decode(&ids, false).unwrap(),
+            "a newtok spectok [SEP] lower"
+        );
+        assert_eq!(t.decode(&ids, true).unwrap(), "a newtok spectok");
     }
 
     /// The ids shortcut of T5-shaped Unigram pipelines gives the full pipeline's ids, on

@@ -729,6 +729,69 @@ class Tokenizer:
     def all_special_tokens(self) -> list[str]:
         return [content for _, content, special in self._native.added_tokens() if special]
 
+    # -- adding tokens ----------------------------------------------------------------------
+
+    def add_tokens(self, tokens: Any, special_tokens: bool = False) -> int:
+        """Adds tokens that are matched whole in any text, before the model sees it, as
+        `tokenizers`' `add_tokens` does (transformers' `special_tokens=True` adds them as
+        special). Each is a string or an `AddedToken`-like object (`content`, `single_word`,
+        `lstrip`, `rstrip`, `normalized`, `special`). A token not in the vocabulary gets the
+        next free id. Returns how many tokens were added (one already added is not counted;
+        one already in the vocabulary is, as `tokenizers` counts)."""
+        return self._add_tokens(tokens, special=True if special_tokens else None)
+
+    def add_special_tokens(
+        self, tokens: Any, replace_additional_special_tokens: bool = True
+    ) -> int:
+        """Adds special tokens (skipped by `decode(..., skip_special_tokens=True)`): a list, as
+        `tokenizers` takes it, or transformers' mapping of names to tokens
+        (`{"pad_token": "[PAD]", "additional_special_tokens": [...]}`), which also sets the
+        named attributes (`tok.pad_token`). Returns how many tokens were added."""
+        if not isinstance(tokens, dict):
+            return self._add_tokens(tokens, special=True)
+        new: list[Any] = []
+        named: dict[str, str] = {}
+        for name, value in tokens.items():
+            if name in ("additional_special_tokens", "extra_special_tokens"):
+                values = value if isinstance(value, list | tuple) else [value]
+                new += list(values)
+            elif name in _SPECIAL_NAMES:
+                new.append(value)
+                named[name] = value if isinstance(value, str) else _added_token(value)["content"]
+            else:
+                raise ValueError(
+                    f"{name!r} is not a special token name; use one of "
+                    f"{', '.join(_SPECIAL_NAMES)} or additional_special_tokens"
+                )
+        count = self._add_tokens(new, special=True)
+        for name, content in named.items():
+            setattr(self, name, content)
+        return count
+
+    def _add_tokens(self, tokens: Any, special: bool | None) -> int:
+        import json
+
+        items = [tokens] if isinstance(tokens, str) or hasattr(tokens, "content") else tokens
+        doc = json.loads(self.to_str())
+        added = doc.get("added_tokens") or []
+        next_id = max([self._native.get_vocab_size(False), *(t["id"] + 1 for t in added)])
+        count = 0
+        for item in items:
+            entry = _added_token(item, special)
+            if not entry["content"] or any(_same_token(entry, t) for t in added):
+                continue
+            added.append({"id": next_id, **entry})
+            next_id += 1
+            count += 1
+        if not count:
+            return 0
+        doc["added_tokens"] = added
+        # The file's own loading numbers the tokens as `tokenizers` does; a new tokenizer with
+        # this one's settings takes this one's place.
+        rebuilt = _rebuild(json.dumps(doc, ensure_ascii=False), self._config, self._state())
+        self.__dict__.update(rebuilt.__dict__)
+        return count
+
     def __repr__(self) -> str:
         return f"Tokenizer(vocab_size={len(self)})"
 
@@ -824,6 +887,37 @@ def _write_atomically(path: str, text: str) -> None:
         except OSError:
             pass
         raise
+
+
+_ADDED_FLAGS = ("single_word", "lstrip", "rstrip", "normalized", "special")
+
+
+def _added_token(item: Any, special: bool | None = None) -> dict[str, Any]:
+    """A tokenizer.json `added_tokens` entry (less its id) for a string or an `AddedToken`-like
+    object. `special=True` makes it special, as `tokenizers`' `add_special_tokens` does; a token
+    that becomes special there is then not normalized, `tokenizers`' default for special tokens
+    (an `AddedToken` does not show whether `normalized=True` was asked for explicitly)."""
+    if isinstance(item, str):
+        is_special = bool(special)
+        return {
+            "content": item,
+            "single_word": False,
+            "lstrip": False,
+            "rstrip": False,
+            "normalized": not is_special,
+            "special": is_special,
+        }
+    content = getattr(item, "content", None)
+    if not isinstance(content, str):
+        raise TypeError(f"a token to add must be a str or an AddedToken, got {type(item).__name__}")
+    entry = {"content": content, **{f: bool(getattr(item, f, False)) for f in _ADDED_FLAGS}}
+    if special and not entry["special"]:
+        entry.update(special=True, normalized=False)
+    return entry
+
+
+def _same_token(entry: dict[str, Any], existing: dict[str, Any]) -> bool:
+    return all(entry[k] == existing.get(k) for k in ("content", *_ADDED_FLAGS))
 
 
 def _rebuild(json_text: str, config: dict[str, Any], state: dict[str, Any]) -> Tokenizer:

@@ -1,0 +1,90 @@
+"""Adding tokens after loading (`add_tokens`, `add_special_tokens`), against `tokenizers` and,
+for the mapping form, transformers: the same counts, ids, offsets, vocabulary size and decoded
+text, on every staged family."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tokenizers
+from _parity import HfFamily
+from tokenizers import AddedToken
+
+import batok
+
+# (tokens, special): strings, a token the vocabularies already hold ("the"), a duplicate in one
+# call, an empty string, and AddedTokens with each flag. Functions, since `tokenizers` changes
+# the AddedTokens it is given (`add_special_tokens` makes them special).
+ADDITIONS: list[tuple[Any, bool]] = [
+    (lambda: ["<new_tok>", "the", "<new_tok>", ""], False),
+    (lambda: ["<|special_new|>"], True),
+    (lambda: [AddedToken("<l>", lstrip=True), AddedToken("<r>", rstrip=True)], False),
+    (lambda: [AddedToken("word", single_word=True), AddedToken("<nn>", normalized=False)], False),
+    (lambda: [AddedToken("<S>", special=False)], True),
+    (lambda: [AddedToken("<T>", special=True)], False),
+]
+TEXTS = [
+    "x <new_tok> the<new_tok>  <|special_new|> yes   <l>   <r>   no",
+    "a word wordy sword <nn> <S>the end <T>.",
+    "",
+]
+
+
+def _apply(tok: Any, tokens: list[Any], special: bool) -> int:
+    return int(tok.add_special_tokens(tokens) if special else tok.add_tokens(tokens))
+
+
+def test_added_tokens_encode_and_decode_as_tokenizers(hf_family: HfFamily) -> None:
+    reference = tokenizers.Tokenizer.from_str(hf_family.batok.to_str())
+    ours = batok.Tokenizer.from_str(hf_family.batok.to_str())
+    for tokens, special in ADDITIONS:
+        # Twice: the second time nothing is new.
+        for _ in range(2):
+            assert _apply(ours, tokens(), special) == _apply(reference, tokens(), special)
+    assert ours.get_vocab_size() == reference.get_vocab_size()
+    assert ours.get_vocab() == reference.get_vocab()
+    for text in TEXTS:
+        for add in (True, False):
+            want = reference.encode(text, add_special_tokens=add)
+            got = ours.encode_plus(text, add)
+            assert (got.ids, got.tokens, got.offsets) == (want.ids, want.tokens, want.offsets)
+            assert ours.encode(text, add) == want.ids
+            for skip in (True, False):
+                assert ours.decode(want.ids, skip) == reference.decode(want.ids, skip)
+
+
+def test_added_tokens_survive_saving_and_pickling(tmp_path: Path, hf_family: HfFamily) -> None:
+    import pickle
+
+    ours = batok.Tokenizer.from_str(hf_family.batok.to_str())
+    ours.add_tokens(["<new_tok>"])
+    ours.add_special_tokens(["<|special_new|>"])
+    text = TEXTS[0]
+    for copy in (pickle.loads(pickle.dumps(ours)), batok.Tokenizer.from_str(ours.to_str())):
+        assert copy.encode(text) == ours.encode(text)
+    reference = tokenizers.Tokenizer.from_str(ours.to_str())
+    assert reference.encode(text).ids == ours.encode(text)
+
+
+def test_add_special_tokens_mapping_as_transformers(tokenizers_dir: Path) -> None:
+    """transformers' form: names to tokens; the named attribute is set and the call pads."""
+    transformers = pytest.importorskip("transformers")
+    directory = tokenizers_dir / "gpt2"
+    ours = batok.AutoTokenizer.from_pretrained(str(directory))
+    theirs = transformers.AutoTokenizer.from_pretrained(str(directory))
+    new = {"pad_token": "[PAD]", "additional_special_tokens": ["<extra_1>", "<extra_2>"]}
+    assert ours.add_special_tokens(new) == theirs.add_special_tokens(new)
+    assert ours.pad_token == theirs.pad_token == "[PAD]"
+    assert ours.pad_token_id == theirs.pad_token_id
+    assert len(ours) == len(theirs)
+    texts = ["Hello <extra_1> world", "a<extra_2>b and more words here"]
+    want = theirs(texts, padding=True)
+    got = ours(texts, padding=True)
+    assert got["input_ids"] == want["input_ids"]
+    assert got["attention_mask"] == want["attention_mask"]
+    assert ours.add_tokens(["<plain_new>"]) == theirs.add_tokens(["<plain_new>"])
+    text = "x <plain_new> y"
+    assert ours(text)["input_ids"] == theirs(text)["input_ids"]
+    assert ours.decode(ours(text)["input_ids"]) == theirs.decode(theirs(text)["input_ids"])
