@@ -42,6 +42,10 @@ class Row:
     offset_mapping: list[tuple[int, int]] = field(default_factory=list)
     attention_mask: list[int] = field(default_factory=list)
     sample: int = 0
+    # What the row is made of, in order, for `BatchEncoding.word_ids()` and the like (built
+    # only when asked for): `(None, n)` for n special or padding tokens, `(sequence, encoding,
+    # start, stop)` for a window of a text's encoding.
+    layout: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -213,7 +217,10 @@ def call(
                     raise ValueError("Truncation error: Second sequence not provided")
             side = tok.truncation_side
             for start, stop in _windows(len(ids), truncate_to, frame.added, stride, side, overflow):
-                rows.append(_framed(frame, ids, special, offsets, start, stop, sample))
+                row = _framed(frame, ids, special, offsets, start, stop, sample)
+                row.layout = [(None, len(frame.prefix)), (0, enc, start, stop)]
+                row.layout.append((None, len(frame.suffix)))
+                rows.append(row)
     if pad_to is not None:
         side = padding_side or tok.padding_side
         _pad(rows, tok, pad_to, max_length, pad_to_multiple_of, side, want_offsets)
@@ -234,7 +241,10 @@ def call(
     elif not batched and return_tensors is None:
         # transformers keeps `length` a list even for one text.
         columns = {key: value if key == "length" else value[0] for key, value in columns.items()}
-    return BatchEncoding(columns, tensor_type=return_tensors)
+    out = BatchEncoding(columns, tensor_type=return_tensors)
+    out._rows = rows
+    out._id_to_token = tok.id_to_token
+    return out
 
 
 def _strategies(
@@ -410,6 +420,7 @@ def _framed_pair(
             *[none] * suf,
         ]
     row.attention_mask = [1] * len(row.input_ids)
+    row.layout = [(None, pre), (0, a, s1, e1), (None, mid), (1, b, s2, e2), (None, suf)]
     return row
 
 
@@ -480,3 +491,7 @@ def _pad(
             column = getattr(row, name)
             pad = [value] * missing
             setattr(row, name, pad + column if side == "left" else column + pad)
+        if side == "left":
+            row.layout.insert(0, (None, missing))
+        else:
+            row.layout.append((None, missing))

@@ -2,7 +2,8 @@
 
 Same columns, same values: truncation (both sides, with stride and overflowing windows),
 padding (both sides, to the longest, to max_length, to a multiple), offsets, special-tokens
-masks, lengths, numpy tensors. transformers is the oracle; a mismatch is a bug.
+masks, lengths, numpy tensors; and each row's `word_ids()`, `sequence_ids()` and `tokens()`.
+transformers is the oracle; a mismatch is a bug.
 """
 
 from __future__ import annotations
@@ -155,26 +156,41 @@ def pair(request: pytest.FixtureRequest) -> tuple[Any, batok.Tokenizer]:
 def _same_call(reference: Any, ours: Any, text: Any, kwargs: dict[str, Any]) -> None:
     """Same columns, or the same kind of refusal (e.g. padding with no pad token at all)."""
     try:
-        want = _columns(reference(text, **kwargs))
+        result = reference(text, **kwargs)
     except ValueError:
         with pytest.raises(ValueError):
             ours(text, **kwargs)
         return
-    assert _columns(ours(text, **kwargs)) == want
+    got = ours(text, **kwargs)
+    assert _columns(got) == _columns(result)
+    _same_rows(result, got)
+
+
+def _same_rows(want: Any, got: Any) -> None:
+    """Each row's word ids, sequence ids and token strings, as the fast tokenizer's encodings
+    give them."""
+    ids = want["input_ids"]
+    rows = len(ids) if ids and isinstance(ids[0], list) else 1
+    for i in range(rows):
+        assert got.word_ids(i) == want.word_ids(i), f"word_ids of row {i}"
+        assert got.sequence_ids(i) == want.sequence_ids(i), f"sequence_ids of row {i}"
+        assert got.tokens(i) == want.tokens(i), f"tokens of row {i}"
 
 
 def _same_pair_call(reference: Any, ours: Any, first: Any, second: Any, kwargs: Any) -> None:
     """As `_same_call`, for pairs. `tokenizers` refuses some pair truncations with a plain
     Exception, or panics (a BaseException); batok raises ValueError for each."""
     try:
-        want = _columns(reference(first, second, **kwargs))
+        result = reference(first, second, **kwargs)
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException:  # noqa: BLE001 - a `tokenizers` panic is a BaseException
         with pytest.raises(ValueError):
             ours(first, second, **kwargs)
         return
-    assert _columns(ours(first, second, **kwargs)) == want
+    got = ours(first, second, **kwargs)
+    assert _columns(got) == _columns(result)
+    _same_rows(result, got)
 
 
 def _plain(value: Any) -> Any:
