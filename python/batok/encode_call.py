@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ._validate import check_texts
 from .batch_encoding import BatchEncoding
 
 if TYPE_CHECKING:
@@ -174,10 +175,22 @@ def call(
     num_threads: int | None = None,
 ) -> BatchEncoding:
     if is_split_into_words:
-        raise NotImplementedError("is_split_into_words=True is not supported yet.")
-    batched = not isinstance(text, str)
-    texts = [text] if isinstance(text, str) else list(text)
-    seconds = _second_texts(text, text_pair, batched)
+        batched = _is_word_batch(text, "text")
+        texts: list[Any] = list(text) if batched else [text]
+        if text_pair is not None and _is_word_batch(text_pair, "text_pair") != batched:
+            raise TypeError("text and text_pair must both be lists of words, or both batches")
+        seconds: list[Any] | None = None
+        if text_pair is not None:
+            seconds = list(text_pair) if batched else [text_pair]
+            if len(seconds) != len(texts):
+                raise ValueError(
+                    f"batch length of `text`: {len(texts)} does not match batch length of "
+                    f"`text_pair`: {len(seconds)}."
+                )
+    else:
+        batched = not isinstance(text, str)
+        texts = [text] if isinstance(text, str) else list(text)
+        seconds = _second_texts(text, text_pair, batched)
     pad_to, truncate_to, cut = _strategies(tok, padding, truncation, max_length)
     if pad_to is not None and tok.pad_token_id is None:
         raise ValueError(
@@ -204,10 +217,11 @@ def call(
             (truncate_to, cut, stride, overflow),
             want_offsets,
             num_threads,
+            is_split_into_words,
         )
     else:
         frame = tok._frame() if add_special_tokens else Frame((), (), (), (), 0)
-        encodings = tok._plain().encode_batch(texts, False, tok._threads(num_threads))
+        encodings = _encode(tok, texts, is_split_into_words, num_threads)
         for sample, enc in enumerate(encodings):
             ids = enc.ids
             offsets = enc.offsets if want_offsets else None
@@ -244,6 +258,58 @@ def call(
     out = BatchEncoding(columns, tensor_type=return_tensors)
     out._rows = rows
     out._id_to_token = tok.id_to_token
+    return out
+
+
+def _is_word_batch(value: Any, name: str) -> bool:
+    """With `is_split_into_words`: whether `value` is a batch (a list of lists of words) rather
+    than one list of words; raises when it is neither."""
+    if not isinstance(value, list | tuple):
+        raise TypeError(
+            f"with is_split_into_words=True, {name} must be a list of words (str) or a batch "
+            f"of such lists, got {type(value).__name__}"
+        )
+    batched = bool(value) and isinstance(value[0], list | tuple)
+    for seq in value if batched else [value]:
+        if not isinstance(seq, list | tuple) or not all(isinstance(w, str) for w in seq):
+            raise TypeError(
+                f"with is_split_into_words=True, {name} must be a list of words (str) or a "
+                "batch of such lists"
+            )
+    return batched
+
+
+@dataclass
+class WordsEncoding:
+    """A sequence given as words, encoded as `tokenizers` encodes pre-tokenized input: each word
+    on its own (normalized, pre-tokenized, as if it were a whole text), its tokens numbered
+    with the word's index and offset within the word."""
+
+    ids: list[int] = field(default_factory=list)
+    tokens: list[str] = field(default_factory=list)
+    offsets: list[tuple[int, int]] = field(default_factory=list)
+    word_ids: list[int | None] = field(default_factory=list)
+    special_tokens_mask: list[int] = field(default_factory=list)
+
+
+def _encode(tok: Tokenizer, texts: list[Any], split_into_words: bool, threads: Any) -> list[Any]:
+    """The engine's encodings of `texts` (no special tokens), or of word lists."""
+    native = tok._plain()
+    if not split_into_words:
+        return native.encode_batch(texts, False, tok._threads(threads))  # type: ignore[no-any-return]
+    words = check_texts([w for seq in texts for w in seq], "words")
+    encoded = iter(native.encode_batch(words, False, tok._threads(threads)))
+    out = []
+    for seq in texts:
+        merged = WordsEncoding()
+        for index in range(len(seq)):
+            enc = next(encoded)
+            merged.ids += enc.ids
+            merged.tokens += enc.tokens
+            merged.offsets += enc.offsets
+            merged.word_ids += [index] * len(enc.ids)
+            merged.special_tokens_mask += enc.special_tokens_mask
+        out.append(merged)
     return out
 
 
@@ -360,12 +426,13 @@ def _pair_rows(
     truncation: tuple[int | None, str | None, int, bool],
     want_offsets: bool,
     num_threads: int | None,
+    split_into_words: bool = False,
 ) -> list[Row]:
     limit, cut, stride, overflow = truncation
     frame = tok._pair_frame(add_special_tokens)
     if limit is not None and add_special_tokens and frame.added:
         limit -= frame.added  # below zero: no limit (see `_cut_pair`)
-    encodings = tok._plain().encode_batch([*firsts, *seconds], False, tok._threads(num_threads))
+    encodings = _encode(tok, [*firsts, *seconds], split_into_words, num_threads)
     n = len(firsts)
     rows: list[Row] = []
     for sample, (a, b) in enumerate(zip(encodings[:n], encodings[n:], strict=True)):

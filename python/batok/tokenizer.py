@@ -448,7 +448,9 @@ class Tokenizer:
         as lists or as `return_tensors="np"` / `"pt"` arrays."""
         from .encode_call import call
 
-        if isinstance(text, str):
+        if is_split_into_words:
+            pass  # lists of words: `call` checks them
+        elif isinstance(text, str):
             check_text(text)
         else:
             check_texts(text)

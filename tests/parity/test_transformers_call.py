@@ -248,6 +248,47 @@ def test_one_pair_call_matches_transformers(pair: tuple[Any, Any], kwargs: dict[
     _same_pair_call(reference, ours, TEXTS[0], "", kwargs)
 
 
+WORDS = [
+    ["Hello", "world,", "naïve", "<s>x", "  spaced ", "数学是", "def", "f(x):"],
+    ["a"],
+    ["", "empty", "word", "before"],
+]
+WORD_CALLS: list[dict[str, Any]] = [
+    {"return_offsets_mapping": True},
+    {"padding": True, "return_special_tokens_mask": True, "return_token_type_ids": True},
+    {
+        "truncation": True,
+        "max_length": 7,
+        "stride": 2,
+        "return_overflowing_tokens": True,
+        "padding": True,
+        "return_offsets_mapping": True,
+    },
+]
+
+
+@pytest.mark.parametrize(
+    "kwargs", WORD_CALLS, ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items())
+)
+def test_words_call_matches_transformers(pair: tuple[Any, Any], kwargs: dict[str, Any]) -> None:
+    """`is_split_into_words=True`: each word encoded on its own, as pre-tokenized input."""
+    reference, ours = pair
+    kwargs = {**kwargs, "is_split_into_words": True}
+    _same_call(reference, ours, WORDS[0], kwargs)
+    _same_call(reference, ours, WORDS, kwargs)
+    _same_pair_call(reference, ours, WORDS, [["b", "c"], ["d"], ["e", "f", "g"]], kwargs)
+    _same_pair_call(reference, ours, WORDS[0], ["one", "two"], kwargs)
+
+
+def test_words_must_be_lists_of_str() -> None:
+    ours = batok.AutoTokenizer.from_pretrained(str(TOKENIZERS_DIR / "gpt2"))
+    for bad in ("a text", [1, 2], [["a"], "b"], [["a", 3]]):
+        with pytest.raises(TypeError, match="list of words"):
+            ours(bad, is_split_into_words=True)
+    with pytest.raises(ValueError, match="batch length"):
+        ours([["a"], ["b"]], [["c"]], is_split_into_words=True)
+
+
 def test_left_truncation_of_pairs_matches_transformers(pair: tuple[Any, Any]) -> None:
     reference, ours = pair
     reference.truncation_side = ours.truncation_side = "left"
