@@ -132,6 +132,15 @@ fn pattern(v: &Value, path: &str) -> Result<Pattern> {
     ))
 }
 
+/// Whether a regex can match the empty string somewhere (`a*`, `$`, `\b`, `x|`), by its
+/// syntax; a pattern only fancy-regex reads (lookaround, backreferences) counts as not.
+fn matches_empty(src: &str) -> bool {
+    regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(src)
+        .is_ok_and(|hir| hir.properties().minimum_len() == Some(0))
+}
+
 fn normalizer(v: &Value, path: &str) -> Result<Normalizer> {
     let ty = type_of(v, path)?;
     Ok(match ty {
@@ -141,10 +150,24 @@ fn normalizer(v: &Value, path: &str) -> Result<Normalizer> {
         "NFKC" => Normalizer::Unicode(UnicodeForm::Nfkc),
         "NFKD" => Normalizer::Unicode(UnicodeForm::Nfkd),
         "Lowercase" => Normalizer::Lowercase,
-        "Replace" => Normalizer::Replace {
-            pattern: pattern(v, path)?,
-            content: string(v, path, "content")?,
-        },
+        "Replace" => {
+            if let Some(src) = field(v, path, "pattern")?
+                .get("Regex")
+                .and_then(Value::as_str)
+            {
+                if matches_empty(src) {
+                    return Err(Error::config(format!(
+                        "{path}.pattern.Regex = {src:?} can match the empty string, which is not \
+                         supported in a Replace normalizer (tokenizers panics on most texts with \
+                         it); make the pattern match at least one character"
+                    )));
+                }
+            }
+            Normalizer::Replace {
+                pattern: pattern(v, path)?,
+                content: string(v, path, "content")?,
+            }
+        }
         "Prepend" => Normalizer::Prepend(string(v, path, "prepend")?),
         "Strip" => Normalizer::Strip {
             left: boolean(v, path, "strip_left", true)?,
@@ -938,6 +961,33 @@ fn section<T: serde::de::DeserializeOwned>(v: &Value, path: &str) -> Result<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A Replace normalizer whose regex can match the empty string is refused at load, naming
+    /// the pattern; one that cannot (or a literal) loads.
+    #[test]
+    fn replace_patterns_that_match_empty_are_refused() {
+        let file = |pattern: &str| {
+            format!(
+                r#"{{"model": {{"type": "BPE", "vocab": {{"a": 0}}, "merges": []}},
+                "normalizer": {{"type": "Replace", "pattern": {pattern}, "content": "X"}}}}"#
+            )
+        };
+        for src in [r"a*", r"$", r"^", r"x?", r"(?:)", r"b|", r"\\b", r"\\s*"] {
+            let err = from_json(&file(&format!(r#"{{"Regex": "{src}"}}"#))).unwrap_err();
+            assert!(
+                err.message.contains("empty string"),
+                "{src}: {}",
+                err.message
+            );
+        }
+        for src in [r"a+", r"\\s+", r" ", r"a|b"] {
+            assert!(
+                from_json(&file(&format!(r#"{{"Regex": "{src}"}}"#))).is_ok(),
+                "{src}"
+            );
+        }
+        assert!(from_json(&file(r#"{"String": ""}"#)).is_ok());
+    }
 
     fn added_ids(file: &str) -> Vec<(String, Option<u32>)> {
         let t = from_json(file).unwrap();
