@@ -326,8 +326,13 @@ impl FastIds {
         Self::sentencepiece(model, r, Prepend::Never)
     }
 
-    /// The SentencePiece shortcut with replacement `r`, unless too many tokens join words.
+    /// The SentencePiece shortcut with replacement `r`, unless too many tokens join words, or
+    /// the model drops unknown chars: a dropped char between two words leaves their
+    /// replacements side by side, where a merge joins them that no word sees alone.
     fn sentencepiece(model: &Bpe, r: char, prepend: Prepend) -> Option<FastIds> {
+        if model.can_drop_chars() {
+            return None;
+        }
         let mut joins = Vec::new();
         for t in model.tokens_crossing(r) {
             let mut prev = None;

@@ -297,6 +297,14 @@ impl Bpe {
         out
     }
 
+    /// Whether a char can be left out of the tokens: with no unknown token, a char in no token
+    /// (and, with byte fallback, with a byte in no token either) is dropped, as `tokenizers`
+    /// drops it, and the chars around it merge as if they were neighbours.
+    pub fn can_drop_chars(&self) -> bool {
+        self.unk_id.is_none()
+            && !(self.opts.byte_fallback && self.byte_ids.iter().all(Option::is_some))
+    }
+
     /// The id of the single-char token `c`.
     #[inline]
     fn char_id(&self, c: char) -> Option<u32> {

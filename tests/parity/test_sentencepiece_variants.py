@@ -7,7 +7,8 @@ The shared files use three of them: Llama-2's `Prepend` normalizer, Mistral's Me
 starts with spaces, holds literal `▁`, runs of separators and special tokens, where the word
 split and the prepended replacement must agree with the reference. Gemma 3 also has a merge that
 joins two words (`>▁</`); texts written across each such join check that batok keeps those
-words together.
+words together. Llama-2 without its unknown token and byte fallback drops chars in no token,
+so the words around one meet and may merge.
 """
 
 from __future__ import annotations
@@ -33,13 +34,20 @@ JOINS: dict[str, list[str]] = {}
 SPM_SPECIALS = ("<s>", "</s>", "<unk>")
 
 # name: (family directory, Metaspace prepend_scheme to set or None to keep the file as it is,
-# special tokens to mix into text)
-VARIANTS = {
-    "llama-2 Prepend normalizer": ("llama-2", None, SPM_SPECIALS),
-    "Metaspace first": ("mistral-7b-v0.1", "first", SPM_SPECIALS),
-    "Metaspace always": ("mistral-7b-v0.1", "always", SPM_SPECIALS),
-    "Metaspace never": ("mistral-7b-v0.1", "never", SPM_SPECIALS),
-    "gemma3 Replace normalizer": ("gemma3", None, ("<bos>", "<eos>", "<start_of_turn>")),
+# special tokens to mix into text, model fields to change)
+VARIANTS: dict[str, tuple[str, str | None, tuple[str, ...], dict[str, object]]] = {
+    "llama-2 Prepend normalizer": ("llama-2", None, SPM_SPECIALS, {}),
+    "Metaspace first": ("mistral-7b-v0.1", "first", SPM_SPECIALS, {}),
+    "Metaspace always": ("mistral-7b-v0.1", "always", SPM_SPECIALS, {}),
+    "Metaspace never": ("mistral-7b-v0.1", "never", SPM_SPECIALS, {}),
+    "gemma3 Replace normalizer": ("gemma3", None, ("<bos>", "<eos>", "<start_of_turn>"), {}),
+    # A char in no token, with neither an unknown token nor byte fallback: `tokenizers` drops it.
+    "llama-2 no unk_token, no byte_fallback": (
+        "llama-2",
+        None,
+        SPM_SPECIALS,
+        {"unk_token": None, "byte_fallback": False},
+    ),
 }
 
 
@@ -47,10 +55,11 @@ VARIANTS = {
 def variant(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, tokenizers_dir: Path
 ) -> Iterator[HfFamily]:
-    family, scheme, specials = VARIANTS[request.param]
+    family, scheme, specials, model = VARIANTS[request.param]
     config = json.loads((tokenizers_dir / family / "tokenizer.json").read_text("utf-8"))
     if scheme is not None:
         config["pre_tokenizer"]["prepend_scheme"] = scheme
+    config["model"].update(model)
     path = tmp_path_factory.mktemp("sentencepiece") / "tokenizer.json"
     path.write_text(json.dumps(config), encoding="utf-8")
     JOINS[request.param] = joining_tokens(config)
