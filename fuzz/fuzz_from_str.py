@@ -14,6 +14,9 @@ Properties:
   padding and some components are not supported).
 - When both load, encoding the fuzzed text and a few probes gives the same ids, tokens and
   offsets, with and without special tokens, and decoding those ids gives the same text.
+  Where the reference is no oracle it is not asked: a text it panics on (its own bugs), and
+  token strings and decoded text of a vocabulary where two tokens share an id (which of them
+  `tokenizers` gives back changes from one load to the next).
 
 `tokenizers` runs in a child process (`_reference.py`): a mutated file that crashes it (it has
 aborted on allocations of several GB and on panics during unwinding) skips that input instead of
@@ -431,7 +434,25 @@ def _is_not_supported(err: BaseException) -> bool:
 
 
 @atheris.instrument_func
-def compare_encodings(reference: Reference, ours: batok.Tokenizer, text: str) -> None:
+def shared_ids(json_text: str) -> bool:
+    """Whether two tokens of the vocabulary share an id. `tokenizers` then gives that id back
+    as whichever token its hash map lists last, which changes from one load to the next (the
+    same file encodes to other token strings and decodes to other text in two loads), so
+    token strings and decoded text are no oracle there; ids and offsets still are."""
+    try:
+        vocab = json.loads(json_text).get("model", {}).get("vocab")
+    except (ValueError, AttributeError, RecursionError):
+        return False
+    if isinstance(vocab, dict):
+        ids = [i for i in vocab.values() if isinstance(i, int)]
+        return len(ids) != len(set(ids))
+    return False
+
+
+@atheris.instrument_func
+def compare_encodings(
+    reference: Reference, ours: batok.Tokenizer, text: str, ambiguous: bool = False
+) -> None:
     for add_special in (True, False):
         mode = f"add_special_tokens={add_special} on {short(text, 120)}"
         expected = reference.call("encode", text, add_special)
@@ -442,9 +463,13 @@ def compare_encodings(reference: Reference, ours: batok.Tokenizer, text: str) ->
                 raise Finding(f"batok raised {short(str(got[1]))} where tokenizers encoded; {mode}")
             continue
         if expected[0] == "raised":
+            if expected[1].type_name == "PanicException":
+                continue  # a bug of the reference (e.g. slicing inside a char): no oracle here
             raise Finding(f"tokenizers raised {short(str(expected[1]))}, batok encoded; {mode}")
         enc = got[1]
         for field, reference_value in zip(("ids", "tokens", "offsets"), expected[1], strict=True):
+            if ambiguous and field == "tokens":
+                continue
             want, have = list(reference_value), list(getattr(enc, field))
             if want != have:
                 raise Finding(difference(f"{field} ({mode})", want, have))
@@ -456,7 +481,7 @@ def compare_encodings(reference: Reference, ours: batok.Tokenizer, text: str) ->
         known = [i for i in ids if ours.id_to_token(i) is not None]
         if known != ids and outcome(ours.decode, ids, False)[0] != "raised":
             raise Finding(f"decode accepted an id that is in no vocabulary ({mode})")
-        for skip in (False, True):
+        for skip in () if ambiguous else (False, True):
             want_text = reference.call("decode", ids, skip)
             have_text = outcome(ours.decode, known, skip)
             if have_text[0] == "raised":
@@ -523,7 +548,7 @@ def compare(data: bytes) -> None:
         raise Finding(f"batok refuses a file tokenizers loads and uses: {short(str(ours[1]))}")
     if ours[0] == "ok":
         for probe in probes(REFERENCE, text):
-            compare_encodings(REFERENCE, ours[1], probe)
+            compare_encodings(REFERENCE, ours[1], probe, shared_ids(json_text))
 
 
 def test_one_input(data: bytes) -> None:

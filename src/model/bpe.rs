@@ -423,9 +423,8 @@ impl Bpe {
             if self.opts.byte_fallback {
                 let bytes = s.as_bytes();
                 if bytes.iter().all(|b| self.byte_ids[*b as usize].is_some()) {
-                    if let Some((u, ul)) = unk.take() {
-                        push(syms, u, ul);
-                    }
+                    // A pending unknown run waits for the next char in the vocabulary: byte
+                    // tokens go before it, as `tokenizers` orders them.
                     for b in bytes {
                         push(syms, self.byte_ids[*b as usize].expect("checked above"), 1);
                     }
@@ -529,6 +528,31 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(ids(&s, "ac"), [(0, 0, 1), (5, 1, 2)]);
+    }
+
+    /// A char given as byte tokens does not end a pending unknown run: the unknown token
+    /// comes after the bytes, with offsets in that order (`tokenizers` 0.23's ids and offsets
+    /// for the same vocabulary).
+    #[test]
+    fn byte_fallback_tokens_go_before_a_pending_unknown() {
+        let m = model(BpeOptions {
+            unk_token: Some("<unk>".into()),
+            byte_fallback: true,
+            ..Default::default()
+        });
+        assert_eq!(ids(&m, "xca"), [(4, 0, 1), (3, 1, 2), (0, 2, 3)]);
+        assert_eq!(
+            ids(&m, "xxcc a"),
+            [
+                (3, 0, 1),
+                (4, 1, 2),
+                (4, 2, 3),
+                (3, 3, 4),
+                (3, 4, 5),
+                (0, 5, 6)
+            ]
+        );
+        assert_eq!(ids(&m, "xc"), [(4, 0, 1), (3, 1, 2)]);
     }
 
     #[test]
