@@ -43,9 +43,10 @@ class Row:
     offset_mapping: list[tuple[int, int]] = field(default_factory=list)
     attention_mask: list[int] = field(default_factory=list)
     sample: int = 0
-    # What the row is made of, in order, for `BatchEncoding.word_ids()` and the like (built
-    # only when asked for): `(None, n)` for n special or padding tokens, `(sequence, encoding,
-    # start, stop)` for a window of a text's encoding.
+    # What the row is made of, in order, for `BatchEncoding.word_ids()` and the like: `(None,
+    # n)` for n special or padding tokens, `(sequence, encoding, start, stop)` for a window of
+    # a text's encoding. A few tuples per row; the word ids themselves are read from the
+    # encodings only when asked for.
     layout: list[tuple[Any, ...]] = field(default_factory=list)
 
 

@@ -140,6 +140,23 @@ def test_resume_refuses_another_jobs_output(
         batok.tokenize_files(src, str(LLAMA), tmp_path / "out", resume=True, **SMALL)
 
 
+def test_resume_refuses_a_tokenizer_changed_under_its_name(
+    tmp_path: Path, docs: tuple[str, ...], encoded: dict[str, Any]
+) -> None:
+    src = write_jsonl(tmp_path / "d.jsonl", docs)
+    tok_file = tmp_path / "tokenizer.json"
+    tok_file.write_bytes(LLAMA.read_bytes())
+    encoded["fail_at"] = 5
+    with pytest.raises(Interrupted):
+        batok.tokenize_files(src, str(tok_file), tmp_path / "out", **SMALL)
+    encoded["fail_at"] = None
+    changed = batok.Tokenizer.from_file(str(tok_file))
+    changed.add_tokens(["<extra>"])
+    changed.save(str(tok_file))
+    with pytest.raises(ValueError, match="different job"):
+        batok.tokenize_files(src, str(tok_file), tmp_path / "out", resume=True, **SMALL)
+
+
 def test_npy_output_starts_over(
     tmp_path: Path, docs: tuple[str, ...], encoded: dict[str, Any]
 ) -> None:

@@ -35,24 +35,15 @@ def load(spec: TokenizerLike) -> Tokenizer | Encoding:
 
 
 def describe(tok: Tokenizer | Encoding, spec: TokenizerLike) -> dict[str, Any]:
-    """What the manifest records about the tokenizer: its name and a hash of its content."""
+    """What the manifest records about the tokenizer: its name and a hash of its content (the
+    rank file, or the tokenizer.json as batok runs it: `to_str()`), which also tells a resumed
+    job whether the tokenizer changed under a name (a hub repo or a file may change)."""
     if isinstance(tok, Encoding):
         digest = hashlib.sha256(tok._rank_text).hexdigest()
         return {"name": tok.name, "kind": "tiktoken", "sha256": digest}
     name = spec if isinstance(spec, str | os.PathLike) else repr(tok)
-    return {"name": os.fspath(name), "kind": "tokenizer.json", "sha256": _json_digest(name)}
-
-
-def _json_digest(spec: Any) -> str | None:
-    path = os.fspath(spec) if isinstance(spec, str | os.PathLike) else ""
-    for candidate in (path, os.path.join(path, "tokenizer.json")):
-        if candidate and os.path.isfile(candidate):
-            digest = hashlib.sha256()
-            with open(candidate, "rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    digest.update(block)
-            return digest.hexdigest()
-    return None
+    digest = hashlib.sha256(tok.to_str().encode()).hexdigest()
+    return {"name": os.fspath(name), "kind": "tokenizer.json", "sha256": digest}
 
 
 @dataclass(frozen=True)

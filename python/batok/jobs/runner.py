@@ -3,7 +3,6 @@ records what it did in `manifest.json`."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -11,7 +10,6 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..encoding import Encoding
 from .engine import Engine, TokenizerLike, describe
 from .formats import DEFAULT_SHARD_SIZE, FORMATS
 from .inputs import CHUNK_BYTES, Options, PassOver, Skipped, expand, read_tokens
@@ -136,7 +134,7 @@ def tokenize_files(
     tokenizer_info = describe(engine.tokenizer, tokenizer)
     job = identity(
         files,
-        {**tokenizer_info, "content": _content_digest(engine)},
+        tokenizer_info,
         {
             "format": format,
             "field": field,
@@ -210,14 +208,6 @@ def tokenize_files(
     manifest_file.commit()
     journal.remove()
     return manifest
-
-
-def _content_digest(engine: Engine) -> str:
-    """A hash of what the tokenizer is, wherever it came from (a name says less: a hub repo or
-    a file may change under it)."""
-    tok = engine.tokenizer
-    text = tok._rank_text if isinstance(tok, Encoding) else tok.to_str().encode()
-    return hashlib.sha256(text).hexdigest()
 
 
 def _remove_leftovers(directory: str) -> None:
