@@ -13,7 +13,7 @@ import json
 import os
 import random
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -313,15 +313,22 @@ def tiktoken_reference_encoding(name: str) -> Any:
         local = TIKTOKEN_DIR / url.rsplit("/", 1)[-1]
         return load.load_tiktoken_bpe(str(local), expected_hash=expected_hash)
 
+    def gpt2_ranks(**_: str) -> dict[bytes, int]:
+        # tiktoken builds gpt2 from GPT-2's original vocab.bpe and encoder.json, which are not
+        # staged; converted, they are the r50k_base file byte for byte (SOURCES.md).
+        # (r50k_base's own reference checks that file against tiktoken's pinned sha256.)
+        return load_local("r50k_base.tiktoken")
+
     _require_shared()
-    original = public.load_tiktoken_bpe
+    original = public.load_tiktoken_bpe, public.data_gym_to_mergeable_bpe_ranks
     saved_cache_dir = os.environ.get("TIKTOKEN_CACHE_DIR")
     public.load_tiktoken_bpe = load_local
+    public.data_gym_to_mergeable_bpe_ranks = gpt2_ranks
     os.environ["TIKTOKEN_CACHE_DIR"] = ""  # read the file itself, leave no copy in a temp cache
     try:
         spec = public.ENCODING_CONSTRUCTORS[name]()
     finally:
-        public.load_tiktoken_bpe = original
+        public.load_tiktoken_bpe, public.data_gym_to_mergeable_bpe_ranks = original
         if saved_cache_dir is None:
             del os.environ["TIKTOKEN_CACHE_DIR"]
         else:
@@ -331,8 +338,50 @@ def tiktoken_reference_encoding(name: str) -> Any:
 
 @pytest.fixture(scope="session")
 def tiktoken_reference() -> Callable[[str], Any]:
-    """`tiktoken_reference(name)`: the reference `tiktoken.Encoding` for cl100k_base/o200k_base."""
+    """`tiktoken_reference(name)`: the reference `tiktoken.Encoding` for any of tiktoken's names."""
     return tiktoken_reference_encoding
+
+
+#: tiktoken's encodings, in its registry's order: every one is compared with tiktoken.
+TIKTOKEN_ENCODINGS = (
+    "gpt2",
+    "r50k_base",
+    "p50k_base",
+    "p50k_edit",
+    "cl100k_base",
+    "o200k_base",
+    "o200k_harmony",
+)
+
+
+def seed_tiktoken_cache(directory: Path) -> None:
+    """Puts the staged r50k_base and p50k_base files in `directory` as tiktoken caches them (named
+    by the sha1 of their official URL)."""
+    import hashlib
+
+    from batok import rank_files
+
+    _require_shared()
+    directory.mkdir(parents=True, exist_ok=True)
+    for file_name in rank_files.PINNED_SHA256:
+        url = rank_files.BASE_URL + file_name
+        key = hashlib.sha1(url.encode()).hexdigest()
+        (directory / key).write_bytes((TIKTOKEN_DIR / file_name).read_bytes())
+
+
+@pytest.fixture(scope="session")
+def tiktoken_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A tiktoken cache holding the staged rank files, as `TIKTOKEN_CACHE_DIR` for the session: the
+    fetched encodings load from it, never from the network (nor from a shared temp cache)."""
+    directory = tmp_path_factory.mktemp("tiktoken-cache")
+    seed_tiktoken_cache(directory)
+    saved = os.environ.get("TIKTOKEN_CACHE_DIR")
+    os.environ["TIKTOKEN_CACHE_DIR"] = str(directory)
+    yield directory
+    if saved is None:
+        os.environ.pop("TIKTOKEN_CACHE_DIR", None)
+    else:
+        os.environ["TIKTOKEN_CACHE_DIR"] = saved
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -352,8 +401,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                 "hf_family", tokenizer_dir_params(), indirect=True, scope="session"
             )
     if "tiktoken_family" in metafunc.fixturenames:
-        metafunc.parametrize(
-            "tiktoken_family", ["cl100k_base", "o200k_base"], indirect=True, scope="session"
-        )
+        metafunc.parametrize("tiktoken_family", TIKTOKEN_ENCODINGS, indirect=True, scope="session")
     if "corpus_file" in metafunc.fixturenames:
         metafunc.parametrize("corpus_file", corpus_files(), ids=[p.stem for p in corpus_files()])

@@ -2,7 +2,8 @@
 
 - `Tokenizer` / `AutoTokenizer`: tokenizer.json files (Hugging Face `tokenizers` format), from a
   file, a local directory or the hub (`from_pretrained`, with `BA_ACCESS_TOKEN`).
-- `Encoding` / `get_encoding`: tiktoken's API for `cl100k_base` and `o200k_base` (bundled).
+- `Encoding` / `get_encoding`: tiktoken's API and registry (cl100k_base, o200k_base and
+  o200k_harmony bundled; r50k/p50k from tiktoken's cache or fetched, sha256-pinned).
 """
 
 from __future__ import annotations

@@ -63,7 +63,7 @@ def _add_source(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--encoding",
         default=DEFAULT_ENCODING,
-        help=f"bundled tiktoken encoding (default {DEFAULT_ENCODING})",
+        help=f"tiktoken encoding name (default {DEFAULT_ENCODING})",
     )
     p.add_argument("--tokenizer", help="a hub repo id or a directory with tokenizer.json")
 

@@ -28,6 +28,7 @@ import threading
 import zlib
 from collections.abc import Callable, Collection, Mapping, Sequence
 from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 
 from batok import _batok
 from batok._threads import resolve_num_threads
@@ -733,22 +734,71 @@ _O200K_PAT_STR = "|".join(
     ]
 )
 
-_BUNDLED: dict[str, tuple[str, dict[str, int]]] = {
-    "cl100k_base": (
-        _CL100K_PAT_STR,
-        {
-            ENDOFTEXT: 100257,
-            FIM_PREFIX: 100258,
-            FIM_MIDDLE: 100259,
-            FIM_SUFFIX: 100260,
-            ENDOFPROMPT: 100276,
-        },
-    ),
-    "o200k_base": (_O200K_PAT_STR, {ENDOFTEXT: 199999, ENDOFPROMPT: 200018}),
+_R50K_PAT_STR = (
+    r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s"""
+)
+
+_O200K_SPECIALS = {ENDOFTEXT: 199999, ENDOFPROMPT: 200018}
+# In tiktoken's order: where two names share an id (`<|endofprompt|>` and
+# `<|reserved_200018|>`), the later one is what the id decodes to.
+_O200K_HARMONY_SPECIALS = {
+    **_O200K_SPECIALS,
+    "<|startoftext|>": 199998,
+    ENDOFTEXT: 199999,
+    "<|reserved_200000|>": 200000,
+    "<|reserved_200001|>": 200001,
+    "<|return|>": 200002,
+    "<|constrain|>": 200003,
+    "<|reserved_200004|>": 200004,
+    "<|channel|>": 200005,
+    "<|start|>": 200006,
+    "<|end|>": 200007,
+    "<|message|>": 200008,
+    "<|reserved_200009|>": 200009,
+    "<|reserved_200010|>": 200010,
+    "<|reserved_200011|>": 200011,
+    "<|call|>": 200012,
+} | {f"<|reserved_{i}|>": i for i in range(200013, 201088)}
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """An encoding of tiktoken's registry: its rank file, pattern and special tokens."""
+
+    rank_file: str
+    pat_str: str
+    special_tokens: dict[str, int]
+    explicit_n_vocab: int | None = None
+
+    @property
+    def bundled(self) -> bool:
+        """Whether the rank file ships inside batok (else `rank_files` finds or fetches it)."""
+        return self.rank_file in ("cl100k_base", "o200k_base")
+
+
+_CL100K_SPECIALS = {
+    ENDOFTEXT: 100257,
+    FIM_PREFIX: 100258,
+    FIM_MIDDLE: 100259,
+    FIM_SUFFIX: 100260,
+    ENDOFPROMPT: 100276,
 }
 
-# tiktoken encodings that batok knows by name but does not ship, for a better error message.
-_NOT_BUNDLED = ("gpt2", "r50k_base", "p50k_base", "p50k_edit", "o200k_harmony")
+# tiktoken's registry. tiktoken builds gpt2's ranks from GPT-2's original vocabulary files;
+# they are exactly the r50k_base ranks (same file after conversion, by its sha256).
+_REGISTRY: dict[str, _Spec] = {
+    "gpt2": _Spec("r50k_base", _R50K_PAT_STR, {ENDOFTEXT: 50256}, 50257),
+    "r50k_base": _Spec("r50k_base", _R50K_PAT_STR, {ENDOFTEXT: 50256}, 50257),
+    "p50k_base": _Spec("p50k_base", _R50K_PAT_STR, {ENDOFTEXT: 50256}, 50281),
+    "p50k_edit": _Spec(
+        "p50k_base",
+        _R50K_PAT_STR,
+        {ENDOFTEXT: 50256, FIM_PREFIX: 50281, FIM_MIDDLE: 50282, FIM_SUFFIX: 50283},
+    ),
+    "cl100k_base": _Spec("cl100k_base", _CL100K_PAT_STR, _CL100K_SPECIALS),
+    "o200k_base": _Spec("o200k_base", _O200K_PAT_STR, _O200K_SPECIALS),
+    "o200k_harmony": _Spec("o200k_base", _O200K_PAT_STR, _O200K_HARMONY_SPECIALS),
+}
 
 _registry_lock = threading.Lock()
 # Paths by `os.path`, compressed data by `zlib`: `pathlib` and `gzip` would add a quarter to
@@ -757,46 +807,53 @@ _DATA_DIR = os.path.join(os.path.dirname(os.path.realpath(__file__)), "data")
 
 
 def list_encoding_names() -> list[str]:
-    """The names `get_encoding` accepts: the encodings bundled with batok."""
-    return sorted(_BUNDLED)
+    """The names `get_encoding` accepts (tiktoken's registry)."""
+    return list(_REGISTRY)
 
 
 def get_encoding(encoding_name: str) -> Encoding:
-    """The bundled encoding called `encoding_name` (loaded once, then cached).
+    """The encoding called `encoding_name` (loaded once, then cached).
 
-    Raises ValueError for a name that is not bundled, listing those that are.
+    cl100k_base, o200k_base and o200k_harmony ship inside batok. gpt2, r50k_base, p50k_base and
+    p50k_edit read their rank file from tiktoken's cache or fetch it as tiktoken does, checked
+    against the sha256 tiktoken pins (see `batok.rank_files`). Raises ValueError for an unknown
+    name, listing those that are known.
     """
     if not isinstance(encoding_name, str):
         raise TypeError(f"encoding_name must be a str, not {type(encoding_name).__name__}")
-    if encoding_name not in _BUNDLED:
+    if encoding_name not in _REGISTRY:
         available = ", ".join(list_encoding_names())
-        hint = ""
-        if encoding_name in _NOT_BUNDLED:
-            hint = (
-                f" {encoding_name!r} is a tiktoken encoding that batok does not bundle; load its"
-                " rank file with `batok.Encoding.from_rank_file`."
-            )
         raise ValueError(
-            f"Unknown encoding {encoding_name!r}. Available encodings: {available}.{hint}"
+            f"Unknown encoding {encoding_name!r}. Available encodings: {available}. Load "
+            "another rank file with `batok.Encoding.from_rank_file`."
         )
     # One instance per name even when threads race for the first load.
     with _registry_lock:
-        return _load_bundled(encoding_name)
+        return _load_registered(encoding_name)
 
 
 @functools.cache
-def _load_bundled(encoding_name: str) -> Encoding:
-    pat_str, special_tokens = _BUNDLED[encoding_name]
-    # A plain file next to this module: cheaper to reach than through importlib.resources, which
-    # costs more at import than loading the ranks.
-    with open(os.path.join(_DATA_DIR, f"{encoding_name}.tiktoken.gz"), "rb") as f:
-        rank_text = zlib.decompress(f.read(), wbits=16 + zlib.MAX_WBITS)  # gzip framing
-    encoding = Encoding._from_rank_text(encoding_name, pat_str, rank_text, special_tokens)
-    encoding._from_registry = True
+def _load_registered(encoding_name: str) -> Encoding:
+    spec = _REGISTRY[encoding_name]
+    if spec.bundled:
+        # A plain file next to this module: cheaper to reach than through importlib.resources,
+        # which costs more at import than loading the ranks.
+        with open(os.path.join(_DATA_DIR, f"{spec.rank_file}.tiktoken.gz"), "rb") as f:
+            rank_text = zlib.decompress(f.read(), wbits=16 + zlib.MAX_WBITS)  # gzip framing
+    else:
+        from .rank_files import rank_text as fetch_rank_text
+
+        rank_text = fetch_rank_text(f"{spec.rank_file}.tiktoken")
+    encoding = Encoding._from_rank_text(
+        encoding_name, spec.pat_str, rank_text, spec.special_tokens, spec.explicit_n_vocab
+    )
+    # Shipped encodings pickle by name; the others by their ranks, so that unpickling in a
+    # worker never needs the network.
+    encoding._from_registry = spec.bundled
     return encoding
 
 
-# tiktoken's model tables (tiktoken/model.py), restricted to the models whose encoding is bundled.
+# tiktoken's model tables (tiktoken/model.py).
 # Prefixes are tried in order, so a longer prefix must come before a shorter one it extends.
 MODEL_PREFIX_TO_ENCODING: dict[str, str] = {
     "o1-": "o200k_base",
@@ -810,6 +867,7 @@ MODEL_PREFIX_TO_ENCODING: dict[str, str] = {
     "gpt-4-": "cl100k_base",
     "gpt-3.5-turbo-": "cl100k_base",
     "gpt-35-turbo-": "cl100k_base",
+    "gpt-oss-": "o200k_harmony",
     "ft:gpt-4o": "o200k_base",
     "ft:gpt-4": "cl100k_base",
     "ft:gpt-3.5-turbo": "cl100k_base",
@@ -833,6 +891,38 @@ MODEL_TO_ENCODING: dict[str, str] = {
     "text-embedding-ada-002": "cl100k_base",
     "text-embedding-3-small": "cl100k_base",
     "text-embedding-3-large": "cl100k_base",
+    # deprecated models
+    "text-davinci-003": "p50k_base",
+    "text-davinci-002": "p50k_base",
+    "text-davinci-001": "r50k_base",
+    "text-curie-001": "r50k_base",
+    "text-babbage-001": "r50k_base",
+    "text-ada-001": "r50k_base",
+    "davinci": "r50k_base",
+    "curie": "r50k_base",
+    "babbage": "r50k_base",
+    "ada": "r50k_base",
+    "code-davinci-002": "p50k_base",
+    "code-davinci-001": "p50k_base",
+    "code-cushman-002": "p50k_base",
+    "code-cushman-001": "p50k_base",
+    "davinci-codex": "p50k_base",
+    "cushman-codex": "p50k_base",
+    "text-davinci-edit-001": "p50k_edit",
+    "code-davinci-edit-001": "p50k_edit",
+    "text-similarity-davinci-001": "r50k_base",
+    "text-similarity-curie-001": "r50k_base",
+    "text-similarity-babbage-001": "r50k_base",
+    "text-similarity-ada-001": "r50k_base",
+    "text-search-davinci-doc-001": "r50k_base",
+    "text-search-curie-doc-001": "r50k_base",
+    "text-search-babbage-doc-001": "r50k_base",
+    "text-search-ada-doc-001": "r50k_base",
+    "code-search-babbage-code-001": "r50k_base",
+    "code-search-ada-code-001": "r50k_base",
+    # open source
+    "gpt2": "gpt2",
+    "gpt-2": "gpt2",
 }
 
 
