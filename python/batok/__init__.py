@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from . import _batok
 from ._batok import BatokError
+from .added_token import AddedToken
 from .encoding import (
     Encoding,
     encoding_for_model,
@@ -32,6 +33,7 @@ def __getattr__(name: str) -> object:
 __version__: str = _batok.__version__
 
 __all__ = [
+    "AddedToken",
     "AutoTokenizer",
     "BatokError",
     "Encoding",

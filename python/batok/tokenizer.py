@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from . import _batok
 from ._threads import resolve_num_threads
 from ._validate import check_ids, check_text, check_texts
+from .added_token import AddedToken
 from .batch_encoding import BatchEncoding
 
 TYPE_CHECKING = False  # `typing` only for the type checker (see encoding.py)
@@ -897,8 +898,9 @@ _ADDED_FLAGS = ("single_word", "lstrip", "rstrip", "normalized", "special")
 def _added_token(item: Any, special: bool | None = None) -> dict[str, Any]:
     """A tokenizer.json `added_tokens` entry (less its id) for a string or an `AddedToken`-like
     object. `special=True` makes it special, as `tokenizers`' `add_special_tokens` does; a token
-    that becomes special there is then not normalized, `tokenizers`' default for special tokens
-    (an `AddedToken` does not show whether `normalized=True` was asked for explicitly)."""
+    that becomes special there is then not normalized, `tokenizers`' default for special tokens,
+    unless a `batok.AddedToken` was given `normalized=True` (a `tokenizers.AddedToken` does not
+    show whether it was)."""
     if isinstance(item, str):
         is_special = bool(special)
         return {
@@ -912,6 +914,8 @@ def _added_token(item: Any, special: bool | None = None) -> dict[str, Any]:
     content = getattr(item, "content", None)
     if not isinstance(content, str):
         raise TypeError(f"a token to add must be a str or an AddedToken, got {type(item).__name__}")
+    if special and isinstance(item, AddedToken):
+        return item._as_special()
     entry = {"content": content, **{f: bool(getattr(item, f, False)) for f in _ADDED_FLAGS}}
     if special and not entry["special"]:
         entry.update(special=True, normalized=False)

@@ -55,6 +55,37 @@ def test_added_tokens_encode_and_decode_as_tokenizers(hf_family: HfFamily) -> No
                 assert ours.decode(want.ids, skip) == reference.decode(want.ids, skip)
 
 
+# The same additions built with each library's own AddedToken, whose `normalized` given
+# explicitly (True for a special token) only the library's own class can carry.
+OWN_ADDITIONS: list[tuple[list[dict[str, Any]], bool]] = [
+    ([{"content": "<sn>", "normalized": True}, {"content": "<sd>"}], True),
+    ([{"content": "<sx>", "special": True, "normalized": True}], False),
+    ([{"content": "<on>", "normalized": False}, {"content": "<od>", "lstrip": True}], False),
+    ([{"content": "<ss>", "special": True, "normalized": False}], True),
+]
+
+
+def test_own_added_tokens_match_tokenizers_own(hf_family: HfFamily) -> None:
+    reference = tokenizers.Tokenizer.from_str(hf_family.batok.to_str())
+    ours = batok.Tokenizer.from_str(hf_family.batok.to_str())
+    for specs, special in OWN_ADDITIONS:
+        want = _apply(reference, [AddedToken(**spec) for spec in specs], special)
+        assert _apply(ours, [batok.AddedToken(**spec) for spec in specs], special) == want
+    assert ours.to_str() == reference.to_str() or (
+        _added(ours.to_str()) == _added(reference.to_str())
+    )
+    text = "A <sn> b <SN> <sd> c<sx> <on> d   <od> <ss>."
+    want_enc = reference.encode(text)
+    got = ours.encode_plus(text)
+    assert (got.ids, got.tokens, got.offsets) == (want_enc.ids, want_enc.tokens, want_enc.offsets)
+
+
+def _added(json_text: str) -> list[dict[str, Any]]:
+    import json
+
+    return json.loads(json_text)["added_tokens"]  # type: ignore[no-any-return]
+
+
 def test_added_tokens_survive_saving_and_pickling(tmp_path: Path, hf_family: HfFamily) -> None:
     import pickle
 
