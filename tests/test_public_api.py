@@ -66,3 +66,12 @@ def test_version_is_a_string() -> None:
 def test_version_is_the_installed_distribution_version() -> None:
     # Cargo.toml holds the version; the package metadata and the native module both take it.
     assert batok.__version__ == importlib.metadata.version("batok")
+
+
+def test_import_batok_stays_light() -> None:
+    # The cold-load budget (benches/test_cold_load.py) has no room for these: each costs as much
+    # as loading cl100k_base's ranks, or pulls in a large dependency nobody asked for.
+    heavy = ("dataclasses", "inspect", "requests", "numpy", "hashlib", "json", "tempfile")
+    code = f"import sys, batok; print(sorted(set({heavy!r}) & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -28,7 +28,6 @@ import threading
 import zlib
 from collections.abc import Callable, Collection, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
 
 from batok import _batok
 from batok._threads import resolve_num_threads
@@ -761,14 +760,21 @@ _O200K_HARMONY_SPECIALS = {
 } | {f"<|reserved_{i}|>": i for i in range(200013, 201088)}
 
 
-@dataclass(frozen=True)
 class _Spec:
-    """An encoding of tiktoken's registry: its rank file, pattern and special tokens."""
+    """An encoding of tiktoken's registry: its rank file, pattern and special tokens. (A plain
+    class: `dataclasses` would double the time `import batok` takes.)"""
 
-    rank_file: str
-    pat_str: str
-    special_tokens: dict[str, int]
-    explicit_n_vocab: int | None = None
+    def __init__(
+        self,
+        rank_file: str,
+        pat_str: str,
+        special_tokens: dict[str, int],
+        explicit_n_vocab: int | None = None,
+    ) -> None:
+        self.rank_file = rank_file
+        self.pat_str = pat_str
+        self.special_tokens = special_tokens
+        self.explicit_n_vocab = explicit_n_vocab
 
     @property
     def bundled(self) -> bool:
