@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Mapping
+from contextvars import ContextVar
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 __all__ = [
+    "assistant_masks",
     "config_chat_template",
+    "has_generation_blocks",
     "pick_template",
     "read_template_files",
     "render_conversations",
@@ -146,9 +150,12 @@ def render_conversations(
     add_generation_prompt: bool,
     continue_final_message: bool | str,
     variables: dict[str, Any],
+    generation_spans: list[list[tuple[int, int]]] | None = None,
 ) -> list[str]:
     """Each conversation rendered by `template`, with `variables` (the special tokens and the
-    caller's extra keyword arguments) visible to it."""
+    caller's extra keyword arguments) visible to it. With a `generation_spans` list, appends
+    for each conversation the (start, end) character spans of its `{% generation %}` blocks
+    in the rendered text."""
     compiled = _compile(template)
     tool_schemas = _tool_schemas(tools)
     if documents is not None:
@@ -165,13 +172,18 @@ def render_conversations(
         final = None
         if continue_final_message:
             final = _tag_final_message(template, chat, continue_final_message)
-        text = compiled.render(
+        context = dict(
             messages=chat,
             tools=tool_schemas,
             documents=documents,
             add_generation_prompt=add_generation_prompt,
             **variables,
         )
+        if generation_spans is None:
+            text = compiled.render(**context)
+        else:
+            text, spans = _render_tracking_generation(compiled, context)
+            generation_spans.append(spans)
         if final is not None:
             text = _cut_after_final_message(text, final)
         rendered.append(text)
@@ -341,7 +353,9 @@ def _compile(template: str) -> Any:
     """The template compiled in the sandbox transformers 5 renders chat templates in."""
     jinja2 = _jinja()
     env = jinja2.sandbox.ImmutableSandboxedEnvironment(
-        trim_blocks=True, lstrip_blocks=True, extensions=[jinja2.ext.loopcontrols]
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=[jinja2.ext.loopcontrols, _generation_extension(jinja2)],
     )
     env.filters["tojson"] = _tojson
     env.globals["raise_exception"] = _raise_exception
@@ -349,6 +363,80 @@ def _compile(template: str) -> Any:
     env.globals["dict"] = _TemplateDict()
     env.globals["namespace"] = _namespace_class(jinja2)
     return env.from_string(template)
+
+
+# While a conversation renders with its generation spans tracked: (the output blocks so far,
+# the spans found). A context variable, so threads rendering at once do not mix.
+_TRACKING: ContextVar[tuple[list[str], list[tuple[int, int]]] | None] = ContextVar(
+    "batok_generation_tracking", default=None
+)
+
+
+@lru_cache(maxsize=1)
+def _generation_extension(jinja2: Any) -> type:
+    """The `{% generation %}...{% endgeneration %}` tag, which marks what the assistant says:
+    it renders its body unchanged and, while tracking, records where the body lands in the
+    output. The position is the length of the output blocks already produced, as transformers
+    5 measures it, so both agree even where Jinja buffers output."""
+
+    class Generation(jinja2.ext.Extension):  # type: ignore[misc,name-defined]
+        tags = {"generation"}
+
+        def parse(self, parser: Any) -> Any:
+            lineno = next(parser.stream).lineno
+            body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
+            call = self.call_method("_body")
+            return jinja2.nodes.CallBlock(call, [], [], body).set_lineno(lineno)
+
+        def _body(self, caller: Any) -> str:
+            text: str = caller()
+            tracking = _TRACKING.get()
+            if tracking is not None:
+                blocks, spans = tracking
+                start = sum(len(block) for block in blocks)
+                spans.append((start, start + len(text)))
+            return text
+
+    return Generation
+
+
+def _render_tracking_generation(
+    compiled: Any, context: dict[str, Any]
+) -> tuple[str, list[tuple[int, int]]]:
+    blocks: list[str] = []
+    spans: list[tuple[int, int]] = []
+    token = _TRACKING.set((blocks, spans))
+    try:
+        for block in compiled.generate(**context):
+            blocks.append(block)
+    finally:
+        _TRACKING.reset(token)
+    return "".join(blocks), spans
+
+
+def has_generation_blocks(template: str) -> bool:
+    """Whether a template marks the assistant's text with `{% generation %}`."""
+    return re.search(r"\{\%-?\s*generation\s*-?\%\}", template) is not None
+
+
+def assistant_masks(
+    offsets: list[list[tuple[int, int]]], spans: list[list[tuple[int, int]]]
+) -> list[list[int]]:
+    """For each row, 1 for every token whose characters overlap a generation span (so a span cut
+    by truncation keeps its remaining tokens), else 0; padding tokens have empty offsets."""
+    masks = []
+    for row, row_spans in zip(offsets, spans, strict=True):
+        mask = [0] * len(row)
+        at = 0
+        for index, (start, end) in enumerate(row):
+            while at < len(row_spans) and start >= row_spans[at][1]:
+                at += 1
+            if at == len(row_spans):
+                break
+            if end > row_spans[at][0]:
+                mask[index] = 1
+        masks.append(mask)
+    return masks
 
 
 def _tojson(

@@ -520,14 +520,22 @@ class Tokenizer:
         them) as a `BatchEncoding`, or the ids alone with `return_dict=False`. `kwargs` are
         visible to the template (e.g. `enable_thinking=False`), as are the special tokens.
         The template runs in a sandbox; it needs jinja2 (`pip install 'batok[chat]'`)."""
-        from .chat_template import render_conversations, split_batch
+        from .chat_template import (
+            assistant_masks,
+            has_generation_blocks,
+            render_conversations,
+            split_batch,
+        )
 
-        if return_assistant_tokens_mask:
-            raise NotImplementedError(
-                "return_assistant_tokens_mask ({% generation %} blocks) is not supported"
-            )
         if sanitize_control_tokens:
             raise NotImplementedError("sanitize_control_tokens is not supported")
+        if not tokenize:
+            return_dict = False
+        if return_assistant_tokens_mask and not (return_dict and tokenize):
+            raise ValueError(
+                "`return_assistant_tokens_mask=True` requires `return_dict=True` and "
+                "`tokenize=True`"
+            )
         template = self.get_chat_template(chat_template, tools)
         conversations, is_batched = split_batch(conversation)
         if continue_final_message and add_generation_prompt:
@@ -537,6 +545,20 @@ class Tokenizer:
                 "and add_generation_prompt when you want to add a header that will prompt it to "
                 "start a new assistant message instead."
             )
+        if continue_final_message and return_assistant_tokens_mask:
+            raise ValueError(
+                "continue_final_message is not compatible with return_assistant_tokens_mask."
+            )
+        spans: list[list[tuple[int, int]]] | None = None
+        if return_assistant_tokens_mask:
+            spans = []
+            if not has_generation_blocks(template):
+                import logging
+
+                logging.getLogger("batok").warning(
+                    "return_assistant_tokens_mask==True but chat template does not contain "
+                    "`{% generation %}` keyword."
+                )
         # The caller's variables win over special tokens of the same name, as in transformers.
         variables = {**self.special_tokens_map, **kwargs}
         rendered = render_conversations(
@@ -547,20 +569,45 @@ class Tokenizer:
             add_generation_prompt=add_generation_prompt,
             continue_final_message=continue_final_message,
             variables=variables,
+            generation_spans=spans,
         )
         text: str | list[str] = rendered if is_batched else rendered[0]
         if not tokenize:
             return text
+        call_kwargs = dict(tokenizer_kwargs or {})
+        if spans is None:
+            out = self(
+                text,
+                padding=padding,
+                truncation=truncation,
+                max_length=max_length,
+                add_special_tokens=False,
+                return_tensors=return_tensors,
+                **call_kwargs,
+            )
+            return out if return_dict else out["input_ids"]
+        # The mask needs each token's characters: ask for offsets, then keep them only if the
+        # caller did; arrays are made once the mask is in.
+        keep_offsets = call_kwargs.pop("return_offsets_mapping", False)
         out = self(
-            text,
+            rendered,
             padding=padding,
             truncation=truncation,
             max_length=max_length,
             add_special_tokens=False,
-            return_tensors=return_tensors,
-            **(tokenizer_kwargs or {}),
+            return_offsets_mapping=True,
+            **call_kwargs,
         )
-        return out if return_dict else out["input_ids"]
+        masks = assistant_masks(out["offset_mapping"], spans)
+        if not keep_offsets:
+            del out["offset_mapping"]
+        out["assistant_masks"] = masks
+        if not is_batched and return_tensors is None and not out.get("overflow_to_sample_mapping"):
+            for key in list(out):
+                out[key] = out[key] if key == "length" else out[key][0]
+        if return_tensors is not None:
+            out.convert_to_tensors(return_tensors)
+        return out
 
     # -- saving ----------------------------------------------------------------------------
 

@@ -206,11 +206,19 @@ def test_continue_final_message_refuses_a_template_that_drops_it(tmp_path: Path)
 def test_unsupported_options_are_not_implemented(tmp_path: Path) -> None:
     tok = _tok(tmp_path, chat_template=TEMPLATE)
     with pytest.raises(NotImplementedError):
-        tok.apply_chat_template(CHAT, return_assistant_tokens_mask=True)
-    with pytest.raises(NotImplementedError):
         tok.apply_chat_template(CHAT, sanitize_control_tokens=True)
     with pytest.raises(NotImplementedError):
         tok.apply_chat_template(CHAT, tools=[len])
+
+
+def test_assistant_mask_without_generation_blocks_is_all_zeros_and_warns(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    tok = _tok(tmp_path, chat_template=TEMPLATE)
+    with caplog.at_level("WARNING", logger="batok"):
+        out = tok.apply_chat_template(CHAT, return_assistant_tokens_mask=True)
+    assert out["assistant_masks"] == [0] * len(out["input_ids"])
+    assert "does not contain `{% generation %}`" in caplog.text
 
 
 def test_missing_jinja2_is_a_clear_import_error(
