@@ -142,3 +142,19 @@ def test_empty_documents_are_kept(tmp_path: Path, fmt: str) -> None:
     src = write_jsonl(tmp_path / "d.jsonl", ["", "hello", ""])
     m = batok.tokenize_files(src, str(GPT2), tmp_path / "out", format=fmt)
     assert m["documents"] == 3
+
+
+def test_parquet_jobs_do_not_import_pandas(tmp_path: Path, docs: tuple[str, ...]) -> None:
+    # pyarrow imports pandas for `pa.array(ndarray)` (to ask whether it is a Series), which
+    # took longer than writing a 12 MB job's shards.
+    import subprocess
+    import sys
+
+    src = write_parquet(tmp_path / "d.parquet", docs)
+    code = (
+        "import sys, batok; "
+        f"batok.tokenize_files({str(src)!r}, {str(LLAMA)!r}, {str(tmp_path / 'out')!r}, "
+        "format='parquet'); print('pandas' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -16,12 +16,24 @@ from .parquet_in import require_pyarrow
 
 
 def token_table(ids: np.ndarray, offsets: np.ndarray, dtype: np.dtype) -> Any:
-    """`input_ids` and `n_tokens` as an Arrow table, the ids not copied where `dtype` is theirs."""
+    """`input_ids` and `n_tokens` as an Arrow table, the ids not copied where `dtype` is theirs.
+
+    The arrays are made from the numpy buffers directly: `pa.array(ndarray)` first asks whether
+    its argument is a pandas object, which imports pandas, longer than a whole job's writing."""
     pa = require_pyarrow("Parquet output")
-    values = pa.array(ids.astype(dtype, copy=False))
-    lists = pa.LargeListArray.from_arrays(pa.array(offsets), values)
+    values = _arrow(pa, ids.astype(dtype, copy=False))
+    lists = pa.LargeListArray.from_arrays(_arrow(pa, offsets.astype(np.int64, copy=False)), values)
     lists = lists.cast(pa.list_(values.type)) if offsets[-1] < 2**31 else lists
-    return pa.table({"input_ids": lists, "n_tokens": pa.array(np.diff(offsets))})
+    n_tokens = _arrow(pa, np.diff(offsets).astype(np.int64, copy=False))
+    return pa.Table.from_arrays([lists, n_tokens], names=["input_ids", "n_tokens"])
+
+
+def _arrow(pa: Any, values: np.ndarray) -> Any:
+    """A 1-D numpy array of a fixed-width integer type as an Arrow array over the same memory
+    (which the Arrow buffer keeps alive)."""
+    values = np.ascontiguousarray(values)
+    kind = pa.from_numpy_dtype(values.dtype)
+    return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(values)])
 
 
 class ParquetWriter:
