@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from typing import Any
 
 __all__ = ["PINNED_SHA256", "rank_text"]
 
@@ -76,7 +77,9 @@ def _fetch(url: str, file_name: str) -> bytes:
     import requests
 
     try:
-        with requests.get(url, timeout=_TIMEOUT_S, stream=True) as response:
+        # `auth` that adds nothing: requests would otherwise send credentials from ~/.netrc to
+        # whatever host a redirect names. Proxies from the environment still apply.
+        with requests.get(url, timeout=_TIMEOUT_S, stream=True, auth=_no_auth) as response:
             if response.status_code != 200:
                 raise ConnectionError(
                     f"could not fetch {file_name} from {url}: HTTP {response.status_code}. {how}"
@@ -91,6 +94,10 @@ def _fetch(url: str, file_name: str) -> bytes:
     except requests.RequestException as err:
         raise ConnectionError(f"could not fetch {file_name} from {url}: {err}. {how}") from None
     return b"".join(chunks)
+
+
+def _no_auth(request: Any) -> Any:
+    return request
 
 
 def _store(path: str, data: bytes) -> None:

@@ -75,6 +75,10 @@ def test_a_missing_file_is_fetched_checked_and_cached_for_both_libraries(
 ) -> None:
     host.files[R50K] = (TIKTOKEN_DIR / R50K).read_bytes()
     monkeypatch.setenv("BA_ACCESS_TOKEN", "ba_secret_token_value")
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password netrc_secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
     assert batok.get_encoding("gpt2").encode("Hello world!") == [15496, 995, 0]
     assert [path for path, _ in host.requests] == ["/encodings/" + R50K]
     headers = {k.lower(): v for k, v in host.requests[0][1].items()}
