@@ -711,7 +711,7 @@ def _read_rank_file(path: StrPath) -> bytes:
     return data
 
 
-# -------------------------------------------------------------------- bundled encodings
+# -------------------------------------------------------------------- the registry
 
 # The split patterns and special tokens are tiktoken's published values
 # (tiktoken_ext/openai_public.py).

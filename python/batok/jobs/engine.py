@@ -22,7 +22,7 @@ _DELIMITER_CANDIDATES = ("<|endoftext|>", "<|end_of_text|>", "<|begin_of_text|>"
 
 
 def load(spec: TokenizerLike) -> Tokenizer | Encoding:
-    """A bundled tiktoken encoding by name, a tokenizer.json file, or what
+    """A tiktoken encoding by name, a tokenizer.json file, or what
     `Tokenizer.from_pretrained` takes (a directory or a hub repo id)."""
     if isinstance(spec, Tokenizer | Encoding):
         return spec

@@ -100,7 +100,7 @@ def tokenize_files(
     `column`; any other file is plain text, one document per file, or one per piece between
     `separator`s.
 
-    `tokenizer`: a bundled tiktoken encoding name (`cl100k_base`), a tokenizer.json file, a
+    `tokenizer`: a tiktoken encoding name (`cl100k_base`), a tokenizer.json file, a
     directory or hub repo id (as `Tokenizer.from_pretrained` takes), or a loaded `Tokenizer`
     or `Encoding`. tiktoken encodings read special-token text in documents as plain text.
 
