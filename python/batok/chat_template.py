@@ -12,6 +12,7 @@ with dangerous methods reaches them. Rendering follows transformers 5's
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import re
 from collections.abc import Mapping
@@ -267,11 +268,10 @@ def _tool_schemas(tools: Any) -> list[Any] | None:
     for tool in tools:
         if isinstance(tool, dict):
             schemas.append(tool)
-        elif callable(tool):
-            raise NotImplementedError(
-                "tools must be JSON schemas (dicts); turning Python functions into schemas is "
-                "not supported"
-            )
+        elif inspect.isfunction(tool) or inspect.ismethod(tool):
+            from .tool_schema import get_json_schema
+
+            schemas.append(get_json_schema(tool))
         else:
             raise ValueError(
                 "Tools should either be a JSON schema, or a callable function with type hints "

@@ -318,6 +318,31 @@ def test_tools_render_as_in_transformers(qwen: tuple[Any, batok.Tokenizer]) -> N
         assert ours.apply_chat_template(chat, return_dict=False, **kwargs) == want_ids
 
 
+def get_current_temperature(location: str, unit: str = "celsius") -> float:
+    """Get the current temperature at a location.
+
+    Args:
+        location: The location, as "City, Country"
+        unit: The unit to return the temperature in. (choices: ["celsius", "fahrenheit"])
+
+    Returns:
+        The temperature, as a float.
+    """
+    return 22.0
+
+
+def test_function_tools_render_as_in_transformers(qwen: tuple[Any, batok.Tokenizer]) -> None:
+    reference, ours = qwen
+    kwargs: dict[str, Any] = {
+        "tools": [get_current_temperature, WEATHER_TOOL],
+        "add_generation_prompt": True,
+        "tokenize": False,
+    }
+    want = reference.apply_chat_template(TOOL_CONVERSATION, **kwargs)
+    assert ours.apply_chat_template(TOOL_CONVERSATION, **kwargs) == want
+    assert "get_current_temperature" in want
+
+
 @pytest.mark.parametrize("enable_thinking", [False, True])
 def test_template_kwargs_like_enable_thinking_match_transformers(
     qwen: tuple[Any, batok.Tokenizer], enable_thinking: bool
