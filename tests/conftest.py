@@ -370,6 +370,13 @@ def seed_tiktoken_cache(directory: Path) -> None:
 
 
 @pytest.fixture(scope="session")
+def tiktoken_cache_seeder() -> Callable[[Path], None]:
+    """`seed(directory)`: `seed_tiktoken_cache` (test modules cannot import this conftest by name:
+    tests/datasets has a conftest of its own)."""
+    return seed_tiktoken_cache
+
+
+@pytest.fixture(scope="session")
 def tiktoken_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A tiktoken cache holding the staged rank files, as `TIKTOKEN_CACHE_DIR` for the session: the
     fetched encodings load from it, never from the network (nor from a shared temp cache)."""

@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import TIKTOKEN_DIR, seed_tiktoken_cache
 
 import batok
 from batok import encoding, rank_files
 
 R50K = "r50k_base.tiktoken"
+
+
+@pytest.fixture
+def staged(tiktoken_dir: Path) -> bytes:
+    """The staged r50k_base rank file (the official file, by its sha256)."""
+    return (tiktoken_dir / R50K).read_bytes()
 
 
 class FileHost:
@@ -64,16 +69,18 @@ def _cache_file(tmp_path: Path, file_name: str = R50K) -> Path:
     return tmp_path / "cache" / key
 
 
-def test_a_cached_file_is_used_without_the_network(host: FileHost, tmp_path: Path) -> None:
-    seed_tiktoken_cache(tmp_path / "cache")
+def test_a_cached_file_is_used_without_the_network(
+    host: FileHost, tmp_path: Path, tiktoken_cache_seeder: Callable[[Path], None]
+) -> None:
+    tiktoken_cache_seeder(tmp_path / "cache")
     assert batok.get_encoding("r50k_base").encode("Hello world!") == [15496, 995, 0]
     assert host.requests == []
 
 
 def test_a_missing_file_is_fetched_checked_and_cached_for_both_libraries(
-    host: FileHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    host: FileHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, staged: bytes
 ) -> None:
-    host.files[R50K] = (TIKTOKEN_DIR / R50K).read_bytes()
+    host.files[R50K] = staged
     monkeypatch.setenv("BA_ACCESS_TOKEN", "ba_secret_token_value")
     netrc = tmp_path / "netrc"
     netrc.write_text("machine 127.0.0.1 login someone password netrc_secret\n")
@@ -90,8 +97,8 @@ def test_a_missing_file_is_fetched_checked_and_cached_for_both_libraries(
     assert len(host.requests) == 1
 
 
-def test_a_damaged_cache_file_is_replaced(host: FileHost, tmp_path: Path) -> None:
-    good = (TIKTOKEN_DIR / R50K).read_bytes()
+def test_a_damaged_cache_file_is_replaced(host: FileHost, tmp_path: Path, staged: bytes) -> None:
+    good = staged
     host.files[R50K] = good
     _cache_file(tmp_path).parent.mkdir(parents=True)
     _cache_file(tmp_path).write_bytes(good[:-100])
@@ -101,9 +108,9 @@ def test_a_damaged_cache_file_is_replaced(host: FileHost, tmp_path: Path) -> Non
 
 
 def test_a_file_that_is_not_the_official_one_is_refused_and_not_cached(
-    host: FileHost, tmp_path: Path
+    host: FileHost, tmp_path: Path, staged: bytes
 ) -> None:
-    bad = (TIKTOKEN_DIR / R50K).read_bytes().replace(b" 50255\n", b" 50254\n")
+    bad = staged.replace(b" 50255\n", b" 50254\n")
     host.files[R50K] = bad
     with pytest.raises(ValueError, match="did not send the official r50k_base.tiktoken"):
         batok.get_encoding("r50k_base")
@@ -124,8 +131,10 @@ def test_an_unreachable_host_is_a_connection_error(
         batok.get_encoding("p50k_edit")
 
 
-def test_offline_mode_never_fetches(host: FileHost, monkeypatch: pytest.MonkeyPatch) -> None:
-    host.files[R50K] = (TIKTOKEN_DIR / R50K).read_bytes()
+def test_offline_mode_never_fetches(
+    host: FileHost, monkeypatch: pytest.MonkeyPatch, staged: bytes
+) -> None:
+    host.files[R50K] = staged
     monkeypatch.setenv("BA_HUB_OFFLINE", "1")
     with pytest.raises(ConnectionError, match="not cached and BA_HUB_OFFLINE is set"):
         batok.get_encoding("r50k_base")
@@ -133,17 +142,17 @@ def test_offline_mode_never_fetches(host: FileHost, monkeypatch: pytest.MonkeyPa
 
 
 def test_an_empty_cache_dir_turns_the_cache_off(
-    host: FileHost, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    host: FileHost, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, staged: bytes
 ) -> None:
-    host.files[R50K] = (TIKTOKEN_DIR / R50K).read_bytes()
+    host.files[R50K] = staged
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", "")
     batok.get_encoding("r50k_base")
     assert len(host.requests) == 1
     assert not (tmp_path / "cache").exists()
 
 
-def test_a_failed_load_is_not_remembered(host: FileHost) -> None:
+def test_a_failed_load_is_not_remembered(host: FileHost, staged: bytes) -> None:
     with pytest.raises(ConnectionError):
         batok.get_encoding("r50k_base")
-    host.files[R50K] = (TIKTOKEN_DIR / R50K).read_bytes()
+    host.files[R50K] = staged
     assert batok.get_encoding("r50k_base").n_vocab == 50257
