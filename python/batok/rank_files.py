@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from typing import Any
 
 __all__ = ["PINNED_SHA256", "rank_text"]
 
@@ -66,7 +65,7 @@ def _cache_dir() -> str:
 
 
 def _fetch(url: str, file_name: str) -> bytes:
-    from .hub.download import is_offline
+    from .hub.download import _KeepHeaders, is_offline
 
     how = (
         "Put the file in TIKTOKEN_CACHE_DIR as tiktoken would, or load it with "
@@ -79,7 +78,7 @@ def _fetch(url: str, file_name: str) -> bytes:
     try:
         # `auth` that adds nothing: requests would otherwise send credentials from ~/.netrc to
         # whatever host a redirect names. Proxies from the environment still apply.
-        with requests.get(url, timeout=_TIMEOUT_S, stream=True, auth=_no_auth) as response:
+        with requests.get(url, timeout=_TIMEOUT_S, stream=True, auth=_KeepHeaders()) as response:
             if response.status_code != 200:
                 raise ConnectionError(
                     f"could not fetch {file_name} from {url}: HTTP {response.status_code}. {how}"
@@ -94,10 +93,6 @@ def _fetch(url: str, file_name: str) -> bytes:
     except requests.RequestException as err:
         raise ConnectionError(f"could not fetch {file_name} from {url}: {err}. {how}") from None
     return b"".join(chunks)
-
-
-def _no_auth(request: Any) -> Any:
-    return request
 
 
 def _store(path: str, data: bytes) -> None:
