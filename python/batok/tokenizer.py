@@ -589,8 +589,10 @@ class Tokenizer:
         # The mask needs each token's characters: ask for offsets, then keep them only if the
         # caller did; arrays are made once the mask is in.
         keep_offsets = call_kwargs.pop("return_offsets_mapping", False)
+        # Arrays of one conversation keep their batch axis, as the plain call gives them.
+        rows = is_batched or return_tensors is not None
         out = self(
-            rendered,
+            rendered if rows else text,
             padding=padding,
             truncation=truncation,
             max_length=max_length,
@@ -598,13 +600,9 @@ class Tokenizer:
             return_offsets_mapping=True,
             **call_kwargs,
         )
-        masks = assistant_masks(out["offset_mapping"], spans)
-        if not keep_offsets:
-            del out["offset_mapping"]
-        out["assistant_masks"] = masks
-        if not is_batched and return_tensors is None and not out.get("overflow_to_sample_mapping"):
-            for key in list(out):
-                out[key] = out[key] if key == "length" else out[key][0]
+        offsets = out.pop("offset_mapping") if not keep_offsets else out["offset_mapping"]
+        masks = assistant_masks(offsets if rows else [offsets], spans)
+        out["assistant_masks"] = masks if rows else masks[0]
         if return_tensors is not None:
             out.convert_to_tensors(return_tensors)
         return out

@@ -535,6 +535,7 @@ MASK_CALLS: dict[str, dict[str, Any]] = {
     "single": {},
     "batch_padded": {"batch": True, "padding": True},
     "batch_left_padded_np": {"batch": True, "padding": True, "return_tensors": "np"},
+    "single_np": {"return_tensors": "np"},
     "truncated": {"truncation": True, "max_length": 20},
     "with_offsets": {"tokenizer_kwargs": {"return_offsets_mapping": True}},
 }
