@@ -155,9 +155,9 @@ impl CoreBpe {
         scratch: &mut Scratch,
         out: &mut Vec<u32>,
     ) {
-        // The cache first: its front table answers frequent pieces, tokens or not, without
+        // The cache's front table first: it answers frequent pieces, tokens or not, without
         // touching the index's megabytes.
-        if cache.lookup_in(text, s, e, out) {
+        if cache.front_in(text, s, e, out) {
             return;
         }
         self.encode_uncached(&text[s..e], cache, scratch, out);
@@ -171,9 +171,14 @@ impl CoreBpe {
         scratch: &mut Scratch,
         out: &mut Vec<u32>,
     ) {
+        // Most pieces are one token: the vocabulary answers them in one probe, where the main
+        // table (which holds only pieces of several tokens) would miss first.
         if let Some(r) = self.index.get(piece) {
             out.push(r);
             cache.store(piece, &[r], false);
+            return;
+        }
+        if cache.lookup_main(piece, out) {
             return;
         }
         let start = out.len();

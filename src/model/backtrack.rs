@@ -64,6 +64,10 @@ const LONG_PIECE: usize = 64 << 10;
 /// build (50-200 ms, depending on the vocabulary) is at most a small share of the work.
 const BUILD_AFTER_BYTES: usize = 4 << 20;
 
+/// Pieces shorter than this are merged the ordinary way, built or not, and do not count
+/// towards the build.
+const SHORT_PIECE: usize = 256;
+
 /// An encoder (or anything else costly) built on demand. Building takes tens of milliseconds,
 /// so it waits for a long piece, or for enough merging work that the build pays for itself; a
 /// process that encodes a few short texts never builds it.
@@ -77,6 +81,9 @@ pub struct OnDemand<T> {
 impl<T> OnDemand<T> {
     /// The built value, if built or worth building now for a piece of `len` bytes.
     pub fn get(&self, len: usize, build: impl FnOnce() -> Option<T>) -> Option<&T> {
+        if len < SHORT_PIECE {
+            return None;
+        }
         if let Some(built) = self.cell.get() {
             return built.as_ref();
         }
