@@ -109,18 +109,21 @@ impl Pattern {
     }
 
     /// Call `f(start, end)` for each piece of an `Isolated` split: the matches and the
-    /// non-empty text between them, left to right.
+    /// non-empty text between them, left to right. An empty match makes no piece but still
+    /// cuts the text around it, as in Hugging Face's split.
     pub fn for_each_isolated(&self, text: &str, mut f: impl FnMut(usize, usize)) {
         match self {
             // Where the scanner's matches tile the text, they are all the pieces.
             Pattern::Scan(k) if k.tiles() => k.for_each(text, f),
             p => {
                 let mut last = 0;
-                p.for_each(text, |a, b| {
+                p.for_each_cut(text, |a, b| {
                     if last < a {
                         f(last, a);
                     }
-                    f(a, b);
+                    if a < b {
+                        f(a, b);
+                    }
                     last = b;
                 });
                 if last < text.len() {
@@ -130,17 +133,37 @@ impl Pattern {
         }
     }
 
-    /// Split `text` into (start, end, is_match) covering all of it (HF's `find_matches`).
+    /// Every match that cuts the text, left to right: the non-empty ones, and for the regex
+    /// engines also the empty ones, except one right where the previous match ended (the
+    /// iteration rule of the engines Hugging Face's split runs on).
+    fn for_each_cut(&self, text: &str, mut f: impl FnMut(usize, usize)) {
+        match self {
+            Pattern::Regex(re) => {
+                for m in re.find_iter(text).map(unwrap_match) {
+                    f(m.start(), m.end());
+                }
+            }
+            Pattern::Plain(re) => {
+                for m in re.find_iter(text) {
+                    f(m.start(), m.end());
+                }
+            }
+            p => p.for_each(text, f),
+        }
+    }
+
+    /// Split `text` into (start, end, is_match) covering all of it (HF's `find_matches`);
+    /// an empty match is kept as an empty range, since it cuts the text.
     pub fn split(&self, text: &str) -> Vec<(usize, usize, bool)> {
         let mut out = Vec::new();
         let mut prev = 0;
-        for (s, e) in self.find(text) {
+        self.for_each_cut(text, |s, e| {
             if prev != s {
                 out.push((prev, s, false));
             }
             out.push((s, e, true));
             prev = e;
-        }
+        });
         if prev != text.len() {
             out.push((prev, text.len(), false));
         }
@@ -197,5 +220,26 @@ mod tests {
                 assert_eq!(pattern.find(text), fancy.find(text), "{src} on {text:?}");
             }
         }
+    }
+
+    /// An empty match cuts the text (the regex engines skip one right where a match ended).
+    #[test]
+    fn empty_matches_cut() {
+        let any = Pattern::regex(".*").unwrap();
+        assert_eq!(
+            any.split("ab\n\n x"),
+            [
+                (0, 2, true),
+                (2, 3, false),
+                (3, 3, true),
+                (3, 4, false),
+                (4, 6, true)
+            ]
+        );
+        let mut pieces = Vec::new();
+        Pattern::regex("a*")
+            .unwrap()
+            .for_each_isolated("bab", |s, e| pieces.push((s, e)));
+        assert_eq!(pieces, [(0, 1), (1, 2), (2, 3)]);
     }
 }

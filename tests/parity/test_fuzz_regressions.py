@@ -52,3 +52,38 @@ def test_added_token_not_in_vocab_is_numbered_after_the_vocab_like_tokenizers() 
     ours = batok.Tokenizer.from_str(text)
     for sample in ("ab<x>a<y>", "<y><x>"):
         assert ours.encode(sample) == reference.encode(sample).ids
+
+
+SPLIT_BEHAVIORS = ("Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous")
+
+
+@pytest.mark.parametrize("behavior", SPLIT_BEHAVIORS)
+@pytest.mark.parametrize("invert", [False, True])
+@pytest.mark.parametrize("pattern", [".*", "a*", "b?", "(?=b)", "\\b", "x*", "(?<=a)"])
+def test_split_regex_that_matches_empty_cuts_like_tokenizers(
+    pattern: str, behavior: str, invert: bool
+) -> None:
+    """An empty match is a cut: `Split(Regex(".*"))` on "ab\\n\\n x" gives ab | \\n | \\n |  x."""
+    text = json.dumps(
+        {
+            "version": "1.0",
+            "pre_tokenizer": {
+                "type": "Split",
+                "pattern": {"Regex": pattern},
+                "behavior": behavior,
+                "invert": invert,
+            },
+            "model": {
+                "type": "WordLevel",
+                "vocab": {"[UNK]": 0, "a": 1, "b": 2, "ab": 3, "\n": 4, " x": 5, "ba": 6},
+                "unk_token": "[UNK]",
+            },
+        }
+    )
+    reference = tokenizers.Tokenizer.from_str(text)
+    ours = batok.Tokenizer.from_str(text)
+    for sample in ("bab", "ab\n\n x", "aabba", "", "xabx", "a", "é b\n"):
+        expected = reference.encode(sample)
+        got = ours.encode_plus(sample)
+        assert (got.ids, got.offsets) == (expected.ids, expected.offsets), repr(sample)
+        assert ours.encode(sample) == expected.ids, repr(sample)
