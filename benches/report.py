@@ -764,7 +764,9 @@ def _run(args: argparse.Namespace) -> int:
     one_pass_bytes = args.one_pass_bytes or (300_000 if quick else corpus.ONE_PASS_BYTES)
     data["one_pass"] = one_pass.run(one_pass_bytes, quick)
     print("dataset jobs", file=sys.stderr)
-    data["jobs"] = jobs.run(300_000 if quick else jobs.JOB_BYTES, ray=not quick)
+    data["jobs"] = jobs.run(
+        300_000 if quick else jobs.JOB_BYTES, ray=not quick, rounds=1 if quick else jobs.ROUNDS
+    )
     print("encode / batch / decode", file=sys.stderr)
     data["encode"] = run_encode(rounds, budget)
     print("tokenizer.json families", file=sys.stderr)

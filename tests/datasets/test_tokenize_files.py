@@ -31,6 +31,53 @@ def test_parquet_ids_equal_batok_encode_batch(tmp_path: Path, docs: tuple[str, .
     assert parquet_ids(tmp_path / "out") == tok.encode_batch(list(docs), add_special_tokens=False)
 
 
+@pytest.mark.parametrize("compression", ["none", "zstd", "snappy"])
+def test_parquet_compression_is_the_files_codec(
+    tmp_path: Path, docs: tuple[str, ...], compression: str
+) -> None:
+    src = write_jsonl(tmp_path / "docs.jsonl", docs)
+    out = tmp_path / "out"
+    m = batok.tokenize_files(
+        src, str(LLAMA), out, compression=compression, chunk_bytes=2000, shard_size=4000
+    )
+    assert parquet_ids(out) == hf_ids(LLAMA, docs)
+    assert m["compression"] == compression
+    for shard in out.glob("*.parquet"):
+        column = pq.ParquetFile(shard).metadata.row_group(0).column(0)
+        assert column.compression == (
+            "UNCOMPRESSED" if compression == "none" else compression.upper()
+        )
+
+
+def test_unknown_compression_is_refused(tmp_path: Path, docs: tuple[str, ...]) -> None:
+    src = write_jsonl(tmp_path / "docs.jsonl", docs)
+    with pytest.raises(ValueError, match="compression 'brotli9'.*snappy, zstd"):
+        batok.tokenize_files(src, str(LLAMA), tmp_path / "out", compression="brotli9")
+
+
+def test_a_failed_parquet_write_stops_the_job_and_leaves_no_shard(
+    tmp_path: Path, docs: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks are written on a thread of their own: its error still ends the job."""
+    src = write_jsonl(tmp_path / "docs.jsonl", docs)
+    calls = 0
+    original = pq.ParquetWriter.write_table
+
+    def failing(self: Any, table: Any, *args: Any, **kwargs: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise OSError("disk full")
+        original(self, table, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", failing)
+    out = tmp_path / "out"
+    with pytest.raises(OSError, match="disk full"):
+        batok.tokenize_files(src, str(LLAMA), out, chunk_bytes=2000)
+    assert calls == 2
+    assert not [p.name for p in out.iterdir() if "parquet" in p.name]
+
+
 def test_small_chunks_keep_document_order(tmp_path: Path, docs: tuple[str, ...]) -> None:
     src = write_jsonl(tmp_path / "docs.jsonl", docs)
     batok.tokenize_files(src, str(LLAMA), tmp_path / "out", chunk_bytes=1000, shard_size=5000)

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from .formats import DEFAULT_SHARD_SIZE, FORMATS
+from .formats import DEFAULT_SHARD_SIZE, FORMATS, PARQUET_COMPRESSIONS
 
 
 def _unescape(text: str | None) -> str | None:
@@ -60,6 +60,7 @@ def _cmd_tokenize(args: argparse.Namespace) -> int:
             on_error=args.on_error,
             progress=not args.quiet and sys.stderr.isatty(),
             resume=args.resume,
+            compression=args.compression,
         )
     summary: dict[str, Any] = {
         k: manifest.get(k) for k in ("documents", "tokens", "skipped", "outputs", "seconds")
@@ -87,6 +88,12 @@ def add_commands(sub: Any) -> None:
     )
     p.add_argument("--output", "-o", required=True, help="the directory to write to")
     p.add_argument("--format", choices=FORMATS, default="parquet")
+    p.add_argument(
+        "--compression",
+        choices=PARQUET_COMPRESSIONS,
+        default="snappy",
+        help="Parquet output's codec (snappy; none writes fastest)",
+    )
     p.add_argument("--field", default="text", help="JSON lines: the text's field (text)")
     p.add_argument("--column", default="text", help="Parquet: the text's column (text)")
     p.add_argument(

@@ -3,3 +3,5 @@
 FORMATS = ("parquet", "llmc", "npy")
 #: Tokens per output shard (llm.c's fineweb script writes shards of 10**8 tokens).
 DEFAULT_SHARD_SIZE = 10**8
+#: Parquet output's compression codecs ("none": uncompressed), snappy by default as in Arrow.
+PARQUET_COMPRESSIONS = ("snappy", "zstd", "lz4", "gzip", "none")

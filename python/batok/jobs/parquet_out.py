@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -36,8 +37,17 @@ def _arrow(pa: Any, values: np.ndarray) -> Any:
     return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(values)])
 
 
+#: Dictionary encoding is off: token ids have too many distinct values for a dictionary page,
+#: so the writer built one per column chunk only to fall back to plain encoding (a quarter of
+#: the writing time, for a file about 10 % smaller).
+USE_DICTIONARY = False
+
+
 class ParquetWriter:
-    """Shards end at chunk ends, so a resumed job (`done`) starts at a chunk boundary."""
+    """Shards end at chunk ends, so a resumed job (`done`) starts at a chunk boundary.
+
+    Arrow encodes and compresses a chunk without the GIL, on a thread of its own here, while
+    the engine encodes the next chunk; at most one chunk waits to be written."""
 
     def __init__(
         self,
@@ -47,8 +57,10 @@ class ParquetWriter:
         prefix: str,
         done: Progress | None = None,
         on_shard: Callable[[Progress], None] | None = None,
+        compression: str = "snappy",
     ) -> None:
         require_pyarrow("Parquet output")
+        self.compression = compression
         self.directory = directory
         self.dtype = np.dtype(dtype)
         self.shard_size = shard_size
@@ -60,25 +72,40 @@ class ParquetWriter:
         self.file: AtomicFile | None = None
         self.writer: Any = None
         self.in_shard = 0
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batok-parquet")
+        self.pending: Future[None] | None = None
 
     def write(self, chunk: TokenChunk) -> None:
         import pyarrow.parquet as pq
 
         check_fits(chunk.ids, self.dtype)
         table = token_table(chunk.ids, chunk.offsets, self.dtype)
+        self._wait()
         if self.writer is None:
             name = f"{self.prefix}_{len(self.written):06d}.parquet"
             self.file = AtomicFile(os.path.join(self.directory, name))
-            self.writer = pq.ParquetWriter(self.file.file, table.schema)
+            self.writer = pq.ParquetWriter(
+                self.file.file,
+                table.schema,
+                use_dictionary=USE_DICTIONARY,
+                compression=self.compression,
+            )
             self.in_shard = 0
-        self.writer.write_table(table)
+        self.pending = self.thread.submit(self.writer.write_table, table)
         self.in_shard += len(chunk.ids)
         self.documents += len(chunk)
         self.tokens += len(chunk.ids)
         if self.in_shard >= self.shard_size:
             self._finish()
 
+    def _wait(self) -> None:
+        """Until the chunk being written is written (its error, if any, raised here)."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
+
     def _finish(self) -> None:
+        self._wait()
         if self.writer is None or self.file is None:
             return
         self.writer.close()
@@ -90,9 +117,14 @@ class ParquetWriter:
 
     def close(self) -> list[str]:
         self._finish()
+        self.thread.shutdown()
         return self.written
 
     def abort(self) -> None:
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.exception()  # finished, whatever its outcome, before the file goes
+        self.thread.shutdown()
         if self.writer is not None:
             # Closed before its file is removed, or it would write a footer into a closed file.
             self.writer.close()

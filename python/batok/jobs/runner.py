@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .engine import Engine, TokenizerLike, describe
-from .formats import DEFAULT_SHARD_SIZE, FORMATS
+from .formats import DEFAULT_SHARD_SIZE, FORMATS, PARQUET_COMPRESSIONS
 from .inputs import CHUNK_BYTES, Options, PassOver, Skipped, expand, read_tokens
 from .journal import MANIFEST, Journal, Progress, identity
 from .outputs import AtomicFile, Writer
@@ -32,12 +32,13 @@ def _writer(
     prefix: str,
     done: Progress,
     on_shard: Callable[[Progress], None],
+    compression: str,
 ) -> Writer:
     dtype = engine.token_dtype
     if fmt == "parquet":
         from .parquet_out import ParquetWriter
 
-        return ParquetWriter(output, dtype, shard_size, prefix, done, on_shard)
+        return ParquetWriter(output, dtype, shard_size, prefix, done, on_shard, compression)
     if fmt == "llmc":
         from .llmc_out import LlmcWriter
 
@@ -91,6 +92,7 @@ def tokenize_files(
     progress: bool = False,
     chunk_bytes: int = CHUNK_BYTES,
     resume: bool = False,
+    compression: str = "snappy",
 ) -> dict[str, Any]:
     """Tokenizes every document of `inputs` into training-ready files under `output`.
 
@@ -109,6 +111,9 @@ def tokenize_files(
     token, else EOS / end-of-text) or "npy" (`tokens.npy` and `offsets.npy`). Tokens are
     uint16 when the vocabulary fits in 16 bits, else uint32.
 
+    `compression`: Parquet output's codec, one of snappy (the default), zstd, lz4, gzip or
+    none. Token ids compress by about 40 % with snappy; uncompressed files write faster.
+
     `on_error`: "raise" stops at the first bad record (invalid JSON, a missing field, a text
     that is not a string, an unreadable file) with an error naming its file and line; "skip"
     leaves such records out and counts them in the manifest.
@@ -124,6 +129,11 @@ def tokenize_files(
         raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
     if format not in FORMATS:
         raise ValueError(f"unknown output format {format!r} (expected one of {', '.join(FORMATS)})")
+    if compression not in PARQUET_COMPRESSIONS:
+        raise ValueError(
+            f"unknown compression {compression!r} "
+            f"(expected one of {', '.join(PARQUET_COMPRESSIONS)})"
+        )
     if isinstance(inputs, str | os.PathLike):
         inputs = [inputs]
     files = expand(inputs)
@@ -142,6 +152,7 @@ def tokenize_files(
             "separator": separator,
             "add_special_tokens": engine.add_special_tokens,
             "delimiter": engine.delimiter(delimiter) if format == "llmc" else None,
+            "compression": compression if format == "parquet" else None,
             "shard_size": shard_size,
             "on_error": on_error,
             "chunk_bytes": chunk_bytes,
@@ -160,7 +171,9 @@ def tokenize_files(
         journal.remove()
     options = Options(field, column, separator, on_error == "skip")
     skipped = Skipped()
-    writer = _writer(format, out, engine, shard_size, delimiter, "shard", done, journal.save)
+    writer = _writer(
+        format, out, engine, shard_size, delimiter, "shard", done, journal.save, compression
+    )
     bar = _Progress(progress)
     documents, tokens, nbytes = done.documents, done.tokens, 0
     start = time.perf_counter()
@@ -203,6 +216,8 @@ def tokenize_files(
     if format == "llmc":
         manifest["delimiter"] = engine.delimiter(delimiter)
         manifest["shard_size"] = shard_size
+    if format == "parquet":
+        manifest["compression"] = compression
     manifest_file = AtomicFile(os.path.join(out, MANIFEST))
     manifest_file.file.write(json.dumps(manifest, indent=2).encode())
     manifest_file.commit()
