@@ -11,7 +11,8 @@ process, and the time is that process's whole life: start, imports, loading the 
 reading, tokenizing, writing, exit. Every core of the machine is used (the jobs' default).
 Each engine runs three times, the engines taking turns, and the median is reported.
 
-- batok npy / parquet: `batok.tokenize_files(..., format=...)`.
+- batok npy / parquet: `batok.tokenize_files(..., format=...)`; Parquet snappy-compressed (the
+  default) and uncompressed (`compression="none"`).
 - gigatoken: `encode_files(JsonlFileSource(...), parallel=True)`, its ids then written as
   `tokens.npy` + `offsets.npy`, what batok's npy output holds.
 - HF datasets: `load_dataset("json")`, then `map(batched=True, num_proc=<cores>)` with a
@@ -50,7 +51,13 @@ JOB_BYTES = 47_000_000
 ROUNDS = 3
 #: The workload is split into this many files, as a dataset usually is.
 FILES = 8
-ENGINES = ("batok npy", "batok parquet", "gigatoken encode_files", "HF datasets map")
+ENGINES = (
+    "batok npy",
+    "batok parquet",
+    "batok parquet uncompressed",
+    "gigatoken encode_files",
+    "HF datasets map",
+)
 RAY_ENGINES = ("Ray Data, 1 worker", "Ray Data, 2 workers")
 
 
@@ -60,11 +67,12 @@ RAY_ENGINES = ("Ray Data, 1 worker", "Ray Data, 2 workers")
 def _child(engine: str, inputs: list[str], tokenizer: str, out: Path) -> None:
     import numpy as np
 
-    if engine in ("batok npy", "batok parquet"):
+    if engine.startswith("batok"):
         import batok
 
         fmt = engine.split()[1]
-        batok.tokenize_files(inputs, tokenizer, out, format=fmt)
+        compression = "none" if engine.endswith("uncompressed") else "snappy"
+        batok.tokenize_files(inputs, tokenizer, out, format=fmt, compression=compression)
     elif engine == "gigatoken encode_files":
         import gigatoken as gt
 
@@ -144,7 +152,7 @@ def read_back(engine: str, out: Path) -> tuple[Any, Any]:
             with pa.memory_map(str(path)) as source:
                 tables.append(pa.ipc.open_stream(source).read_all())
         column = pa.concat_tables(tables).column("input_ids")
-    elif engine == "batok parquet":
+    elif engine.startswith("batok parquet"):
         files = sorted(str(p) for p in out.glob("*.parquet"))
         column = pq.ParquetDataset(files).read(columns=["input_ids"]).column("input_ids")
     else:
@@ -291,6 +299,7 @@ def targets(data: dict[str, Any]) -> list[tuple[str, str, dict[str, float | None
             1.15,
             False,
         ),
+
     ]
 
 
