@@ -17,7 +17,7 @@ pub const MAX_PIECE_LEN: usize = 255;
 const _: () = assert!(MAX_PIECE_LEN <= u8::MAX as usize);
 /// Entries of one generation. On one pass over 30 MB of unseen documents (cl100k), a table
 /// of 64k entries dropped whole when full merged 458k pieces, of which 289k were distinct;
-/// two generations of 128k merge about 310k, for at most twice the memory of one.
+/// two generations of 128k merge 304k, for at most twice the memory of one.
 const MAX_ENTRIES: usize = 1 << 17;
 /// Key and value bytes one generation may hold.
 const MAX_BYTES: usize = 16 << 20;
