@@ -299,7 +299,6 @@ def targets(data: dict[str, Any]) -> list[tuple[str, str, dict[str, float | None
             1.15,
             False,
         ),
-
     ]
 
 
