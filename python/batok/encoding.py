@@ -250,6 +250,15 @@ class Encoding:
         [27, 91, 8862, 728, 428, 91, 29]
         ```
         """
+        if allowed_special is _NONE_ALLOWED and _nothing_disallowed(disallowed_special):
+            # As `encode_to_numpy`: `encode_ordinary` in one call.
+            try:
+                return self._core.encode_ordinary(text)
+            except UnicodeEncodeError:
+                return self._core.encode_ordinary(_replace_surrogates(text))
+            except TypeError:
+                check_text(text)
+                raise
         if (allowed_special is _NONE_ALLOWED and disallowed_special == "all") or _default_policy(
             allowed_special, disallowed_special
         ):
@@ -356,6 +365,16 @@ class Encoding:
         Needs numpy (`pip install batok[numpy]`). Special tokens follow `encode`'s rules.
         """
         read = _u32_reader("encode_to_numpy")
+        if allowed_special is _NONE_ALLOWED and _nothing_disallowed(disallowed_special):
+            # Special-token text is plain text: `encode_ordinary`'s meaning, in one call (the
+            # usual way to encode documents, so it skips the policy's sets).
+            try:
+                return read(self._core.encode_ordinary_to_buffer(text))
+            except UnicodeEncodeError:
+                return read(self._core.encode_ordinary_to_buffer(_replace_surrogates(text)))
+            except TypeError:
+                check_text(text)
+                raise
         if (allowed_special is _NONE_ALLOWED and disallowed_special == "all") or _default_policy(
             allowed_special, disallowed_special
         ):
@@ -621,6 +640,11 @@ def _numpy(what: str) -> Any:
         hint = "install it with `pip install batok[numpy]`"
         raise ImportError(f"{what} needs numpy; {hint}") from err
     return numpy
+
+
+def _nothing_disallowed(disallowed_special: object) -> bool:
+    """True for an empty collection (`disallowed_special=()`): no text is refused."""
+    return type(disallowed_special) in (tuple, frozenset, set, list) and not disallowed_special
 
 
 def _default_policy(allowed_special: object, disallowed_special: object) -> bool:

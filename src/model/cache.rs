@@ -9,12 +9,14 @@ use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Pieces longer than this are rare repeats; caching them would only churn memory. (Code
-/// indentation plus a word easily passes 48 bytes once spaces are `▁`, three bytes each, and a
-/// CJK sentence, one letter run, often passes 128: caching up to 255 bytes made cl100k/o200k
-/// multilingual `count_tokens` 1.11-1.16x faster. Hugging Face's BPE caches words under 256.)
-pub const MAX_PIECE_LEN: usize = 255;
-const _: () = assert!(MAX_PIECE_LEN <= u8::MAX as usize);
+/// Pieces longer than this are not cached. A long piece costs far more to merge than to hash
+/// and compare (a 4 KB run of one letter: hundreds of microseconds of merging, about one of
+/// hashing), and long pieces do repeat: separator lines, indentation, a document's runs of
+/// one character. Longer ones are rare and would crowd out the rest.
+pub const MAX_PIECE_LEN: usize = 8 << 10;
+/// An entry's header holds the key's and the value's lengths in 16 bits each.
+const MAX_VALUE_LEN: usize = u16::MAX as usize;
+const _: () = assert!(MAX_PIECE_LEN <= u16::MAX as usize);
 /// Entries of one generation. On one pass over 30 MB of unseen documents (cl100k), a table
 /// of 64k entries dropped whole when full merged 458k pieces, of which 289k were distinct;
 /// two generations of 128k merge 304k, for at most twice the memory of one.
@@ -30,7 +32,7 @@ const MAX_OWNERS: usize = 16;
 struct Map {
     /// Open addressing: 0 is empty, else (hash tag << 32) | (entry offset + 1).
     slots: Vec<u64>,
-    /// Entries back to back: a header word (key length | value length << 8), the key's bytes
+    /// Entries back to back: a header word (key length | value length << 16), the key's bytes
     /// in whole words (zero-padded), then the value.
     arena: Vec<u32>,
     entries: usize,
@@ -77,7 +79,7 @@ impl Map {
             if s >> 32 == tag {
                 let at = (s as u32 - 1) as usize;
                 let head = self.arena[at];
-                let (klen, vlen) = ((head & 0xff) as usize, (head >> 8) as usize);
+                let (klen, vlen) = ((head & 0xffff) as usize, (head >> 16) as usize);
                 let kw = klen.div_ceil(4);
                 if klen == key.len() && &as_bytes(&self.arena[at + 1..at + 1 + kw])[..klen] == key {
                     return Some(&self.arena[at + 1 + kw..at + 1 + kw + vlen]);
@@ -93,7 +95,7 @@ impl Map {
         }
         let at = self.arena.len();
         self.arena
-            .push(key.len() as u32 | (value.len() as u32) << 8);
+            .push(key.len() as u32 | (value.len() as u32) << 16);
         self.arena.extend(key.chunks(4).map(|c| {
             let mut w = [0u8; 4];
             w[..c.len()].copy_from_slice(c);
@@ -120,7 +122,7 @@ impl Map {
         let mut at = 0;
         while at < self.arena.len() {
             let head = self.arena[at];
-            let (klen, vlen) = ((head & 0xff) as usize, (head >> 8) as usize);
+            let (klen, vlen) = ((head & 0xffff) as usize, (head >> 16) as usize);
             let kw = klen.div_ceil(4);
             let h = hash_bytes(&as_bytes(&self.arena[at + 1..at + 1 + kw])[..klen]);
             self.place(h, at);
@@ -345,7 +347,7 @@ impl PieceCache {
     /// main table passes `keep = false` for them: the main table would only grow.)
     pub fn store(&mut self, key: &[u8], value: &[u32], keep: bool) {
         self.front.put(key, value);
-        if keep && key.len() <= MAX_PIECE_LEN && value.len() < 1 << 24 {
+        if keep && key.len() <= MAX_PIECE_LEN && value.len() <= MAX_VALUE_LEN {
             self.insert_main(hash_bytes(key), key, value);
         }
     }
@@ -529,6 +531,26 @@ mod tests {
         );
         assert!(c.lookup(&key(2 * MAX_ENTRIES), &mut out));
         assert_eq!(&out[out.len() - 3..], [7, 8, 2 * MAX_ENTRIES as u32]);
+    }
+
+    #[test]
+    fn long_pieces_are_kept_up_to_the_bound() {
+        let mut c = PieceCache::default();
+        let mut out = Vec::new();
+        // A run of one letter, as long as the bound, whose value is as long as the header allows.
+        let run = vec![b'a'; MAX_PIECE_LEN];
+        let ids: Vec<u32> = (0..MAX_PIECE_LEN as u32).collect();
+        c.store(&run, &ids, true);
+        assert!(c.lookup(&run, &mut out));
+        assert_eq!(out, ids);
+        // One byte longer is not kept, nor is a value longer than the header can say.
+        let longer = vec![b'a'; MAX_PIECE_LEN + 1];
+        c.store(&longer, &[1], true);
+        assert!(!c.lookup(&longer, &mut out));
+        let other = vec![b'b'; 300];
+        c.store(&other, &vec![2; MAX_VALUE_LEN + 1], true);
+        assert!(!c.lookup(&other, &mut out));
+        assert_eq!(out.len(), MAX_PIECE_LEN);
     }
 
     #[test]

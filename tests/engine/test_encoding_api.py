@@ -233,6 +233,18 @@ def test_encode_to_numpy_gives_uint32_array_of_the_ids(pair: tuple) -> None:
     assert array.tolist() == enc.encode(TEXT)
 
 
+@pytest.mark.parametrize("nothing", [(), [], set(), frozenset()])
+def test_nothing_disallowed_is_encode_ordinary_in_every_form(pair: tuple, nothing: object) -> None:
+    enc, reference = pair
+    for text in ["<|endoftext|> x", "lone \ud800 surrogate", ""]:
+        want = reference.encode(text, disallowed_special=nothing)
+        assert enc.encode(text, disallowed_special=nothing) == want
+        assert enc.encode_to_numpy(text, disallowed_special=nothing).tolist() == want
+    for call in (enc.encode, enc.encode_to_numpy):
+        with pytest.raises(TypeError, match="must be a str"):
+            call(b"bytes", disallowed_special=nothing)
+
+
 def test_encode_to_numpy_follows_the_special_token_policy(pair: tuple) -> None:
     enc, _ = pair
     text = "x<|endoftext|>"
