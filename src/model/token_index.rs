@@ -17,6 +17,10 @@ const LONG_EMPTY: u64 = u64::MAX;
 pub struct TokenIndex {
     /// (packed key, rank); a packed key is never 0 because its top byte is the length (>= 1).
     short: Vec<(u64, u32)>,
+    /// One byte per slot of `short`: 0 when empty, else 0x80 | seven bits of the key's hash.
+    /// Most lookups while merging are of bytes that are not a token; their probe ends in
+    /// this table (a few hundred KiB, mostly in L2) without reading `short`'s megabytes.
+    short_tags: Vec<u8>,
     /// (tag << 32 | rank) of tokens of 8 bytes or more.
     long: Vec<u64>,
     /// Every rank's bytes back to back, then `PAD` zero bytes, and rank -> (start, end) in it;
@@ -109,6 +113,13 @@ fn slot_hash(bytes: &[u8]) -> u64 {
     }
 }
 
+/// A slot's tag: the hash's top seven bits (the slot index comes from its low bits), with the
+/// high bit set so that no tag is 0, the empty slot's.
+#[inline]
+fn tag_of(h: u64) -> u8 {
+    0x80 | (h >> 57) as u8
+}
+
 /// A hint to bring the cache line at `p` in; it never faults, whatever the address.
 #[inline(always)]
 fn prefetch(p: *const u8) {
@@ -137,6 +148,7 @@ impl TokenIndex {
         let n_long = by_rank.len() - n_short;
         let mut ix = TokenIndex {
             short: vec![(EMPTY, 0); table_size(n_short)],
+            short_tags: vec![0; table_size(n_short)],
             long: vec![LONG_EMPTY; table_size(n_long)],
             arena: Vec::with_capacity(by_rank.iter().map(|(_, b)| b.len()).sum()),
             spans: vec![(0, u32::MAX); max],
@@ -199,6 +211,7 @@ impl TokenIndex {
         };
         if bytes.len() < 8 {
             self.short[slot] = (pack(bytes), rank);
+            self.short_tags[slot] = tag_of(slot_hash(bytes));
         } else {
             self.long[slot] = (hash_bytes(bytes) >> 32) << 32 | rank as u64;
         }
@@ -211,14 +224,19 @@ impl TokenIndex {
     fn probe(&self, bytes: &[u8]) -> Result<u32, usize> {
         if bytes.len() < 8 {
             let key = pack(bytes);
+            let h = mix(key);
+            let tag = tag_of(h);
             let mask = self.short.len() - 1;
-            let mut i = mix(key) as usize & mask;
+            let mut i = h as usize & mask;
             loop {
-                let (k, r) = self.short[i];
-                if k == key {
-                    return Ok(r);
+                let t = self.short_tags[i];
+                if t == tag {
+                    let (k, r) = self.short[i];
+                    if k == key {
+                        return Ok(r);
+                    }
                 }
-                if k == EMPTY {
+                if t == 0 {
                     return Err(i);
                 }
                 i = (i + 1) & mask;
