@@ -3,6 +3,7 @@
 use super::backtrack::{Backtrack, OnDemand, RankedVocab};
 use super::cache::{get_or_compute, CacheId, MAX_PIECE_LEN};
 use super::merge::{merge_all, Scratch, Symbol};
+use super::pair_map::PairMap;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
@@ -28,7 +29,7 @@ pub struct Bpe {
     /// words, each a hash and a probe otherwise.
     ascii_ids: [u32; 128],
     /// (left id, right id) packed into a u64 -> (rank, merged id).
-    merges: FxHashMap<u64, (u32, u32)>,
+    merges: PairMap,
     opts: BpeOptions,
     unk_id: Option<u32>,
     byte_ids: [Option<u32>; 256],
@@ -71,7 +72,7 @@ impl Bpe {
             .collect();
         ids.sort_unstable();
         let units = ids.len() as u32;
-        let mut by_rank: Vec<(u32, u32)> = self.merges.values().copied().collect();
+        let mut by_rank: Vec<(u32, u32)> = self.merges.values().collect();
         by_rank.sort_unstable();
         ids.extend(by_rank.iter().map(|(_, id)| *id));
         let mut id_rank = FxHashMap::default();
@@ -158,7 +159,7 @@ impl RankedVocab for MergeRanks<'_> {
 
     fn pair(&self, left: u32, right: u32, _: &[u8]) -> Option<u32> {
         let (l, r) = (self.ids[left as usize], self.ids[right as usize]);
-        let &(_, id) = self.bpe.merges.get(&key(l, r))?;
+        let (_, id) = self.bpe.merges.get(l, r)?;
         self.id_rank.get(&id).copied()
     }
 }
@@ -242,10 +243,12 @@ impl Bpe {
                 .map(|m| resolve(m, &mut buf))
                 .collect::<Result<Vec<_>, String>>()
         })?;
-        let mut m = FxHashMap::default();
-        m.reserve(resolved.len());
-        // In rank order, so a pair listed twice keeps its last rank, as before.
-        m.extend(resolved);
+        // In rank order, so a pair listed twice keeps its last rank.
+        let m = PairMap::new(
+            resolved
+                .into_iter()
+                .map(|(k, v)| (((k >> 32) as u32, k as u32), v)),
+        );
         let unk_id = match &opts.unk_token {
             Some(u) => vocab.get(u).copied(),
             None => None,
@@ -282,7 +285,7 @@ impl Bpe {
         let mut out: Vec<&str> = self
             .merges
             .values()
-            .filter_map(|(_, id)| self.vocab_r.get(id).map(String::as_str))
+            .filter_map(|(_, id)| self.vocab_r.get(&id).map(String::as_str))
             .filter(|t| {
                 let mut prev: Option<char> = None;
                 t.chars().any(|x| {
@@ -446,7 +449,7 @@ impl Bpe {
             push(syms, u, ul);
         }
         let merges = &self.merges;
-        merge_all(scratch, |l, r| merges.get(&key(l.id, r.id)).copied());
+        merge_all(scratch, |l, r| merges.get(l.id, r.id));
         out.extend(scratch.symbols.iter().map(|s| PieceToken {
             id: s.id,
             start: s.start as usize,

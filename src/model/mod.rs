@@ -5,6 +5,7 @@ pub mod backtrack;
 pub mod bpe;
 pub mod cache;
 pub mod merge;
+pub mod pair_map;
 pub mod prefix_trie;
 pub mod token_index;
 pub mod unigram;

@@ -98,7 +98,13 @@ mod tests {
         for (&(a, b), &v) in &want {
             assert_eq!(map.get(a, b), Some(v), "{a} {b}");
         }
-        for (a, b) in [(299, 69_999), (1, 1), (255, 255), (u32::MAX - 1, 3), (70_000, 70_000)] {
+        for (a, b) in [
+            (299, 69_999),
+            (1, 1),
+            (255, 255),
+            (u32::MAX - 1, 3),
+            (70_000, 70_000),
+        ] {
             assert_eq!(map.get(a, b), want.get(&(a, b)).copied(), "{a} {b}");
         }
         let mut values: Vec<(u32, u32)> = map.values().collect();
