@@ -152,9 +152,9 @@ fn tile(text: &str, end_at: impl Fn(usize) -> usize, mut f: impl FnMut(usize, us
     }
 }
 
-// Character classes. ASCII is decided inline; the rest of the Basic Multilingual Plane (where
-// nearly all non-ASCII text lives) reads one byte of flags from a 64 KiB table built once from
-// the exact definitions below, instead of a binary search per class per char.
+// Character classes. ASCII is decided inline; other chars below `TABLE_END` (nearly all
+// non-ASCII text) read one byte of flags from a 256 KiB table built once from the exact
+// definitions below, instead of a binary search per class per char.
 const LETTER: u8 = 1;
 const UPPERISH: u8 = 2;
 const LOWERISH: u8 = 4;
@@ -344,41 +344,68 @@ fn flags_of(c: char) -> u8 {
     f
 }
 
+/// Flags of every code point below this come from a table: the Basic Multilingual Plane and
+/// the next three, where emoji, historic scripts and CJK extensions live (emoji-heavy text
+/// otherwise took a binary search per class for each of its chars).
+const TABLE_END: u32 = 0x40000;
+const BMP_END: u32 = 0x10000;
+
+/// The flags of the code points `start..end`, from the exact definitions.
+fn flag_table(start: u32, end: u32) -> Vec<u8> {
+    let mut t = vec![0u8; (end - start) as usize];
+    for (bit, ranges) in [
+        (LETTER, letter_ranges()),
+        (UPPERISH, upperish_ranges()),
+        (LOWERISH, lowerish_ranges()),
+    ] {
+        for &(s, e) in ranges.iter().filter(|(s, e)| *s < end && *e >= start) {
+            for cp in s.max(start)..=e.min(end - 1) {
+                t[(cp - start) as usize] |= bit;
+            }
+        }
+    }
+    for (k, f) in t.iter_mut().enumerate() {
+        if let Some(c) = char::from_u32(start + k as u32) {
+            if c.is_numeric() {
+                *f |= NUMBER;
+            }
+            if c.is_whitespace() {
+                *f |= SPACE;
+            }
+        }
+    }
+    t
+}
+
+/// The Basic Multilingual Plane's flags.
 fn bmp_table() -> &'static [u8] {
     static T: OnceLock<Vec<u8>> = OnceLock::new();
-    T.get_or_init(|| {
-        let mut t = vec![0u8; 0x10000];
-        for (bit, ranges) in [
-            (LETTER, letter_ranges()),
-            (UPPERISH, upperish_ranges()),
-            (LOWERISH, lowerish_ranges()),
-        ] {
-            for &(s, e) in ranges.iter().filter(|(s, _)| *s < 0x10000) {
-                for cp in s..=e.min(0xffff) {
-                    t[cp as usize] |= bit;
-                }
-            }
-        }
-        for (cp, f) in t.iter_mut().enumerate() {
-            if let Some(c) = char::from_u32(cp as u32) {
-                if c.is_numeric() {
-                    *f |= NUMBER;
-                }
-                if c.is_whitespace() {
-                    *f |= SPACE;
-                }
-            }
-        }
-        t
-    })
+    T.get_or_init(|| flag_table(0, BMP_END))
+}
+
+/// Code points per page of the table above the BMP.
+const PAGE: u32 = 1 << 12;
+
+/// The flags of the page of `cp` (`BMP_END <= cp < TABLE_END`), built on first use: a text
+/// with emoji needs two or three of the 48 pages, and building them all cost more than
+/// encoding a short file.
+fn astral_page(cp: u32) -> &'static [u8] {
+    const PAGES: usize = ((TABLE_END - BMP_END) / PAGE) as usize;
+    static T: [OnceLock<Vec<u8>>; PAGES] = [const { OnceLock::new() }; PAGES];
+    let start = cp & !(PAGE - 1);
+    T[((start - BMP_END) / PAGE) as usize].get_or_init(|| flag_table(start, start + PAGE))
 }
 
 /// Flags of a non-ASCII char.
 #[inline]
 fn flags(c: char) -> u8 {
-    match bmp_table().get(c as usize) {
-        Some(&f) => f,
-        None => flags_of(c),
+    let cp = c as u32;
+    if cp < BMP_END {
+        bmp_table()[cp as usize]
+    } else if cp < TABLE_END {
+        astral_page(cp)[(cp & (PAGE - 1)) as usize]
+    } else {
+        flags_of(c)
     }
 }
 
