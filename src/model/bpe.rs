@@ -17,6 +17,11 @@ pub struct BpeOptions {
     pub ignore_merges: bool,
 }
 
+/// Chars below this have their single-char token ids in a table: ASCII, and the chars that
+/// byte-level vocabularies (GPT-2, Llama-3, Qwen) spell bytes with (U+0100 to U+0143), the
+/// first char of every word after a space or newline.
+const LOW_CHARS: usize = 0x180;
+
 #[derive(Debug, Clone)]
 pub struct Bpe {
     pub vocab: FxHashMap<String, u32>,
@@ -25,10 +30,10 @@ pub struct Bpe {
     /// The ids of single-char tokens: a word's chars are looked up by value, not hashed and
     /// compared as strings.
     char_ids: FxHashMap<char, u32>,
-    /// `char_ids` of the ASCII chars as a table (u32::MAX: no token): most chars of most
-    /// words, each a hash and a probe otherwise.
-    ascii_ids: [u32; 128],
-    /// (left id, right id) packed into a u64 -> (rank, merged id).
+    /// `char_ids` of the chars below `LOW_CHARS` as a table (u32::MAX: no token): most chars
+    /// of most words, each a hash and a probe otherwise.
+    low_ids: [u32; LOW_CHARS],
+    /// (left id, right id) -> (rank, merged id).
     merges: PairMap,
     opts: BpeOptions,
     unk_id: Option<u32>,
@@ -259,9 +264,9 @@ impl Bpe {
                 *slot = vocab.get(&format!("<0x{b:02X}>")).copied();
             }
         }
-        let mut ascii_ids = [u32::MAX; 128];
-        for (c, slot) in ascii_ids.iter_mut().enumerate() {
-            if let Some(&id) = char_ids.get(&char::from(c as u8)) {
+        let mut low_ids = [u32::MAX; LOW_CHARS];
+        for (c, slot) in low_ids.iter_mut().enumerate() {
+            if let Some(&id) = char::from_u32(c as u32).and_then(|c| char_ids.get(&c)) {
                 *slot = id;
             }
         }
@@ -269,7 +274,7 @@ impl Bpe {
             vocab,
             vocab_r,
             char_ids,
-            ascii_ids,
+            low_ids,
             merges: m,
             opts,
             unk_id,
@@ -311,7 +316,7 @@ impl Bpe {
     /// The id of the single-char token `c`.
     #[inline]
     fn char_id(&self, c: char) -> Option<u32> {
-        match self.ascii_ids.get(c as usize) {
+        match self.low_ids.get(c as usize) {
             Some(&id) => Some(id).filter(|&id| id != u32::MAX),
             None => self.char_ids.get(&c).copied(),
         }
