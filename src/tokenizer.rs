@@ -927,12 +927,24 @@ impl Tokenizer {
         }
     }
 
+    /// Words given already split (`tokenizers`' pre-tokenized input): each word through the
+    /// pipeline as a whole text of its own, its tokens numbered with the word's index and
+    /// their offsets within the word.
+    fn encode_words_sequence<S: AsRef<str>>(&self, words: &[S], type_id: u32) -> Encoding {
+        let parts = words.iter().enumerate().map(|(i, w)| {
+            let mut e = self.encode_sequence(w.as_ref(), type_id);
+            e.words.iter_mut().for_each(|x| *x = Some(i as u32));
+            e
+        });
+        Encoding::merge(parts.collect())
+    }
+
     /// A text, or a pair, under `limits`: truncated before the special tokens are added (each
     /// text encoded on its own first), padded after, as `tokenizers` runs its pipeline.
-    pub fn encode_limited(
+    pub fn encode_limited<I: Input + ?Sized>(
         &self,
-        a: &str,
-        b: Option<&str>,
+        a: &I,
+        b: Option<&I>,
         add_special_tokens: bool,
         limits: &Limits,
     ) -> Result<Encoding> {
@@ -943,15 +955,15 @@ impl Tokenizer {
         Ok(e)
     }
 
-    fn encode_truncated(
+    fn encode_truncated<I: Input + ?Sized>(
         &self,
-        a: &str,
-        b: Option<&str>,
+        a: &I,
+        b: Option<&I>,
         add_special_tokens: bool,
         limits: &Limits,
     ) -> Result<Encoding> {
-        let mut first = self.encode_sequence(a, 0);
-        let mut second = b.map(|b| self.encode_sequence(b, 1));
+        let mut first = a.encode_in(self, 0);
+        let mut second = b.map(|b| b.encode_in(self, 1));
         if let Some(t) = &limits.truncation {
             let added = match &self.post_processor {
                 Some(p) if add_special_tokens => p.added_tokens(second.is_some()),
@@ -964,16 +976,15 @@ impl Tokenizer {
 
     /// `encode_limited` over many texts or pairs on `threads` threads (0: all); padding to
     /// the longest pads to the longest of the batch.
-    pub fn encode_batch_limited<S: AsRef<str> + Sync>(
+    pub fn encode_batch_limited<I: Input + ?Sized>(
         &self,
-        items: &[(S, Option<S>)],
+        items: &[(&I, Option<&I>)],
         add_special_tokens: bool,
         threads: usize,
         limits: &Limits,
     ) -> Result<Vec<Encoding>> {
-        let mut out = crate::batch::map(items, threads, |(a, b)| {
-            let b = b.as_ref().map(AsRef::as_ref);
-            self.encode_truncated(a.as_ref(), b, add_special_tokens, limits)
+        let mut out = crate::batch::map(items, threads, |&(a, b)| {
+            self.encode_truncated(a, b, add_special_tokens, limits)
         })
         .into_iter()
         .collect::<Result<Vec<Encoding>>>()?;
@@ -1046,6 +1057,24 @@ impl Tokenizer {
             Some(d) => d.decode(tokens),
             None => tokens.join(" "),
         })
+    }
+}
+
+/// One sequence to encode: a text, or a text already split into words.
+pub trait Input: Sync {
+    /// Through the pipeline up to the post-processor, every token with `type_id`.
+    fn encode_in(&self, t: &Tokenizer, type_id: u32) -> Encoding;
+}
+
+impl Input for str {
+    fn encode_in(&self, t: &Tokenizer, type_id: u32) -> Encoding {
+        t.encode_sequence(self, type_id)
+    }
+}
+
+impl<S: AsRef<str> + Sync> Input for [S] {
+    fn encode_in(&self, t: &Tokenizer, type_id: u32) -> Encoding {
+        t.encode_words_sequence(self, type_id)
     }
 }
 

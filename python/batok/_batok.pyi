@@ -90,6 +90,20 @@ class Tokenizer:
     def encode(self, text: str, add_special_tokens: bool = True) -> Encoding: ...
     def encode_pair(self, text: str, pair: str, add_special_tokens: bool = True) -> Encoding:
         """Both texts with the post-processor's pair template, as `tokenizers` encodes a pair."""
+    def encode_words(
+        self,
+        words: Sequence[str],
+        pair: Sequence[str] | None = None,
+        add_special_tokens: bool = True,
+    ) -> Encoding:
+        """Pre-tokenized input: each word encoded as a text of its own."""
+    def encode_words_batch(
+        self,
+        items: Sequence[Sequence[str]],
+        pairs: Sequence[Sequence[str] | None],
+        add_special_tokens: bool = True,
+        num_threads: int = 0,
+    ) -> list[Encoding]: ...
     def encode_pair_batch(
         self,
         texts: Sequence[str],

@@ -28,6 +28,19 @@ def check_texts(texts: Any, what: str = "texts") -> list[str]:
     return out
 
 
+def check_words(words: Any, what: str = "words") -> list[str]:
+    """Pre-tokenized input: a list (or tuple) of str."""
+    if isinstance(words, (str, bytes)) or not isinstance(words, (list, tuple)):
+        raise TypeError(
+            f"{what} must be a list of words (str) when is_pretokenized=True, "
+            f"got {type(words).__name__}"
+        )
+    for i, w in enumerate(words):
+        if not isinstance(w, str):
+            raise TypeError(f"{what}[{i}] must be a str, got {type(w).__name__}")
+    return list(words)
+
+
 def check_ids(ids: Any, what: str = "ids") -> list[int]:
     if hasattr(ids, "tolist"):  # numpy arrays
         ids = ids.tolist()

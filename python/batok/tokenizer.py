@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from . import _batok
 from ._threads import resolve_num_threads
-from ._validate import check_ids, check_text, check_texts
+from ._validate import check_ids, check_text, check_texts, check_words
 from .added_token import AddedToken
 from .batch_encoding import BatchEncoding
 
@@ -321,46 +321,75 @@ class Tokenizer:
 
     def encode(
         self,
-        text: str,
-        pair: str | bool | None = None,
+        text: str | Sequence[str],
+        pair: str | Sequence[str] | bool | None = None,
         add_special_tokens: bool = True,
+        *,
+        is_pretokenized: bool = False,
     ) -> list[int]:
         """Token ids of `text` (and of a second text `pair`, as transformers' `encode(text,
         text_pair)`), with the file's special tokens when `add_special_tokens`. A bool in place
-        of `pair` is `add_special_tokens` (batok's earlier `encode(text, add_special_tokens)`)."""
+        of `pair` is `add_special_tokens` (batok's earlier `encode(text, add_special_tokens)`).
+        With `is_pretokenized`, `text` (and `pair`) are lists of words (see `encode_plus`)."""
         pair, add = _pair_and_flag(pair, add_special_tokens)
-        if pair is None:
+        if is_pretokenized:
+            enc = self._encode_words(text, pair, add)
+        elif pair is None:
             ids = self._native.encode_ids(check_text(text), add)
             return self._wrap(ids, add)
-        enc = self._native.encode_pair(check_text(text), check_text(pair, "pair"), add)
+        else:
+            enc = self._native.encode_pair(check_text(text), check_text(pair, "pair"), add)
         if self._extra_bos is None and self._extra_eos is None:
             return enc.ids
         seqs = enc.sequence_ids
+        if pair is None:
+            return self._wrap(enc.ids, add)
         start = next((i for i, s in enumerate(seqs) if s == 1), len(seqs))
         return self._wrap_pair(enc.ids, start, add)
 
     def encode_plus(
         self,
-        text: str,
-        pair: str | bool | None = None,
+        text: str | Sequence[str],
+        pair: str | Sequence[str] | bool | None = None,
         add_special_tokens: bool = True,
+        *,
+        is_pretokenized: bool = False,
     ) -> _batok.Encoding:
         """An `Encoding` with `ids`, `tokens`, character `offsets`, `type_ids` and
         `sequence_ids`, as `tokenizers`' `encode(text, pair)` gives (offsets of the second text
-        are into that text). A bool in place of `pair` is `add_special_tokens`."""
+        are into that text). A bool in place of `pair` is `add_special_tokens`.
+
+        With `is_pretokenized`, `text` (and `pair`) are lists of words, as `tokenizers` takes
+        pre-tokenized input: each word is encoded as a text of its own, `words` numbers the
+        tokens with their word's index, and offsets are within each word."""
         pair, add = _pair_and_flag(pair, add_special_tokens)
+        if is_pretokenized:
+            return self._encode_words(text, pair, add)
         if pair is None:
             return self._native.encode(check_text(text), add)
         return self._native.encode_pair(check_text(text), check_text(pair, "pair"), add)
 
+    def _encode_words(self, words: Any, pair: Any, add: bool) -> _batok.Encoding:
+        first = check_words(words, "text")
+        second = None if pair is None else check_words(pair, "pair")
+        return self._native.encode_words(first, second, add)
+
     def encode_batch(
         self,
-        texts: Sequence[str],
+        texts: Sequence[str] | Sequence[Sequence[str]],
         add_special_tokens: bool = True,
         num_threads: int | None = None,
+        *,
+        is_pretokenized: bool = False,
     ) -> list[list[int]]:
         """`encode` over many texts on all cores (or `num_threads`, or `BATOK_NUM_THREADS`; a
-        count above 4 threads per CPU this process may use is taken as that many)."""
+        count above 4 threads per CPU this process may use is taken as that many). With
+        `is_pretokenized`, each item is a list of words."""
+        if is_pretokenized:
+            encs = self.encode_batch_plus(
+                texts, add_special_tokens, num_threads, is_pretokenized=True
+            )
+            return [self._wrap(e.ids, add_special_tokens) for e in encs]
         out = self._native.encode_batch_ids(
             check_texts(texts), bool(add_special_tokens), resolve_num_threads(num_threads)
         )
@@ -370,17 +399,40 @@ class Tokenizer:
 
     def encode_batch_plus(
         self,
-        texts: Sequence[str | tuple[str, str]],
+        texts: Sequence[Any],
         add_special_tokens: bool = True,
         num_threads: int | None = None,
+        *,
+        is_pretokenized: bool = False,
     ) -> list[_batok.Encoding]:
         """`encode_plus` over many texts; an item that is a `(text, pair)` tuple is encoded as
-        a pair (as `tokenizers`' `encode_batch` takes them)."""
+        a pair (as `tokenizers`' `encode_batch` takes them). With `is_pretokenized`, an item
+        is a list of words, or a `(words, pair_words)` tuple."""
         threads = resolve_num_threads(num_threads)
+        if is_pretokenized:
+            if isinstance(texts, (str, bytes)) or not isinstance(texts, Sequence):
+                raise TypeError(
+                    "with is_pretokenized=True, texts must be a list of word lists, got "
+                    f"{type(texts).__name__}"
+                )
+            firsts: list[list[str]] = []
+            seconds: list[list[str] | None] = []
+            for i, item in enumerate(texts):
+                if isinstance(item, tuple) and len(item) == 2 and not isinstance(item[0], str):
+                    firsts.append(check_words(item[0], f"texts[{i}][0]"))
+                    seconds.append(check_words(item[1], f"texts[{i}][1]"))
+                else:
+                    firsts.append(check_words(item, f"texts[{i}]"))
+                    seconds.append(None)
+            return self._native.encode_words_batch(
+                firsts, seconds, bool(add_special_tokens), threads
+            )
         if isinstance(texts, (str, bytes)) or not any(isinstance(t, tuple) for t in texts):
             return self._native.encode_batch(check_texts(texts), bool(add_special_tokens), threads)
-        firsts, seconds = _split_pairs(texts)
-        return self._native.encode_pair_batch(firsts, seconds, bool(add_special_tokens), threads)
+        firsts_t, seconds_t = _split_pairs(texts)
+        return self._native.encode_pair_batch(
+            firsts_t, seconds_t, bool(add_special_tokens), threads
+        )
 
     def encode_batch_to_numpy(
         self,

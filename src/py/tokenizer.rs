@@ -259,6 +259,58 @@ impl PyTokenizer {
         Ok(self.wrap(inner))
     }
 
+    /// Pre-tokenized input (`tokenizers`' `encode(words, pair, is_pretokenized=True)`): each
+    /// word encoded as a text of its own, the tokens numbered with their word's index.
+    #[pyo3(signature = (words, pair = None, add_special_tokens = true))]
+    fn encode_words(
+        &self,
+        py: Python<'_>,
+        words: Vec<PyBackedStr>,
+        pair: Option<Vec<PyBackedStr>>,
+        add_special_tokens: bool,
+    ) -> PyResult<PyEncoding> {
+        let (t, limits) = (&self.inner, &self.limits);
+        let inner = py
+            .allow_threads(|| {
+                guard(|| {
+                    t.encode_limited(words.as_slice(), pair.as_deref(), add_special_tokens, limits)
+                })
+            })?
+            .map_err(to_py)?;
+        Ok(self.wrap(inner))
+    }
+
+    /// `encode_words` over many word lists (and, where given, a second one each).
+    #[pyo3(signature = (items, pairs, add_special_tokens = true, num_threads = 0))]
+    fn encode_words_batch(
+        &self,
+        py: Python<'_>,
+        items: Vec<Vec<PyBackedStr>>,
+        pairs: Vec<Option<Vec<PyBackedStr>>>,
+        add_special_tokens: bool,
+        num_threads: usize,
+    ) -> PyResult<Vec<PyEncoding>> {
+        if items.len() != pairs.len() {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "items and pairs differ in length ({} and {})",
+                items.len(),
+                pairs.len()
+            )));
+        }
+        let both: Vec<(&[PyBackedStr], Option<&[PyBackedStr]>)> = items
+            .iter()
+            .zip(&pairs)
+            .map(|(a, b)| (a.as_slice(), b.as_deref()))
+            .collect();
+        let (t, limits) = (&self.inner, &self.limits);
+        let encs = py
+            .allow_threads(|| {
+                guard(|| t.encode_batch_limited(&both, add_special_tokens, num_threads, limits))
+            })?
+            .map_err(to_py)?;
+        Ok(encs.into_iter().map(|e| self.wrap(e)).collect())
+    }
+
     /// `encode_pair` over `texts[i]` and `pairs[i]`; where `pairs[i]` is None, `encode`.
     #[pyo3(signature = (texts, pairs, add_special_tokens = true, num_threads = 0))]
     fn encode_pair_batch(
