@@ -527,7 +527,13 @@ class Tokenizer:
         `tokenize=False`, else its encoding without added special tokens (the template writes
         them) as a `BatchEncoding`, or the ids alone with `return_dict=False`. `kwargs` are
         visible to the template (e.g. `enable_thinking=False`), as are the special tokens.
-        The template runs in a sandbox; it needs jinja2 (`pip install 'batok[chat]'`)."""
+        With `sanitize_control_tokens=True` (needs `tokenize=True`, no assistant mask), control
+        tokens inside the caller's messages, tools, documents and `kwargs` are encoded as plain
+        text, so only the template's own become tokens: the special tokens, plus the added
+        tokens of `chat_control_tokens` (else those in the template's text); see
+        `batok.control_tokens`. The output then holds `input_ids` and `attention_mask` only,
+        as in transformers. The template runs in a sandbox; it needs jinja2
+        (`pip install 'batok[chat]'`)."""
         from .chat_template import (
             assistant_masks,
             has_generation_blocks,
