@@ -25,6 +25,7 @@ __all__ = [
     "assistant_masks",
     "config_chat_template",
     "has_generation_blocks",
+    "normalize_messages",
     "pick_template",
     "read_template_files",
     "render_conversations",
@@ -189,6 +190,12 @@ def render_conversations(
             text = _cut_after_final_message(text, final)
         rendered.append(text)
     return rendered
+
+
+def normalize_messages(conversation: Any) -> list[dict[str, Any]]:
+    """A conversation (a list of messages, or an object with `messages`) as a list of message
+    dicts without their None values, as transformers normalizes it before anything else."""
+    return _messages(conversation)
 
 
 def _messages(conversation: Any) -> list[dict[str, Any]]:

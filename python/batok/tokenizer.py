@@ -91,6 +91,14 @@ class Tokenizer:
         self.chat_template: str | dict[str, str] | None = config_chat_template(
             cfg.get("chat_template")
         )
+        # The added tokens `apply_chat_template(..., sanitize_control_tokens=True)` treats as
+        # control tokens besides the special ones (None: those in the template's text).
+        control = cfg.get("chat_control_tokens")
+        if control is not None and not isinstance(control, list | tuple):
+            raise TypeError(f"`chat_control_tokens` should be a list of strings, got {control!r}")
+        self.chat_control_tokens: list[str] | tuple[str, ...] | None = control
+        # The pipeline without its added tokens, made on first use (see `_encode_as_text`).
+        self._text_native: _batok.Tokenizer | None = None
         # The tokenizer.json's own truncation and padding sections, which from_pretrained
         # turns off for encoding but save_pretrained writes back (None: `_native`'s are the ones).
         self._file_limits: tuple[str | None, str | None] | None = None
@@ -152,7 +160,7 @@ class Tokenizer:
 
     def _state(self) -> dict[str, Any]:
         names = (*_SPECIAL_NAMES, "model_max_length", "padding_side", "truncation_side")
-        extra = ("model_input_names", "chat_template", "_file_limits")
+        extra = ("model_input_names", "chat_template", "chat_control_tokens", "_file_limits")
         return {name: getattr(self, name) for name in (*names, *extra)}
 
     @classmethod
@@ -571,7 +579,13 @@ class Tokenizer:
         `tokenize=False`, else its encoding without added special tokens (the template writes
         them) as a `BatchEncoding`, or the ids alone with `return_dict=False`. `kwargs` are
         visible to the template (e.g. `enable_thinking=False`), as are the special tokens.
-        The template runs in a sandbox; it needs jinja2 (`pip install 'batok[chat]'`)."""
+        With `sanitize_control_tokens=True` (needs `tokenize=True`, no assistant mask), control
+        tokens inside the caller's messages, tools, documents and `kwargs` are encoded as plain
+        text, so only the template's own become tokens: the special tokens, plus the added
+        tokens of `chat_control_tokens` (else those in the template's text); see
+        `batok.control_tokens`. The output then holds `input_ids` and `attention_mask` only,
+        as in transformers. The template runs in a sandbox; it needs jinja2
+        (`pip install 'batok[chat]'`)."""
         from .chat_template import (
             assistant_masks,
             has_generation_blocks,
@@ -579,8 +593,6 @@ class Tokenizer:
             split_batch,
         )
 
-        if sanitize_control_tokens:
-            raise NotImplementedError("sanitize_control_tokens is not supported")
         if not tokenize:
             return_dict = False
         if return_assistant_tokens_mask and not (return_dict and tokenize):
@@ -600,6 +612,15 @@ class Tokenizer:
         if continue_final_message and return_assistant_tokens_mask:
             raise ValueError(
                 "continue_final_message is not compatible with return_assistant_tokens_mask."
+            )
+        if sanitize_control_tokens:
+            if not tokenize or return_assistant_tokens_mask:
+                raise ValueError(
+                    "`sanitize_control_tokens=True` requires `tokenize=True` and is not "
+                    "compatible with `return_assistant_tokens_mask=True`."
+                )
+            conversations, tools, documents, kwargs = self._mark_chat_inputs(
+                template, conversations, tools, documents, kwargs
             )
         spans: list[list[tuple[int, int]]] | None = None
         if return_assistant_tokens_mask:
@@ -627,6 +648,18 @@ class Tokenizer:
         if not tokenize:
             return text
         call_kwargs = dict(tokenizer_kwargs or {})
+        if sanitize_control_tokens:
+            out = self._encode_marked_chats(
+                rendered,
+                is_batched,
+                padding=padding,
+                truncation=truncation,
+                max_length=max_length,
+                add_special_tokens=False,
+                return_tensors=return_tensors,
+                **call_kwargs,
+            )
+            return out if return_dict else out["input_ids"]
         if spans is None:
             out = self(
                 text,
@@ -659,6 +692,124 @@ class Tokenizer:
             out.convert_to_tensors(return_tensors)
         return out
 
+    def _mark_chat_inputs(
+        self,
+        template: str,
+        conversations: list[Any],
+        tools: Any,
+        documents: Any,
+        variables: dict[str, Any],
+    ) -> tuple[list[Any], Any, Any, dict[str, Any]]:
+        """The caller's conversations, tools, documents and template variables with the control
+        tokens in their strings marked (see `control_tokens`); conversations first become
+        lists of message dicts, as transformers normalizes them before marking."""
+        from .chat_template import normalize_messages
+        from .control_tokens import control_tokens, mark_control_tokens, token_patterns
+
+        added = [(content, special) for _, content, special in self._plain_native.added_tokens()]
+        tokens = control_tokens(added, template, self.chat_control_tokens)
+        any_token, _ = token_patterns(tokens)
+        marked = [
+            mark_control_tokens(normalize_messages(chat), any_token) for chat in conversations
+        ]
+        return (
+            marked,
+            mark_control_tokens(tools, any_token),
+            mark_control_tokens(documents, any_token),
+            mark_control_tokens(variables, any_token),
+        )
+
+    def _encode_as_text(self, text: str) -> list[int]:
+        """`text` through the normalizer, pre-tokenizer and model only: no added token (special
+        or not) is matched, as transformers encodes a sanitized control token."""
+        if self._text_native is None:
+            import json
+
+            doc = json.loads(self._plain_native.to_str())
+            doc["added_tokens"] = []
+            doc["post_processor"] = None
+            doc["truncation"] = None
+            doc["padding"] = None
+            self._text_native = _batok.Tokenizer.from_str(json.dumps(doc, ensure_ascii=False))
+        return self._text_native.encode_ids(text, False)
+
+    def _encode_marked_chats(
+        self,
+        chats: list[str],
+        is_batched: bool,
+        *,
+        padding: bool | str,
+        truncation: bool | str | None,
+        max_length: int | None,
+        add_special_tokens: bool,
+        return_tensors: str | None,
+        pad_to_multiple_of: int | None = None,
+        padding_side: str | None = None,
+        return_attention_mask: bool | None = None,
+        **ignored: Any,
+    ) -> BatchEncoding:
+        """Chats rendered from marked inputs, encoded as transformers encodes them: `input_ids`
+        (marked tokens as plain text), cut to `max_length` on the truncation side when
+        truncating, padded as asked, with an `attention_mask` by default. As there, the other
+        options of a tokenizer call are accepted and have no effect."""
+        import inspect
+
+        from .control_tokens import encode_marked_chat, token_patterns
+        from .encode_call import _strategies
+
+        known = inspect.signature(Tokenizer.__call__).parameters
+        for name in ignored:
+            if name not in known:
+                raise TypeError(f"tokenizer_kwargs: unexpected keyword argument {name!r}")
+        if add_special_tokens:  # the template writes the special tokens
+            raise NotImplementedError(
+                "`sanitize_control_tokens=True` needs a template that writes special tokens"
+            )
+        pad_to, limit, cut = _strategies(self, padding, truncation, max_length)
+        if pad_to is not None and self.pad_token_id is None:
+            raise ValueError(
+                "Asking to pad but the tokenizer does not have a padding token. Set one first, "
+                "e.g. `tokenizer.pad_token = tokenizer.eos_token`."
+            )
+        native = self._plain_native
+        _, markers = token_patterns(tuple(content for _, content, _ in native.added_tokens()))
+
+        def encode(text: str) -> list[int]:
+            return native.encode_ids(text, False)
+
+        def token_id(token: str) -> int | None:
+            found = native.token_to_id(token)
+            return found if found is not None else self.unk_token_id
+
+        rows = [
+            encode_marked_chat(chat, markers, encode, self._encode_as_text, token_id)
+            for chat in chats
+        ]
+        if cut is not None and limit is not None:
+            keep_end = self.truncation_side != "right"
+            rows = [row[-limit:] if keep_end else row[:limit] for row in rows]
+        masks = [[1] * len(row) for row in rows]
+        if pad_to is not None:
+            target = _pad_target(self, pad_to, rows, max_length, pad_to_multiple_of)
+            side = padding_side or self.padding_side
+            pad_id = self.pad_token_id
+            assert pad_id is not None  # checked above
+            for i, row in enumerate(rows):
+                missing = target - len(row) if target is not None else 0
+                if missing > 0:
+                    fill, zeros = [pad_id] * missing, [0] * missing
+                    if side == "left":
+                        rows[i], masks[i] = fill + row, zeros + masks[i]
+                    else:
+                        rows[i], masks[i] = row + fill, masks[i] + zeros
+        columns: dict[str, Any] = {"input_ids": rows}
+        names = self.model_input_names
+        if return_attention_mask or (return_attention_mask is None and "attention_mask" in names):
+            columns["attention_mask"] = masks
+        if not is_batched and return_tensors is None:
+            columns = {key: value[0] for key, value in columns.items()}
+        return BatchEncoding(columns, tensor_type=return_tensors)
+
     # -- saving ----------------------------------------------------------------------------
 
     def save_pretrained(self, save_directory: str | os.PathLike[str]) -> tuple[str, ...]:
@@ -690,6 +841,9 @@ class Tokenizer:
         config["truncation_side"] = self.truncation_side
         if "model_input_names" in config:
             config["model_input_names"] = list(self.model_input_names)
+        config.pop("chat_control_tokens", None)
+        if self.chat_control_tokens is not None:
+            config["chat_control_tokens"] = list(self.chat_control_tokens)
 
         files: dict[str, str] = {}
         if self.chat_template is not None:
@@ -894,6 +1048,28 @@ class Tokenizer:
 
     def __repr__(self) -> str:
         return f"Tokenizer(vocab_size={len(self)})"
+
+
+def _pad_target(
+    tok: Tokenizer,
+    strategy: str,
+    rows: list[list[int]],
+    max_length: int | None,
+    multiple: int | None,
+) -> int | None:
+    """The length `rows` are padded to, as transformers' `pad` picks it: the longest row, or
+    `max_length` (else the model's, unless unlimited: None), rounded up to `multiple`."""
+    from .encode_call import _LARGE_INTEGER
+
+    if strategy == "longest":
+        target = max((len(row) for row in rows), default=0)
+    else:
+        target = max_length if max_length is not None else tok.model_max_length
+        if target is None or target > _LARGE_INTEGER:
+            return None
+    if multiple and target % multiple:
+        target += multiple - target % multiple
+    return target
 
 
 def _pair_and_flag(pair: str | bool | None, add_special_tokens: bool) -> tuple[str | None, bool]:

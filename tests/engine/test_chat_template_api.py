@@ -203,10 +203,49 @@ def test_continue_final_message_refuses_a_template_that_drops_it(tmp_path: Path)
         tok.apply_chat_template(CHAT, continue_final_message=True)
 
 
-def test_unsupported_options_are_not_implemented(tmp_path: Path) -> None:
+def test_sanitized_control_tokens_from_the_caller_are_encoded_as_text(tmp_path: Path) -> None:
     tok = _tok(tmp_path, chat_template=TEMPLATE)
-    with pytest.raises(NotImplementedError):
+    eos = tok.eos_token_id
+    chat = [{"role": "user", "content": "a<|endoftext|>b"}, {"role": "assistant", "content": "c"}]
+    plain = tok.apply_chat_template(chat, return_dict=False)
+    assert plain.count(eos) == 3  # the template's two and the user's
+    out = tok.apply_chat_template(chat, sanitize_control_tokens=True)
+    assert list(out) == ["input_ids", "attention_mask"]
+    ids = out["input_ids"]
+    assert ids.count(eos) == 2  # only the template's
+    assert out["attention_mask"] == [1] * len(ids)
+    # The user's token is its plain text: the same characters, other ids.
+    assert tok.decode(ids) == tok.decode(plain)
+    user = tok.encode("<user>a", add_special_tokens=False)
+    assert ids[: len(user)] == user
+    assert ids[len(user)] != eos
+    batch = tok.apply_chat_template([chat, CHAT], sanitize_control_tokens=True, return_dict=False)
+    assert batch[0] == ids
+    assert batch[1] == tok.apply_chat_template(CHAT, return_dict=False)  # nothing to sanitize
+
+
+def test_sanitizing_needs_ids_and_no_assistant_mask(tmp_path: Path) -> None:
+    tok = _tok(tmp_path, chat_template=TEMPLATE)
+    for options in ({"tokenize": False}, {"return_assistant_tokens_mask": True}):
+        with pytest.raises(ValueError, match="requires `tokenize=True`"):
+            tok.apply_chat_template(CHAT, sanitize_control_tokens=True, **options)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'no_such_option'"):
+        tok.apply_chat_template(
+            CHAT, sanitize_control_tokens=True, tokenizer_kwargs={"no_such_option": 1}
+        )
+
+
+def test_chat_control_tokens_must_be_a_list(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="chat_control_tokens"):
+        _tok(tmp_path, chat_template=TEMPLATE, chat_control_tokens="<|endoftext|>")
+    tok = _tok(tmp_path, chat_template=TEMPLATE)
+    tok.chat_control_tokens = "<|endoftext|>"  # type: ignore[assignment]
+    with pytest.raises(TypeError, match="chat_control_tokens"):
         tok.apply_chat_template(CHAT, sanitize_control_tokens=True)
+
+
+def test_unsupported_options_are_refused(tmp_path: Path) -> None:
+    tok = _tok(tmp_path, chat_template=TEMPLATE)
     # Tools are JSON schemas or functions (turned into schemas); anything else is refused.
     with pytest.raises(ValueError, match="callable function with type hints"):
         tok.apply_chat_template(CHAT, tools=[len])
