@@ -146,9 +146,59 @@ impl Precompiled {
         }
     }
 
+    /// `normalize`'s text without its alignments. Only the clusters that may change are read
+    /// as clusters: an ASCII char that no entry rewrites and that another ASCII char follows
+    /// (CR LF apart) is a cluster of its own (no cluster joins two ASCII chars but CR LF), so
+    /// it is passed over, and text that needs no rewrite is copied in runs.
     pub fn normalize_str(&self, s: &mut String) {
-        if let Some(changes) = self.changes(s) {
-            *s = changes.into_iter().map(|(c, _)| c).collect();
+        if self.keeps(s) {
+            return;
+        }
+        let b = s.as_bytes();
+        let kept = |x: u8| x < 0x80 && self.ascii_kept & (1 << x) != 0;
+        let mut out = String::new();
+        // `s[done..i]` is text that stays and is not yet in `out`.
+        let (mut done, mut i) = (0, 0);
+        let mut rewritten = String::new();
+        while i < b.len() {
+            let alone = match b.get(i + 1) {
+                None => true,
+                Some(&next) => next < 0x80 && !(b[i] == b'\r' && next == b'\n'),
+            };
+            if alone && kept(b[i]) {
+                i += 1;
+                continue;
+            }
+            let g = s[i..].graphemes(true).next().expect("i is inside the text");
+            rewritten.clear();
+            let mut modified = false;
+            match (g.len() < 6).then(|| self.rewrite(g)).flatten() {
+                Some(to) => {
+                    rewritten.push_str(to);
+                    modified = true;
+                }
+                None => {
+                    for (k, c) in g.char_indices() {
+                        match self.rewrite(&g[k..k + c.len_utf8()]) {
+                            Some(to) => {
+                                rewritten.push_str(to);
+                                modified = true;
+                            }
+                            None => rewritten.push(c),
+                        }
+                    }
+                }
+            }
+            if modified {
+                out.push_str(&s[done..i]);
+                out.push_str(&rewritten);
+                done = i + g.len();
+            }
+            i += g.len();
+        }
+        if done > 0 {
+            out.push_str(&s[done..]);
+            *s = out;
         }
     }
 }
@@ -245,6 +295,20 @@ mod tests {
         p.normalize(&mut n);
         assert_eq!(n.text, "d");
         assert_eq!(n.original_range(0..1), (0, 1));
+    }
+
+    #[test]
+    fn plain_text_is_the_aligned_text() {
+        let p = two_entries();
+        let alphabet =
+            crate::test_texts::chars_of("abAB \r\n\u{301}\u{200d}\u{e9}\u{1f600}\u{1f1e6}x.");
+        for text in crate::test_texts::random_texts(&alphabet, 5_000, 10) {
+            let mut n = NormalizedString::from_original(&text, 0);
+            p.normalize(&mut n);
+            let mut plain = text.clone();
+            p.normalize_str(&mut plain);
+            assert_eq!(plain, n.text, "{text:?}");
+        }
     }
 
     #[test]

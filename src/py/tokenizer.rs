@@ -273,7 +273,12 @@ impl PyTokenizer {
         let inner = py
             .allow_threads(|| {
                 guard(|| {
-                    t.encode_limited(words.as_slice(), pair.as_deref(), add_special_tokens, limits)
+                    t.encode_limited(
+                        words.as_slice(),
+                        pair.as_deref(),
+                        add_special_tokens,
+                        limits,
+                    )
                 })
             })?
             .map_err(to_py)?;
