@@ -52,6 +52,22 @@ fn boolean(v: &Value, path: &str, key: &str, default: bool) -> Result<bool> {
     }
 }
 
+/// A flag of an added token: `tokenizers` refuses a token without each of them (or with
+/// null), so batok does too rather than guess a default.
+fn flag(v: &Value, path: &str, key: &str) -> Result<bool> {
+    match v.get(key) {
+        Some(Value::Bool(b)) => Ok(*b),
+        None => Err(err(
+            path,
+            format!(
+                "missing field {key:?}; an added token must give each of \"special\", \
+                 \"lstrip\", \"rstrip\", \"single_word\" and \"normalized\" as true or false"
+            ),
+        )),
+        Some(_) => Err(err(&format!("{path}.{key}"), "expected true or false")),
+    }
+}
+
 fn uint(v: &Value, path: &str, key: &str) -> Result<u64> {
     field(v, path, key)?
         .as_u64()
@@ -784,11 +800,11 @@ fn added_tokens(v: Option<&Value>) -> Result<Vec<AddedToken>> {
             id: u32::try_from(uint(t, &p, "id")?)
                 .map_err(|_| err(&format!("{p}.id"), "expected an id below 2**32"))?,
             content: string(t, &p, "content")?,
-            special: boolean(t, &p, "special", false)?,
-            lstrip: boolean(t, &p, "lstrip", false)?,
-            rstrip: boolean(t, &p, "rstrip", false)?,
-            single_word: boolean(t, &p, "single_word", false)?,
-            normalized: boolean(t, &p, "normalized", true)?,
+            special: flag(t, &p, "special")?,
+            lstrip: flag(t, &p, "lstrip")?,
+            rstrip: flag(t, &p, "rstrip")?,
+            single_word: flag(t, &p, "single_word")?,
+            normalized: flag(t, &p, "normalized")?,
         });
     }
     Ok(out)
@@ -989,6 +1005,9 @@ mod tests {
         assert!(from_json(&file(r#"{"String": ""}"#)).is_ok());
     }
 
+    /// An added token's flags, all of which `tokenizers` requires.
+    const FLAGS: &str = r#""special": true, "single_word": false, "lstrip": false, "rstrip": false, "normalized": false"#;
+
     fn added_ids(file: &str) -> Vec<(String, Option<u32>)> {
         let t = from_json(file).unwrap();
         ["a", "b", "<x>", "<y>", "<z>"]
@@ -1030,7 +1049,7 @@ mod tests {
             let tokens: Vec<(u32, String)> = serde_json::from_str(listed).unwrap();
             let added: Vec<String> = tokens
                 .iter()
-                .map(|(id, c)| format!(r#"{{"id": {id}, "content": "{c}", "special": true}}"#))
+                .map(|(id, c)| format!(r#"{{"id": {id}, "content": "{c}", {FLAGS}}}"#))
                 .collect();
             let file = format!(
                 r#"{{"model": {{"type": "BPE", {vocab}}}, "added_tokens": [{}]}}"#,
@@ -1041,19 +1060,48 @@ mod tests {
         }
     }
 
+    /// `tokenizers` refuses an added token without one of its flags, or with null for it.
+    #[test]
+    fn added_tokens_must_give_every_flag() {
+        for flag in ["special", "single_word", "lstrip", "rstrip", "normalized"] {
+            let whole = format!(r#"{{"id": 4, "content": "<x>", {FLAGS}}}"#);
+            let value: serde_json::Value = serde_json::from_str(&whole).unwrap();
+            for broken in [None, Some(Value::Null), Some(Value::from(1))] {
+                let mut token = value.clone();
+                match &broken {
+                    None => token.as_object_mut().unwrap().remove(flag),
+                    Some(v) => token
+                        .as_object_mut()
+                        .unwrap()
+                        .insert(flag.into(), v.clone()),
+                };
+                let file = format!(
+                    r#"{{"model": {{"type": "BPE", "vocab": {{"a": 0}}, "merges": []}},
+                        "added_tokens": [{token}]}}"#
+                );
+                let Err(e) = from_json(&file) else {
+                    panic!("{flag} = {broken:?} must be refused")
+                };
+                assert!(e.message.contains(flag), "{}", e.message);
+            }
+        }
+    }
+
     #[test]
     fn added_tokens_of_an_empty_vocabulary_start_at_zero() {
         let file = r#"{"model": {"type": "BPE", "vocab": {}, "merges": []},
-            "added_tokens": [{"id": 5, "content": "<x>"}, {"id": 6, "content": "<y>"}]}"#;
-        let got: Vec<Option<u32>> = added_ids(file).into_iter().map(|p| p.1).collect();
+            "added_tokens": [{"id": 5, "content": "<x>", FLAGS}, {"id": 6, "content": "<y>", FLAGS}]}"#
+            .replace("FLAGS", FLAGS);
+        let got: Vec<Option<u32>> = added_ids(&file).into_iter().map(|p| p.1).collect();
         assert_eq!(got, [None, None, Some(0), Some(1), None]);
     }
 
     #[test]
     fn added_token_id_beyond_u32_is_an_error() {
-        let text = r#"{"added_tokens": [{"id": 4294967296, "content": "<x>"}],
-            "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}"#;
-        let Err(e) = from_json(text) else {
+        let text = r#"{"added_tokens": [{"id": 4294967296, "content": "<x>", FLAGS}],
+            "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}"#
+            .replace("FLAGS", FLAGS);
+        let Err(e) = from_json(&text) else {
             panic!("must be refused")
         };
         assert!(e.message.contains("added_tokens[0].id"), "{}", e.message);
@@ -1213,8 +1261,9 @@ mod tests {
         // is numbered 4, and the size with added tokens is 5.
         let file = r#"{"model": {"type": "Unigram", "unk_id": 0,
                 "vocab": [["<unk>", 0.0], ["a", -1.0], ["a", -2.0], ["b", -1.0]]},
-            "added_tokens": [{"id": 9, "content": "<x>", "special": true}]}"#;
-        let t = from_json(file).unwrap();
+            "added_tokens": [{"id": 9, "content": "<x>", FLAGS}]}"#
+            .replace("FLAGS", FLAGS);
+        let t = from_json(&file).unwrap();
         assert_eq!(t.token_to_id("<x>"), Some(4));
         assert_eq!(t.encode("ab<x>", true).ids, [2, 3, 4]);
         assert_eq!((t.vocab_size(false), t.vocab_size(true)), (4, 5));

@@ -1099,7 +1099,8 @@ mod tests {
             "\"prepend_scheme\": \"never\"",
         ] {
             let file = format!(
-                r#"{{"added_tokens": [{{"id": 7, "content": "</s>", "special": true}}],
+                r#"{{"added_tokens": [{{"id": 7, "content": "</s>", "special": true,
+                    "single_word": false, "lstrip": false, "rstrip": false, "normalized": false}}],
                 "pre_tokenizer": {{"type": "Sequence", "pretokenizers": [
                     {{"type": "WhitespaceSplit"}},
                     {{"type": "Metaspace", "replacement": "\u2581", {scheme}}}]}},

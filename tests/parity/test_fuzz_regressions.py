@@ -87,3 +87,22 @@ def test_split_regex_that_matches_empty_cuts_like_tokenizers(
         got = ours.encode_plus(sample)
         assert (got.ids, got.offsets) == (expected.ids, expected.offsets), repr(sample)
         assert ours.encode(sample) == expected.ids, repr(sample)
+
+
+ADDED_FLAGS = ("special", "normalized", "single_word", "lstrip", "rstrip")
+
+
+@pytest.mark.parametrize("flag", ADDED_FLAGS)
+@pytest.mark.parametrize("value", ["missing", None])
+def test_added_token_without_a_flag_is_refused_like_tokenizers(flag: str, value: Any) -> None:
+    token = _added(3, "<x>")
+    if value == "missing":
+        del token[flag]
+    else:
+        token[flag] = value
+    text = _file([token])
+    with pytest.raises(Exception, match="missing field|invalid type"):
+        tokenizers.Tokenizer.from_str(text)
+    with pytest.raises(batok.BatokError, match=flag):
+        batok.Tokenizer.from_str(text)
+
