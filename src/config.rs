@@ -812,8 +812,9 @@ fn added_tokens(v: Option<&Value>) -> Result<Vec<AddedToken>> {
 
 /// The ids added tokens really get, which are not always the ids the file lists.
 ///
-/// As `tokenizers` loads a file: tokens are taken in file order; one whose content is in the
-/// model's vocabulary gets the vocabulary's id, a repeated content is dropped, and any other
+/// As `tokenizers` loads a file: tokens are taken in file order; one with empty content is
+/// dropped (it takes no id and matches nothing), one whose content is in the model's
+/// vocabulary gets the vocabulary's id, a repeated content is dropped, and any other
 /// gets the next free id counted from the vocabulary's size (the number of entries, whatever
 /// the largest vocabulary id). A file whose listed ids disagree with that (a token already in
 /// the vocabulary under another id, ids that collide with the vocabulary, a cut-down
@@ -823,7 +824,7 @@ fn number_added(listed: Vec<AddedToken>, model: &Model) -> Vec<AddedToken> {
     let mut seen = FxHashSet::default();
     let mut out: Vec<AddedToken> = Vec::with_capacity(listed.len());
     for mut t in listed {
-        if !seen.insert(t.content.clone()) {
+        if t.content.is_empty() || !seen.insert(t.content.clone()) {
             continue;
         }
         t.id = model.token_to_id(&t.content).unwrap_or_else(|| {
@@ -1043,6 +1044,11 @@ mod tests {
             (
                 r#"[[1, "<x>"], [0, "a"]]"#,
                 [Some(0), Some(1), Some(4), None, None],
+            ),
+            // Empty content: dropped, and it takes no id.
+            (
+                r#"[[4, ""], [4, "<x>"], [5, ""], [5, "<y>"]]"#,
+                [Some(0), Some(1), Some(4), Some(5), None],
             ),
         ];
         for (listed, want) in cases {

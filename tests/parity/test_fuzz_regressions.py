@@ -106,3 +106,13 @@ def test_added_token_without_a_flag_is_refused_like_tokenizers(flag: str, value:
     with pytest.raises(batok.BatokError, match=flag):
         batok.Tokenizer.from_str(text)
 
+
+def test_added_token_with_empty_content_takes_no_id_like_tokenizers() -> None:
+    text = _file([_added(3, "<x>"), _added(4, ""), _added(5, "<y>")])
+    reference = tokenizers.Tokenizer.from_str(text)
+    ours = batok.Tokenizer.from_str(text)
+    assert ours.token_to_id("<y>") == reference.token_to_id("<y>")
+    assert ours.get_vocab_size() == reference.get_vocab_size()
+    for sample in ("ab<y>a<x>", "<y><x>", ""):
+        assert ours.encode(sample) == reference.encode(sample).ids
+
