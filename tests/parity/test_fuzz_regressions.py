@@ -116,3 +116,41 @@ def test_added_token_with_empty_content_takes_no_id_like_tokenizers() -> None:
     for sample in ("ab<y>a<x>", "<y><x>", ""):
         assert ours.encode(sample) == reference.encode(sample).ids
 
+
+def _template(pair: list[str]) -> str:
+    def piece(name: str) -> dict[str, Any]:
+        if name in ("A", "B"):
+            return {"Sequence": {"id": name, "type_id": int(name == "B")}}
+        return {"SpecialToken": {"id": name, "type_id": 0}}
+
+    return json.dumps(
+        {
+            "version": "1.0",
+            "post_processor": {
+                "type": "TemplateProcessing",
+                "single": [piece("A")],
+                "pair": [piece(p) for p in pair],
+                "special_tokens": {"<x>": {"id": "<x>", "ids": [2], "tokens": ["<x>"]}},
+            },
+            "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "<x>": 2}, "merges": []},
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "pair", [["A"], ["B"], [], ["<x>"], ["<x>", "B"], ["A", "<x>"], ["A", "A"], ["B", "<x>", "A"]]
+)
+@pytest.mark.parametrize("add_special_tokens", [True, False])
+def test_pair_template_that_leaves_out_a_sequence_encodes_like_tokenizers(
+    pair: list[str], add_special_tokens: bool
+) -> None:
+    text = _template(pair)
+    reference = tokenizers.Tokenizer.from_str(text)
+    ours = batok.Tokenizer.from_str(text)
+    for args in (("ab",), ("aa", "bb")):
+        expected = reference.encode(*args, add_special_tokens=add_special_tokens)
+        got = ours.encode_plus(*args, add_special_tokens=add_special_tokens)
+        assert list(got.ids) == expected.ids, args
+        assert list(got.type_ids) == expected.type_ids, args
+        assert list(got.offsets) == expected.offsets, args
+        assert list(got.tokens) == expected.tokens, args
