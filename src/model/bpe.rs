@@ -3,6 +3,7 @@
 use super::backtrack::{Backtrack, OnDemand, RankedVocab};
 use super::cache::{get_or_compute, CacheId, MAX_PIECE_LEN};
 use super::merge::{merge_all, Scratch, Symbol};
+use crate::error::cannot_encode;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
@@ -440,6 +441,13 @@ impl Bpe {
                     }
                     None => Some((u, len)),
                 };
+            } else if let Some(name) = &self.opts.unk_token {
+                // An unknown token that is not in the vocabulary: `tokenizers` fails here.
+                cannot_encode(format!(
+                    "Unk token `{name}` not found in the vocabulary (the text has a char \
+                     that is in no token; add {name:?} to model.vocab, or remove \
+                     model.unk_token to drop such chars)"
+                ));
             }
         }
         if let Some((u, ul)) = unk {
@@ -514,6 +522,24 @@ mod tests {
         assert_eq!(ids(&split, "xy"), [(3, 0, 1), (3, 1, 2)]);
         let none = model(BpeOptions::default());
         assert_eq!(ids(&none, "xa"), [(0, 0, 1)]);
+    }
+
+    /// An unknown token missing from the vocabulary cannot stand for an unknown char: the
+    /// encode stops with `CANNOT_ENCODE` there (`tokenizers` fails the same way), and only
+    /// there.
+    #[test]
+    fn unknown_chars_without_the_unknown_token_in_the_vocabulary_cannot_encode() {
+        let m = model(BpeOptions {
+            unk_token: Some("<missing>".into()),
+            ..Default::default()
+        });
+        assert_eq!(ids(&m, "ab"), [(2, 0, 2)]);
+        for word in ["x", "abx", "\u{e9}"] {
+            let payload = std::panic::catch_unwind(|| ids(&m, word)).unwrap_err();
+            let what = crate::caught_panic::message(payload.as_ref());
+            assert!(what.starts_with(crate::error::CANNOT_ENCODE), "{what}");
+            assert!(what.contains("`<missing>`"), "{what}");
+        }
     }
 
     #[test]

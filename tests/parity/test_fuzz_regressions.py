@@ -154,3 +154,42 @@ def test_pair_template_that_leaves_out_a_sequence_encodes_like_tokenizers(
         assert list(got.type_ids) == expected.type_ids, args
         assert list(got.offsets) == expected.offsets, args
         assert list(got.tokens) == expected.tokens, args
+
+
+@pytest.mark.parametrize("fuse_unk", [False, True])
+@pytest.mark.parametrize("byte_fallback", [False, True])
+def test_unknown_token_missing_from_the_vocabulary_fails_where_tokenizers_fails(
+    fuse_unk: bool, byte_fallback: bool
+) -> None:
+    """A BPE model whose unk_token is not in its vocabulary encodes known chars, and fails
+    (a ValueError, as `tokenizers` raises) on a char that is in no token."""
+    text = json.dumps(
+        {
+            "version": "1.0",
+            "pre_tokenizer": {"type": "Whitespace"},
+            "model": {
+                "type": "BPE",
+                "vocab": {"a": 0, "b": 1, "ab": 2, "<0x63>": 3},
+                "merges": ["a b"],
+                "unk_token": "<unk>",
+                "fuse_unk": fuse_unk,
+                "byte_fallback": byte_fallback,
+            },
+        }
+    )
+    reference = tokenizers.Tokenizer.from_str(text)
+    ours = batok.Tokenizer.from_str(text)
+    refused = 0
+    for sample in ("ab a", "abx", "c", "a é", ""):
+        try:
+            expected = reference.encode(sample).ids
+        except Exception as err:
+            refused += 1
+            assert "Unk token `<unk>` not found" in str(err)
+            with pytest.raises(ValueError, match="Unk token `<unk>` not found"):
+                ours.encode(sample)
+            with pytest.raises(ValueError, match="Unk token `<unk>` not found"):
+                ours.encode_batch([sample])
+        else:
+            assert ours.encode(sample) == expected, repr(sample)
+    assert refused, "no sample has a char that is in no token"
