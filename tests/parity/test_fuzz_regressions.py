@@ -193,3 +193,73 @@ def test_unknown_token_missing_from_the_vocabulary_fails_where_tokenizers_fails(
         else:
             assert ours.encode(sample) == expected, repr(sample)
     assert refused, "no sample has a char that is in no token"
+
+
+def _same_or_both_refuse(text: str, samples: tuple[str, ...]) -> int:
+    """Encode each sample with both; where `tokenizers` fails (it panics on these files),
+    batok raises a ValueError. Returns how many samples failed."""
+    reference = tokenizers.Tokenizer.from_str(text)
+    ours = batok.Tokenizer.from_str(text)
+    failed = 0
+    for sample in samples:
+        try:
+            expected = reference.encode(sample)
+        except BaseException as err:  # noqa: BLE001 - tokenizers' PanicException is one
+            if isinstance(err, (KeyboardInterrupt, SystemExit)):
+                raise
+            failed += 1
+            with pytest.raises(ValueError, match="cannot encode this text"):
+                ours.encode_plus(sample)
+            with pytest.raises(ValueError, match="cannot encode this text"):
+                ours.encode(sample)
+            continue
+        got = ours.encode_plus(sample)
+        assert (list(got.ids), list(got.offsets)) == (expected.ids, expected.offsets), sample
+        assert list(got.tokens) == expected.tokens, repr(sample)
+        assert ours.encode(sample) == expected.ids, repr(sample)
+    return failed
+
+
+def _with_added(added: list[dict[str, Any]], normalizer: dict[str, Any] | None = None) -> str:
+    return json.dumps(
+        {
+            "version": "1.0",
+            "added_tokens": added,
+            "normalizer": normalizer,
+            "pre_tokenizer": {"type": "WhitespaceSplit"},
+            "model": {
+                "type": "BPE",
+                "vocab": {"[UNK]": 0, "a": 1, "b": 2, "ab": 3, "é": 4},
+                "merges": ["a b"],
+                "unk_token": "[UNK]",
+            },
+        }
+    )
+
+
+def test_lstrip_token_inside_whitespace_an_rstrip_token_took_fails_like_tokenizers() -> None:
+    first = {**_added(10, "<s>"), "rstrip": True}
+    second = {**_added(11, "\n"), "lstrip": True}
+    samples = ("<s> \n a", "<s> \na", "<s> \n", "<s>  \nab", "ab\n<s>", "<s>\n")
+    assert _same_or_both_refuse(_with_added([first, second]), samples) == 1
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        {},
+        {"lstrip": True},
+        {"rstrip": True},
+        {"lstrip": True, "rstrip": True},
+        {"single_word": True},
+    ],
+)
+def test_normalized_token_that_the_normalizer_empties_cuts_like_tokenizers(
+    flags: dict[str, bool],
+) -> None:
+    """A token whose content the normalizer removes (whitespace under Strip) matches between
+    any two bytes in `tokenizers`: it cuts ASCII text into chars and fails on other text."""
+    token = {**_added(9, " "), "normalized": True, "special": False, **flags}
+    strip = {"type": "Strip", "strip_left": False, "strip_right": True}
+    samples = ("ab", "ab ab", " a  b ", "", "aé", "ab<s>", "é")
+    assert _same_or_both_refuse(_with_added([token, _added(10, "<s>")], strip), samples) >= 2
