@@ -112,7 +112,7 @@ impl AddedVocab {
         let mut by_id = FxHashMap::default();
         let mut normalized_content = FxHashMap::default();
         let mut special_contents = FxHashSet::default();
-        let (mut rp, mut rw, mut np, mut nw) = (vec![], vec![], vec![], vec![]);
+        let mut patterns = Vec::with_capacity(tokens.len());
         for (i, t) in tokens.iter().enumerate() {
             by_content.insert(t.content.clone(), t.id);
             by_id.insert(t.id, i);
@@ -122,20 +122,32 @@ impl AddedVocab {
             if t.content.is_empty() {
                 continue;
             }
-            if t.normalized {
-                let p = match normalizer {
-                    Some(n) => n.normalize_str(&t.content),
-                    None => t.content.clone(),
-                };
-                if p != t.content {
-                    normalized_content.insert(t.id, p.clone());
-                }
+            let p = match normalizer {
+                Some(n) if t.normalized => n.normalize_str(&t.content),
+                _ => t.content.clone(),
+            };
+            if t.normalized && p != t.content {
+                normalized_content.insert(t.id, p.clone());
+            }
+            patterns.push((i, p));
+        }
+        let (mut rp, mut rw, mut np, mut nw) = (vec![], vec![], vec![], vec![]);
+        for (i, p) in patterns {
+            let id = tokens[i].id;
+            // Two tokens can get one id (one numbered after the vocabulary, then one that the
+            // vocabulary has under that id): as in `tokenizers`, the later one takes the id,
+            // and only it is looked for in text; a `normalized` one as the text recorded for
+            // the id, which an earlier token's normalized content can still be.
+            if by_id[&id] != i {
+                continue;
+            }
+            if tokens[i].normalized {
                 // Content the normalizer empties (whitespace under Strip) is kept as an empty
                 // pattern, as `tokenizers` keeps it: it matches between any two bytes.
-                np.push(p);
+                np.push(normalized_content.get(&id).cloned().unwrap_or(p));
                 nw.push(i);
             } else {
-                rp.push(t.content.clone());
+                rp.push(p);
                 rw.push(i);
             }
         }
@@ -392,6 +404,21 @@ mod tests {
             v.split_normalized("a b"),
             [(0, 1, None), (1, 2, Some(7)), (2, 3, None)]
         );
+    }
+
+    /// Two tokens with one id: the later one is looked for, as `tokenizers` does; a normalized
+    /// one as the normalized text recorded for the id, an earlier token's if its own content
+    /// is already normal.
+    #[test]
+    fn the_later_of_two_tokens_with_one_id_is_looked_for() {
+        let v = AddedVocab::new(vec![tok(5, "<X>"), tok(5, "zz")], None).unwrap();
+        assert_eq!(v.split_raw("<X>zz"), [(0, 3, None), (3, 5, Some(5))]);
+        let (mut first, mut second) = (tok(5, "<X>"), tok(5, "zz"));
+        first.normalized = true;
+        second.normalized = true;
+        let v = AddedVocab::new(vec![first, second], Some(&Normalizer::Lowercase)).unwrap();
+        assert_eq!(v.split_normalized("<x>zz"), [(0, 3, Some(5)), (3, 5, None)]);
+        assert_eq!(v.text_of(5), Some("<x>"));
     }
 
     #[test]

@@ -263,3 +263,38 @@ def test_normalized_token_that_the_normalizer_empties_cuts_like_tokenizers(
     strip = {"type": "Strip", "strip_left": False, "strip_right": True}
     samples = ("ab", "ab ab", " a  b ", "", "aé", "ab<s>", "é")
     assert _same_or_both_refuse(_with_added([token, _added(10, "<s>")], strip), samples) >= 2
+
+
+@pytest.mark.parametrize("first_normalized", [False, True])
+@pytest.mark.parametrize("second_normalized", [False, True])
+def test_added_tokens_sharing_an_id_keep_the_later_one_like_tokenizers(
+    first_normalized: bool, second_normalized: bool
+) -> None:
+    """`<X>` is numbered after the vocabulary (5 entries: id 5), where the vocabulary has
+    `zz`; `zz`, added next, takes id 5 from it. `tokenizers` then looks for `zz` alone, or,
+    when both are `normalized`, for the normalized `<x>` that it recorded for id 5."""
+    first = {**_added(0, "<X>"), "normalized": first_normalized}
+    second = {**_added(1, "zz"), "normalized": second_normalized}
+    text = json.dumps(
+        {
+            "version": "1.0",
+            "added_tokens": [first, second],
+            "normalizer": {"type": "Lowercase"},
+            "model": {
+                "type": "BPE",
+                "vocab": {"<": 0, "x": 1, ">": 2, "z": 3, "zz": 5},
+                "merges": [],
+            },
+        }
+    )
+    reference = tokenizers.Tokenizer.from_str(text)
+    ours = batok.Tokenizer.from_str(text)
+    for content in ("<X>", "zz"):
+        assert ours.token_to_id(content) == reference.token_to_id(content)
+    for sample in ("<X>zz", "zz<x>", "<X><X>", "zzz"):
+        expected = reference.encode(sample)
+        got = ours.encode_plus(sample)
+        assert (list(got.ids), list(got.offsets)) == (expected.ids, expected.offsets), sample
+        assert list(got.tokens) == expected.tokens, sample
+        for skip in (False, True):
+            assert ours.decode(got.ids, skip) == reference.decode(expected.ids, skip), sample
