@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
@@ -810,19 +810,28 @@ fn added_tokens(v: Option<&Value>) -> Result<Vec<AddedToken>> {
 ///
 /// As `tokenizers` loads a file: tokens are taken in file order; one with empty content is
 /// dropped (it takes no id and matches nothing), one whose content is in the model's
-/// vocabulary gets the vocabulary's id, a repeated content is dropped, and any other
+/// vocabulary gets the vocabulary's id, a repeated content keeps its first id but takes the
+/// flags listed last (how it is matched; special if any listing is), and any other
 /// gets the next free id counted from the vocabulary's size (the number of entries, whatever
 /// the largest vocabulary id). A file whose listed ids disagree with that (a token already in
 /// the vocabulary under another id, ids that collide with the vocabulary, a cut-down
 /// vocabulary) would otherwise give other ids than `tokenizers`.
 fn number_added(listed: Vec<AddedToken>, model: &Model) -> Vec<AddedToken> {
     let mut next = model.vocab_size() as u32;
-    let mut seen = FxHashSet::default();
+    let mut seen: FxHashMap<String, usize> = FxHashMap::default();
     let mut out: Vec<AddedToken> = Vec::with_capacity(listed.len());
     for mut t in listed {
-        if t.content.is_empty() || !seen.insert(t.content.clone()) {
+        if t.content.is_empty() {
             continue;
         }
+        if let Some(&at) = seen.get(&t.content) {
+            t.id = out[at].id;
+            // Once special, a content stays special (left out by skip_special_tokens).
+            t.special |= out[at].special;
+            out[at] = t;
+            continue;
+        }
+        seen.insert(t.content.clone(), out.len());
         t.id = model.token_to_id(&t.content).unwrap_or_else(|| {
             next += 1;
             next - 1
@@ -1087,6 +1096,28 @@ mod tests {
                 assert!(e.message.contains(flag), "{}", e.message);
             }
         }
+    }
+
+    /// A content listed twice keeps its first id and takes its last flags, special staying
+    /// special, as `tokenizers` 0.23 reads such a file.
+    #[test]
+    fn a_token_listed_twice_takes_its_last_flags() {
+        let listing = |id: u32, special: bool, lstrip: bool| {
+            format!(
+                r#"{{"id": {id}, "content": "<x>", "special": {special}, "lstrip": {lstrip},
+                    "rstrip": false, "single_word": false, "normalized": false}}"#
+            )
+        };
+        let file = format!(
+            r#"{{"model": {{"type": "BPE", "vocab": {{"a": 0}}, "merges": []}},
+                "added_tokens": [{}, {}]}}"#,
+            listing(7, true, false),
+            listing(9, false, true)
+        );
+        let t = from_json(&file).unwrap();
+        assert_eq!(t.added.tokens.len(), 1);
+        let x = &t.added.tokens[0];
+        assert_eq!((x.id, x.special, x.lstrip), (1, true, true));
     }
 
     #[test]
