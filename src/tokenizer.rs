@@ -328,9 +328,12 @@ impl FastIds {
 
     /// The SentencePiece shortcut with replacement `r`, unless too many tokens join words, or
     /// the model drops unknown chars: a dropped char between two words leaves their
-    /// replacements side by side, where a merge joins them that no word sees alone.
+    /// replacements side by side, where a merge joins them that no word sees alone. Nor when
+    /// `r` is no token of its own: then it does not end a run of unknown chars before it (it
+    /// joins the run, or its byte-fallback bytes go before the run's unknown token), so a
+    /// word cannot be cut at it.
     fn sentencepiece(model: &Bpe, r: char, prepend: Prepend) -> Option<FastIds> {
-        if model.can_drop_chars() {
+        if model.can_drop_chars() || model.token_to_id(r.encode_utf8(&mut [0; 4])).is_none() {
             return None;
         }
         let mut joins = Vec::new();
@@ -1059,6 +1062,40 @@ mod tests {
                 "merges": []}}, "post_processor": {post_processor}}}"#
         );
         from_json(&file).unwrap()
+    }
+
+    /// Ids alone (which may take the SentencePiece shortcut) are the pipeline's ids when the
+    /// replacement `▁` is no token: its byte-fallback bytes then go before a pending unknown
+    /// token, across what the shortcut would take for a word boundary.
+    #[test]
+    fn ids_alone_match_the_pipeline_when_the_replacement_is_no_token() {
+        let mut vocab: Vec<String> = vec!["<unk>".into(), "a".into(), "x".into()];
+        vocab.extend(
+            (0..=255u8)
+                .filter(|&b| b != b'\n')
+                .map(|b| format!("<0x{b:02X}>")),
+        );
+        let vocab: Vec<String> = vocab
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("{t:?}: {i}"))
+            .collect();
+        let file = format!(
+            r#"{{"normalizer": {{"type": "Sequence", "normalizers": [
+                    {{"type": "Prepend", "prepend": "\u2581"}},
+                    {{"type": "Replace", "pattern": {{"String": " "}}, "content": "\u2581"}}]}},
+                "model": {{"type": "BPE", "vocab": {{{}}}, "merges": [], "unk_token": "<unk>",
+                    "fuse_unk": true, "byte_fallback": true}}}}"#,
+            vocab.join(", ")
+        );
+        let t = from_json(&file).unwrap();
+        for text in ["\n\n x", " \n a", "a\n\nx x\n", "\n"] {
+            assert_eq!(
+                t.encode_ids(text, true),
+                t.encode(text, true).ids,
+                "{text:?}"
+            );
+        }
     }
 
     /// As `tokenizers` answers them: a `normalized` added token's id gives its content as the

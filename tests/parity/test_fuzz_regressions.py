@@ -362,3 +362,37 @@ def test_token_listed_twice_first_normalized_decodes_like_tokenizers() -> None:
     ours = batok.Tokenizer.from_str(text)
     ids = reference.encode("a <S> a").ids
     assert ours.decode(ids, False) == reference.decode(ids, skip_special_tokens=False)
+
+
+def test_ids_alone_when_the_replacement_is_no_token_match_tokenizers() -> None:
+    """A SentencePiece-style file whose `▁` is no token (it falls back to bytes) and with a
+    char neither a token nor byte-covered (`\\n`): `encode` gives `tokenizers`' ids, as
+    `encode_plus` does."""
+    vocab = ["<unk>", "a", "x"] + [f"<0x{b:02X}>" for b in range(256) if b != 0x0A]
+    text = json.dumps(
+        {
+            "version": "1.0",
+            "normalizer": {
+                "type": "Sequence",
+                "normalizers": [
+                    {"type": "Prepend", "prepend": "\u2581"},
+                    {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"},
+                ],
+            },
+            "model": {
+                "type": "BPE",
+                "vocab": {token: i for i, token in enumerate(vocab)},
+                "merges": [],
+                "unk_token": "<unk>",
+                "fuse_unk": True,
+                "byte_fallback": True,
+            },
+        }
+    )
+    reference = tokenizers.Tokenizer.from_str(text)
+    ours = batok.Tokenizer.from_str(text)
+    for sample in ("\n\n x", " \n a", "a\n\nx x\n", "\n", "x a"):
+        expected = reference.encode(sample).ids
+        assert ours.encode(sample) == expected, repr(sample)
+        assert list(ours.encode_plus(sample).ids) == expected, repr(sample)
+        assert ours.encode_batch([sample, sample])[1] == expected, repr(sample)
