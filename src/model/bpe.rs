@@ -199,7 +199,16 @@ impl Bpe {
             let b_id = *vocab
                 .get(b)
                 .ok_or_else(|| format!("merges[{rank}]: token {b:?} is not in the vocab"))?;
-            let tail = b.get(prefix_len..).unwrap_or("");
+            // The right part without the prefix's length of bytes, as `tokenizers` cuts it
+            // (whether or not it starts with the prefix); where that is no cut of the string,
+            // `tokenizers` panics while loading.
+            let tail = b.get(prefix_len..).ok_or_else(|| {
+                format!(
+                    "merges[{rank}]: token {b:?} cannot lose the {prefix_len} bytes of \
+                     continuing_subword_prefix (tokenizers fails to load this file); fix \
+                     the merge or the prefix"
+                )
+            })?;
             merged.clear();
             merged.push_str(a);
             merged.push_str(tail);
@@ -586,5 +595,26 @@ mod tests {
         let vocab: FxHashMap<String, u32> = [("a".to_string(), 0)].into_iter().collect();
         let err = Bpe::new(vocab, vec![("a", "a")], BpeOptions::default());
         assert!(err.unwrap_err().contains("merges[0]"));
+    }
+
+    /// A right part shorter than the continuing-subword prefix (or cut inside a char by it)
+    /// is an error, as it is for `tokenizers` (which panics on it while loading).
+    #[test]
+    fn merge_part_shorter_than_the_prefix_is_an_error() {
+        let vocab: FxHashMap<String, u32> = [("an", 0), ("s", 1), ("é", 2), ("ans", 3)]
+            .into_iter()
+            .map(|(t, i)| (t.to_string(), i))
+            .collect();
+        for (prefix, right) in [("##", "s"), ("#", "é")] {
+            let opts = BpeOptions {
+                continuing_subword_prefix: Some(prefix.into()),
+                ..Default::default()
+            };
+            let err = Bpe::new(vocab.clone(), vec![("an", right)], opts);
+            let Err(message) = err else {
+                panic!("{prefix:?} {right:?} must be refused")
+            };
+            assert!(message.contains("continuing_subword_prefix"), "{message}");
+        }
     }
 }

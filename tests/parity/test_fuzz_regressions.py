@@ -396,3 +396,23 @@ def test_ids_alone_when_the_replacement_is_no_token_match_tokenizers() -> None:
         assert ours.encode(sample) == expected, repr(sample)
         assert list(ours.encode_plus(sample).ids) == expected, repr(sample)
         assert ours.encode_batch([sample, sample])[1] == expected, repr(sample)
+
+
+def test_merge_shorter_than_the_subword_prefix_is_refused_like_tokenizers() -> None:
+    """`tokenizers` cuts the prefix's length off a merge's right part, and panics while
+    loading where the part is shorter; batok refuses the file with an error that says so."""
+    text = json.dumps(
+        {
+            "version": "1.0",
+            "model": {
+                "type": "BPE",
+                "continuing_subword_prefix": "##",
+                "vocab": {"an": 0, "s": 1, "ans": 2},
+                "merges": ["an s"],
+            },
+        }
+    )
+    with pytest.raises(BaseException, match="slice"):  # a PanicException
+        tokenizers.Tokenizer.from_str(text)
+    with pytest.raises(batok.BatokError, match="continuing_subword_prefix"):
+        batok.Tokenizer.from_str(text)
