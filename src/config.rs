@@ -336,8 +336,61 @@ fn template(v: &Value, path: &str, key: &str) -> Result<Vec<TemplatePiece>> {
     Ok(out)
 }
 
+/// Which post-processor `tokenizers` 0.23 reads a component as. It goes by the fields, not
+/// by `type`: the first of RobertaProcessing (sep, cls, trim_offsets, add_prefix_space),
+/// BertProcessing (sep, cls), ByteLevel (add_prefix_space, trim_offsets), TemplateProcessing
+/// (single, pair, special_tokens) and Sequence (its type and processors) whose fields are all
+/// there, of the right kind. So a "RobertaProcessing" without trim_offsets runs as
+/// BertProcessing there, and batok reads it so too.
+fn post_processor_kind(v: &Value) -> Option<&'static str> {
+    let flag = |k: &str| v.get(k).is_some_and(Value::is_boolean);
+    let token_and_id = |k: &str| match v.get(k).and_then(Value::as_array).map(Vec::as_slice) {
+        Some([token, id]) => token.is_string() && id.as_u64().is_some_and(|i| i <= u32::MAX.into()),
+        _ => false,
+    };
+    if token_and_id("sep") && token_and_id("cls") {
+        return Some(if flag("trim_offsets") && flag("add_prefix_space") {
+            "RobertaProcessing"
+        } else {
+            "BertProcessing"
+        });
+    }
+    if flag("add_prefix_space")
+        && flag("trim_offsets")
+        && v.get("use_regex").is_none_or(Value::is_boolean)
+    {
+        return Some("ByteLevel");
+    }
+    if ["single", "pair", "special_tokens"]
+        .iter()
+        .all(|k| v.get(k).is_some())
+    {
+        return Some("TemplateProcessing");
+    }
+    if v.get("type").and_then(Value::as_str) == Some("Sequence") && v.get("processors").is_some() {
+        return Some("Sequence");
+    }
+    None
+}
+
 fn post_processor(v: &Value, path: &str) -> Result<PostProcessor> {
-    let ty = type_of(v, path)?;
+    let Some(ty) = post_processor_kind(v) else {
+        let ty = type_of(v, path)?;
+        return Err(match ty {
+            "RobertaProcessing" | "BertProcessing" | "ByteLevel" | "TemplateProcessing"
+            | "Sequence" => err(
+                path,
+                format!(
+                    "{ty:?} lacks a field that tokenizers requires: RobertaProcessing needs \
+                     sep, cls, trim_offsets and add_prefix_space; BertProcessing sep and cls \
+                     ([token, id] each); ByteLevel add_prefix_space and trim_offsets (true or \
+                     false); TemplateProcessing single, pair and special_tokens; Sequence \
+                     processors"
+                ),
+            ),
+            other => unsupported(path, other),
+        });
+    };
     Ok(match ty {
         "Sequence" => {
             let seq = PostProcessor::Sequence(each(v, path, "processors", post_processor)?);
@@ -366,20 +419,7 @@ fn post_processor(v: &Value, path: &str) -> Result<PostProcessor> {
         },
         "TemplateProcessing" => {
             let single = template(v, path, "single")?;
-            // Files saved before pairs existed have no pair template: A then B.
-            let pair = match v.get("pair") {
-                Some(_) => template(v, path, "pair")?,
-                None => vec![
-                    TemplatePiece::Sequence {
-                        second: false,
-                        type_id: 0,
-                    },
-                    TemplatePiece::Sequence {
-                        second: true,
-                        type_id: 1,
-                    },
-                ],
-            };
+            let pair = template(v, path, "pair")?;
             let names = |t: &[TemplatePiece], second: bool| {
                 t.iter()
                     .any(|p| matches!(p, TemplatePiece::Sequence { second: s, .. } if *s == second))
@@ -1346,6 +1386,56 @@ mod tests {
 
     const SEQ_A: &str = r#"{"Sequence": {"id": "A", "type_id": 0}}"#;
     const SEQ_B: &str = r#"{"Sequence": {"id": "B", "type_id": 1}}"#;
+
+    /// A post-processor is read by its fields, as `tokenizers` 0.23 reads it.
+    #[test]
+    fn post_processors_are_read_by_their_fields() {
+        let st = r#""sep": ["</s>", 1], "cls": ["<s>", 0]"#;
+        let cases = [
+            (
+                format!(r#"{{"type": "RobertaProcessing", {st}}}"#),
+                Some("BertProcessing"),
+            ),
+            (
+                format!(
+                    r#"{{"type": "BertProcessing", {st}, "trim_offsets": true, "add_prefix_space": false}}"#
+                ),
+                Some("RobertaProcessing"),
+            ),
+            (
+                format!(r#"{{"type": "Foo", {st}}}"#),
+                Some("BertProcessing"),
+            ),
+            (r#"{"type": "ByteLevel"}"#.to_string(), None),
+            (
+                r#"{"type": "X", "trim_offsets": true, "add_prefix_space": true}"#.to_string(),
+                Some("ByteLevel"),
+            ),
+            (
+                r#"{"type": "ByteLevel", "single": [], "pair": [], "special_tokens": {}}"#
+                    .to_string(),
+                Some("TemplateProcessing"),
+            ),
+            (
+                r#"{"type": "TemplateProcessing", "single": [], "special_tokens": {}}"#.to_string(),
+                None,
+            ),
+            (
+                r#"{"type": "Sequence", "processors": []}"#.to_string(),
+                Some("Sequence"),
+            ),
+            (r#"{"processors": []}"#.to_string(), None),
+        ];
+        for (component, kind) in cases {
+            let v: Value = serde_json::from_str(&component).unwrap();
+            assert_eq!(post_processor_kind(&v), kind, "{component}");
+            assert_eq!(
+                with_post_processor(&component).is_ok(),
+                kind.is_some(),
+                "{component}"
+            );
+        }
+    }
 
     /// As in `tokenizers` 0.23: a pair template may leave out a sequence or name one twice.
     #[test]

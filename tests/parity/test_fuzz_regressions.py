@@ -416,3 +416,67 @@ def test_merge_shorter_than_the_subword_prefix_is_refused_like_tokenizers() -> N
         tokenizers.Tokenizer.from_str(text)
     with pytest.raises(batok.BatokError, match="continuing_subword_prefix"):
         batok.Tokenizer.from_str(text)
+
+
+_SEP, _CLS = ["</s>", 7], ["<s>", 6]
+_SEQ_A = {"Sequence": {"id": "A", "type_id": 0}}
+_SEQ_B = {"Sequence": {"id": "B", "type_id": 1}}
+POST_PROCESSORS_BY_FIELDS = [
+    {"type": "RobertaProcessing", "sep": _SEP, "cls": _CLS},
+    {"type": "RobertaProcessing", "sep": _SEP, "cls": _CLS, "trim_offsets": True},
+    {"type": "RobertaProcessing", "sep": _SEP, "cls": _CLS, "trim_offsets": None},
+    {"type": "BertProcessing", "sep": _SEP, "cls": _CLS, "trim_offsets": True},
+    {
+        "type": "BertProcessing",
+        "sep": _SEP,
+        "cls": _CLS,
+        "trim_offsets": False,
+        "add_prefix_space": True,
+    },
+    {
+        "type": "ByteLevel",
+        "sep": _SEP,
+        "cls": _CLS,
+        "trim_offsets": True,
+        "add_prefix_space": False,
+    },
+    {"type": "Foo", "sep": _SEP, "cls": _CLS},
+    {"sep": _SEP, "cls": _CLS},
+    {"type": "ByteLevel"},
+    {"type": "ByteLevel", "trim_offsets": True, "add_prefix_space": True, "use_regex": None},
+    {"type": "TemplateProcessing", "single": [_SEQ_A], "special_tokens": {}},
+    {"type": "BertProcessing", "single": [_SEQ_A], "pair": [_SEQ_A, _SEQ_B], "special_tokens": {}},
+    {"type": "Sequence", "processors": []},
+    {"processors": []},
+]
+
+
+@pytest.mark.parametrize("post_processor", POST_PROCESSORS_BY_FIELDS)
+def test_post_processor_is_read_by_its_fields_like_tokenizers(
+    post_processor: dict[str, Any],
+) -> None:
+    """`tokenizers` reads a post-processor by the fields it has, not by its type: a
+    RobertaProcessing without trim_offsets is a BertProcessing there."""
+    text = json.dumps(
+        {
+            "version": "1.0",
+            "post_processor": post_processor,
+            "model": {
+                "type": "BPE",
+                "vocab": {"Ġ": 0, "a": 1, "Ġa": 2, "b": 3, "<s>": 6, "</s>": 7},
+                "merges": ["Ġ a"],
+            },
+        }
+    )
+    try:
+        reference = tokenizers.Tokenizer.from_str(text)
+    except Exception:
+        with pytest.raises(batok.BatokError, match="post_processor"):
+            batok.Tokenizer.from_str(text)
+        return
+    ours = batok.Tokenizer.from_str(text)
+    for args in (("ĠaĠ",), ("Ġ",), ("aĠa", "bĠ")):
+        expected = reference.encode(*args)
+        got = ours.encode_plus(*args)
+        assert (list(got.ids), list(got.offsets)) == (expected.ids, expected.offsets), args
+        assert list(got.type_ids) == expected.type_ids, args
