@@ -331,9 +331,13 @@ impl FastIds {
     /// replacements side by side, where a merge joins them that no word sees alone. Nor when
     /// `r` is no token of its own: then it does not end a run of unknown chars before it (it
     /// joins the run, or its byte-fallback bytes go before the run's unknown token), so a
-    /// word cannot be cut at it.
+    /// word cannot be cut at it. Nor with a continuing-subword prefix or an end-of-word
+    /// suffix, which make a word's ids depend on where the pipeline cuts words.
     fn sentencepiece(model: &Bpe, r: char, prepend: Prepend) -> Option<FastIds> {
-        if model.can_drop_chars() || model.token_to_id(r.encode_utf8(&mut [0; 4])).is_none() {
+        if model.can_drop_chars()
+            || model.has_word_affixes()
+            || model.token_to_id(r.encode_utf8(&mut [0; 4])).is_none()
+        {
             return None;
         }
         let mut joins = Vec::new();
@@ -1095,6 +1099,32 @@ mod tests {
                 t.encode(text, true).ids,
                 "{text:?}"
             );
+        }
+    }
+
+    /// Ids alone are the pipeline's ids with an end-of-word suffix or a continuing-subword
+    /// prefix, where the pipeline does not cut words at `▁` (Metaspace without split).
+    #[test]
+    fn ids_alone_match_the_pipeline_with_word_affixes() {
+        for affix in [
+            r#""end_of_word_suffix": "</w>""#,
+            r#""continuing_subword_prefix": "@@""#,
+        ] {
+            let file = format!(
+                r#"{{"pre_tokenizer": {{"type": "Metaspace", "replacement": "\u2581",
+                    "prepend_scheme": "first", "split": false}},
+                "model": {{"type": "BPE", "unk_token": "<unk>", {affix}, "merges": [],
+                    "vocab": {{"<unk>": 0, "\u2581": 1, "a": 2, "b": 3, "\u2581a": 4,
+                        "b</w>": 5, "@@b": 6, "@@\u2581": 7, "\u2581</w>": 8}}}}}}"#
+            );
+            let t = from_json(&file).unwrap();
+            for text in ["a  b", "a b", "ab  ", " b"] {
+                assert_eq!(
+                    t.encode_ids(text, true),
+                    t.encode(text, true).ids,
+                    "{text:?}"
+                );
+            }
         }
     }
 

@@ -57,6 +57,13 @@ struct MergeRanks<'a> {
 }
 
 impl Bpe {
+    /// Whether a word's first or last token differs from the same text inside a word (a
+    /// continuing-subword prefix or an end-of-word suffix): then where words are cut matters.
+    pub fn has_word_affixes(&self) -> bool {
+        let set = |a: &Option<String>| a.as_deref().is_some_and(|s| !s.is_empty());
+        set(&self.opts.continuing_subword_prefix) || set(&self.opts.end_of_word_suffix)
+    }
+
     fn ranked(&self) -> Option<MergeRanks<'_>> {
         let no_affix = |a: &Option<String>| a.as_deref().is_none_or(str::is_empty);
         if !no_affix(&self.opts.continuing_subword_prefix)

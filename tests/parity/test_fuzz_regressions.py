@@ -480,3 +480,47 @@ def test_post_processor_is_read_by_its_fields_like_tokenizers(
         got = ours.encode_plus(*args)
         assert (list(got.ids), list(got.offsets)) == (expected.ids, expected.offsets), args
         assert list(got.type_ids) == expected.type_ids, args
+
+
+@pytest.mark.parametrize(
+    "affix", [{"end_of_word_suffix": "</w>"}, {"continuing_subword_prefix": "@@"}]
+)
+def test_ids_alone_with_word_affixes_and_uncut_words_match_tokenizers(
+    affix: dict[str, str],
+) -> None:
+    """Metaspace without split leaves one word, so an end-of-word suffix or a subword prefix
+    applies to that word's ends only: `encode` gives `tokenizers`' ids, as `encode_plus`."""
+    text = json.dumps(
+        {
+            "version": "1.0",
+            "pre_tokenizer": {
+                "type": "Metaspace",
+                "replacement": "\u2581",
+                "prepend_scheme": "first",
+                "split": False,
+            },
+            "model": {
+                "type": "BPE",
+                "unk_token": "<unk>",
+                "merges": [],
+                "vocab": {
+                    "<unk>": 0,
+                    "\u2581": 1,
+                    "a": 2,
+                    "b": 3,
+                    "\u2581a": 4,
+                    "b</w>": 5,
+                    "@@b": 6,
+                    "@@\u2581": 7,
+                    "\u2581</w>": 8,
+                },
+                **affix,
+            },
+        }
+    )
+    reference = tokenizers.Tokenizer.from_str(text)
+    ours = batok.Tokenizer.from_str(text)
+    for sample in ("a  b", "a b", "ab  ", " b"):
+        expected = reference.encode(sample).ids
+        assert ours.encode(sample) == expected, repr(sample)
+        assert list(ours.encode_plus(sample).ids) == expected, repr(sample)
