@@ -68,6 +68,13 @@ fn flag(v: &Value, path: &str, key: &str) -> Result<bool> {
     }
 }
 
+/// A field that `tokenizers` requires to be true or false.
+fn required_bool(v: &Value, path: &str, key: &str) -> Result<bool> {
+    field(v, path, key)?
+        .as_bool()
+        .ok_or_else(|| err(&format!("{path}.{key}"), "expected true or false"))
+}
+
 fn uint(v: &Value, path: &str, key: &str) -> Result<u64> {
     field(v, path, key)?
         .as_u64()
@@ -157,8 +164,74 @@ fn matches_empty(src: &str) -> bool {
         .is_ok_and(|hir| hir.properties().minimum_len() == Some(0))
 }
 
+/// The normalizer types that `tokenizers` 0.23 reads by their type (with all their fields).
+const TAGGED_NORMALIZERS: [&str; 13] = [
+    "Sequence",
+    "NFC",
+    "NFD",
+    "NFKC",
+    "NFKD",
+    "Lowercase",
+    "Replace",
+    "Prepend",
+    "Strip",
+    "StripAccents",
+    "Precompiled",
+    "Nmt",
+    "ByteLevel",
+];
+
+/// Which normalizer `tokenizers` 0.23 reads a component as. A type of `TAGGED_NORMALIZERS`
+/// is read as that type. Any other component (a BertNormalizer, a type it does not know, no
+/// type) is read by its fields: the first of BertNormalizer (clean_text,
+/// handle_chinese_chars, lowercase), Strip (strip_left, strip_right), Sequence (normalizers),
+/// Precompiled (precompiled_charsmap), Replace (pattern, content) and Prepend (prepend)
+/// whose fields are all there, of the right kind. So a "BertNormalizer" with only a
+/// `prepend` runs as a Prepend there, and batok reads it so too.
+fn normalizer_kind(v: &Value) -> Option<&'static str> {
+    if let Some(t) = v.get("type").and_then(Value::as_str) {
+        if let Some(&tagged) = TAGGED_NORMALIZERS.iter().find(|&&k| k == t) {
+            return Some(tagged);
+        }
+    }
+    let is = |k: &str, f: fn(&Value) -> bool| v.get(k).is_some_and(f);
+    if ["clean_text", "handle_chinese_chars", "lowercase"]
+        .iter()
+        .all(|k| is(k, Value::is_boolean))
+        && v.get("strip_accents")
+            .is_none_or(|x| x.is_boolean() || x.is_null())
+    {
+        return Some("BertNormalizer");
+    }
+    if is("strip_left", Value::is_boolean) && is("strip_right", Value::is_boolean) {
+        return Some("Strip");
+    }
+    if is("normalizers", Value::is_array) {
+        return Some("Sequence");
+    }
+    if is("precompiled_charsmap", Value::is_string) {
+        return Some("Precompiled");
+    }
+    if is("pattern", Value::is_object) && is("content", Value::is_string) {
+        return Some("Replace");
+    }
+    if is("prepend", Value::is_string) {
+        return Some("Prepend");
+    }
+    None
+}
+
 fn normalizer(v: &Value, path: &str) -> Result<Normalizer> {
-    let ty = type_of(v, path)?;
+    let Some(ty) = normalizer_kind(v) else {
+        return Err(match type_of(v, path)? {
+            "BertNormalizer" => err(
+                path,
+                "a BertNormalizer needs clean_text, handle_chinese_chars and lowercase (true or \
+                 false), as tokenizers requires",
+            ),
+            other => unsupported(path, other),
+        });
+    };
     Ok(match ty {
         "Sequence" => Normalizer::Sequence(each(v, path, "normalizers", normalizer)?),
         "NFC" => Normalizer::Unicode(UnicodeForm::Nfc),
@@ -186,8 +259,8 @@ fn normalizer(v: &Value, path: &str) -> Result<Normalizer> {
         }
         "Prepend" => Normalizer::Prepend(string(v, path, "prepend")?),
         "Strip" => Normalizer::Strip {
-            left: boolean(v, path, "strip_left", true)?,
-            right: boolean(v, path, "strip_right", true)?,
+            left: required_bool(v, path, "strip_left")?,
+            right: required_bool(v, path, "strip_right")?,
         },
         "BertNormalizer" => {
             let lowercase = boolean(v, path, "lowercase", true)?;
@@ -1386,6 +1459,43 @@ mod tests {
 
     const SEQ_A: &str = r#"{"Sequence": {"id": "A", "type_id": 0}}"#;
     const SEQ_B: &str = r#"{"Sequence": {"id": "B", "type_id": 1}}"#;
+
+    /// A normalizer is read by its type when `tokenizers` 0.23 reads it so, else by its
+    /// fields.
+    #[test]
+    fn normalizers_are_read_as_tokenizers_reads_them() {
+        let cases = [
+            (
+                r#"{"type": "BertNormalizer", "prepend": "x"}"#,
+                Some("Prepend"),
+            ),
+            (r#"{"prepend": "x"}"#, Some("Prepend")),
+            (r#"{"type": "Foo", "prepend": "x"}"#, Some("Prepend")),
+            (r#"{"type": 5, "prepend": "x"}"#, Some("Prepend")),
+            (
+                r#"{"type": "BertNormalizer", "prepend": "x", "strip_left": true, "strip_right": false}"#,
+                Some("Strip"),
+            ),
+            (
+                r#"{"type": "BertNormalizer", "normalizers": []}"#,
+                Some("Sequence"),
+            ),
+            (
+                r#"{"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true, "lowercase": true}"#,
+                Some("BertNormalizer"),
+            ),
+            (r#"{"type": "BertNormalizer"}"#, None),
+            (r#"{"type": "NFC", "prepend": "x"}"#, Some("NFC")),
+            (r#"{"type": "Strip", "prepend": "x"}"#, Some("Strip")),
+        ];
+        for (component, kind) in cases {
+            let v: Value = serde_json::from_str(component).unwrap();
+            assert_eq!(normalizer_kind(&v), kind, "{component}");
+        }
+        // Read as a Strip, it needs both of its fields, as in `tokenizers`.
+        let v: Value = serde_json::from_str(r#"{"type": "Strip", "prepend": "x"}"#).unwrap();
+        assert!(normalizer(&v, "normalizer").is_err());
+    }
 
     /// A post-processor is read by its fields, as `tokenizers` 0.23 reads it.
     #[test]

@@ -524,3 +524,48 @@ def test_ids_alone_with_word_affixes_and_uncut_words_match_tokenizers(
         expected = reference.encode(sample).ids
         assert ours.encode(sample) == expected, repr(sample)
         assert list(ours.encode_plus(sample).ids) == expected, repr(sample)
+
+
+NORMALIZERS_BY_FIELDS = [
+    {"type": "BertNormalizer", "prepend": "x"},
+    {"prepend": "x"},
+    {"type": "Foo", "prepend": "x"},
+    {"type": "BertNormalizer", "prepend": "x", "strip_left": True, "strip_right": False},
+    {"type": "BertNormalizer", "pattern": {"String": "a"}, "content": "b"},
+    {"type": "BertNormalizer", "normalizers": [{"type": "Lowercase"}]},
+    {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True, "lowercase": True},
+    {"type": "BertNormalizer"},
+    {"strip_left": True, "strip_right": True},
+    {"type": "Strip"},
+    {"type": "Strip", "prepend": "x"},
+    {"type": "Lowercase", "prepend": "x"},
+]
+
+
+@pytest.mark.parametrize("normalizer", NORMALIZERS_BY_FIELDS)
+def test_normalizer_is_read_like_tokenizers(normalizer: dict[str, Any]) -> None:
+    """`tokenizers` reads a BertNormalizer, or a normalizer without a type it knows, by its
+    fields (a "BertNormalizer" with only `prepend` is a Prepend there), and every other type
+    by its type, with all of its fields."""
+    text = json.dumps(
+        {
+            "version": "1.0",
+            "normalizer": normalizer,
+            "model": {
+                "type": "BPE",
+                "vocab": {"a": 0, "b": 1, "x": 2, "A": 3, "é": 4, "e": 5},
+                "merges": [],
+            },
+        }
+    )
+    try:
+        reference = tokenizers.Tokenizer.from_str(text)
+    except Exception:
+        with pytest.raises(batok.BatokError, match="normalizer"):
+            batok.Tokenizer.from_str(text)
+        return
+    ours = batok.Tokenizer.from_str(text)
+    for sample in ("aA é", " ab "):
+        expected = reference.encode(sample)
+        got = ours.encode_plus(sample)
+        assert (list(got.ids), list(got.offsets)) == (expected.ids, expected.offsets), sample
