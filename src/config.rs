@@ -68,6 +68,17 @@ fn flag(v: &Value, path: &str, key: &str) -> Result<bool> {
     }
 }
 
+/// A field that may be left out (for `default`) but, when there, must be true or false (not
+/// null), as `tokenizers` reads it.
+fn bool_or_absent(v: &Value, path: &str, key: &str, default: bool) -> Result<bool> {
+    match v.get(key) {
+        None => Ok(default),
+        Some(x) => x
+            .as_bool()
+            .ok_or_else(|| err(&format!("{path}.{key}"), "expected true or false")),
+    }
+}
+
 /// A field that `tokenizers` requires to be true or false.
 fn required_bool(v: &Value, path: &str, key: &str) -> Result<bool> {
     field(v, path, key)?
@@ -331,14 +342,18 @@ fn pre_tokenizer(v: &Value, path: &str) -> Result<PreTokenizer> {
     let ty = type_of(v, path)?;
     Ok(match ty {
         "Sequence" => PreTokenizer::Sequence(each(v, path, "pretokenizers", pre_tokenizer)?),
-        "ByteLevel" => PreTokenizer::ByteLevel {
-            add_prefix_space: boolean(v, path, "add_prefix_space", true)?,
-            use_regex: boolean(v, path, "use_regex", true)?,
-        },
+        "ByteLevel" => {
+            // Unused by batok's pre-tokenizer, but `tokenizers` requires it.
+            required_bool(v, path, "trim_offsets")?;
+            PreTokenizer::ByteLevel {
+                add_prefix_space: required_bool(v, path, "add_prefix_space")?,
+                use_regex: bool_or_absent(v, path, "use_regex", true)?,
+            }
+        }
         "Split" => PreTokenizer::Split {
             pattern: pattern(v, path)?,
             behavior: behavior(v, path)?,
-            invert: boolean(v, path, "invert", false)?,
+            invert: required_bool(v, path, "invert")?,
         },
         "Metaspace" => PreTokenizer::Metaspace {
             replacement: one_char(
@@ -349,7 +364,7 @@ fn pre_tokenizer(v: &Value, path: &str) -> Result<PreTokenizer> {
             split: boolean(v, path, "split", true)?,
         },
         "Digits" => PreTokenizer::Digits {
-            individual: boolean(v, path, "individual_digits", false)?,
+            individual: required_bool(v, path, "individual_digits")?,
         },
         "Punctuation" => PreTokenizer::Punctuation(if v.get("behavior").is_some() {
             behavior(v, path)?
@@ -543,7 +558,13 @@ fn decoder(v: &Value, path: &str) -> Result<Decoder> {
     let ty = type_of(v, path)?;
     Ok(match ty {
         "Sequence" => Decoder::Sequence(each(v, path, "decoders", decoder)?),
-        "ByteLevel" => Decoder::ByteLevel,
+        "ByteLevel" => {
+            // Unused when decoding, but `tokenizers` requires them.
+            required_bool(v, path, "add_prefix_space")?;
+            required_bool(v, path, "trim_offsets")?;
+            bool_or_absent(v, path, "use_regex", true)?;
+            Decoder::ByteLevel
+        }
         "Replace" => Decoder::Replace {
             pattern: pattern(v, path)?,
             content: string(v, path, "content")?,
@@ -564,10 +585,10 @@ fn decoder(v: &Value, path: &str) -> Result<Decoder> {
         },
         "WordPiece" => Decoder::WordPiece {
             prefix: string(v, path, "prefix")?,
-            cleanup: boolean(v, path, "cleanup", true)?,
+            cleanup: required_bool(v, path, "cleanup")?,
         },
         "BPEDecoder" => Decoder::Bpe {
-            suffix: opt_string(v, path, "suffix")?.unwrap_or_else(|| "</w>".into()),
+            suffix: string(v, path, "suffix")?,
         },
         other => return Err(unsupported(path, other)),
     })
@@ -1495,6 +1516,49 @@ mod tests {
         // Read as a Strip, it needs both of its fields, as in `tokenizers`.
         let v: Value = serde_json::from_str(r#"{"type": "Strip", "prepend": "x"}"#).unwrap();
         assert!(normalizer(&v, "normalizer").is_err());
+    }
+
+    /// Fields that `tokenizers` requires (or refuses as null) in pre-tokenizers and decoders.
+    #[test]
+    fn pre_tokenizer_and_decoder_fields_are_required_as_in_tokenizers() {
+        let cases = [
+            (
+                "pre_tokenizer",
+                r#"{"type": "ByteLevel", "add_prefix_space": true}"#,
+                false,
+            ),
+            (
+                "pre_tokenizer",
+                r#"{"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true}"#,
+                true,
+            ),
+            (
+                "pre_tokenizer",
+                r#"{"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": null}"#,
+                false,
+            ),
+            ("pre_tokenizer", r#"{"type": "Digits"}"#, false),
+            (
+                "pre_tokenizer",
+                r#"{"type": "Split", "pattern": {"String": " "}, "behavior": "Removed"}"#,
+                false,
+            ),
+            ("decoder", r#"{"type": "ByteLevel"}"#, false),
+            ("decoder", r#"{"type": "WordPiece", "prefix": "@@"}"#, false),
+            ("decoder", r#"{"type": "BPEDecoder"}"#, false),
+            (
+                "decoder",
+                r#"{"type": "BPEDecoder", "suffix": "</w>"}"#,
+                true,
+            ),
+        ];
+        for (key, component, loads) in cases {
+            let file = format!(
+                r#"{{"model": {{"type": "BPE", "vocab": {{"a": 0}}, "merges": []}},
+                    "{key}": {component}}}"#
+            );
+            assert_eq!(from_json(&file).is_ok(), loads, "{key}: {component}");
+        }
     }
 
     /// A post-processor is read by its fields, as `tokenizers` 0.23 reads it.

@@ -569,3 +569,44 @@ def test_normalizer_is_read_like_tokenizers(normalizer: dict[str, Any]) -> None:
         expected = reference.encode(sample)
         got = ours.encode_plus(sample)
         assert (list(got.ids), list(got.offsets)) == (expected.ids, expected.offsets), sample
+
+
+COMPONENTS_WITH_REQUIRED_FIELDS = [
+    ("pre_tokenizer", {"type": "ByteLevel"}),
+    ("pre_tokenizer", {"type": "ByteLevel", "add_prefix_space": False}),
+    ("pre_tokenizer", {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True}),
+    (
+        "pre_tokenizer",
+        {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": None},
+    ),
+    ("pre_tokenizer", {"type": "Digits"}),
+    ("pre_tokenizer", {"type": "Digits", "individual_digits": True}),
+    ("pre_tokenizer", {"type": "Split", "pattern": {"String": " "}, "behavior": "Removed"}),
+    ("decoder", {"type": "ByteLevel"}),
+    ("decoder", {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True}),
+    ("decoder", {"type": "WordPiece", "prefix": "##"}),
+    ("decoder", {"type": "WordPiece", "prefix": "##", "cleanup": False}),
+    ("decoder", {"type": "BPEDecoder"}),
+    ("decoder", {"type": "BPEDecoder", "suffix": None}),
+    ("decoder", {"type": "BPEDecoder", "suffix": "</w>"}),
+]
+
+
+@pytest.mark.parametrize(("key", "component"), COMPONENTS_WITH_REQUIRED_FIELDS)
+def test_component_fields_are_required_as_in_tokenizers(key: str, component: Any) -> None:
+    """batok loads a pre-tokenizer or decoder where `tokenizers` loads it, and refuses it,
+    naming the part, where `tokenizers` finds a field missing or null."""
+    text = json.dumps(
+        {
+            "version": "1.0",
+            key: component,
+            "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
+        }
+    )
+    try:
+        tokenizers.Tokenizer.from_str(text)
+    except Exception:
+        with pytest.raises(batok.BatokError, match=key):
+            batok.Tokenizer.from_str(text)
+    else:
+        batok.Tokenizer.from_str(text)
