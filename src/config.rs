@@ -320,15 +320,29 @@ fn behavior(v: &Value, path: &str) -> Result<Behavior> {
 
 fn prepend_scheme(v: &Value, path: &str) -> Result<PrependScheme> {
     if let Some(s) = opt_string(v, path, "prepend_scheme")? {
-        return match s.as_str() {
-            "always" => Ok(PrependScheme::Always),
-            "first" => Ok(PrependScheme::First),
-            "never" => Ok(PrependScheme::Never),
-            other => Err(err(
-                &format!("{path}.prepend_scheme"),
-                format!("{other:?} is not supported"),
-            )),
+        let scheme = match s.as_str() {
+            "always" => PrependScheme::Always,
+            "first" => PrependScheme::First,
+            "never" => PrependScheme::Never,
+            other => {
+                return Err(err(
+                    &format!("{path}.prepend_scheme"),
+                    format!("{other:?} is not supported"),
+                ))
+            }
         };
+        // `tokenizers` refuses a file that says both, when they disagree this way.
+        if v.get("add_prefix_space") == Some(&Value::Bool(false)) && scheme != PrependScheme::Never
+        {
+            return Err(err(
+                path,
+                format!(
+                    "add_prefix_space = false does not match prepend_scheme = {s:?}; drop \
+                     add_prefix_space or make them agree"
+                ),
+            ));
+        }
+        return Ok(scheme);
     }
     // Files older than `prepend_scheme` say `add_prefix_space`.
     Ok(if boolean(v, path, "add_prefix_space", true)? {
@@ -1549,6 +1563,18 @@ mod tests {
             (
                 "decoder",
                 r#"{"type": "BPEDecoder", "suffix": "</w>"}"#,
+                true,
+            ),
+            (
+                "pre_tokenizer",
+                r#"{"type": "Metaspace", "replacement": "x", "prepend_scheme": "first",
+                    "add_prefix_space": false}"#,
+                false,
+            ),
+            (
+                "decoder",
+                r#"{"type": "Metaspace", "replacement": "x", "prepend_scheme": "never",
+                    "add_prefix_space": false}"#,
                 true,
             ),
         ];

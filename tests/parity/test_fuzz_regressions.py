@@ -589,6 +589,16 @@ COMPONENTS_WITH_REQUIRED_FIELDS = [
     ("decoder", {"type": "BPEDecoder"}),
     ("decoder", {"type": "BPEDecoder", "suffix": None}),
     ("decoder", {"type": "BPEDecoder", "suffix": "</w>"}),
+    *[
+        (key, {"type": "Metaspace", "replacement": "x", **settings})
+        for key in ("pre_tokenizer", "decoder")
+        for settings in (
+            {"prepend_scheme": "first", "add_prefix_space": False},
+            {"prepend_scheme": "always", "add_prefix_space": False},
+            {"prepend_scheme": "never", "add_prefix_space": False},
+            {"prepend_scheme": "first", "add_prefix_space": True},
+        )
+    ],
 ]
 
 
