@@ -6,7 +6,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Anchored, Input, MatchKind, 
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::OnceLock;
 
-use crate::error::{Error, Result};
+use crate::error::{cannot_encode, Error, Result};
 use crate::normalizer::Normalizer;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,9 +87,14 @@ fn build(patterns: Vec<String>, which: Vec<usize>) -> Result<Option<Matcher>> {
     }
     let mut starts = Box::new([false; 256]);
     for p in &patterns {
-        starts[usize::from(p.as_bytes()[0])] = true;
+        match p.as_bytes().first() {
+            Some(&b) => starts[usize::from(b)] = true,
+            // An empty pattern matches everywhere: no byte to skip to.
+            None => starts.fill(true),
+        }
     }
-    let starts = (starts.iter().filter(|&&s| s).count() > 3).then_some(starts);
+    let starts =
+        (starts.iter().filter(|&&s| s).count() > 3 && !starts.iter().all(|&s| s)).then_some(starts);
     let ac = AhoCorasickBuilder::new()
         .match_kind(MatchKind::LeftmostLongest)
         .start_kind(match starts {
@@ -107,7 +112,7 @@ impl AddedVocab {
         let mut by_id = FxHashMap::default();
         let mut normalized_content = FxHashMap::default();
         let mut special_contents = FxHashSet::default();
-        let (mut rp, mut rw, mut np, mut nw) = (vec![], vec![], vec![], vec![]);
+        let mut patterns = Vec::with_capacity(tokens.len());
         for (i, t) in tokens.iter().enumerate() {
             by_content.insert(t.content.clone(), t.id);
             by_id.insert(t.id, i);
@@ -117,20 +122,32 @@ impl AddedVocab {
             if t.content.is_empty() {
                 continue;
             }
-            if t.normalized {
-                let p = match normalizer {
-                    Some(n) => n.normalize_str(&t.content),
-                    None => t.content.clone(),
-                };
-                if p != t.content {
-                    normalized_content.insert(t.id, p.clone());
-                }
-                if !p.is_empty() {
-                    np.push(p);
-                    nw.push(i);
-                }
+            let p = match normalizer {
+                Some(n) if t.normalized => n.normalize_str(&t.content),
+                _ => t.content.clone(),
+            };
+            if t.normalized && p != t.content {
+                normalized_content.insert(t.id, p.clone());
+            }
+            patterns.push((i, p));
+        }
+        let (mut rp, mut rw, mut np, mut nw) = (vec![], vec![], vec![], vec![]);
+        for (i, p) in patterns {
+            let id = tokens[i].id;
+            // Two tokens can get one id (one numbered after the vocabulary, then one that the
+            // vocabulary has under that id): as in `tokenizers`, the later one takes the id,
+            // and only it is looked for in text; a `normalized` one as the text recorded for
+            // the id, which an earlier token's normalized content can still be.
+            if by_id[&id] != i {
+                continue;
+            }
+            if tokens[i].normalized {
+                // Content the normalizer empties (whitespace under Strip) is kept as an empty
+                // pattern, as `tokenizers` keeps it: it matches between any two bytes.
+                np.push(normalized_content.get(&id).cloned().unwrap_or(p));
+                nw.push(i);
             } else {
-                rp.push(t.content.clone());
+                rp.push(p);
                 rw.push(i);
             }
         }
@@ -191,8 +208,30 @@ impl AddedVocab {
         let mut out = Vec::new();
         let mut last = 0usize;
         let mut from = 0;
-        while let Some(mat) = m.find(text, from) {
+        let mut last_end = None;
+        while let Some(mut mat) = m.find(text, from) {
+            if mat.is_empty() {
+                // An empty pattern (see `new`) matches at every byte; as the automaton's own
+                // iterator (which `tokenizers` runs) does, not where the last match ended.
+                if last_end == Some(mat.end()) {
+                    match (from < text.len())
+                        .then(|| m.find(text, from + 1))
+                        .flatten()
+                    {
+                        Some(next) => mat = next,
+                        None => break,
+                    }
+                }
+                if !text.is_char_boundary(mat.start()) {
+                    cannot_encode(
+                        "an added token whose content the normalizer makes empty matches \
+                         inside a character, where `tokenizers` fails too; make the token's \
+                         content survive the normalizer, or set its normalized to false",
+                    );
+                }
+            }
             from = mat.end();
+            last_end = Some(mat.end());
             let t = &self.tokens[m.which[mat.pattern().as_usize()]];
             let (mut start, mut stop) = (mat.start(), mat.end());
             if t.single_word {
@@ -211,10 +250,21 @@ impl AddedVocab {
                 let after = &text[stop..];
                 stop += after.len() - after.trim_start_matches(char::is_whitespace).len();
             }
+            if start > stop {
+                // lstrip ran back into the whitespace an rstrip before it took.
+                cannot_encode(format!(
+                    "added token {:?} (lstrip) starts inside the whitespace that the token \
+                     before it took (rstrip), where `tokenizers` fails too",
+                    t.content
+                ));
+            }
             if last < start {
                 out.push((last, start, None));
             }
-            out.push((start, stop, Some(t.id)));
+            // An empty match is no token, as in `tokenizers`.
+            if start < stop {
+                out.push((start, stop, Some(t.id)));
+            }
             last = stop;
         }
         if last != text.len() {
@@ -308,6 +358,67 @@ mod tests {
                 assert_eq!(got, expected, "{text:?}");
             }
         }
+    }
+
+    fn cannot_encode_message(f: impl FnOnce() -> Vec<Piece>) -> String {
+        let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_err();
+        crate::caught_panic::message(payload.as_ref())
+    }
+
+    /// An lstrip token that starts inside the whitespace the token before it took (rstrip)
+    /// cannot be cut out: `tokenizers` fails there, and batok stops with `CANNOT_ENCODE`. One
+    /// that ends where that whitespace ends is empty, and no token.
+    #[test]
+    fn lstrip_into_the_whitespace_an_rstrip_took() {
+        let mut first = tok(10, "<s>");
+        first.rstrip = true;
+        let mut second = tok(11, "\n");
+        second.lstrip = true;
+        let v = AddedVocab::new(vec![first, second], None).unwrap();
+        assert_eq!(v.split_raw("<s> \na"), [(0, 5, Some(10)), (5, 6, None)]);
+        let what = cannot_encode_message(|| v.split_raw("<s> \n a"));
+        assert!(what.starts_with(crate::error::CANNOT_ENCODE), "{what}");
+    }
+
+    /// A `normalized` token whose content the normalizer empties is an empty pattern, as in
+    /// `tokenizers`: it matches at every byte, which cuts the text into chars (the empty
+    /// matches are no tokens), lets lstrip/rstrip take whitespace as that token, and cannot
+    /// cut inside a multi-byte char.
+    #[test]
+    fn a_token_the_normalizer_empties_matches_between_bytes() {
+        let strip = Normalizer::Strip {
+            left: false,
+            right: true,
+        };
+        let mut t = tok(7, " ");
+        t.normalized = true;
+        let v = AddedVocab::new(vec![t.clone()], Some(&strip)).unwrap();
+        assert_eq!(v.split_normalized("ab"), [(0, 1, None), (1, 2, None)]);
+        assert_eq!(v.split_normalized(""), []);
+        let what = cannot_encode_message(|| v.split_normalized("a\u{e9}"));
+        assert!(what.starts_with(crate::error::CANNOT_ENCODE), "{what}");
+        t.lstrip = true;
+        t.rstrip = true;
+        let v = AddedVocab::new(vec![t], Some(&strip)).unwrap();
+        assert_eq!(
+            v.split_normalized("a b"),
+            [(0, 1, None), (1, 2, Some(7)), (2, 3, None)]
+        );
+    }
+
+    /// Two tokens with one id: the later one is looked for, as `tokenizers` does; a normalized
+    /// one as the normalized text recorded for the id, an earlier token's if its own content
+    /// is already normal.
+    #[test]
+    fn the_later_of_two_tokens_with_one_id_is_looked_for() {
+        let v = AddedVocab::new(vec![tok(5, "<X>"), tok(5, "zz")], None).unwrap();
+        assert_eq!(v.split_raw("<X>zz"), [(0, 3, None), (3, 5, Some(5))]);
+        let (mut first, mut second) = (tok(5, "<X>"), tok(5, "zz"));
+        first.normalized = true;
+        second.normalized = true;
+        let v = AddedVocab::new(vec![first, second], Some(&Normalizer::Lowercase)).unwrap();
+        assert_eq!(v.split_normalized("<x>zz"), [(0, 3, Some(5)), (3, 5, None)]);
+        assert_eq!(v.text_of(5), Some("<x>"));
     }
 
     #[test]

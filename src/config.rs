@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
@@ -50,6 +50,40 @@ fn boolean(v: &Value, path: &str, key: &str, default: bool) -> Result<bool> {
         Some(Value::Bool(b)) => Ok(*b),
         Some(_) => Err(err(&format!("{path}.{key}"), "expected true or false")),
     }
+}
+
+/// A flag of an added token: `tokenizers` refuses a token without each of them (or with
+/// null), so batok does too rather than guess a default.
+fn flag(v: &Value, path: &str, key: &str) -> Result<bool> {
+    match v.get(key) {
+        Some(Value::Bool(b)) => Ok(*b),
+        None => Err(err(
+            path,
+            format!(
+                "missing field {key:?}; an added token must give each of \"special\", \
+                 \"lstrip\", \"rstrip\", \"single_word\" and \"normalized\" as true or false"
+            ),
+        )),
+        Some(_) => Err(err(&format!("{path}.{key}"), "expected true or false")),
+    }
+}
+
+/// A field that may be left out (for `default`) but, when there, must be true or false (not
+/// null), as `tokenizers` reads it.
+fn bool_or_absent(v: &Value, path: &str, key: &str, default: bool) -> Result<bool> {
+    match v.get(key) {
+        None => Ok(default),
+        Some(x) => x
+            .as_bool()
+            .ok_or_else(|| err(&format!("{path}.{key}"), "expected true or false")),
+    }
+}
+
+/// A field that `tokenizers` requires to be true or false.
+fn required_bool(v: &Value, path: &str, key: &str) -> Result<bool> {
+    field(v, path, key)?
+        .as_bool()
+        .ok_or_else(|| err(&format!("{path}.{key}"), "expected true or false"))
 }
 
 fn uint(v: &Value, path: &str, key: &str) -> Result<u64> {
@@ -141,8 +175,74 @@ fn matches_empty(src: &str) -> bool {
         .is_ok_and(|hir| hir.properties().minimum_len() == Some(0))
 }
 
+/// The normalizer types that `tokenizers` 0.23 reads by their type (with all their fields).
+const TAGGED_NORMALIZERS: [&str; 13] = [
+    "Sequence",
+    "NFC",
+    "NFD",
+    "NFKC",
+    "NFKD",
+    "Lowercase",
+    "Replace",
+    "Prepend",
+    "Strip",
+    "StripAccents",
+    "Precompiled",
+    "Nmt",
+    "ByteLevel",
+];
+
+/// Which normalizer `tokenizers` 0.23 reads a component as. A type of `TAGGED_NORMALIZERS`
+/// is read as that type. Any other component (a BertNormalizer, a type it does not know, no
+/// type) is read by its fields: the first of BertNormalizer (clean_text,
+/// handle_chinese_chars, lowercase), Strip (strip_left, strip_right), Sequence (normalizers),
+/// Precompiled (precompiled_charsmap), Replace (pattern, content) and Prepend (prepend)
+/// whose fields are all there, of the right kind. So a "BertNormalizer" with only a
+/// `prepend` runs as a Prepend there, and batok reads it so too.
+fn normalizer_kind(v: &Value) -> Option<&'static str> {
+    if let Some(t) = v.get("type").and_then(Value::as_str) {
+        if let Some(&tagged) = TAGGED_NORMALIZERS.iter().find(|&&k| k == t) {
+            return Some(tagged);
+        }
+    }
+    let is = |k: &str, f: fn(&Value) -> bool| v.get(k).is_some_and(f);
+    if ["clean_text", "handle_chinese_chars", "lowercase"]
+        .iter()
+        .all(|k| is(k, Value::is_boolean))
+        && v.get("strip_accents")
+            .is_none_or(|x| x.is_boolean() || x.is_null())
+    {
+        return Some("BertNormalizer");
+    }
+    if is("strip_left", Value::is_boolean) && is("strip_right", Value::is_boolean) {
+        return Some("Strip");
+    }
+    if is("normalizers", Value::is_array) {
+        return Some("Sequence");
+    }
+    if is("precompiled_charsmap", Value::is_string) {
+        return Some("Precompiled");
+    }
+    if is("pattern", Value::is_object) && is("content", Value::is_string) {
+        return Some("Replace");
+    }
+    if is("prepend", Value::is_string) {
+        return Some("Prepend");
+    }
+    None
+}
+
 fn normalizer(v: &Value, path: &str) -> Result<Normalizer> {
-    let ty = type_of(v, path)?;
+    let Some(ty) = normalizer_kind(v) else {
+        return Err(match type_of(v, path)? {
+            "BertNormalizer" => err(
+                path,
+                "a BertNormalizer needs clean_text, handle_chinese_chars and lowercase (true or \
+                 false), as tokenizers requires",
+            ),
+            other => unsupported(path, other),
+        });
+    };
     Ok(match ty {
         "Sequence" => Normalizer::Sequence(each(v, path, "normalizers", normalizer)?),
         "NFC" => Normalizer::Unicode(UnicodeForm::Nfc),
@@ -170,8 +270,8 @@ fn normalizer(v: &Value, path: &str) -> Result<Normalizer> {
         }
         "Prepend" => Normalizer::Prepend(string(v, path, "prepend")?),
         "Strip" => Normalizer::Strip {
-            left: boolean(v, path, "strip_left", true)?,
-            right: boolean(v, path, "strip_right", true)?,
+            left: required_bool(v, path, "strip_left")?,
+            right: required_bool(v, path, "strip_right")?,
         },
         "BertNormalizer" => {
             let lowercase = boolean(v, path, "lowercase", true)?;
@@ -220,15 +320,29 @@ fn behavior(v: &Value, path: &str) -> Result<Behavior> {
 
 fn prepend_scheme(v: &Value, path: &str) -> Result<PrependScheme> {
     if let Some(s) = opt_string(v, path, "prepend_scheme")? {
-        return match s.as_str() {
-            "always" => Ok(PrependScheme::Always),
-            "first" => Ok(PrependScheme::First),
-            "never" => Ok(PrependScheme::Never),
-            other => Err(err(
-                &format!("{path}.prepend_scheme"),
-                format!("{other:?} is not supported"),
-            )),
+        let scheme = match s.as_str() {
+            "always" => PrependScheme::Always,
+            "first" => PrependScheme::First,
+            "never" => PrependScheme::Never,
+            other => {
+                return Err(err(
+                    &format!("{path}.prepend_scheme"),
+                    format!("{other:?} is not supported"),
+                ))
+            }
         };
+        // `tokenizers` refuses a file that says both, when they disagree this way.
+        if v.get("add_prefix_space") == Some(&Value::Bool(false)) && scheme != PrependScheme::Never
+        {
+            return Err(err(
+                path,
+                format!(
+                    "add_prefix_space = false does not match prepend_scheme = {s:?}; drop \
+                     add_prefix_space or make them agree"
+                ),
+            ));
+        }
+        return Ok(scheme);
     }
     // Files older than `prepend_scheme` say `add_prefix_space`.
     Ok(if boolean(v, path, "add_prefix_space", true)? {
@@ -242,14 +356,18 @@ fn pre_tokenizer(v: &Value, path: &str) -> Result<PreTokenizer> {
     let ty = type_of(v, path)?;
     Ok(match ty {
         "Sequence" => PreTokenizer::Sequence(each(v, path, "pretokenizers", pre_tokenizer)?),
-        "ByteLevel" => PreTokenizer::ByteLevel {
-            add_prefix_space: boolean(v, path, "add_prefix_space", true)?,
-            use_regex: boolean(v, path, "use_regex", true)?,
-        },
+        "ByteLevel" => {
+            // Unused by batok's pre-tokenizer, but `tokenizers` requires it.
+            required_bool(v, path, "trim_offsets")?;
+            PreTokenizer::ByteLevel {
+                add_prefix_space: required_bool(v, path, "add_prefix_space")?,
+                use_regex: bool_or_absent(v, path, "use_regex", true)?,
+            }
+        }
         "Split" => PreTokenizer::Split {
             pattern: pattern(v, path)?,
             behavior: behavior(v, path)?,
-            invert: boolean(v, path, "invert", false)?,
+            invert: required_bool(v, path, "invert")?,
         },
         "Metaspace" => PreTokenizer::Metaspace {
             replacement: one_char(
@@ -260,7 +378,7 @@ fn pre_tokenizer(v: &Value, path: &str) -> Result<PreTokenizer> {
             split: boolean(v, path, "split", true)?,
         },
         "Digits" => PreTokenizer::Digits {
-            individual: boolean(v, path, "individual_digits", false)?,
+            individual: required_bool(v, path, "individual_digits")?,
         },
         "Punctuation" => PreTokenizer::Punctuation(if v.get("behavior").is_some() {
             behavior(v, path)?
@@ -320,8 +438,61 @@ fn template(v: &Value, path: &str, key: &str) -> Result<Vec<TemplatePiece>> {
     Ok(out)
 }
 
+/// Which post-processor `tokenizers` 0.23 reads a component as. It goes by the fields, not
+/// by `type`: the first of RobertaProcessing (sep, cls, trim_offsets, add_prefix_space),
+/// BertProcessing (sep, cls), ByteLevel (add_prefix_space, trim_offsets), TemplateProcessing
+/// (single, pair, special_tokens) and Sequence (its type and processors) whose fields are all
+/// there, of the right kind. So a "RobertaProcessing" without trim_offsets runs as
+/// BertProcessing there, and batok reads it so too.
+fn post_processor_kind(v: &Value) -> Option<&'static str> {
+    let flag = |k: &str| v.get(k).is_some_and(Value::is_boolean);
+    let token_and_id = |k: &str| match v.get(k).and_then(Value::as_array).map(Vec::as_slice) {
+        Some([token, id]) => token.is_string() && id.as_u64().is_some_and(|i| i <= u32::MAX.into()),
+        _ => false,
+    };
+    if token_and_id("sep") && token_and_id("cls") {
+        return Some(if flag("trim_offsets") && flag("add_prefix_space") {
+            "RobertaProcessing"
+        } else {
+            "BertProcessing"
+        });
+    }
+    if flag("add_prefix_space")
+        && flag("trim_offsets")
+        && v.get("use_regex").is_none_or(Value::is_boolean)
+    {
+        return Some("ByteLevel");
+    }
+    if ["single", "pair", "special_tokens"]
+        .iter()
+        .all(|k| v.get(k).is_some())
+    {
+        return Some("TemplateProcessing");
+    }
+    if v.get("type").and_then(Value::as_str) == Some("Sequence") && v.get("processors").is_some() {
+        return Some("Sequence");
+    }
+    None
+}
+
 fn post_processor(v: &Value, path: &str) -> Result<PostProcessor> {
-    let ty = type_of(v, path)?;
+    let Some(ty) = post_processor_kind(v) else {
+        let ty = type_of(v, path)?;
+        return Err(match ty {
+            "RobertaProcessing" | "BertProcessing" | "ByteLevel" | "TemplateProcessing"
+            | "Sequence" => err(
+                path,
+                format!(
+                    "{ty:?} lacks a field that tokenizers requires: RobertaProcessing needs \
+                     sep, cls, trim_offsets and add_prefix_space; BertProcessing sep and cls \
+                     ([token, id] each); ByteLevel add_prefix_space and trim_offsets (true or \
+                     false); TemplateProcessing single, pair and special_tokens; Sequence \
+                     processors"
+                ),
+            ),
+            other => unsupported(path, other),
+        });
+    };
     Ok(match ty {
         "Sequence" => {
             let seq = PostProcessor::Sequence(each(v, path, "processors", post_processor)?);
@@ -350,20 +521,7 @@ fn post_processor(v: &Value, path: &str) -> Result<PostProcessor> {
         },
         "TemplateProcessing" => {
             let single = template(v, path, "single")?;
-            // Files saved before pairs existed have no pair template: A then B.
-            let pair = match v.get("pair") {
-                Some(_) => template(v, path, "pair")?,
-                None => vec![
-                    TemplatePiece::Sequence {
-                        second: false,
-                        type_id: 0,
-                    },
-                    TemplatePiece::Sequence {
-                        second: true,
-                        type_id: 1,
-                    },
-                ],
-            };
+            let pair = template(v, path, "pair")?;
             let names = |t: &[TemplatePiece], second: bool| {
                 t.iter()
                     .any(|p| matches!(p, TemplatePiece::Sequence { second: s, .. } if *s == second))
@@ -371,12 +529,8 @@ fn post_processor(v: &Value, path: &str) -> Result<PostProcessor> {
             if names(&single, true) {
                 return Err(err(path, "the single template cannot use sequence B"));
             }
-            if !names(&pair, false) || !names(&pair, true) {
-                return Err(err(
-                    path,
-                    "the pair template must use both sequences A and B",
-                ));
-            }
+            // A pair template may leave out A or B, or name one twice: `tokenizers` loads it
+            // and gives each sequence where the template names it, so batok does too.
             let mut special_tokens = Vec::new();
             if let Some(map) = v.get("special_tokens").and_then(Value::as_object) {
                 for (k, s) in map {
@@ -418,7 +572,13 @@ fn decoder(v: &Value, path: &str) -> Result<Decoder> {
     let ty = type_of(v, path)?;
     Ok(match ty {
         "Sequence" => Decoder::Sequence(each(v, path, "decoders", decoder)?),
-        "ByteLevel" => Decoder::ByteLevel,
+        "ByteLevel" => {
+            // Unused when decoding, but `tokenizers` requires them.
+            required_bool(v, path, "add_prefix_space")?;
+            required_bool(v, path, "trim_offsets")?;
+            bool_or_absent(v, path, "use_regex", true)?;
+            Decoder::ByteLevel
+        }
         "Replace" => Decoder::Replace {
             pattern: pattern(v, path)?,
             content: string(v, path, "content")?,
@@ -439,10 +599,10 @@ fn decoder(v: &Value, path: &str) -> Result<Decoder> {
         },
         "WordPiece" => Decoder::WordPiece {
             prefix: string(v, path, "prefix")?,
-            cleanup: boolean(v, path, "cleanup", true)?,
+            cleanup: required_bool(v, path, "cleanup")?,
         },
         "BPEDecoder" => Decoder::Bpe {
-            suffix: opt_string(v, path, "suffix")?.unwrap_or_else(|| "</w>".into()),
+            suffix: string(v, path, "suffix")?,
         },
         other => return Err(unsupported(path, other)),
     })
@@ -784,11 +944,11 @@ fn added_tokens(v: Option<&Value>) -> Result<Vec<AddedToken>> {
             id: u32::try_from(uint(t, &p, "id")?)
                 .map_err(|_| err(&format!("{p}.id"), "expected an id below 2**32"))?,
             content: string(t, &p, "content")?,
-            special: boolean(t, &p, "special", false)?,
-            lstrip: boolean(t, &p, "lstrip", false)?,
-            rstrip: boolean(t, &p, "rstrip", false)?,
-            single_word: boolean(t, &p, "single_word", false)?,
-            normalized: boolean(t, &p, "normalized", true)?,
+            special: flag(t, &p, "special")?,
+            lstrip: flag(t, &p, "lstrip")?,
+            rstrip: flag(t, &p, "rstrip")?,
+            single_word: flag(t, &p, "single_word")?,
+            normalized: flag(t, &p, "normalized")?,
         });
     }
     Ok(out)
@@ -796,20 +956,30 @@ fn added_tokens(v: Option<&Value>) -> Result<Vec<AddedToken>> {
 
 /// The ids added tokens really get, which are not always the ids the file lists.
 ///
-/// As `tokenizers` loads a file: tokens are taken in file order; one whose content is in the
-/// model's vocabulary gets the vocabulary's id, a repeated content is dropped, and any other
+/// As `tokenizers` loads a file: tokens are taken in file order; one with empty content is
+/// dropped (it takes no id and matches nothing), one whose content is in the model's
+/// vocabulary gets the vocabulary's id, a repeated content keeps its first id but takes the
+/// flags listed last (how it is matched; special if any listing is), and any other
 /// gets the next free id counted from the vocabulary's size (the number of entries, whatever
 /// the largest vocabulary id). A file whose listed ids disagree with that (a token already in
 /// the vocabulary under another id, ids that collide with the vocabulary, a cut-down
 /// vocabulary) would otherwise give other ids than `tokenizers`.
 fn number_added(listed: Vec<AddedToken>, model: &Model) -> Vec<AddedToken> {
     let mut next = model.vocab_size() as u32;
-    let mut seen = FxHashSet::default();
+    let mut seen: FxHashMap<String, usize> = FxHashMap::default();
     let mut out: Vec<AddedToken> = Vec::with_capacity(listed.len());
     for mut t in listed {
-        if !seen.insert(t.content.clone()) {
+        if t.content.is_empty() {
             continue;
         }
+        if let Some(&at) = seen.get(&t.content) {
+            t.id = out[at].id;
+            // Once special, a content stays special (left out by skip_special_tokens).
+            t.special |= out[at].special;
+            out[at] = t;
+            continue;
+        }
+        seen.insert(t.content.clone(), out.len());
         t.id = model.token_to_id(&t.content).unwrap_or_else(|| {
             next += 1;
             next - 1
@@ -989,6 +1159,9 @@ mod tests {
         assert!(from_json(&file(r#"{"String": ""}"#)).is_ok());
     }
 
+    /// An added token's flags, all of which `tokenizers` requires.
+    const FLAGS: &str = r#""special": true, "single_word": false, "lstrip": false, "rstrip": false, "normalized": false"#;
+
     fn added_ids(file: &str) -> Vec<(String, Option<u32>)> {
         let t = from_json(file).unwrap();
         ["a", "b", "<x>", "<y>", "<z>"]
@@ -1025,12 +1198,17 @@ mod tests {
                 r#"[[1, "<x>"], [0, "a"]]"#,
                 [Some(0), Some(1), Some(4), None, None],
             ),
+            // Empty content: dropped, and it takes no id.
+            (
+                r#"[[4, ""], [4, "<x>"], [5, ""], [5, "<y>"]]"#,
+                [Some(0), Some(1), Some(4), Some(5), None],
+            ),
         ];
         for (listed, want) in cases {
             let tokens: Vec<(u32, String)> = serde_json::from_str(listed).unwrap();
             let added: Vec<String> = tokens
                 .iter()
-                .map(|(id, c)| format!(r#"{{"id": {id}, "content": "{c}", "special": true}}"#))
+                .map(|(id, c)| format!(r#"{{"id": {id}, "content": "{c}", {FLAGS}}}"#))
                 .collect();
             let file = format!(
                 r#"{{"model": {{"type": "BPE", {vocab}}}, "added_tokens": [{}]}}"#,
@@ -1041,19 +1219,70 @@ mod tests {
         }
     }
 
+    /// `tokenizers` refuses an added token without one of its flags, or with null for it.
+    #[test]
+    fn added_tokens_must_give_every_flag() {
+        for flag in ["special", "single_word", "lstrip", "rstrip", "normalized"] {
+            let whole = format!(r#"{{"id": 4, "content": "<x>", {FLAGS}}}"#);
+            let value: serde_json::Value = serde_json::from_str(&whole).unwrap();
+            for broken in [None, Some(Value::Null), Some(Value::from(1))] {
+                let mut token = value.clone();
+                match &broken {
+                    None => token.as_object_mut().unwrap().remove(flag),
+                    Some(v) => token
+                        .as_object_mut()
+                        .unwrap()
+                        .insert(flag.into(), v.clone()),
+                };
+                let file = format!(
+                    r#"{{"model": {{"type": "BPE", "vocab": {{"a": 0}}, "merges": []}},
+                        "added_tokens": [{token}]}}"#
+                );
+                let Err(e) = from_json(&file) else {
+                    panic!("{flag} = {broken:?} must be refused")
+                };
+                assert!(e.message.contains(flag), "{}", e.message);
+            }
+        }
+    }
+
+    /// A content listed twice keeps its first id and takes its last flags, special staying
+    /// special, as `tokenizers` 0.23 reads such a file.
+    #[test]
+    fn a_token_listed_twice_takes_its_last_flags() {
+        let listing = |id: u32, special: bool, lstrip: bool| {
+            format!(
+                r#"{{"id": {id}, "content": "<x>", "special": {special}, "lstrip": {lstrip},
+                    "rstrip": false, "single_word": false, "normalized": false}}"#
+            )
+        };
+        let file = format!(
+            r#"{{"model": {{"type": "BPE", "vocab": {{"a": 0}}, "merges": []}},
+                "added_tokens": [{}, {}]}}"#,
+            listing(7, true, false),
+            listing(9, false, true)
+        );
+        let t = from_json(&file).unwrap();
+        assert_eq!(t.added.tokens.len(), 1);
+        let x = &t.added.tokens[0];
+        assert_eq!((x.id, x.special, x.lstrip), (1, true, true));
+    }
+
     #[test]
     fn added_tokens_of_an_empty_vocabulary_start_at_zero() {
         let file = r#"{"model": {"type": "BPE", "vocab": {}, "merges": []},
-            "added_tokens": [{"id": 5, "content": "<x>"}, {"id": 6, "content": "<y>"}]}"#;
-        let got: Vec<Option<u32>> = added_ids(file).into_iter().map(|p| p.1).collect();
+            "added_tokens": [{"id": 5, "content": "<x>", FLAGS}, {"id": 6, "content": "<y>", FLAGS}]}"#
+            .replace("FLAGS", FLAGS);
+        let got: Vec<Option<u32>> = added_ids(&file).into_iter().map(|p| p.1).collect();
         assert_eq!(got, [None, None, Some(0), Some(1), None]);
     }
 
     #[test]
     fn added_token_id_beyond_u32_is_an_error() {
-        let text = r#"{"added_tokens": [{"id": 4294967296, "content": "<x>"}],
-            "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}"#;
-        let Err(e) = from_json(text) else {
+        let text = r#"{"added_tokens": [{"id": 4294967296, "content": "<x>", FLAGS}],
+            "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}"#
+            .replace("FLAGS", FLAGS);
+        let Err(e) = from_json(&text) else {
             panic!("must be refused")
         };
         assert!(e.message.contains("added_tokens[0].id"), "{}", e.message);
@@ -1213,8 +1442,9 @@ mod tests {
         // is numbered 4, and the size with added tokens is 5.
         let file = r#"{"model": {"type": "Unigram", "unk_id": 0,
                 "vocab": [["<unk>", 0.0], ["a", -1.0], ["a", -2.0], ["b", -1.0]]},
-            "added_tokens": [{"id": 9, "content": "<x>", "special": true}]}"#;
-        let t = from_json(file).unwrap();
+            "added_tokens": [{"id": 9, "content": "<x>", FLAGS}]}"#
+            .replace("FLAGS", FLAGS);
+        let t = from_json(&file).unwrap();
         assert_eq!(t.token_to_id("<x>"), Some(4));
         assert_eq!(t.encode("ab<x>", true).ids, [2, 3, 4]);
         assert_eq!((t.vocab_size(false), t.vocab_size(true)), (4, 5));
@@ -1265,16 +1495,163 @@ mod tests {
     const SEQ_A: &str = r#"{"Sequence": {"id": "A", "type_id": 0}}"#;
     const SEQ_B: &str = r#"{"Sequence": {"id": "B", "type_id": 1}}"#;
 
+    /// A normalizer is read by its type when `tokenizers` 0.23 reads it so, else by its
+    /// fields.
     #[test]
-    fn pair_template_without_sequence_b_is_refused() {
-        let pp = format!(
-            r#"{{"type": "TemplateProcessing", "single": [{SEQ_A}], "pair": [{SEQ_A}],
-                "special_tokens": {{}}}}"#
-        );
-        let Err(e) = with_post_processor(&pp) else {
-            panic!("must be refused")
-        };
-        assert!(e.message.contains("both sequences"), "{}", e.message);
+    fn normalizers_are_read_as_tokenizers_reads_them() {
+        let cases = [
+            (
+                r#"{"type": "BertNormalizer", "prepend": "x"}"#,
+                Some("Prepend"),
+            ),
+            (r#"{"prepend": "x"}"#, Some("Prepend")),
+            (r#"{"type": "Foo", "prepend": "x"}"#, Some("Prepend")),
+            (r#"{"type": 5, "prepend": "x"}"#, Some("Prepend")),
+            (
+                r#"{"type": "BertNormalizer", "prepend": "x", "strip_left": true, "strip_right": false}"#,
+                Some("Strip"),
+            ),
+            (
+                r#"{"type": "BertNormalizer", "normalizers": []}"#,
+                Some("Sequence"),
+            ),
+            (
+                r#"{"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true, "lowercase": true}"#,
+                Some("BertNormalizer"),
+            ),
+            (r#"{"type": "BertNormalizer"}"#, None),
+            (r#"{"type": "NFC", "prepend": "x"}"#, Some("NFC")),
+            (r#"{"type": "Strip", "prepend": "x"}"#, Some("Strip")),
+        ];
+        for (component, kind) in cases {
+            let v: Value = serde_json::from_str(component).unwrap();
+            assert_eq!(normalizer_kind(&v), kind, "{component}");
+        }
+        // Read as a Strip, it needs both of its fields, as in `tokenizers`.
+        let v: Value = serde_json::from_str(r#"{"type": "Strip", "prepend": "x"}"#).unwrap();
+        assert!(normalizer(&v, "normalizer").is_err());
+    }
+
+    /// Fields that `tokenizers` requires (or refuses as null) in pre-tokenizers and decoders.
+    #[test]
+    fn pre_tokenizer_and_decoder_fields_are_required_as_in_tokenizers() {
+        let cases = [
+            (
+                "pre_tokenizer",
+                r#"{"type": "ByteLevel", "add_prefix_space": true}"#,
+                false,
+            ),
+            (
+                "pre_tokenizer",
+                r#"{"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true}"#,
+                true,
+            ),
+            (
+                "pre_tokenizer",
+                r#"{"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": null}"#,
+                false,
+            ),
+            ("pre_tokenizer", r#"{"type": "Digits"}"#, false),
+            (
+                "pre_tokenizer",
+                r#"{"type": "Split", "pattern": {"String": " "}, "behavior": "Removed"}"#,
+                false,
+            ),
+            ("decoder", r#"{"type": "ByteLevel"}"#, false),
+            ("decoder", r#"{"type": "WordPiece", "prefix": "@@"}"#, false),
+            ("decoder", r#"{"type": "BPEDecoder"}"#, false),
+            (
+                "decoder",
+                r#"{"type": "BPEDecoder", "suffix": "</w>"}"#,
+                true,
+            ),
+            (
+                "pre_tokenizer",
+                r#"{"type": "Metaspace", "replacement": "x", "prepend_scheme": "first",
+                    "add_prefix_space": false}"#,
+                false,
+            ),
+            (
+                "decoder",
+                r#"{"type": "Metaspace", "replacement": "x", "prepend_scheme": "never",
+                    "add_prefix_space": false}"#,
+                true,
+            ),
+        ];
+        for (key, component, loads) in cases {
+            let file = format!(
+                r#"{{"model": {{"type": "BPE", "vocab": {{"a": 0}}, "merges": []}},
+                    "{key}": {component}}}"#
+            );
+            assert_eq!(from_json(&file).is_ok(), loads, "{key}: {component}");
+        }
+    }
+
+    /// A post-processor is read by its fields, as `tokenizers` 0.23 reads it.
+    #[test]
+    fn post_processors_are_read_by_their_fields() {
+        let st = r#""sep": ["</s>", 1], "cls": ["<s>", 0]"#;
+        let cases = [
+            (
+                format!(r#"{{"type": "RobertaProcessing", {st}}}"#),
+                Some("BertProcessing"),
+            ),
+            (
+                format!(
+                    r#"{{"type": "BertProcessing", {st}, "trim_offsets": true, "add_prefix_space": false}}"#
+                ),
+                Some("RobertaProcessing"),
+            ),
+            (
+                format!(r#"{{"type": "Foo", {st}}}"#),
+                Some("BertProcessing"),
+            ),
+            (r#"{"type": "ByteLevel"}"#.to_string(), None),
+            (
+                r#"{"type": "X", "trim_offsets": true, "add_prefix_space": true}"#.to_string(),
+                Some("ByteLevel"),
+            ),
+            (
+                r#"{"type": "ByteLevel", "single": [], "pair": [], "special_tokens": {}}"#
+                    .to_string(),
+                Some("TemplateProcessing"),
+            ),
+            (
+                r#"{"type": "TemplateProcessing", "single": [], "special_tokens": {}}"#.to_string(),
+                None,
+            ),
+            (
+                r#"{"type": "Sequence", "processors": []}"#.to_string(),
+                Some("Sequence"),
+            ),
+            (r#"{"processors": []}"#.to_string(), None),
+        ];
+        for (component, kind) in cases {
+            let v: Value = serde_json::from_str(&component).unwrap();
+            assert_eq!(post_processor_kind(&v), kind, "{component}");
+            assert_eq!(
+                with_post_processor(&component).is_ok(),
+                kind.is_some(),
+                "{component}"
+            );
+        }
+    }
+
+    /// As in `tokenizers` 0.23: a pair template may leave out a sequence or name one twice.
+    #[test]
+    fn pair_templates_that_leave_out_a_sequence_load() {
+        for pair in [
+            format!("[{SEQ_A}]"),
+            format!("[{SEQ_B}]"),
+            format!("[{SEQ_B}, {SEQ_B}]"),
+            "[]".to_string(),
+        ] {
+            let pp = format!(
+                r#"{{"type": "TemplateProcessing", "single": [{SEQ_A}], "pair": {pair},
+                    "special_tokens": {{}}}}"#
+            );
+            assert!(with_post_processor(&pp).is_ok(), "{pair}");
+        }
     }
 
     #[test]

@@ -47,3 +47,13 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// The start of a panic message that reports no bug but a text this tokenizer cannot encode,
+/// found deep in the pipeline where no error can be returned (`tokenizers` fails on the same
+/// text). The Python layer raises a ValueError with the rest of the message.
+pub const CANNOT_ENCODE: &str = "cannot encode this text: ";
+
+/// Stop encoding: this tokenizer cannot encode the text, for the reason `why`.
+pub fn cannot_encode(why: impl fmt::Display) -> ! {
+    panic!("{CANNOT_ENCODE}{why}")
+}

@@ -328,9 +328,16 @@ impl FastIds {
 
     /// The SentencePiece shortcut with replacement `r`, unless too many tokens join words, or
     /// the model drops unknown chars: a dropped char between two words leaves their
-    /// replacements side by side, where a merge joins them that no word sees alone.
+    /// replacements side by side, where a merge joins them that no word sees alone. Nor when
+    /// `r` is no token of its own: then it does not end a run of unknown chars before it (it
+    /// joins the run, or its byte-fallback bytes go before the run's unknown token), so a
+    /// word cannot be cut at it. Nor with a continuing-subword prefix or an end-of-word
+    /// suffix, which make a word's ids depend on where the pipeline cuts words.
     fn sentencepiece(model: &Bpe, r: char, prepend: Prepend) -> Option<FastIds> {
-        if model.can_drop_chars() {
+        if model.can_drop_chars()
+            || model.has_word_affixes()
+            || model.token_to_id(r.encode_utf8(&mut [0; 4])).is_none()
+        {
             return None;
         }
         let mut joins = Vec::new();
@@ -1090,6 +1097,66 @@ mod tests {
         from_json(&file).unwrap()
     }
 
+    /// Ids alone (which may take the SentencePiece shortcut) are the pipeline's ids when the
+    /// replacement `▁` is no token: its byte-fallback bytes then go before a pending unknown
+    /// token, across what the shortcut would take for a word boundary.
+    #[test]
+    fn ids_alone_match_the_pipeline_when_the_replacement_is_no_token() {
+        let mut vocab: Vec<String> = vec!["<unk>".into(), "a".into(), "x".into()];
+        vocab.extend(
+            (0..=255u8)
+                .filter(|&b| b != b'\n')
+                .map(|b| format!("<0x{b:02X}>")),
+        );
+        let vocab: Vec<String> = vocab
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("{t:?}: {i}"))
+            .collect();
+        let file = format!(
+            r#"{{"normalizer": {{"type": "Sequence", "normalizers": [
+                    {{"type": "Prepend", "prepend": "\u2581"}},
+                    {{"type": "Replace", "pattern": {{"String": " "}}, "content": "\u2581"}}]}},
+                "model": {{"type": "BPE", "vocab": {{{}}}, "merges": [], "unk_token": "<unk>",
+                    "fuse_unk": true, "byte_fallback": true}}}}"#,
+            vocab.join(", ")
+        );
+        let t = from_json(&file).unwrap();
+        for text in ["\n\n x", " \n a", "a\n\nx x\n", "\n"] {
+            assert_eq!(
+                t.encode_ids(text, true),
+                t.encode(text, true).ids,
+                "{text:?}"
+            );
+        }
+    }
+
+    /// Ids alone are the pipeline's ids with an end-of-word suffix or a continuing-subword
+    /// prefix, where the pipeline does not cut words at `▁` (Metaspace without split).
+    #[test]
+    fn ids_alone_match_the_pipeline_with_word_affixes() {
+        for affix in [
+            r#""end_of_word_suffix": "</w>""#,
+            r#""continuing_subword_prefix": "@@""#,
+        ] {
+            let file = format!(
+                r#"{{"pre_tokenizer": {{"type": "Metaspace", "replacement": "\u2581",
+                    "prepend_scheme": "first", "split": false}},
+                "model": {{"type": "BPE", "unk_token": "<unk>", {affix}, "merges": [],
+                    "vocab": {{"<unk>": 0, "\u2581": 1, "a": 2, "b": 3, "\u2581a": 4,
+                        "b</w>": 5, "@@b": 6, "@@\u2581": 7, "\u2581</w>": 8}}}}}}"#
+            );
+            let t = from_json(&file).unwrap();
+            for text in ["a  b", "a b", "ab  ", " b"] {
+                assert_eq!(
+                    t.encode_ids(text, true),
+                    t.encode(text, true).ids,
+                    "{text:?}"
+                );
+            }
+        }
+    }
+
     /// As `tokenizers` answers them: a `normalized` added token's id gives its content as the
     /// normalizer makes it, and skipping special tokens leaves out a text that is a special
     /// token's content (a normalized special token that the normalizer changes stays).
@@ -1128,7 +1195,8 @@ mod tests {
             "\"prepend_scheme\": \"never\"",
         ] {
             let file = format!(
-                r#"{{"added_tokens": [{{"id": 7, "content": "</s>", "special": true}}],
+                r#"{{"added_tokens": [{{"id": 7, "content": "</s>", "special": true,
+                    "single_word": false, "lstrip": false, "rstrip": false, "normalized": false}}],
                 "pre_tokenizer": {{"type": "Sequence", "pretokenizers": [
                     {{"type": "WhitespaceSplit"}},
                     {{"type": "Metaspace", "replacement": "\u2581", {scheme}}}]}},

@@ -4,6 +4,7 @@ use super::backtrack::{Backtrack, OnDemand, RankedVocab};
 use super::cache::{get_or_compute, CacheId, MAX_PIECE_LEN};
 use super::merge::{merge_all, Scratch, Symbol};
 use super::pair_map::PairMap;
+use crate::error::cannot_encode;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
@@ -62,6 +63,13 @@ struct MergeRanks<'a> {
 }
 
 impl Bpe {
+    /// Whether a word's first or last token differs from the same text inside a word (a
+    /// continuing-subword prefix or an end-of-word suffix): then where words are cut matters.
+    pub fn has_word_affixes(&self) -> bool {
+        let set = |a: &Option<String>| a.as_deref().is_some_and(|s| !s.is_empty());
+        set(&self.opts.continuing_subword_prefix) || set(&self.opts.end_of_word_suffix)
+    }
+
     fn ranked(&self) -> Option<MergeRanks<'_>> {
         let no_affix = |a: &Option<String>| a.as_deref().is_none_or(str::is_empty);
         if !no_affix(&self.opts.continuing_subword_prefix)
@@ -204,7 +212,16 @@ impl Bpe {
             let b_id = *vocab
                 .get(b)
                 .ok_or_else(|| format!("merges[{rank}]: token {b:?} is not in the vocab"))?;
-            let tail = b.get(prefix_len..).unwrap_or("");
+            // The right part without the prefix's length of bytes, as `tokenizers` cuts it
+            // (whether or not it starts with the prefix); where that is no cut of the string,
+            // `tokenizers` panics while loading.
+            let tail = b.get(prefix_len..).ok_or_else(|| {
+                format!(
+                    "merges[{rank}]: token {b:?} cannot lose the {prefix_len} bytes of \
+                     continuing_subword_prefix (tokenizers fails to load this file); fix \
+                     the merge or the prefix"
+                )
+            })?;
             merged.clear();
             merged.push_str(a);
             merged.push_str(tail);
@@ -448,6 +465,13 @@ impl Bpe {
                     }
                     None => Some((u, len)),
                 };
+            } else if let Some(name) = &self.opts.unk_token {
+                // An unknown token that is not in the vocabulary: `tokenizers` fails here.
+                cannot_encode(format!(
+                    "Unk token `{name}` not found in the vocabulary (the text has a char \
+                     that is in no token; add {name:?} to model.vocab, or remove \
+                     model.unk_token to drop such chars)"
+                ));
             }
         }
         if let Some((u, ul)) = unk {
@@ -524,6 +548,24 @@ mod tests {
         assert_eq!(ids(&none, "xa"), [(0, 0, 1)]);
     }
 
+    /// An unknown token missing from the vocabulary cannot stand for an unknown char: the
+    /// encode stops with `CANNOT_ENCODE` there (`tokenizers` fails the same way), and only
+    /// there.
+    #[test]
+    fn unknown_chars_without_the_unknown_token_in_the_vocabulary_cannot_encode() {
+        let m = model(BpeOptions {
+            unk_token: Some("<missing>".into()),
+            ..Default::default()
+        });
+        assert_eq!(ids(&m, "ab"), [(2, 0, 2)]);
+        for word in ["x", "abx", "\u{e9}"] {
+            let payload = std::panic::catch_unwind(|| ids(&m, word)).unwrap_err();
+            let what = crate::caught_panic::message(payload.as_ref());
+            assert!(what.starts_with(crate::error::CANNOT_ENCODE), "{what}");
+            assert!(what.contains("`<missing>`"), "{what}");
+        }
+    }
+
     #[test]
     fn byte_fallback_then_suffix() {
         let m = model(BpeOptions {
@@ -568,5 +610,26 @@ mod tests {
         let vocab: FxHashMap<String, u32> = [("a".to_string(), 0)].into_iter().collect();
         let err = Bpe::new(vocab, vec![("a", "a")], BpeOptions::default());
         assert!(err.unwrap_err().contains("merges[0]"));
+    }
+
+    /// A right part shorter than the continuing-subword prefix (or cut inside a char by it)
+    /// is an error, as it is for `tokenizers` (which panics on it while loading).
+    #[test]
+    fn merge_part_shorter_than_the_prefix_is_an_error() {
+        let vocab: FxHashMap<String, u32> = [("an", 0), ("s", 1), ("é", 2), ("ans", 3)]
+            .into_iter()
+            .map(|(t, i)| (t.to_string(), i))
+            .collect();
+        for (prefix, right) in [("##", "s"), ("#", "é")] {
+            let opts = BpeOptions {
+                continuing_subword_prefix: Some(prefix.into()),
+                ..Default::default()
+            };
+            let err = Bpe::new(vocab.clone(), vec![("an", right)], opts);
+            let Err(message) = err else {
+                panic!("{prefix:?} {right:?} must be refused")
+            };
+            assert!(message.contains("continuing_subword_prefix"), "{message}");
+        }
     }
 }

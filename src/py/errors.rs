@@ -4,7 +4,7 @@ use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyRuntimeError, PyValueEr
 use pyo3::prelude::*;
 
 use crate::caught_panic;
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, CANNOT_ENCODE};
 use crate::model::unigram::MISSING_UNK;
 
 pyo3::create_exception!(
@@ -47,6 +47,14 @@ pub fn panic_to_py(p: Box<dyn std::any::Any + Send>) -> PyErr {
             "{MISSING_UNK}: the text has a character that no piece of this Unigram model \
              covers, and the model has no unknown token"
         ));
+    }
+    if let Some(why) = what.strip_prefix(CANNOT_ENCODE) {
+        // The reason, without the location `caught_panic` adds: it is no bug to report.
+        let why = match why.rsplit_once(", at ") {
+            Some((reason, at)) if at.starts_with("src/") => reason,
+            _ => why,
+        };
+        return PyValueError::new_err(format!("{CANNOT_ENCODE}{why}"));
     }
     PyRuntimeError::new_err(format!(
         "internal error in batok ({what}); please report it with the input that caused it"

@@ -12,7 +12,17 @@ import batok
 
 TINY = {
     "version": "1.0",
-    "added_tokens": [{"id": 2, "content": "<s>", "special": True, "normalized": False}],
+    "added_tokens": [
+        {
+            "id": 2,
+            "content": "<s>",
+            "special": True,
+            "normalized": False,
+            "single_word": False,
+            "lstrip": False,
+            "rstrip": False,
+        }
+    ],
     "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "<s>": 2}, "merges": []},
 }
 
