@@ -448,6 +448,14 @@ POST_PROCESSORS_BY_FIELDS = [
     {"type": "BertProcessing", "single": [_SEQ_A], "pair": [_SEQ_A, _SEQ_B], "special_tokens": {}},
     {"type": "Sequence", "processors": []},
     {"processors": []},
+    {"type": "Foo", "trim_offsets": True, "add_prefix_space": True},
+    {
+        "type": "RobertaProcessing",
+        "sep": ["</s>"],
+        "cls": _CLS,
+        "trim_offsets": False,
+        "add_prefix_space": False,
+    },
 ]
 
 
