@@ -438,9 +438,9 @@ fn template(v: &Value, path: &str, key: &str) -> Result<Vec<TemplatePiece>> {
     Ok(out)
 }
 
-/// Which post-processor `tokenizers` 0.23 reads a component as. It goes by the fields, not
-/// by `type`: the first of RobertaProcessing (sep, cls, trim_offsets, add_prefix_space),
-/// BertProcessing (sep, cls), ByteLevel (add_prefix_space, trim_offsets), TemplateProcessing
+/// Which post-processor `tokenizers` 0.23 reads a component as. It goes mostly by the fields:
+/// the first of RobertaProcessing (sep, cls, trim_offsets, add_prefix_space), BertProcessing
+/// (sep, cls), ByteLevel (its type, add_prefix_space, trim_offsets), TemplateProcessing
 /// (single, pair, special_tokens) and Sequence (its type and processors) whose fields are all
 /// there, of the right kind. So a "RobertaProcessing" without trim_offsets runs as
 /// BertProcessing there, and batok reads it so too.
@@ -457,7 +457,9 @@ fn post_processor_kind(v: &Value) -> Option<&'static str> {
             "BertProcessing"
         });
     }
-    if flag("add_prefix_space")
+    let ty = v.get("type").and_then(Value::as_str);
+    if ty == Some("ByteLevel")
+        && flag("add_prefix_space")
         && flag("trim_offsets")
         && v.get("use_regex").is_none_or(Value::is_boolean)
     {
@@ -469,7 +471,7 @@ fn post_processor_kind(v: &Value) -> Option<&'static str> {
     {
         return Some("TemplateProcessing");
     }
-    if v.get("type").and_then(Value::as_str) == Some("Sequence") && v.get("processors").is_some() {
+    if ty == Some("Sequence") && v.get("processors").is_some() {
         return Some("Sequence");
     }
     None
@@ -1609,6 +1611,11 @@ mod tests {
             (r#"{"type": "ByteLevel"}"#.to_string(), None),
             (
                 r#"{"type": "X", "trim_offsets": true, "add_prefix_space": true}"#.to_string(),
+                None,
+            ),
+            (
+                r#"{"type": "ByteLevel", "trim_offsets": true, "add_prefix_space": true}"#
+                    .to_string(),
                 Some("ByteLevel"),
             ),
             (

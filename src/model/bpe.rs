@@ -334,8 +334,10 @@ impl Bpe {
     #[inline]
     fn char_id(&self, c: char) -> Option<u32> {
         match self.low_ids.get(c as usize) {
-            Some(&id) => Some(id).filter(|&id| id != u32::MAX),
-            None => self.char_ids.get(&c).copied(),
+            Some(&id) if id != u32::MAX => Some(id),
+            // u32::MAX marks "no token" in the table, but it is also a valid id: look it up
+            // (only for a char of the table that is no token, or whose id is u32::MAX).
+            _ => self.char_ids.get(&c).copied(),
         }
     }
 
@@ -523,6 +525,15 @@ mod tests {
         for c in ['a', '\u{7f}', 'é', '▁', '\0', 'b', 'ß', '\u{80}'] {
             assert_eq!(m.char_id(c), vocab.get(&c.to_string()).copied(), "{c:?}");
         }
+        // The largest id is an id like any other, for an ASCII char too.
+        let vocab: FxHashMap<String, u32> = [("!".to_string(), u32::MAX), ("a".to_string(), 0)]
+            .into_iter()
+            .collect();
+        let m = Bpe::new(vocab, Vec::<(String, String)>::new(), BpeOptions::default()).unwrap();
+        assert_eq!(
+            (m.char_id('!'), m.char_id('a'), m.char_id('b')),
+            (Some(u32::MAX), Some(0), None)
+        );
     }
 
     #[test]

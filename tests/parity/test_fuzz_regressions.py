@@ -448,6 +448,14 @@ POST_PROCESSORS_BY_FIELDS = [
     {"type": "BertProcessing", "single": [_SEQ_A], "pair": [_SEQ_A, _SEQ_B], "special_tokens": {}},
     {"type": "Sequence", "processors": []},
     {"processors": []},
+    {"type": "Foo", "trim_offsets": True, "add_prefix_space": True},
+    {
+        "type": "RobertaProcessing",
+        "sep": ["</s>"],
+        "cls": _CLS,
+        "trim_offsets": False,
+        "add_prefix_space": False,
+    },
 ]
 
 
@@ -620,3 +628,25 @@ def test_component_fields_are_required_as_in_tokenizers(key: str, component: Any
             batok.Tokenizer.from_str(text)
     else:
         batok.Tokenizer.from_str(text)
+
+
+def test_token_with_the_largest_id_is_found_like_tokenizers() -> None:
+    """An id of 2**32 - 1 is an id like any other: a char with it is a token."""
+    text = json.dumps(
+        {
+            "version": "1.0",
+            "model": {
+                "type": "BPE",
+                "vocab": {"a": 0, "b": 1, "!": 2**32 - 1},
+                "merges": [],
+                "unk_token": "b",
+            },
+        }
+    )
+    reference = tokenizers.Tokenizer.from_str(text)
+    ours = batok.Tokenizer.from_str(text)
+    for sample in ("a!", "!", "a?b"):
+        expected = reference.encode(sample)
+        got = ours.encode_plus(sample)
+        assert (list(got.ids), list(got.offsets)) == (expected.ids, expected.offsets), sample
+        assert ours.encode(sample) == expected.ids, sample
