@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import tiktoken
 import tokenizers
 from hypothesis import strategies as st
@@ -337,3 +338,16 @@ def text_with_tokens(tokens: Sequence[str]) -> st.SearchStrategy[str]:
         return unicode_text
     token = st.sampled_from(list(tokens))
     return st.lists(st.one_of(FRAGMENTS, token, token), min_size=1, max_size=12).map("".join)
+
+
+def plain_columns(result: Any) -> dict[str, Any]:
+    """A transformers or batok `BatchEncoding` as plain lists (numpy arrays too), to compare."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, np.ndarray):
+            return value.tolist()
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        return value
+
+    return {key: plain(value) for key, value in dict(result).items()}

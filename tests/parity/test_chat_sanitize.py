@@ -21,9 +21,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 import transformers
+from _parity import plain_columns
 
 import batok
 from batok.batch_encoding import BatchEncoding
@@ -113,18 +113,6 @@ def _conversations(tokens: list[str]) -> list[list[dict[str, str]]]:
     ]
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _columns(result: Any) -> dict[str, Any]:
-    return {key: _plain(value) for key, value in dict(result).items()}
-
-
 def _both(pair: Pair, call: Callable[[Any], Any]) -> tuple[Any, Any]:
     reference, tok = pair
     with warnings.catch_warnings():
@@ -172,7 +160,7 @@ def test_default_return_is_the_same_batch_encoding_as_in_transformers(pair: Pair
             ),
         )
         assert isinstance(got, BatchEncoding)
-        assert _columns(got) == _columns(expected), extra
+        assert plain_columns(got) == plain_columns(expected), extra
 
 
 @pytest.fixture()
@@ -212,7 +200,7 @@ def test_batched_conversations_match_transformers(padded: Pair, options: dict[st
             conversations, sanitize_control_tokens=True, **kwargs, **options
         ),
     )
-    assert _columns(got) == _columns(expected)
+    assert plain_columns(got) == plain_columns(expected)
 
 
 def test_truncation_side_is_followed_as_in_transformers(padded: Pair) -> None:
@@ -230,7 +218,7 @@ def test_truncation_side_is_followed_as_in_transformers(padded: Pair) -> None:
         )
     finally:
         reference.truncation_side, tok.truncation_side = before
-    assert _columns(got) == _columns(expected)
+    assert plain_columns(got) == plain_columns(expected)
 
 
 def test_tools_documents_and_template_variables_are_sanitized_as_in_transformers(

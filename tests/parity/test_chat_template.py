@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import tokenizers
 import transformers
+from _parity import plain_columns
 
 import batok
 
@@ -128,18 +129,6 @@ def _same_ids_or_xfail(pair: tuple[Any, batok.Tokenizer], request: pytest.Fixtur
         request.applymarker(pytest.mark.xfail(reason=REBUILT_IDS[family], strict=True))
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _columns(result: Any) -> dict[str, Any]:
-    return {key: _plain(value) for key, value in dict(result).items()}
-
-
 def test_chat_template_is_read_from_the_config_as_transformers_reads_it(
     pair: tuple[Any, batok.Tokenizer],
 ) -> None:
@@ -218,7 +207,7 @@ def test_default_return_is_a_batch_encoding_as_in_transformers(
     want = reference.apply_chat_template(SYSTEM_USER_ASSISTANT, add_generation_prompt=True)
     got = ours.apply_chat_template(SYSTEM_USER_ASSISTANT, add_generation_prompt=True)
     assert isinstance(got, batok.tokenizer.BatchEncoding)
-    assert _columns(got) == _columns(want)
+    assert plain_columns(got) == plain_columns(want)
 
 
 BATCH = [SYSTEM_USER_ASSISTANT, UNICODE, PREFILL[:1]]
@@ -242,7 +231,7 @@ def test_batched_conversations_match_transformers(
     kwargs: dict[str, Any] = {"add_generation_prompt": True, "padding": True}
     want = reference.apply_chat_template(batch, return_tensors="np", **kwargs)
     got = ours.apply_chat_template(batch, return_tensors="np", **kwargs)
-    assert _columns(got) == _columns(want)
+    assert plain_columns(got) == plain_columns(want)
     assert ours.apply_chat_template(batch, return_dict=False) == reference.apply_chat_template(
         batch, return_dict=False
     )
@@ -256,7 +245,7 @@ def test_truncation_and_padding_match_transformers(
     batch = [SYSTEM_USER_ASSISTANT, PREFILL[:1]]
     kwargs: dict[str, Any] = {"truncation": True, "max_length": 12, "padding": "max_length"}
     want = reference.apply_chat_template(batch, **kwargs)
-    assert _columns(ours.apply_chat_template(batch, **kwargs)) == _columns(want)
+    assert plain_columns(ours.apply_chat_template(batch, **kwargs)) == plain_columns(want)
 
 
 def test_continue_final_message_matches_transformers(
@@ -565,7 +554,7 @@ def test_assistant_masks_match_transformers(
         got = ours.apply_chat_template(chat, **kwargs)
     finally:
         reference.padding_side = ours.padding_side = "right"
-    assert _columns(got) == _columns(want)
+    assert plain_columns(got) == plain_columns(want)
     assert sum(map(sum, np.atleast_2d(np.asarray(want["assistant_masks"], dtype=object)))) or (
         call == "truncated"
     )

@@ -13,9 +13,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 import transformers
+from _parity import plain_columns
 
 import batok
 
@@ -162,7 +162,7 @@ def _same_call(reference: Any, ours: Any, text: Any, kwargs: dict[str, Any]) -> 
             ours(text, **kwargs)
         return
     got = ours(text, **kwargs)
-    assert _columns(got) == _columns(result)
+    assert plain_columns(got) == plain_columns(result)
     _same_rows(result, got)
 
 
@@ -189,20 +189,8 @@ def _same_pair_call(reference: Any, ours: Any, first: Any, second: Any, kwargs: 
             ours(first, second, **kwargs)
         return
     got = ours(first, second, **kwargs)
-    assert _columns(got) == _columns(result)
+    assert plain_columns(got) == plain_columns(result)
     _same_rows(result, got)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _columns(result: Any) -> dict[str, Any]:
-    return {key: _plain(value) for key, value in dict(result).items()}
 
 
 def _corpus_text() -> str:
