@@ -2,12 +2,13 @@
 
     python benches/ab_builds.py OLD.so NEW.so --family cl100k_base
     python benches/ab_builds.py OLD.so NEW.so --family llama-3.2 --threads 2 --rounds 5
+    python benches/ab_builds.py OLD.so NEW.so --file adversarial_long_words.txt --chunk 10
 
 On a shared machine the speed of a process drifts by 10-30 % from one run to the next, more
 than most engine changes move it, so builds timed in processes of their own are hard to tell
 apart. Here both builds are loaded side by side (an extension module loaded from two files is
 two modules), each gets fresh engines every round, and they encode the one-pass corpus
-(`corpus.one_pass_corpus`) chunk by chunk in turns, the order swapped every chunk: each build
+(`corpus.one_pass_corpus`, or one shared corpus file's documents with `--file`) chunk by chunk in turns, the order swapped every chunk: each build
 encodes every document once, and drift hits both alike. It prints each round's MB/s and the
 NEW/OLD ratio, then the median ratio. Ids are compared too: a difference fails the run.
 
@@ -70,11 +71,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--bytes", type=int, default=corpus.ONE_PASS_BYTES)
+    parser.add_argument("--file", help="a shared corpus file's documents instead")
+    parser.add_argument("--chunk", type=int, default=CHUNK, help="documents per turn")
     args = parser.parse_args(argv)
     builds = [load(args.old), load(args.new)]
-    docs = list(corpus.one_pass_corpus(args.bytes).docs)
+    if args.file:
+        docs = corpus.file_documents(args.file)[0]
+    else:
+        docs = list(corpus.one_pass_corpus(args.bytes).docs)
     size = sum(len(d.encode("utf-8")) for d in docs)
-    chunks = [docs[i : i + CHUNK] for i in range(0, len(docs), CHUNK)]
+    chunks = [docs[i : i + args.chunk] for i in range(0, len(docs), args.chunk)]
     ratios = []
     for r in range(args.rounds):
         runs = [engine(m, args.family, args.threads) for m in builds]
