@@ -53,7 +53,8 @@ def engine(module: ModuleType, family: str, threads: int) -> Callable[[list[str]
     staged tokenizer.json family by its name (or folder), else a tiktoken encoding."""
     path = corpus.TOKENIZERS / corpus.FAMILIES.get(family, family) / "tokenizer.json"
     if path.is_file():
-        tok = module.Tokenizer.from_file(str(path))
+        # Whole texts: a file's truncation and padding (BERT's 128) are turned off.
+        tok = module.Tokenizer.from_file(str(path)).with_limits()
         return lambda docs: tok.encode_batch_ids_to_buffer(docs, False, threads)[0]
     enc = batok.get_encoding(family)
     core = module.CoreBPE(enc._rank_text, enc._special_tokens, enc._pat_str)

@@ -3,23 +3,26 @@
 //! front; a word with a part no token covers, or longer than `max_input_chars_per_word`
 //! chars, is one unknown token.
 //!
-//! Lookups never build the prefixed string: tokens that start with the prefix are also kept
-//! in a second map under the rest of their text. The longest token bounds each search, so a
-//! long word costs a few lookups per token, not one per char of the word.
+//! Each token is one walk down a byte trie, which ends at the longest token the rest of the
+//! word starts with (a lookup per candidate length, longest first, hashed and compared the same
+//! bytes again and again). Lookups never build the prefixed string: tokens that start with the
+//! prefix are also kept in a second trie under the rest of their text.
+
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
 use super::bpe::PieceToken;
+use super::prefix_trie::PrefixTrie;
 
 #[derive(Debug, Clone)]
 pub struct WordPiece {
     pub vocab: FxHashMap<String, u32>,
     vocab_r: FxHashMap<u32, String>,
-    /// Tokens that start with the prefix, keyed by the text after it.
-    continuing: FxHashMap<String, u32>,
-    /// The longest key of `vocab` and of `continuing`, in bytes.
-    longest: usize,
-    longest_continuing: usize,
+    /// The vocabulary's tokens, for the first token of a word.
+    first: Arc<PrefixTrie>,
+    /// Tokens that start with the prefix, under the text after it.
+    continuing: Arc<PrefixTrie>,
     pub unk_token: String,
     unk_id: u32,
     pub continuing_subword_prefix: String,
@@ -42,21 +45,25 @@ impl WordPiece {
             )
         })?;
         let vocab_r = vocab.iter().map(|(k, &v)| (v, k.clone())).collect();
-        let continuing: FxHashMap<String, u32> = vocab
+        let first = vocab
+            .iter()
+            .filter(|(k, _)| !k.is_empty())
+            .map(|(k, &v)| (k.as_bytes(), v))
+            .collect();
+        let continuing = vocab
             .iter()
             .filter_map(|(k, &v)| {
                 let rest = k.strip_prefix(continuing_subword_prefix.as_str())?;
-                (!rest.is_empty()).then(|| (rest.to_string(), v))
+                (!rest.is_empty()).then_some((rest.as_bytes(), v))
             })
             .collect();
-        let longest = vocab.keys().map(String::len).max().unwrap_or(0);
-        let longest_continuing = continuing.keys().map(String::len).max().unwrap_or(0);
+        let first = Arc::new(PrefixTrie::new(first));
+        let continuing = Arc::new(PrefixTrie::new(continuing));
         Ok(WordPiece {
             vocab,
             vocab_r,
+            first,
             continuing,
-            longest,
-            longest_continuing,
             unk_token,
             unk_id,
             continuing_subword_prefix,
@@ -92,31 +99,21 @@ impl WordPiece {
         let first = out.len();
         let mut start = 0;
         while start < word.len() {
-            let (map, longest) = if start == 0 {
-                (&self.vocab, self.longest)
+            let trie = if start == 0 {
+                &self.first
             } else {
-                (&self.continuing, self.longest_continuing)
+                &self.continuing
             };
-            let mut end = word.len().min(start + longest);
-            while !word.is_char_boundary(end) {
-                end -= 1;
-            }
-            let found = loop {
-                if end <= start {
-                    break None;
-                }
-                if let Some(&id) = map.get(&word[start..end]) {
-                    break Some(id);
-                }
-                end -= 1;
-                while !word.is_char_boundary(end) {
-                    end -= 1;
-                }
-            };
-            match found {
-                Some(id) => {
-                    out.push(PieceToken { id, start, end });
-                    start = end;
+            // A token is whole UTF-8, so a prefix of the word that is one ends at a char
+            // boundary: the longest is the greedy search's answer.
+            match trie.longest(&word.as_bytes()[start..]) {
+                Some((id, len)) => {
+                    out.push(PieceToken {
+                        id,
+                        start,
+                        end: start + len,
+                    });
+                    start += len;
                 }
                 None => {
                     out.truncate(first);
