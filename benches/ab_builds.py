@@ -8,8 +8,9 @@ On a shared machine the speed of a process drifts by 10-30 % from one run to the
 than most engine changes move it, so builds timed in processes of their own are hard to tell
 apart. Here both builds are loaded side by side (an extension module loaded from two files is
 two modules), each gets fresh engines every round, and they encode the one-pass corpus
-(`corpus.one_pass_corpus`, or one shared corpus file's documents with `--file`) chunk by chunk in turns, the order swapped every chunk: each build
-encodes every document once, and drift hits both alike. It prints each round's MB/s and the
+(`corpus.one_pass_corpus`, or one shared corpus file's documents with `--file`) chunk by
+chunk in turns, the order swapped every chunk: each build encodes every document once, and
+drift hits both alike. It prints each round's MB/s and the
 NEW/OLD ratio, then the median ratio. Ids are compared too: a difference fails the run.
 
 Build the two files with `maturin develop --release` and copy `python/batok/_batok.abi3.so`

@@ -41,6 +41,11 @@ FAMILIES = {
     "mistral": "mistral-7b-v0.1",
 }
 
+# The WordPiece and Unigram files (directory names): in the one-pass tables beside the BPE
+# families, against HF `encode` (and gigatoken where it loads them), with the files'
+# truncation and padding (BERT's 128) turned off for every engine so that whole texts are timed.
+MODEL_FAMILIES = ("all-minilm-l6-v2", "t5-small")
+
 # The other BPE tokenizer.json files in tokenizers/ (directory names), timed against HF
 # `tokenizers` only, on single calls and fewer bytes: no target is set on them.
 OTHER_FAMILIES = (

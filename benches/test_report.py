@@ -48,3 +48,30 @@ def test_report_quick_writes_markdown_json_and_targets(tmp_path: Path) -> None:
     single = one_pass["single"]["cl100k_base"]
     assert (single[0]["engine"], single[0]["method"]) == ("tiktoken", "encode_ordinary")
     assert one_pass["per_file"]
+
+
+def test_gigatoken_targets_hold_only_where_gigatoken_loads_the_file() -> None:
+    import one_pass
+
+    def rows(gigatoken: str) -> list[dict[str, object]]:
+        return [
+            {
+                "engine": "batok",
+                "method": "encode_batch_to_numpy(num_threads=1)",
+                "status": "ok",
+                "mb_s": 60.0,
+            },
+            {"engine": "batok", "method": "encode", "status": "ok", "mb_s": 50.0},
+            {"engine": "gigatoken", "method": "encode", "status": gigatoken, "mb_s": 40.0},
+            {"engine": "HF tokenizers", "method": "encode", "status": "ok", "mb_s": 4.0},
+        ]
+
+    single = {"gpt2": rows("ok"), "t5-small": rows("unavailable"), "all-minilm-l6-v2": rows("ok")}
+    data = {"single": single, "batch": {f: [] for f in single}, "per_file": {}}
+    by_name = {t[0]: t[2] for t in one_pass.targets(data)}
+    assert set(by_name["one pass: numpy output vs gigatoken (numpy)"]) == {
+        "gpt2",
+        "all-minilm-l6-v2",
+    }
+    assert set(by_name["one pass: tokenizer.json encode vs HF encode"]) == set(single)
+    assert by_name["one pass: tokenizer.json encode vs HF encode"]["t5-small"] == 12.5

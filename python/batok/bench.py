@@ -937,10 +937,13 @@ def tokenizer_json_runners(
 ) -> tuple[PeerList, PeerList]:
     """(single-thread, batch) runners for a tokenizer.json; HF `tokenizers`' `encode` is the
     reference. Special tokens are added as the file says, by every engine (`encode`'s default;
-    peers that leave them out get the ids around an empty text added when checked)."""
+    peers that leave them out get the ids around an empty text added when checked). A file's
+    truncation and padding are turned off for batok and HF alike: whole texts are timed."""
     import batok
 
     tok = batok.Tokenizer.from_file(path)
+    tok.no_truncation()
+    tok.no_padding()
     n = _cores(threads)
     v = batok.__version__
     numpy_note = "numpy output (flat ids + offsets), one call per chunk of documents"
@@ -988,6 +991,8 @@ def tokenizer_json_runners(
         import tokenizers
 
         hf = tokenizers.Tokenizer.from_file(str(path))
+        hf.no_truncation()
+        hf.no_padding()
         return [
             Runner(
                 "HF tokenizers",
@@ -1002,6 +1007,8 @@ def tokenizer_json_runners(
         import tokenizers
 
         hf = tokenizers.Tokenizer.from_file(str(path))
+        hf.no_truncation()
+        hf.no_padding()
         runners: PeerList = [
             Runner(
                 "HF tokenizers",
