@@ -355,7 +355,9 @@ impl PyTokenizer {
                 .list(py, &self.encode(py, text, add_special_tokens)?.inner.ids);
         }
         let t = &self.inner;
-        let ids = py.allow_threads(|| guard(|| t.encode_ids(text, add_special_tokens)))?;
+        let ids = py
+            .allow_threads(|| guard(|| t.encode_ids(text, add_special_tokens)))?
+            .map_err(to_py)?;
         self.ints.list(py, &ids)
     }
 
@@ -370,7 +372,8 @@ impl PyTokenizer {
             return Ok(self.encode(py, text, add_special_tokens)?.inner.len());
         }
         let t = &self.inner;
-        py.allow_threads(|| guard(|| t.count_tokens(text, add_special_tokens)))
+        py.allow_threads(|| guard(|| t.count_tokens(text, add_special_tokens)))?
+            .map_err(to_py)
     }
 
     #[pyo3(signature = (texts, add_special_tokens = true, num_threads = 0))]
