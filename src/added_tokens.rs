@@ -6,7 +6,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Anchored, Input, MatchKind, 
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::OnceLock;
 
-use crate::error::{cannot_encode, Error, Result};
+use crate::error::{Error, Result};
 use crate::normalizer::Normalizer;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,18 +191,19 @@ impl AddedVocab {
     }
 
     /// Split text on the tokens that match before normalization.
-    pub fn split_raw(&self, text: &str) -> Vec<Piece> {
+    pub fn split_raw(&self, text: &str) -> Result<Vec<Piece>> {
         self.split(self.raw.as_ref(), text)
     }
 
     /// Split normalized text on the tokens that match after normalization.
-    pub fn split_normalized(&self, text: &str) -> Vec<Piece> {
+    pub fn split_normalized(&self, text: &str) -> Result<Vec<Piece>> {
         self.split(self.normalized.as_ref(), text)
     }
 
-    fn split(&self, m: Option<&Matcher>, text: &str) -> Vec<Piece> {
+    /// Fails (`CannotEncode`) where a token cannot be cut out, as `tokenizers` fails there.
+    fn split(&self, m: Option<&Matcher>, text: &str) -> Result<Vec<Piece>> {
         let Some(m) = m else {
-            return vec![(0, text.len(), None)];
+            return Ok(vec![(0, text.len(), None)]);
         };
         let (starts_word, ends_word) = word_re();
         let mut out = Vec::new();
@@ -223,11 +224,11 @@ impl AddedVocab {
                     }
                 }
                 if !text.is_char_boundary(mat.start()) {
-                    cannot_encode(
+                    return Err(Error::cannot_encode(
                         "an added token whose content the normalizer makes empty matches \
                          inside a character, where `tokenizers` fails too; make the token's \
                          content survive the normalizer, or set its normalized to false",
-                    );
+                    ));
                 }
             }
             from = mat.end();
@@ -252,11 +253,11 @@ impl AddedVocab {
             }
             if start > stop {
                 // lstrip ran back into the whitespace an rstrip before it took.
-                cannot_encode(format!(
+                return Err(Error::cannot_encode(format!(
                     "added token {:?} (lstrip) starts inside the whitespace that the token \
                      before it took (rstrip), where `tokenizers` fails too",
                     t.content
-                ));
+                )));
             }
             if last < start {
                 out.push((last, start, None));
@@ -270,7 +271,7 @@ impl AddedVocab {
         if last != text.len() {
             out.push((last, text.len(), None));
         }
-        out
+        Ok(out)
     }
 }
 
@@ -294,7 +295,7 @@ mod tests {
     fn leftmost_longest() {
         let v = AddedVocab::new(vec![tok(1, "<s>"), tok(2, "<s><s>")], None).unwrap();
         assert_eq!(
-            v.split_raw("a<s><s>b"),
+            v.split_raw("a<s><s>b").unwrap(),
             [(0, 1, None), (1, 7, Some(2)), (7, 8, None)]
         );
     }
@@ -306,7 +307,7 @@ mod tests {
         t.rstrip = true;
         let v = AddedVocab::new(vec![t], None).unwrap();
         assert_eq!(
-            v.split_raw("a  <m> b"),
+            v.split_raw("a  <m> b").unwrap(),
             [(0, 1, None), (1, 7, Some(5)), (7, 8, None)]
         );
     }
@@ -351,6 +352,7 @@ mod tests {
                     .collect();
                 let got: Vec<(usize, usize)> = v
                     .split_raw(&text)
+                    .unwrap()
                     .into_iter()
                     .filter(|p| p.2.is_some())
                     .map(|p| (p.0, p.1))
@@ -360,13 +362,14 @@ mod tests {
         }
     }
 
-    fn cannot_encode_message(f: impl FnOnce() -> Vec<Piece>) -> String {
-        let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_err();
-        crate::caught_panic::message(payload.as_ref())
+    fn cannot_encode_message(split: Result<Vec<Piece>>) -> String {
+        let e = split.unwrap_err();
+        assert_eq!(e.kind, crate::error::ErrorKind::CannotEncode);
+        e.message
     }
 
     /// An lstrip token that starts inside the whitespace the token before it took (rstrip)
-    /// cannot be cut out: `tokenizers` fails there, and batok stops with `CANNOT_ENCODE`. One
+    /// cannot be cut out: `tokenizers` fails there, and so does batok (`CannotEncode`). One
     /// that ends where that whitespace ends is empty, and no token.
     #[test]
     fn lstrip_into_the_whitespace_an_rstrip_took() {
@@ -375,9 +378,12 @@ mod tests {
         let mut second = tok(11, "\n");
         second.lstrip = true;
         let v = AddedVocab::new(vec![first, second], None).unwrap();
-        assert_eq!(v.split_raw("<s> \na"), [(0, 5, Some(10)), (5, 6, None)]);
-        let what = cannot_encode_message(|| v.split_raw("<s> \n a"));
-        assert!(what.starts_with(crate::error::CANNOT_ENCODE), "{what}");
+        assert_eq!(
+            v.split_raw("<s> \na").unwrap(),
+            [(0, 5, Some(10)), (5, 6, None)]
+        );
+        let what = cannot_encode_message(v.split_raw("<s> \n a"));
+        assert!(what.starts_with("cannot encode this text: "), "{what}");
     }
 
     /// A `normalized` token whose content the normalizer empties is an empty pattern, as in
@@ -393,15 +399,18 @@ mod tests {
         let mut t = tok(7, " ");
         t.normalized = true;
         let v = AddedVocab::new(vec![t.clone()], Some(&strip)).unwrap();
-        assert_eq!(v.split_normalized("ab"), [(0, 1, None), (1, 2, None)]);
-        assert_eq!(v.split_normalized(""), []);
-        let what = cannot_encode_message(|| v.split_normalized("a\u{e9}"));
-        assert!(what.starts_with(crate::error::CANNOT_ENCODE), "{what}");
+        assert_eq!(
+            v.split_normalized("ab").unwrap(),
+            [(0, 1, None), (1, 2, None)]
+        );
+        assert_eq!(v.split_normalized("").unwrap(), []);
+        let what = cannot_encode_message(v.split_normalized("a\u{e9}"));
+        assert!(what.starts_with("cannot encode this text: "), "{what}");
         t.lstrip = true;
         t.rstrip = true;
         let v = AddedVocab::new(vec![t], Some(&strip)).unwrap();
         assert_eq!(
-            v.split_normalized("a b"),
+            v.split_normalized("a b").unwrap(),
             [(0, 1, None), (1, 2, Some(7)), (2, 3, None)]
         );
     }
@@ -412,12 +421,18 @@ mod tests {
     #[test]
     fn the_later_of_two_tokens_with_one_id_is_looked_for() {
         let v = AddedVocab::new(vec![tok(5, "<X>"), tok(5, "zz")], None).unwrap();
-        assert_eq!(v.split_raw("<X>zz"), [(0, 3, None), (3, 5, Some(5))]);
+        assert_eq!(
+            v.split_raw("<X>zz").unwrap(),
+            [(0, 3, None), (3, 5, Some(5))]
+        );
         let (mut first, mut second) = (tok(5, "<X>"), tok(5, "zz"));
         first.normalized = true;
         second.normalized = true;
         let v = AddedVocab::new(vec![first, second], Some(&Normalizer::Lowercase)).unwrap();
-        assert_eq!(v.split_normalized("<x>zz"), [(0, 3, Some(5)), (3, 5, None)]);
+        assert_eq!(
+            v.split_normalized("<x>zz").unwrap(),
+            [(0, 3, Some(5)), (3, 5, None)]
+        );
         assert_eq!(v.text_of(5), Some("<x>"));
     }
 
@@ -426,7 +441,10 @@ mod tests {
         let mut t = tok(5, "ab");
         t.single_word = true;
         let v = AddedVocab::new(vec![t], None).unwrap();
-        assert_eq!(v.split_raw("xab"), [(0, 3, None)]);
-        assert_eq!(v.split_raw("x ab"), [(0, 2, None), (2, 4, Some(5))]);
+        assert_eq!(v.split_raw("xab").unwrap(), [(0, 3, None)]);
+        assert_eq!(
+            v.split_raw("x ab").unwrap(),
+            [(0, 2, None), (2, 4, Some(5))]
+        );
     }
 }

@@ -17,6 +17,10 @@ pub enum ErrorKind {
     Regex,
     /// Anything else the caller passed that cannot be processed.
     Input,
+    /// A text this tokenizer cannot encode (`tokenizers` fails on the same text): a char no
+    /// token covers with no unknown token to stand for it, or an added token that cannot be
+    /// cut out. No bug, and nothing wrong with the file as `tokenizers` reads it.
+    CannotEncode,
 }
 
 #[derive(Debug, Clone)]
@@ -36,6 +40,14 @@ impl Error {
     pub fn config(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Config, message)
     }
+
+    /// This tokenizer cannot encode the text, for the reason `why`.
+    pub fn cannot_encode(why: impl fmt::Display) -> Self {
+        Error::new(
+            ErrorKind::CannotEncode,
+            format!("cannot encode this text: {why}"),
+        )
+    }
 }
 
 impl fmt::Display for Error {
@@ -47,13 +59,3 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 pub type Result<T> = std::result::Result<T, Error>;
-
-/// The start of a panic message that reports no bug but a text this tokenizer cannot encode,
-/// found deep in the pipeline where no error can be returned (`tokenizers` fails on the same
-/// text). The Python layer raises a ValueError with the rest of the message.
-pub const CANNOT_ENCODE: &str = "cannot encode this text: ";
-
-/// Stop encoding: this tokenizer cannot encode the text, for the reason `why`.
-pub fn cannot_encode(why: impl fmt::Display) -> ! {
-    panic!("{CANNOT_ENCODE}{why}")
-}

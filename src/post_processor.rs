@@ -1,6 +1,7 @@
 //! Post-processors: offsets trimming and the special tokens around a sequence (BOS/EOS, CLS/SEP).
 
 use crate::encoding::Encoding;
+use crate::error::Result;
 use crate::pre_tokenizer::byte_level::byte_to_char;
 
 #[derive(Debug, Clone)]
@@ -315,21 +316,22 @@ impl PostProcessor {
 
     /// `process(..).ids` for ids alone, appended to `out`: `seq` appends the sequence's ids,
     /// and the special tokens are written around them in place. Offsets trimming cannot change
-    /// ids, so only the special tokens around the sequence matter.
+    /// ids, so only the special tokens around the sequence matter. An error of `seq` is
+    /// returned as it is, with whatever was appended before it.
     pub fn append_ids(
         &self,
         add_special_tokens: bool,
         out: &mut Vec<u32>,
-        seq: &mut dyn FnMut(&mut Vec<u32>),
-    ) {
+        seq: &mut dyn FnMut(&mut Vec<u32>) -> Result<()>,
+    ) -> Result<()> {
         match self {
-            PostProcessor::ByteLevel { .. } => seq(out),
+            PostProcessor::ByteLevel { .. } => seq(out)?,
             PostProcessor::Roberta { .. } | PostProcessor::Bert { .. } if !add_special_tokens => {
-                seq(out)
+                seq(out)?
             }
             PostProcessor::Roberta { sep, cls, .. } | PostProcessor::Bert { sep, cls } => {
                 out.push(cls.1);
-                seq(out);
+                seq(out)?;
                 out.push(sep.1);
             }
             PostProcessor::Template {
@@ -346,7 +348,7 @@ impl PostProcessor {
                                 out.extend_from_slice(&st.ids);
                             }
                         }
-                        TemplatePiece::Sequence { second: false, .. } => seq(out),
+                        TemplatePiece::Sequence { second: false, .. } => seq(out)?,
                         _ => {}
                     }
                 }
@@ -358,12 +360,12 @@ impl PostProcessor {
                     .iter()
                     .filter(|p| !matches!(p, PostProcessor::ByteLevel { .. }));
                 match (rest.next(), rest.next()) {
-                    (None, _) => seq(out),
-                    (Some(p), None) => p.append_ids(add_special_tokens, out, seq),
+                    (None, _) => seq(out)?,
+                    (Some(p), None) => p.append_ids(add_special_tokens, out, seq)?,
                     // Later steps see the pieces the first one made: run them on the ids.
                     _ => {
                         let mut ids = Vec::new();
-                        seq(&mut ids);
+                        seq(&mut ids)?;
                         let mut e = Encoding::default();
                         for id in ids {
                             e.push(id, String::new(), (0, 0), false);
@@ -373,6 +375,7 @@ impl PostProcessor {
                 }
             }
         }
+        Ok(())
     }
 }
 
@@ -414,7 +417,11 @@ mod tests {
         assert_eq!(e.ids, [0, 0, 2]);
         assert_eq!(e.special_tokens_mask, [1, 0, 1]);
         let mut ids = Vec::new();
-        p.append_ids(true, &mut ids, &mut |o| o.push(0));
+        p.append_ids(true, &mut ids, &mut |o| {
+            o.push(0);
+            Ok(())
+        })
+        .unwrap();
         assert_eq!(ids, [0, 0, 2]);
     }
 
@@ -507,7 +514,11 @@ mod tests {
             for add in [true, false] {
                 let expected = p.process(abc(), add).ids;
                 let mut out = vec![99];
-                p.append_ids(add, &mut out, &mut |o| o.extend([0, 1, 2]));
+                p.append_ids(add, &mut out, &mut |o| {
+                    o.extend([0, 1, 2]);
+                    Ok(())
+                })
+                .unwrap();
                 assert_eq!(out[0], 99, "{p:?}");
                 assert_eq!(out[1..], expected, "{p:?}, add_special_tokens={add}");
             }

@@ -434,6 +434,27 @@ impl CharOffsets {
     }
 }
 
+/// The first error of fallible steps that a callback-driven loop runs (one that cannot stop
+/// early, such as a pattern's `for_each_isolated`): once a step fails, the rest are skipped.
+#[derive(Default)]
+struct FirstError(Option<Error>);
+
+impl FirstError {
+    #[inline]
+    fn step(&mut self, f: impl FnOnce() -> Result<()>) {
+        if self.0.is_none() {
+            if let Err(e) = f() {
+                self.0 = Some(e);
+            }
+        }
+    }
+
+    /// The error, if a step failed.
+    fn check(&mut self) -> Result<()> {
+        self.0.take().map_or(Ok(()), Err)
+    }
+}
+
 impl Tokenizer {
     pub fn new(
         added: AddedVocab,
@@ -506,18 +527,21 @@ impl Tokenizer {
     /// Every token of `text`: id, token string, byte offsets in `text`, and its word (the index
     /// of the piece it comes from, counted as `tokenizers` counts its splits: each added token
     /// and each non-empty pre-tokenized piece is one).
-    fn run<F: FnMut(u32, &str, (usize, usize), u32)>(&self, text: &str, mut emit: F) {
+    /// Fails (`CannotEncode`) on a text this tokenizer cannot encode, once the tokens before
+    /// the failure are emitted.
+    fn run<F: FnMut(u32, &str, (usize, usize), u32)>(&self, text: &str, mut emit: F) -> Result<()> {
         let mut word = 0;
-        for (s, e, id) in self.added.split_raw(text) {
+        for (s, e, id) in self.added.split_raw(text)? {
             match id {
                 Some(id) => {
                     emit(id, &text[s..e], (s, e), word);
                     word += 1;
                 }
-                None if s < e => self.run_segment(text, s, e, &mut word, &mut emit),
+                None if s < e => self.run_segment(text, s, e, &mut word, &mut emit)?,
                 None => {}
             }
         }
+        Ok(())
     }
 
     /// Everything after added-token matching, for `text[s..e]`; `word` counts pieces.
@@ -528,7 +552,7 @@ impl Tokenizer {
         e: usize,
         word: &mut u32,
         emit: &mut F,
-    ) {
+    ) -> Result<()> {
         SCRATCH.with(|cell| {
             let mut guard = cell.borrow_mut();
             let Work {
@@ -542,9 +566,9 @@ impl Tokenizer {
                 norm.normalize(&mut n);
             }
             if n.is_empty() {
-                return;
+                return Ok(());
             }
-            for (ns, ne, nid) in self.added.split_normalized(&n.text) {
+            for (ns, ne, nid) in self.added.split_normalized(&n.text)? {
                 if let Some(id) = nid {
                     emit(id, &n.text[ns..ne], n.original_range(ns..ne), *word);
                     *word += 1;
@@ -566,7 +590,7 @@ impl Tokenizer {
                             continue;
                         }
                         out.clear();
-                        self.model.tokenize(&n.text[a..b], scratch, out);
+                        self.model.tokenize(&n.text[a..b], scratch, out)?;
                         for t in out.iter() {
                             let tok = self.model.token_text(t, &n.text[a..b]);
                             emit(t.id, tok, n.original_range(a + t.start..a + t.end), *word);
@@ -589,7 +613,7 @@ impl Tokenizer {
                         continue;
                     }
                     out.clear();
-                    self.model.tokenize(&p.text, scratch, out);
+                    self.model.tokenize(&p.text, scratch, out)?;
                     for t in out.iter() {
                         let tok = self.model.token_text(t, &p.text);
                         emit(t.id, tok, p.original_range(t.start..t.end), *word);
@@ -597,15 +621,16 @@ impl Tokenizer {
                     *word += 1;
                 }
             }
+            Ok(())
         })
     }
 
     /// Ids only, through a shortcut where one applies.
-    fn run_ids(&self, text: &str, ids: &mut Vec<u32>) {
+    fn run_ids(&self, text: &str, ids: &mut Vec<u32>) -> Result<()> {
         let Some(fast) = &self.fast else {
             return self.run(text, |id, _, _, _| ids.push(id));
         };
-        for (s, e, id) in self.added.split_raw(text) {
+        for (s, e, id) in self.added.split_raw(text)? {
             if let Some(id) = id {
                 ids.push(id);
                 continue;
@@ -627,15 +652,15 @@ impl Tokenizer {
                         seg
                     };
                     if !self.added.has_normalized() {
-                        self.byte_level_ids(seg, pattern, ids);
+                        self.byte_level_ids(seg, pattern, ids)?;
                         continue;
                     }
                     // Tokens marked `normalized` are found in the normalized text, between
                     // the raw tokens, and each piece between them is split on its own.
-                    for (a, b, id) in self.added.split_normalized(seg) {
+                    for (a, b, id) in self.added.split_normalized(seg)? {
                         match id {
                             Some(id) => ids.push(id),
-                            None if a < b => self.byte_level_ids(&seg[a..b], pattern, ids),
+                            None if a < b => self.byte_level_ids(&seg[a..b], pattern, ids)?,
                             None => {}
                         }
                     }
@@ -651,23 +676,24 @@ impl Tokenizer {
                         prepend: *prepend,
                         joins,
                     };
-                    self.sentencepiece_ids(&text[s..e], at_start, &words, ids)
+                    self.sentencepiece_ids(&text[s..e], at_start, &words, ids)?
                 }
                 FastIds::Words {
                     replacement,
                     prepend,
                 } => self.normalized_ids(&text[s..e], ids, |piece, ids| {
                     self.word_ids(piece, *replacement, *prepend, ids)
-                }),
+                })?,
                 FastIds::Cut(plan) => self.normalized_ids(&text[s..e], ids, |piece, ids| {
                     self.cut_ids(piece, plan, ids)
-                }),
+                })?,
             }
         }
+        Ok(())
     }
 
     /// Ids of a piece of normalized text through a `FastIds::Cut` plan.
-    fn cut_ids(&self, seg: &str, plan: &CutPlan, ids: &mut Vec<u32>) {
+    fn cut_ids(&self, seg: &str, plan: &CutPlan, ids: &mut Vec<u32>) -> Result<()> {
         SCRATCH.with(|cell| {
             let mut guard = cell.borrow_mut();
             let Work {
@@ -684,7 +710,7 @@ impl Tokenizer {
             cache::with(&self.ids_cache, |cache| {
                 let mut piece = |a: usize, b: usize| {
                     if a == b || cache.lookup_in(seg.as_bytes(), a, b, ids) {
-                        return;
+                        return Ok(());
                     }
                     let first = ids.len();
                     let word = match plan.byte_level {
@@ -699,19 +725,25 @@ impl Tokenizer {
                     subs.push((0, word.len()));
                     plan.after.iter().for_each(|t| t.cut(word, subs));
                     for &(x, y) in subs.iter() {
-                        self.model_ids(&word[x..y], scratch, out, ids);
+                        self.model_ids(&word[x..y], scratch, out, ids)?;
                     }
                     cache.store(&seg.as_bytes()[a..b], &ids[first..], true);
+                    Ok(())
                 };
+                let mut failed = FirstError::default();
                 for &(a, b) in pieces.iter() {
                     match plan.byte_level {
                         Some(true) => byte_level::gpt2_pattern()
-                            .for_each_isolated(&seg[a..b], |x, y| piece(a + x, a + y)),
-                        _ => piece(a, b),
+                            .for_each_isolated(&seg[a..b], |x, y| {
+                                failed.step(|| piece(a + x, a + y))
+                            }),
+                        _ => piece(a, b)?,
                     }
+                    failed.check()?;
                 }
+                Ok(())
             })
-        });
+        })
     }
 
     /// `text` normalized as a plain string: its normalized added tokens pushed as ids, every
@@ -720,8 +752,8 @@ impl Tokenizer {
         &self,
         text: &str,
         ids: &mut Vec<u32>,
-        mut piece: impl FnMut(&str, &mut Vec<u32>),
-    ) {
+        mut piece: impl FnMut(&str, &mut Vec<u32>) -> Result<()>,
+    ) -> Result<()> {
         let normalized;
         let seg = match &self.normalizer {
             Some(norm) => {
@@ -730,17 +762,18 @@ impl Tokenizer {
             }
             None => text,
         };
-        for (a, b, id) in self.added.split_normalized(seg) {
+        for (a, b, id) in self.added.split_normalized(seg)? {
             match id {
                 Some(id) => ids.push(id),
-                None if a < b => piece(&seg[a..b], ids),
+                None if a < b => piece(&seg[a..b], ids)?,
                 None => {}
             }
         }
+        Ok(())
     }
 
     /// Ids of a piece of normalized text through `FastIds::Words`.
-    fn word_ids(&self, seg: &str, r: char, prepend: bool, ids: &mut Vec<u32>) {
+    fn word_ids(&self, seg: &str, r: char, prepend: bool, ids: &mut Vec<u32>) -> Result<()> {
         SCRATCH.with(|cell| {
             let mut guard = cell.borrow_mut();
             let Work {
@@ -764,18 +797,19 @@ impl Tokenizer {
                     let mut start = 0;
                     for (i, _) in word.match_indices(r) {
                         if i > start {
-                            self.model_ids(&word[start..i], scratch, out, ids);
+                            self.model_ids(&word[start..i], scratch, out, ids)?;
                             start = i;
                         }
                     }
-                    self.model_ids(&word[start..], scratch, out, ids);
+                    self.model_ids(&word[start..], scratch, out, ids)?;
                     cache.store(w.as_bytes(), &ids[first..], true);
                 }
+                Ok(())
             })
-        });
+        })
     }
 
-    fn byte_level_ids(&self, seg: &str, pattern: &Pattern, ids: &mut Vec<u32>) {
+    fn byte_level_ids(&self, seg: &str, pattern: &Pattern, ids: &mut Vec<u32>) -> Result<()> {
         SCRATCH.with(|cell| {
             let mut guard = cell.borrow_mut();
             let Work {
@@ -785,19 +819,22 @@ impl Tokenizer {
                 ..
             } = &mut *guard;
             cache::with(&self.ids_cache, |cache| {
-                let piece = |a: usize, b: usize| {
+                let mut piece = |a: usize, b: usize| {
                     if a == b || cache.lookup_in(seg.as_bytes(), a, b, ids) {
-                        return;
+                        return Ok(());
                     }
                     let raw = &seg.as_bytes()[a..b];
                     word.clear();
                     byte_level::push_byte_text(raw, word);
-                    self.model_ids(word, scratch, out, ids);
+                    self.model_ids(word, scratch, out, ids)?;
                     cache.store(raw, &ids[ids.len() - out.len()..], true);
+                    Ok(())
                 };
-                pattern.for_each_isolated(seg, piece);
+                let mut failed = FirstError::default();
+                pattern.for_each_isolated(seg, |a, b| failed.step(|| piece(a, b)));
+                failed.check()
             })
-        });
+        })
     }
 
     /// The model's ids for `word`, appended to `ids` (`out` is scratch, left holding the
@@ -808,17 +845,24 @@ impl Tokenizer {
         scratch: &mut Scratch,
         out: &mut Vec<PieceToken>,
         ids: &mut Vec<u32>,
-    ) {
+    ) -> Result<()> {
         out.clear();
-        self.model.tokenize_uncached(word, scratch, out);
+        self.model.tokenize_uncached(word, scratch, out)?;
         ids.extend(out.iter().map(|t| t.id));
+        Ok(())
     }
 
     /// SentencePiece-style ids: spaces read as `r`, and a word starts at each `r` that follows
     /// another char. Words are found and cached as written (a space and `r` both read as
     /// `r`), so the replaced text is built only for a word the cache lacks; the first word,
     /// when `r` is prepended to it, is keyed with a space in front.
-    fn sentencepiece_ids(&self, seg: &str, at_start: bool, words: &Words, ids: &mut Vec<u32>) {
+    fn sentencepiece_ids(
+        &self,
+        seg: &str,
+        at_start: bool,
+        words: &Words,
+        ids: &mut Vec<u32>,
+    ) -> Result<()> {
         let Words { r, prepend, joins } = *words;
         let mut buf = [0u8; 4];
         let r_bytes = r.encode_utf8(&mut buf).as_bytes();
@@ -850,12 +894,13 @@ impl Tokenizer {
                         &seg[a..b]
                     };
                     if key.is_empty() || cache.lookup(key.as_bytes(), ids) {
-                        return;
+                        return Ok(());
                     }
                     word.clear();
                     word.extend(key.chars().map(|c| if c == ' ' { r } else { c }));
-                    self.model_ids(word, scratch, out, ids);
+                    self.model_ids(word, scratch, out, ids)?;
                     cache.store(key.as_bytes(), &ids[ids.len() - out.len()..], true);
+                    Ok(())
                 };
                 let lead = r_bytes[0];
                 let (mut start, mut first) = (0, true);
@@ -874,43 +919,45 @@ impl Tokenizer {
                         continue;
                     };
                     if i != sep_end && !joins.iter().any(|j| j.at(seg, i, add, r)) {
-                        flush(start, i, first);
+                        flush(start, i, first)?;
                         (start, first) = (i, false);
                     }
                     sep_end = i + len;
                     i += len;
                 }
-                flush(start, bytes.len(), first);
+                flush(start, bytes.len(), first)
             })
-        });
+        })
     }
 
     /// One text through the pipeline up to the post-processor, every token with `type_id`.
-    fn encode_sequence(&self, text: &str, type_id: u32) -> Encoding {
+    fn encode_sequence(&self, text: &str, type_id: u32) -> Result<Encoding> {
         let conv = CharOffsets::new(text);
         let mut enc = Encoding::default();
         self.run(text, |id, tok, off, word| {
             enc.push(id, tok.to_string(), conv.convert(off), false);
             *enc.words.last_mut().expect("just pushed") = Some(word);
-        });
+        })?;
         if type_id != 0 {
             enc.type_ids.iter_mut().for_each(|t| *t = type_id);
         }
-        enc
+        Ok(enc)
     }
 
-    pub fn encode(&self, text: &str, add_special_tokens: bool) -> Encoding {
-        let enc = self.encode_sequence(text, 0);
-        self.post_process(enc, None, add_special_tokens)
+    /// Fails (`ErrorKind::CannotEncode`) on a text this tokenizer cannot encode, where
+    /// `tokenizers` fails too; so does every other encode.
+    pub fn encode(&self, text: &str, add_special_tokens: bool) -> Result<Encoding> {
+        let enc = self.encode_sequence(text, 0)?;
+        Ok(self.post_process(enc, None, add_special_tokens))
     }
 
     /// A pair of texts as `tokenizers` encodes it: each text on its own (the second with type
     /// id 1), then the post-processor's pair template around both. Offsets are relative to
     /// each token's own text.
-    pub fn encode_pair(&self, a: &str, b: &str, add_special_tokens: bool) -> Encoding {
-        let first = self.encode_sequence(a, 0);
-        let second = self.encode_sequence(b, 1);
-        self.post_process(first, Some(second), add_special_tokens)
+    pub fn encode_pair(&self, a: &str, b: &str, add_special_tokens: bool) -> Result<Encoding> {
+        let first = self.encode_sequence(a, 0)?;
+        let second = self.encode_sequence(b, 1)?;
+        Ok(self.post_process(first, Some(second), add_special_tokens))
     }
 
     fn post_process(
@@ -937,13 +984,13 @@ impl Tokenizer {
     /// Words given already split (`tokenizers`' pre-tokenized input): each word through the
     /// pipeline as a whole text of its own, its tokens numbered with the word's index and
     /// their offsets within the word.
-    fn encode_words_sequence<S: AsRef<str>>(&self, words: &[S], type_id: u32) -> Encoding {
+    fn encode_words_sequence<S: AsRef<str>>(&self, words: &[S], type_id: u32) -> Result<Encoding> {
         let parts = words.iter().enumerate().map(|(i, w)| {
-            let mut e = self.encode_sequence(w.as_ref(), type_id);
+            let mut e = self.encode_sequence(w.as_ref(), type_id)?;
             e.words.iter_mut().for_each(|x| *x = Some(i as u32));
-            e
+            Ok(e)
         });
-        Encoding::merge(parts.collect())
+        Ok(Encoding::merge(parts.collect::<Result<_>>()?))
     }
 
     /// A text, or a pair, under `limits`: truncated before the special tokens are added (each
@@ -969,8 +1016,8 @@ impl Tokenizer {
         add_special_tokens: bool,
         limits: &Limits,
     ) -> Result<Encoding> {
-        let mut first = a.encode_in(self, 0);
-        let mut second = b.map(|b| b.encode_in(self, 1));
+        let mut first = a.encode_in(self, 0)?;
+        let mut second = b.map(|b| b.encode_in(self, 1)).transpose()?;
         if let Some(t) = &limits.truncation {
             let added = match &self.post_processor {
                 Some(p) if add_special_tokens => p.added_tokens(second.is_some()),
@@ -1008,22 +1055,30 @@ impl Tokenizer {
         items: &[(S, Option<S>)],
         add_special_tokens: bool,
         threads: usize,
-    ) -> Vec<Encoding> {
+    ) -> Result<Vec<Encoding>> {
         crate::batch::map(items, threads, |(a, b)| match b {
             Some(b) => self.encode_pair(a.as_ref(), b.as_ref(), add_special_tokens),
             None => self.encode(a.as_ref(), add_special_tokens),
         })
+        .into_iter()
+        .collect()
     }
 
     /// Ids only: the same result as `encode(..).ids` without building tokens and offsets.
-    pub fn encode_ids(&self, text: &str, add_special_tokens: bool) -> Vec<u32> {
+    pub fn encode_ids(&self, text: &str, add_special_tokens: bool) -> Result<Vec<u32>> {
         let mut ids = Vec::with_capacity(text.len() / 3 + 8);
-        self.encode_ids_append(text, add_special_tokens, &mut ids);
-        ids
+        self.encode_ids_append(text, add_special_tokens, &mut ids)?;
+        Ok(ids)
     }
 
-    /// `encode_ids`, appended to `out`: batch runs encode text after text into one vector.
-    pub fn encode_ids_append(&self, text: &str, add_special_tokens: bool, out: &mut Vec<u32>) {
+    /// `encode_ids`, appended to `out`: batch runs encode text after text into one vector. On
+    /// an error, `out` may hold part of the text's ids.
+    pub fn encode_ids_append(
+        &self,
+        text: &str,
+        add_special_tokens: bool,
+        out: &mut Vec<u32>,
+    ) -> Result<()> {
         match &self.post_processor {
             Some(p) => p.append_ids(add_special_tokens, out, &mut |o| self.run_ids(text, o)),
             None => self.run_ids(text, out),
@@ -1032,12 +1087,12 @@ impl Tokenizer {
 
     /// `encode_ids(..).len()`, with the ids written into a per-thread buffer rather than a new
     /// vector (so a template that drops or repeats the sequence counts as it encodes).
-    pub fn count_tokens(&self, text: &str, add_special_tokens: bool) -> usize {
+    pub fn count_tokens(&self, text: &str, add_special_tokens: bool) -> Result<usize> {
         SCRATCH_IDS.with(|v| {
             let mut v = v.borrow_mut();
             v.clear();
-            self.encode_ids_append(text, add_special_tokens, &mut v);
-            v.len()
+            self.encode_ids_append(text, add_special_tokens, &mut v)?;
+            Ok(v.len())
         })
     }
 
@@ -1070,17 +1125,17 @@ impl Tokenizer {
 /// One sequence to encode: a text, or a text already split into words.
 pub trait Input: Sync {
     /// Through the pipeline up to the post-processor, every token with `type_id`.
-    fn encode_in(&self, t: &Tokenizer, type_id: u32) -> Encoding;
+    fn encode_in(&self, t: &Tokenizer, type_id: u32) -> Result<Encoding>;
 }
 
 impl Input for str {
-    fn encode_in(&self, t: &Tokenizer, type_id: u32) -> Encoding {
+    fn encode_in(&self, t: &Tokenizer, type_id: u32) -> Result<Encoding> {
         t.encode_sequence(self, type_id)
     }
 }
 
 impl<S: AsRef<str> + Sync> Input for [S] {
-    fn encode_in(&self, t: &Tokenizer, type_id: u32) -> Encoding {
+    fn encode_in(&self, t: &Tokenizer, type_id: u32) -> Result<Encoding> {
         t.encode_words_sequence(self, type_id)
     }
 }
@@ -1095,6 +1150,57 @@ mod tests {
                 "merges": []}}, "post_processor": {post_processor}}}"#
         );
         from_json(&file).unwrap()
+    }
+
+    /// A text the model cannot encode fails every encode with `CannotEncode`, on the full
+    /// pipeline and on each ids shortcut, every time (a failure is not cached), and leaves the
+    /// tokenizer as it was for the next text.
+    #[test]
+    fn a_text_the_model_cannot_encode_fails_every_encode() {
+        let bpe = r#""model": {"type": "BPE", "unk_token": "<missing>", "merges": [["a", "b"]],
+            "vocab": {"a": 0, "b": 1, "ab": 2, "\u2581": 3, "\u2581a": 4, " ": 5}}"#;
+        let byte_bpe = r#""model": {"type": "BPE", "unk_token": "<missing>", "merges": [],
+            "vocab": {"a": 0, "b": 1, "\u0120": 2}}"#;
+        let unigram = r#""model": {"type": "Unigram", "unk_id": null,
+            "vocab": [["\u2581", -1.0], ["a", -1.0], ["b", -1.0], ["ab", -0.5]]}"#;
+        let metaspace = r#"{"type": "Metaspace", "replacement": "\u2581",
+            "prepend_scheme": "always", "split": true}"#;
+        let files = [
+            // Cut (no pre-tokenizer), then ByteLevel, SentencePiece and Words shortcuts.
+            format!("{{{bpe}}}"),
+            format!(
+                r#"{{"pre_tokenizer": {{"type": "ByteLevel", "add_prefix_space": false,
+                    "trim_offsets": true, "use_regex": true}}, {byte_bpe}}}"#
+            ),
+            format!(
+                r#"{{"normalizer": {{"type": "Sequence", "normalizers": [
+                    {{"type": "Prepend", "prepend": "\u2581"}},
+                    {{"type": "Replace", "pattern": {{"String": " "}}, "content": "\u2581"}}]}},
+                    {bpe}}}"#
+            ),
+            format!(
+                r#"{{"pre_tokenizer": {{"type": "Sequence", "pretokenizers": [
+                    {{"type": "WhitespaceSplit"}}, {metaspace}]}}, {unigram}}}"#
+            ),
+        ];
+        for file in &files {
+            let t = from_json(file).unwrap();
+            let good = t.encode_ids("ab ab", true).unwrap();
+            assert!(!good.is_empty(), "{file}");
+            for _ in 0..2 {
+                let errors = [
+                    t.encode("ab x", true).map(|_| ()).unwrap_err(),
+                    t.encode_pair("ab", "x", true).map(|_| ()).unwrap_err(),
+                    t.encode_ids("ab x", true).map(|_| ()).unwrap_err(),
+                    t.count_tokens("ab x", true).map(|_| ()).unwrap_err(),
+                ];
+                for e in errors {
+                    assert_eq!(e.kind, super::ErrorKind::CannotEncode, "{file}: {e}");
+                }
+                assert_eq!(t.encode_ids("ab ab", true).unwrap(), good, "{file}");
+                assert_eq!(t.encode("ab ab", true).unwrap().ids, good, "{file}");
+            }
+        }
     }
 
     /// Ids alone (which may take the SentencePiece shortcut) are the pipeline's ids when the
@@ -1124,8 +1230,8 @@ mod tests {
         let t = from_json(&file).unwrap();
         for text in ["\n\n x", " \n a", "a\n\nx x\n", "\n"] {
             assert_eq!(
-                t.encode_ids(text, true),
-                t.encode(text, true).ids,
+                t.encode_ids(text, true).unwrap(),
+                t.encode(text, true).unwrap().ids,
                 "{text:?}"
             );
         }
@@ -1149,8 +1255,8 @@ mod tests {
             let t = from_json(&file).unwrap();
             for text in ["a  b", "a b", "ab  ", " b"] {
                 assert_eq!(
-                    t.encode_ids(text, true),
-                    t.encode(text, true).ids,
+                    t.encode_ids(text, true).unwrap(),
+                    t.encode(text, true).unwrap().ids,
                     "{text:?}"
                 );
             }
@@ -1213,8 +1319,8 @@ mod tests {
             .into();
             for text in crate::test_texts::random_texts(&alphabet, 3_000, 14) {
                 assert_eq!(
-                    t.encode_ids(&text, true),
-                    t.encode(&text, true).ids,
+                    t.encode_ids(&text, true).unwrap(),
+                    t.encode(&text, true).unwrap().ids,
                     "{text:?}"
                 );
             }
@@ -1224,7 +1330,7 @@ mod tests {
     #[test]
     fn pair_offsets_are_relative_to_each_text_in_chars() {
         let t = tiny("null");
-        let e = t.encode_pair("éa", "bé", true);
+        let e = t.encode_pair("éa", "bé", true).unwrap();
         assert_eq!(e.ids, [2, 0, 1, 2]);
         assert_eq!(e.offsets, [(0, 1), (1, 2), (0, 1), (1, 2)]);
         assert_eq!(e.type_ids, [0, 0, 1, 1]);
@@ -1243,12 +1349,14 @@ mod tests {
                          {"Sequence": {"id": "B", "type_id": 1}}],
                 "special_tokens": {"<s>": {"id": "<s>", "ids": [3], "tokens": ["<s>"]}}}"#,
         );
-        let e = t.encode_pair("a", "b", true);
+        let e = t.encode_pair("a", "b", true).unwrap();
         assert_eq!(e.ids, [3, 0, 3, 1]);
         assert_eq!(e.type_ids, [0, 0, 1, 1]);
         assert_eq!(e.special_tokens_mask, [1, 0, 1, 0]);
         assert_eq!(e.tokens, ["<s>", "a", "<s>", "b"]);
-        let batch = t.encode_pair_batch(&[("a", Some("b")), ("b", Some("")), ("a", None)], true, 2);
+        let batch = t
+            .encode_pair_batch(&[("a", Some("b")), ("b", Some("")), ("a", None)], true, 2)
+            .unwrap();
         assert_eq!(batch[0], e);
         assert_eq!(batch[1].ids, [3, 1, 3]);
         assert_eq!(batch[2].ids, [3, 0]);

@@ -4,7 +4,7 @@ tokenizers (ids as lists) and of `tokenizers` (encodings with tokens and offsets
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from . import _batok
 from ._threads import resolve_num_threads
@@ -648,21 +648,16 @@ class Tokenizer:
         if not tokenize:
             return text
         call_kwargs = dict(tokenizer_kwargs or {})
-        if sanitize_control_tokens:
-            out = self._encode_marked_chats(
-                rendered,
-                is_batched,
-                padding=padding,
-                truncation=truncation,
-                max_length=max_length,
-                add_special_tokens=False,
-                return_tensors=return_tensors,
-                **call_kwargs,
-            )
-            return out if return_dict else out["input_ids"]
         if spans is None:
-            out = self(
-                text,
+            # Marked inputs have an encoder of their own, which reads the marks.
+            encode: Callable[..., Any]
+            args: tuple[Any, ...]
+            if sanitize_control_tokens:
+                encode, args = self._encode_marked_chats, (rendered, is_batched)
+            else:
+                encode, args = self, (text,)
+            out = encode(
+                *args,
                 padding=padding,
                 truncation=truncation,
                 max_length=max_length,

@@ -4,7 +4,7 @@ use super::backtrack::{Backtrack, OnDemand, RankedVocab};
 use super::cache::{get_or_compute, CacheId, MAX_PIECE_LEN};
 use super::merge::{merge_all, Scratch, Symbol};
 use super::pair_map::PairMap;
-use crate::error::cannot_encode;
+use crate::error::Error;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
@@ -349,10 +349,16 @@ impl Bpe {
         self.vocab_r.get(&id).map(|s| s.as_str())
     }
 
-    /// Encode one piece, appending its tokens to `out`.
-    pub fn tokenize(&self, word: &str, scratch: &mut Scratch, out: &mut Vec<PieceToken>) {
+    /// Encode one piece, appending its tokens to `out`. An error (see `tokenize_uncached`)
+    /// leaves `out` as it was.
+    pub fn tokenize(
+        &self,
+        word: &str,
+        scratch: &mut Scratch,
+        out: &mut Vec<PieceToken>,
+    ) -> Result<(), Error> {
         if word.is_empty() {
-            return;
+            return Ok(());
         }
         if word.len() > MAX_PIECE_LEN {
             return self.tokenize_uncached(word, scratch, out);
@@ -360,12 +366,13 @@ impl Bpe {
         // Cached as (id, start, end) triples.
         let mut flat = std::mem::take(&mut scratch.flat);
         flat.clear();
-        get_or_compute(&self.cache, word.as_bytes(), &mut flat, |f| {
+        let done = get_or_compute(&self.cache, word.as_bytes(), &mut flat, |f| {
             let mut toks = Vec::new();
-            self.tokenize_uncached(word, scratch, &mut toks);
+            self.tokenize_uncached(word, scratch, &mut toks)?;
             for t in toks {
                 f.extend_from_slice(&[t.id, t.start as u32, t.end as u32]);
             }
+            Ok(())
         });
         out.extend(flat.chunks_exact(3).map(|c| PieceToken {
             id: c[0],
@@ -373,11 +380,19 @@ impl Bpe {
             end: c[2] as usize,
         }));
         scratch.flat = flat;
+        done
     }
 
     /// `tokenize` without the model's piece cache, for callers that cache the result
-    /// themselves.
-    pub fn tokenize_uncached(&self, word: &str, scratch: &mut Scratch, out: &mut Vec<PieceToken>) {
+    /// themselves. The one error: a char that is in no token, where the model names an
+    /// unknown token that is not in its vocabulary (`tokenizers` fails there too); `out` is
+    /// then left as it was.
+    pub fn tokenize_uncached(
+        &self,
+        word: &str,
+        scratch: &mut Scratch,
+        out: &mut Vec<PieceToken>,
+    ) -> Result<(), Error> {
         if self.opts.ignore_merges {
             if let Some(&id) = self.vocab.get(word) {
                 out.push(PieceToken {
@@ -385,11 +400,11 @@ impl Bpe {
                     start: 0,
                     end: word.len(),
                 });
-                return;
+                return Ok(());
             }
         }
         if self.tokenize_backtracking(word, scratch, out) {
-            return;
+            return Ok(());
         }
         let syms = &mut scratch.symbols;
         syms.clear();
@@ -469,11 +484,11 @@ impl Bpe {
                 };
             } else if let Some(name) = &self.opts.unk_token {
                 // An unknown token that is not in the vocabulary: `tokenizers` fails here.
-                cannot_encode(format!(
+                return Err(Error::cannot_encode(format!(
                     "Unk token `{name}` not found in the vocabulary (the text has a char \
                      that is in no token; add {name:?} to model.vocab, or remove \
                      model.unk_token to drop such chars)"
-                ));
+                )));
             }
         }
         if let Some((u, ul)) = unk {
@@ -486,6 +501,7 @@ impl Bpe {
             start: s.start as usize,
             end: s.end as usize,
         }));
+        Ok(())
     }
 }
 
@@ -504,9 +520,13 @@ mod tests {
     }
 
     fn ids(m: &Bpe, w: &str) -> Vec<(u32, usize, usize)> {
+        try_ids(m, w).unwrap()
+    }
+
+    fn try_ids(m: &Bpe, w: &str) -> Result<Vec<(u32, usize, usize)>, Error> {
         let mut out = Vec::new();
-        m.tokenize(w, &mut Scratch::default(), &mut out);
-        out.iter().map(|t| (t.id, t.start, t.end)).collect()
+        m.tokenize(w, &mut Scratch::default(), &mut out)?;
+        Ok(out.iter().map(|t| (t.id, t.start, t.end)).collect())
     }
 
     #[test]
@@ -560,8 +580,8 @@ mod tests {
     }
 
     /// An unknown token missing from the vocabulary cannot stand for an unknown char: the
-    /// encode stops with `CANNOT_ENCODE` there (`tokenizers` fails the same way), and only
-    /// there.
+    /// encode fails with `CannotEncode` there (`tokenizers` fails the same way), and only
+    /// there, every time (a failure is not cached).
     #[test]
     fn unknown_chars_without_the_unknown_token_in_the_vocabulary_cannot_encode() {
         let m = model(BpeOptions {
@@ -569,11 +589,11 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(ids(&m, "ab"), [(2, 0, 2)]);
-        for word in ["x", "abx", "\u{e9}"] {
-            let payload = std::panic::catch_unwind(|| ids(&m, word)).unwrap_err();
-            let what = crate::caught_panic::message(payload.as_ref());
-            assert!(what.starts_with(crate::error::CANNOT_ENCODE), "{what}");
-            assert!(what.contains("`<missing>`"), "{what}");
+        for word in ["x", "abx", "\u{e9}", "x"] {
+            let e = try_ids(&m, word).unwrap_err();
+            assert_eq!(e.kind, crate::error::ErrorKind::CannotEncode);
+            assert!(e.message.starts_with("cannot encode this text: "), "{e}");
+            assert!(e.message.contains("`<missing>`"), "{e}");
         }
     }
 

@@ -409,19 +409,24 @@ impl Clone for CacheId {
 }
 
 /// Append the cached value of `key` to `out`, computing and storing it on a miss. `compute`
-/// must append the value to the vector it is given.
-pub fn get_or_compute(
+/// must append the value to the vector it is given; should it fail, nothing is stored, `out`
+/// is left as it was, and its error is returned.
+pub fn get_or_compute<E>(
     id: &CacheId,
     key: &[u8],
     out: &mut Vec<u32>,
-    compute: impl FnOnce(&mut Vec<u32>),
-) {
+    compute: impl FnOnce(&mut Vec<u32>) -> Result<(), E>,
+) -> Result<(), E> {
     if with(id, |c| c.lookup(key, out)) {
-        return;
+        return Ok(());
     }
     let start = out.len();
-    compute(out);
+    if let Err(e) = compute(out) {
+        out.truncate(start);
+        return Err(e);
+    }
     with(id, |c| c.store(key, &out[start..], true));
+    Ok(())
 }
 
 #[cfg(test)]
@@ -437,10 +442,29 @@ mod tests {
             get_or_compute(&id, b"abc", &mut out, |o| {
                 calls += 1;
                 o.push(7);
-            });
+                Ok::<_, ()>(())
+            })
+            .unwrap();
         }
         assert_eq!(calls, 1);
         assert_eq!(out, [7, 7, 7]);
+    }
+
+    #[test]
+    fn a_failed_compute_stores_nothing() {
+        let id = CacheId::new();
+        let mut out = vec![1];
+        let failed = get_or_compute(&id, b"abc", &mut out, |o| {
+            o.push(7);
+            Err("no")
+        });
+        assert_eq!((failed, &out[..]), (Err("no"), &[1][..]));
+        get_or_compute(&id, b"abc", &mut out, |o| {
+            o.push(8);
+            Ok::<_, ()>(())
+        })
+        .unwrap();
+        assert_eq!(out, [1, 8]);
     }
 
     #[test]
@@ -573,8 +597,14 @@ mod tests {
     fn owners_do_not_share() {
         let (a, b) = (CacheId::new(), CacheId::new());
         let mut out = Vec::new();
-        get_or_compute(&a, b"k", &mut out, |o| o.push(1));
-        get_or_compute(&b, b"k", &mut out, |o| o.push(2));
+        let mut put = |id, v| {
+            get_or_compute::<()>(id, b"k", &mut out, |o| {
+                o.push(v);
+                Ok(())
+            })
+        };
+        put(&a, 1).unwrap();
+        put(&b, 2).unwrap();
         assert_eq!(out, [1, 2]);
     }
 }

@@ -17,6 +17,7 @@ pub use unigram::Unigram;
 pub use wordlevel::WordLevel;
 pub use wordpiece::WordPiece;
 
+use crate::error::Result;
 use merge::Scratch;
 use rustc_hash::FxHashMap;
 
@@ -88,23 +89,47 @@ impl Model {
     }
 
     /// Encode one piece, appending its tokens to `out` (`scratch` is BPE's working memory).
+    /// Fails, leaving `out` as it was, where the model cannot encode the piece (an error of
+    /// kind `CannotEncode`: BPE and Unigram without a usable unknown token).
     #[inline]
-    pub fn tokenize(&self, word: &str, scratch: &mut Scratch, out: &mut Vec<PieceToken>) {
+    pub fn tokenize(
+        &self,
+        word: &str,
+        scratch: &mut Scratch,
+        out: &mut Vec<PieceToken>,
+    ) -> Result<()> {
         match self {
             Model::Bpe(m) => m.tokenize(word, scratch, out),
-            Model::WordPiece(m) => m.tokenize(word, out),
-            Model::WordLevel(m) => m.tokenize(word, out),
+            Model::WordPiece(m) => {
+                m.tokenize(word, out);
+                Ok(())
+            }
+            Model::WordLevel(m) => {
+                m.tokenize(word, out);
+                Ok(())
+            }
             Model::Unigram(m) => m.tokenize(word, out),
         }
     }
 
     /// `tokenize` without BPE's piece cache, for callers that cache the result themselves.
     #[inline]
-    pub fn tokenize_uncached(&self, word: &str, scratch: &mut Scratch, out: &mut Vec<PieceToken>) {
+    pub fn tokenize_uncached(
+        &self,
+        word: &str,
+        scratch: &mut Scratch,
+        out: &mut Vec<PieceToken>,
+    ) -> Result<()> {
         match self {
             Model::Bpe(m) => m.tokenize_uncached(word, scratch, out),
-            Model::WordPiece(m) => m.tokenize(word, out),
-            Model::WordLevel(m) => m.tokenize(word, out),
+            Model::WordPiece(m) => {
+                m.tokenize(word, out);
+                Ok(())
+            }
+            Model::WordLevel(m) => {
+                m.tokenize(word, out);
+                Ok(())
+            }
             Model::Unigram(m) => m.tokenize(word, out),
         }
     }

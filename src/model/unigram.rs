@@ -21,13 +21,14 @@ use rustc_hash::FxHashMap;
 
 use super::bpe::PieceToken;
 use super::prefix_trie::PrefixTrie;
+use crate::error::{Error, ErrorKind};
 
 /// What `tokenizers` subtracts from the lowest piece score to score an unknown char.
 const UNK_PENALTY: f64 = 10.0;
 
 /// The message of the error `tokenizers` gives for a char nothing covers, without an unknown
 /// token to stand for it.
-pub const MISSING_UNK: &str = "Encountered an unknown token but `unk_id` is missing";
+const MISSING_UNK: &str = "Encountered an unknown token but `unk_id` is missing";
 
 const NONE: u32 = u32::MAX;
 
@@ -148,21 +149,22 @@ impl Unigram {
 
     /// Cut one word, appending its tokens (byte ranges in `word`) to `out`.
     ///
-    /// Panics with `MISSING_UNK` where the word has a char nothing covers and there is no
-    /// unknown token (the caller reports the panic as an error).
-    pub fn tokenize(&self, word: &str, out: &mut Vec<PieceToken>) {
+    /// Fails, with `tokenizers`' message and `out` as it was, where the word has a char
+    /// nothing covers and there is no unknown token.
+    pub fn tokenize(&self, word: &str, out: &mut Vec<PieceToken>) -> Result<(), Error> {
         if word.is_empty() {
-            return;
+            return Ok(());
         }
         LATTICE.with(|cell| {
             let mut best = cell.borrow_mut();
-            self.best_paths(word, &mut best);
+            self.best_paths(word, &mut best)?;
             self.emit(word, &best, out);
+            Ok(())
         })
     }
 
     /// `best[i]`: the best path over `word[..i]`, for each char boundary `i`.
-    fn best_paths(&self, word: &str, best: &mut Vec<Best>) {
+    fn best_paths(&self, word: &str, best: &mut Vec<Best>) -> Result<(), Error> {
         let bytes = word.as_bytes();
         best.clear();
         best.resize(
@@ -195,7 +197,13 @@ impl Unigram {
                 let to = &mut best[start + char_len];
                 if to.start == NONE || score > to.score {
                     let Some(id) = self.unk_id else {
-                        panic!("{MISSING_UNK}");
+                        return Err(Error::new(
+                            ErrorKind::CannotEncode,
+                            format!(
+                                "{MISSING_UNK}: the text has a character that no piece of \
+                                 this Unigram model covers, and the model has no unknown token"
+                            ),
+                        ));
                     };
                     *to = Best {
                         score,
@@ -206,6 +214,7 @@ impl Unigram {
             }
             start += char_len;
         }
+        Ok(())
     }
 
     /// Walk the best path back from the end, fusing runs of unknown tokens.
@@ -278,13 +287,13 @@ mod tests {
 
     fn cut(m: &Unigram, word: &str) -> Vec<(u32, usize, usize)> {
         let mut out = Vec::new();
-        m.tokenize(word, &mut out);
+        m.tokenize(word, &mut out).unwrap();
         out.iter().map(|t| (t.id, t.start, t.end)).collect()
     }
 
     fn texts(m: &Unigram, word: &str) -> Vec<String> {
         let mut out = Vec::new();
-        m.tokenize(word, &mut out);
+        m.tokenize(word, &mut out).unwrap();
         out.iter()
             .map(|t| m.token_text(t, word).to_string())
             .collect()
@@ -395,10 +404,13 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "unk_id` is missing")]
     fn uncovered_chars_without_an_unknown_token_fail() {
         let m = model(&[("a", -1.0)], None, false);
-        cut(&m, "ab");
+        let mut out = Vec::new();
+        let e = m.tokenize("ab", &mut out).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::CannotEncode);
+        assert!(e.message.starts_with(MISSING_UNK), "{e}");
+        assert!(out.is_empty());
     }
 
     #[test]

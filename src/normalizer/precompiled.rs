@@ -95,6 +95,30 @@ impl Precompiled {
             && (self.crlf_kept || !text.contains("\r\n"))
     }
 
+    /// The rewrite of one grapheme cluster, as `tokenizers` reads it: the whole cluster when it
+    /// is shorter than six bytes and starts with an entry, else each char on its own.
+    /// `part(from, to)` gets each part of the cluster in order with its replacement, or None
+    /// where the part stays; the result says whether anything was rewritten.
+    #[inline]
+    fn rewrite_cluster<'a>(
+        &'a self,
+        g: &'a str,
+        mut part: impl FnMut(&'a str, Option<&'a str>),
+    ) -> bool {
+        if let Some(to) = (g.len() < 6).then(|| self.rewrite(g)).flatten() {
+            part(g, Some(to));
+            return true;
+        }
+        let mut modified = false;
+        for (i, c) in g.char_indices() {
+            let one = &g[i..i + c.len_utf8()];
+            let to = self.rewrite(one);
+            modified |= to.is_some();
+            part(one, to);
+        }
+        modified
+    }
+
     /// Each output char with its change (as `NormalizedString::transform` takes them), or
     /// None where nothing is rewritten.
     fn changes(&self, text: &str) -> Option<Vec<(char, isize)>> {
@@ -119,23 +143,10 @@ impl Precompiled {
             }
         };
         for g in text.graphemes(true) {
-            if g.len() < 6 {
-                if let Some(to) = self.rewrite(g) {
-                    push(g, to, &mut out);
-                    modified = true;
-                    continue;
-                }
-            }
-            for (i, c) in g.char_indices() {
-                let one = &g[i..i + c.len_utf8()];
-                match self.rewrite(one) {
-                    Some(to) => {
-                        push(one, to, &mut out);
-                        modified = true;
-                    }
-                    None => out.push((c, 0)),
-                }
-            }
+            modified |= self.rewrite_cluster(g, |from, to| match to {
+                Some(to) => push(from, to, &mut out),
+                None => out.extend(from.chars().map(|c| (c, 0))),
+            });
         }
         modified.then_some(out)
     }
@@ -171,24 +182,8 @@ impl Precompiled {
             }
             let g = s[i..].graphemes(true).next().expect("i is inside the text");
             rewritten.clear();
-            let mut modified = false;
-            match (g.len() < 6).then(|| self.rewrite(g)).flatten() {
-                Some(to) => {
-                    rewritten.push_str(to);
-                    modified = true;
-                }
-                None => {
-                    for (k, c) in g.char_indices() {
-                        match self.rewrite(&g[k..k + c.len_utf8()]) {
-                            Some(to) => {
-                                rewritten.push_str(to);
-                                modified = true;
-                            }
-                            None => rewritten.push(c),
-                        }
-                    }
-                }
-            }
+            let modified =
+                self.rewrite_cluster(g, |from, to| rewritten.push_str(to.unwrap_or(from)));
             if modified {
                 out.push_str(&s[done..i]);
                 out.push_str(&rewritten);
@@ -245,6 +240,35 @@ mod tests {
         assert_eq!(p.rewrite("ab"), Some("x"));
         assert_eq!(p.rewrite("b"), None);
         assert_eq!(p.rewrite("\0a"), None);
+    }
+
+    #[test]
+    fn a_cluster_is_rewritten_whole_or_part_by_part() {
+        let p = two_entries();
+        type Part<'a> = (&'a str, Option<&'a str>);
+        let cases: [(&str, &[Part], bool); 4] = [
+            ("b", &[("b", None)], false),
+            // Short and starts with an entry: one part, the whole cluster.
+            ("a\u{301}", &[("a\u{301}", Some("x"))], true),
+            // Short, but no entry it starts with: char by char.
+            ("ba", &[("b", None), ("a", Some("x"))], true),
+            // Six bytes or more: char by char, though it starts with an entry.
+            (
+                "a\u{301}\u{301}\u{301}",
+                &[
+                    ("a", Some("x")),
+                    ("\u{301}", None),
+                    ("\u{301}", None),
+                    ("\u{301}", None),
+                ],
+                true,
+            ),
+        ];
+        for (g, parts, modified) in cases {
+            let mut got = Vec::new();
+            let m = p.rewrite_cluster(g, |from, to| got.push((from, to)));
+            assert_eq!((&got[..], m), (parts, modified), "{g:?}");
+        }
     }
 
     #[test]

@@ -8,9 +8,10 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
-use super::errors::{guard, panic_to_py};
+use super::errors::{guard, panic_to_py, to_py};
 use super::ids::{fill_slot, put_le, IntCache};
 use crate::batch;
+use crate::error::Result;
 
 /// The ids of consecutive texts, back to back, with the end of each text's ids.
 pub struct Run {
@@ -19,7 +20,11 @@ pub struct Run {
 }
 
 impl Run {
-    fn encode<T: AsRef<str>>(texts: &[T], encode: &impl Fn(&str, &mut Vec<u32>)) -> Run {
+    /// Stops at the first text that fails to encode, with its error.
+    fn encode<T: AsRef<str>>(
+        texts: &[T],
+        encode: &impl Fn(&str, &mut Vec<u32>) -> Result<()>,
+    ) -> Result<Run> {
         // Room for a token per 3 bytes, so that the vector seldom grows (each growth is a copy).
         let bytes: usize = texts.iter().map(|t| t.as_ref().len()).sum();
         let mut run = Run {
@@ -27,10 +32,10 @@ impl Run {
             ends: Vec::with_capacity(texts.len()),
         };
         for t in texts {
-            encode(t.as_ref(), &mut run.ids);
+            encode(t.as_ref(), &mut run.ids)?;
             run.ends.push(run.ids.len());
         }
-        run
+        Ok(run)
     }
 
     /// Each text's ids, in order.
@@ -41,13 +46,13 @@ impl Run {
 }
 
 /// `encode` (which appends a text's ids) over `texts` on `threads` threads (0 = all cores),
-/// as one `list[int]` per text.
+/// as one `list[int]` per text. A text that fails to encode fails the batch with its error.
 pub fn lists<'py, T: AsRef<str> + Sync>(
     py: Python<'py>,
     ints: &IntCache,
     texts: &[T],
     threads: usize,
-    encode: impl Fn(&str, &mut Vec<u32>) + Sync,
+    encode: impl Fn(&str, &mut Vec<u32>) -> Result<()> + Sync,
 ) -> PyResult<Bound<'py, PyList>> {
     // SAFETY: the list has `len(texts)` empty slots; each run fills the slots of its own
     // texts (`fill_slot` takes over the new reference), and every text is in exactly one
@@ -63,7 +68,7 @@ pub fn lists<'py, T: AsRef<str> + Sync>(
         |run| Run::encode(run, &encode),
         |fin| -> PyResult<()> {
             while let Some((first, run)) = py.allow_threads(|| fin.next()) {
-                let run = run.map_err(panic_to_py)?;
+                let run = run.map_err(panic_to_py)?.map_err(to_py)?;
                 for (i, ids) in run.parts().enumerate() {
                     let list = ints.list(py, ids)?;
                     unsafe { fill_slot(py, out.as_ptr(), first + i, list.into_ptr())? };
@@ -81,10 +86,13 @@ pub fn buffers<'py, T: AsRef<str> + Sync>(
     py: Python<'py>,
     texts: &[T],
     threads: usize,
-    encode: impl Fn(&str, &mut Vec<u32>) + Sync,
+    encode: impl Fn(&str, &mut Vec<u32>) -> Result<()> + Sync,
 ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
     let runs = py
-        .allow_threads(|| guard(|| batch::runs(texts, threads, |run| Run::encode(run, &encode))))?;
+        .allow_threads(|| guard(|| batch::runs(texts, threads, |run| Run::encode(run, &encode))))?
+        .into_iter()
+        .collect::<Result<Vec<Run>>>()
+        .map_err(to_py)?;
     let total: usize = runs.iter().map(|r| r.ids.len()).sum();
     let ids = PyBytes::new_with(py, total * 4, |buf| {
         py.allow_threads(|| {

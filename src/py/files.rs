@@ -149,10 +149,13 @@ impl Engine {
 
     /// Appends the ids of `text`: a tiktoken encoding reads special tokens as plain text, as
     /// `encode_ordinary` does (and as llm.c's data scripts encode documents).
-    fn append(&self, text: &str, out: &mut Vec<u32>) {
+    fn append(&self, text: &str, out: &mut Vec<u32>) -> crate::error::Result<()> {
         match self {
             Engine::Json(t, special) => t.encode_ids_append(text, *special, out),
-            Engine::Tiktoken(t) => t.encode_ordinary_append(text, out),
+            Engine::Tiktoken(t) => {
+                t.encode_ordinary_append(text, out);
+                Ok(())
+            }
         }
     }
 }

@@ -118,7 +118,8 @@ impl PyCoreBpe {
     ) -> PyResult<Bound<'py, PyList>> {
         let t = &self.inner;
         batch_out::lists(py, &self.ints, &texts, num_threads, |s, out| {
-            t.encode_ordinary_append(s, out)
+            t.encode_ordinary_append(s, out);
+            Ok(())
         })
     }
 
@@ -132,7 +133,8 @@ impl PyCoreBpe {
     ) -> PyResult<Bound<'py, PyList>> {
         let t = &self.inner;
         batch_out::lists(py, &self.ints, &texts, num_threads, |s, out| {
-            out.append(&mut t.encode(s, &|x| allowed_special.contains(x)))
+            out.append(&mut t.encode(s, &|x| allowed_special.contains(x)));
+            Ok(())
         })
     }
 
@@ -158,7 +160,8 @@ impl PyCoreBpe {
     ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
         let t = &self.inner;
         batch_out::buffers(py, &texts, num_threads, |s, out| {
-            t.encode_ordinary_append(s, out)
+            t.encode_ordinary_append(s, out);
+            Ok(())
         })
     }
 

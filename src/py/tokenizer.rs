@@ -11,7 +11,7 @@ use super::errors::{guard, io_to_py, to_py};
 use super::ids::{extract_ids, IntCache};
 use crate::batch;
 use crate::encoding::Encoding;
-use crate::tokenizer::{Limits, Tokenizer};
+use crate::tokenizer::{Input, Limits, Tokenizer};
 
 #[pyclass(module = "batok._batok", name = "Tokenizer", frozen)]
 pub struct PyTokenizer {
@@ -135,11 +135,12 @@ impl PyTokenizer {
         }
     }
 
-    /// Encodings of `items` under the current limits, on `num_threads` threads.
-    fn encode_items(
+    /// Encodings of `items` (texts, or words already split, each with an optional second
+    /// one) under the current limits, on `num_threads` threads.
+    fn encode_items<I: Input + ?Sized>(
         &self,
         py: Python<'_>,
-        items: &[(&str, Option<&str>)],
+        items: &[(&I, Option<&I>)],
         add_special_tokens: bool,
         num_threads: usize,
     ) -> PyResult<Vec<Encoding>> {
@@ -307,12 +308,7 @@ impl PyTokenizer {
             .zip(&pairs)
             .map(|(a, b)| (a.as_slice(), b.as_deref()))
             .collect();
-        let (t, limits) = (&self.inner, &self.limits);
-        let encs = py
-            .allow_threads(|| {
-                guard(|| t.encode_batch_limited(&both, add_special_tokens, num_threads, limits))
-            })?
-            .map_err(to_py)?;
+        let encs = self.encode_items(py, &both, add_special_tokens, num_threads)?;
         Ok(encs.into_iter().map(|e| self.wrap(e)).collect())
     }
 
@@ -355,7 +351,9 @@ impl PyTokenizer {
                 .list(py, &self.encode(py, text, add_special_tokens)?.inner.ids);
         }
         let t = &self.inner;
-        let ids = py.allow_threads(|| guard(|| t.encode_ids(text, add_special_tokens)))?;
+        let ids = py
+            .allow_threads(|| guard(|| t.encode_ids(text, add_special_tokens)))?
+            .map_err(to_py)?;
         self.ints.list(py, &ids)
     }
 
@@ -370,7 +368,8 @@ impl PyTokenizer {
             return Ok(self.encode(py, text, add_special_tokens)?.inner.len());
         }
         let t = &self.inner;
-        py.allow_threads(|| guard(|| t.count_tokens(text, add_special_tokens)))
+        py.allow_threads(|| guard(|| t.count_tokens(text, add_special_tokens)))?
+            .map_err(to_py)
     }
 
     #[pyo3(signature = (texts, add_special_tokens = true, num_threads = 0))]
