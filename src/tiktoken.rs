@@ -187,7 +187,7 @@ impl CoreBpe {
     }
 
     /// BPE on a piece that is not one token: the linear-time encoder once it is built, else
-    /// the heap merge.
+    /// the rank-order merge.
     fn merge(&self, piece: &[u8], scratch: &mut Scratch, out: &mut Vec<u32>) {
         let done = self
             .backtrack(piece.len())

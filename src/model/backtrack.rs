@@ -1,7 +1,7 @@
 //! Linear-time BPE for long pieces of a rank-ordered vocabulary (tiktoken's rule: a pair's rank
 //! is the rank of its merged bytes, ties go to the leftmost pair).
 //!
-//! The heap merge in `merge.rs` is exact but processes merges in rank order, which jumps all over
+//! The merge in `merge.rs` is exact but processes merges in rank order, which jumps all over
 //! a long piece: one 10M-byte piece costs seconds, most of it cache misses. This encoder walks
 //! the piece left to right instead, using two facts about BPE (van Antwerpen and Neubeck, "So
 //! many tokens, so little time", 2024):
@@ -57,10 +57,10 @@ fn filter_bit(k: u64) -> usize {
     (k.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - FILTER_BITS)) as usize
 }
 
-/// A piece at least this long builds the encoder if it is not built yet (the heap merge of
+/// A piece at least this long builds the encoder if it is not built yet (the rank-order merge of
 /// it alone takes several milliseconds and grows faster than its length)...
 const LONG_PIECE: usize = 64 << 10;
-/// ...and so does this many bytes of heap merging (a few hundred milliseconds of it), so the
+/// ...and so does this many bytes of rank-order merging (a few hundred milliseconds of it), so the
 /// build (50-200 ms, depending on the vocabulary) is at most a small share of the work.
 const BUILD_AFTER_BYTES: usize = 4 << 20;
 
@@ -198,7 +198,7 @@ impl Backtrack {
             }
             // Unreachable so far. If merges ranked above the token still form it, the
             // vocabulary is not rank-ordered (a token ranks below one of its parts) and the
-            // walk-back in `pair_is_valid` would not hold: leave it to the heap merge.
+            // walk-back in `pair_is_valid` would not hold: leave it to the rank-order merge.
             merge_all(&mut scratch, pair);
             if scratch.symbols.len() == 1 {
                 return None;
@@ -291,7 +291,7 @@ impl Backtrack {
 
     /// Append the BPE encoding of `text` to `out`. False (with `out` as it was) only if the
     /// search dead-ends, which a vocabulary that `build` accepted should never do; the caller
-    /// then falls back to the heap merge.
+    /// then falls back to the rank-order merge.
     pub fn encode(&self, text: &[u8], scratch: &mut Scratch, out: &mut Vec<u32>) -> bool {
         let base = out.len();
         let n = text.len();
@@ -362,7 +362,7 @@ mod tests {
         v
     }
 
-    fn heap_encode(v: &[Vec<u8>], text: &[u8]) -> Vec<u32> {
+    fn rank_order_encode(v: &[Vec<u8>], text: &[u8]) -> Vec<u32> {
         let index: FxHashMap<&[u8], u32> = v
             .iter()
             .enumerate()
@@ -406,14 +406,17 @@ mod tests {
     fn ties_go_left() {
         let v = vocab(&["aa"]);
         assert_eq!(backtrack_encode(&v, b"aaa"), [256, 97]);
-        assert_eq!(backtrack_encode(&v, b"aaaaa"), heap_encode(&v, b"aaaaa"));
+        assert_eq!(
+            backtrack_encode(&v, b"aaaaa"),
+            rank_order_encode(&v, b"aaaaa")
+        );
     }
 
     #[test]
     fn longest_token_is_not_always_right() {
         // "bc" ranks below "ab", so "abc" is a + bc even though "ab" is a longer first match.
         let v = vocab(&["bc", "ab", "abd"]);
-        assert_eq!(backtrack_encode(&v, b"abc"), heap_encode(&v, b"abc"));
+        assert_eq!(backtrack_encode(&v, b"abc"), rank_order_encode(&v, b"abc"));
         assert_eq!(backtrack_encode(&v, b"abc"), [97, 256]);
         assert_eq!(backtrack_encode(&v, b"abd"), [258]);
     }
@@ -422,7 +425,7 @@ mod tests {
     fn unreachable_tokens_are_never_emitted() {
         // "abc" is in the vocabulary, but no pair inside it is, so BPE never forms it.
         let v = vocab(&["abc", "cd"]);
-        assert_eq!(heap_encode(&v, b"abc"), [97, 98, 99]);
+        assert_eq!(rank_order_encode(&v, b"abc"), [97, 98, 99]);
         assert_eq!(backtrack_encode(&v, b"abc"), [97, 98, 99]);
         assert_eq!(backtrack_encode(&v, b"abcd"), [97, 98, 257]);
     }
@@ -452,7 +455,7 @@ mod tests {
     }
 
     #[test]
-    fn matches_the_heap_merge_on_random_vocabularies() {
+    fn matches_the_rank_order_merge_on_random_vocabularies() {
         // Vocabularies grown the way training grows them (each token joins two earlier ones),
         // with some random tokens mixed in, many of them unreachable or out of order.
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
@@ -487,7 +490,7 @@ mod tests {
                 let text = rng.word(b"abcd", 80);
                 assert_eq!(
                     run(&bt, &text),
-                    heap_encode(&v, &text),
+                    rank_order_encode(&v, &text),
                     "{:?}",
                     String::from_utf8_lossy(&text)
                 );
@@ -500,7 +503,7 @@ mod tests {
     }
 
     #[test]
-    fn matches_the_heap_merge_on_random_text() {
+    fn matches_the_rank_order_merge_on_random_text() {
         // A small vocabulary over a three-letter alphabet, so that merges interact a lot.
         let v = vocab(&[
             "ab", "ba", "aa", "bc", "abc", "cab", "bb", "aab", "cc", "bab", "abab", "ca", "ccc",
@@ -522,7 +525,7 @@ mod tests {
                 .collect();
             assert_eq!(
                 backtrack_encode(&v, &text),
-                heap_encode(&v, &text),
+                rank_order_encode(&v, &text),
                 "{:?}",
                 String::from_utf8_lossy(&text)
             );
