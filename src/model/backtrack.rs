@@ -243,7 +243,7 @@ impl Backtrack {
     }
 
     /// The longest reachable token at the start of `text[pos..]`.
-    #[inline]
+    #[inline(always)]
     fn longest_at(&self, text: &[u8], pos: usize) -> u32 {
         self.finder
             .longest(&text[pos..])
@@ -293,6 +293,23 @@ impl Backtrack {
     /// search dead-ends, which a vocabulary that `build` accepted should never do; the caller
     /// then falls back to the rank-order merge.
     pub fn encode(&self, text: &[u8], scratch: &mut Scratch, out: &mut Vec<u32>) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("popcnt") {
+            // SAFETY: the CPU has the instruction.
+            return unsafe { self.encode_popcnt(text, scratch, out) };
+        }
+        self.encode_body(text, scratch, out)
+    }
+
+    /// `encode` with the POPCNT instruction for the trie's steps (see `Unigram::best_paths`).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "popcnt")]
+    unsafe fn encode_popcnt(&self, text: &[u8], scratch: &mut Scratch, out: &mut Vec<u32>) -> bool {
+        self.encode_body(text, scratch, out)
+    }
+
+    #[inline(always)]
+    fn encode_body(&self, text: &[u8], scratch: &mut Scratch, out: &mut Vec<u32>) -> bool {
         let base = out.len();
         let n = text.len();
         // One bit per position: set once no valid encoding continues from there.
