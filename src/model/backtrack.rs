@@ -520,6 +520,27 @@ mod tests {
     }
 
     #[test]
+    fn the_popcnt_copy_encodes_as_the_plain_one() {
+        // Non-ASCII bytes walk the trie through the masks' upper words.
+        let v = vocab(&[
+            "\u{e9}\u{e9}",
+            "a\u{e9}",
+            "\u{4e2d}\u{6587}",
+            "ab",
+            "\u{e9}a",
+            "bab",
+        ]);
+        let bt = build(&v).expect("a rank-ordered vocabulary");
+        let alphabet = crate::test_texts::chars_of("ab\u{e9}\u{4e2d}\u{6587}z");
+        for text in crate::test_texts::random_texts(&alphabet, 2000, 30) {
+            let (mut plain, mut dispatched) = (Vec::new(), Vec::new());
+            assert!(bt.encode_body(text.as_bytes(), &mut Scratch::default(), &mut plain));
+            assert!(bt.encode(text.as_bytes(), &mut Scratch::default(), &mut dispatched));
+            assert_eq!(plain, dispatched, "{text:?}");
+        }
+    }
+
+    #[test]
     fn matches_the_rank_order_merge_on_random_text() {
         // A small vocabulary over a three-letter alphabet, so that merges interact a lot.
         let v = vocab(&[

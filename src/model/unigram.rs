@@ -330,6 +330,36 @@ mod tests {
     ];
 
     #[test]
+    fn the_popcnt_copy_finds_the_paths_of_the_plain_one() {
+        let m = model(
+            &[
+                ("<unk>", 0.0),
+                ("ab", -1.0),
+                ("a", -2.0),
+                ("b", -2.5),
+                ("\u{e9}", -3.0),
+                ("\u{e9}a", -2.0),
+                ("\u{4e2d}\u{6587}", -1.5),
+                ("\u{4e2d}", -4.0),
+            ],
+            Some(0),
+            false,
+        );
+        let alphabet = crate::test_texts::chars_of("ab\u{e9}\u{4e2d}\u{6587}z");
+        let key = |v: &[Best]| {
+            v.iter()
+                .map(|b| (b.score.to_bits(), b.start, b.id))
+                .collect::<Vec<_>>()
+        };
+        for word in crate::test_texts::random_texts(&alphabet, 2000, 16) {
+            let (mut plain, mut dispatched) = (Vec::new(), Vec::new());
+            m.best_paths_body(&word, &mut plain).unwrap();
+            m.best_paths(&word, &mut dispatched).unwrap();
+            assert_eq!(key(&plain), key(&dispatched), "{word:?}");
+        }
+    }
+
+    #[test]
     fn viterbi_takes_the_highest_scoring_cut() {
         // Each checked against `tokenizers` 0.23 with the same vocabulary.
         let m = model(&ABCD, Some(0), false);

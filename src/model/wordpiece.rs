@@ -173,6 +173,20 @@ mod tests {
     }
 
     #[test]
+    fn the_popcnt_copy_cuts_as_the_plain_one() {
+        let m = model("##", 100);
+        let alphabet = crate::test_texts::chars_of("unaffble\u{e9}t#x");
+        for word in crate::test_texts::random_texts(&alphabet, 3000, 12) {
+            let (mut plain, mut dispatched) = (Vec::new(), Vec::new());
+            m.tokenize_body(&word, &mut plain);
+            m.tokenize(&word, &mut dispatched);
+            let key =
+                |v: &[PieceToken]| v.iter().map(|t| (t.id, t.start, t.end)).collect::<Vec<_>>();
+            assert_eq!(key(&plain), key(&dispatched), "{word:?}");
+        }
+    }
+
+    #[test]
     fn wordpiece_takes_the_longest_token_first() {
         // Each checked against `tokenizers` 0.23 with the same vocabulary.
         let m = model("##", 100);
