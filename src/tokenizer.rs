@@ -537,19 +537,21 @@ impl Tokenizer {
                     emit(id, &text[s..e], (s, e), word);
                     word += 1;
                 }
-                None if s < e => self.run_segment(text, s, e, &mut word, &mut emit)?,
+                None if s < e => self.run_segment(text, s, e, true, &mut word, &mut emit)?,
                 None => {}
             }
         }
         Ok(())
     }
 
-    /// Everything after added-token matching, for `text[s..e]`; `word` counts pieces.
+    /// Everything after added-token matching, for `text[s..e]`; `word` counts pieces. With
+    /// `match_added` false, no added token is looked for in the normalized text either.
     fn run_segment<F: FnMut(u32, &str, (usize, usize), u32)>(
         &self,
         text: &str,
         s: usize,
         e: usize,
+        match_added: bool,
         word: &mut u32,
         emit: &mut F,
     ) -> Result<()> {
@@ -568,7 +570,12 @@ impl Tokenizer {
             if n.is_empty() {
                 return Ok(());
             }
-            for (ns, ne, nid) in self.added.split_normalized(&n.text)? {
+            let parts = if match_added {
+                self.added.split_normalized(&n.text)?
+            } else {
+                vec![(0, n.text.len(), None)]
+            };
+            for (ns, ne, nid) in parts {
                 if let Some(id) = nid {
                     emit(id, &n.text[ns..ne], n.original_range(ns..ne), *word);
                     *word += 1;
@@ -1071,6 +1078,21 @@ impl Tokenizer {
         Ok(ids)
     }
 
+    /// The ids of `text` as plain text: the normalizer, pre-tokenizer and model over the whole
+    /// text, with no added token (special or not) matched and no post-processor, as a copy of
+    /// this tokenizer without its added tokens and post-processor encodes it. Truncation and
+    /// padding do not apply.
+    pub fn encode_ids_without_added(&self, text: &str) -> Result<Vec<u32>> {
+        let mut ids = Vec::new();
+        if !text.is_empty() {
+            let mut word = 0;
+            self.run_segment(text, 0, text.len(), false, &mut word, &mut |id, _, _, _| {
+                ids.push(id)
+            })?;
+        }
+        Ok(ids)
+    }
+
     /// `encode_ids`, appended to `out`: batch runs encode text after text into one vector. On
     /// an error, `out` may hold part of the text's ids.
     pub fn encode_ids_append(
@@ -1324,6 +1346,48 @@ mod tests {
                     "{text:?}"
                 );
             }
+        }
+    }
+
+    /// `encode_ids_without_added` cuts an added token's content as plain text, with the prefix
+    /// on the first piece and no post-processor: the ids a copy of the file without its added
+    /// tokens and post-processor gives.
+    #[test]
+    fn ids_without_added_read_added_tokens_as_text() {
+        let body = r#""pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581",
+                "prepend_scheme": "first", "split": true},
+            "model": {"type": "BPE", "unk_token": "<unk>",
+                "merges": [["\u2581", "a"], ["\u2581", "<"]],
+                "vocab": {"<unk>": 0, "\u2581": 1, "<": 2, "s": 3, ">": 4, "a": 5,
+                    "\u2581a": 6, "<s>": 7, "\u2581<": 8}}"#;
+        let full = format!(
+            r#"{{{body}, "added_tokens": [
+                {{"id": 7, "content": "<s>", "single_word": false, "lstrip": false,
+                  "rstrip": false, "normalized": false, "special": true}},
+                {{"id": 9, "content": "as", "single_word": false, "lstrip": false,
+                  "rstrip": false, "normalized": true, "special": false}}],
+            "post_processor": {{"type": "TemplateProcessing",
+                "single": [{{"SpecialToken": {{"id": "<s>", "type_id": 0}}}},
+                           {{"Sequence": {{"id": "A", "type_id": 0}}}}],
+                "pair": [{{"Sequence": {{"id": "A", "type_id": 0}}}},
+                         {{"Sequence": {{"id": "B", "type_id": 1}}}}],
+                "special_tokens": {{"<s>": {{"id": "<s>", "ids": [7], "tokens": ["<s>"]}}}}}}}}"#
+        );
+        let t = from_json(&full).unwrap();
+        let bare = from_json(&format!("{{{body}}}")).unwrap();
+        let text = "<s>a <s>as";
+        assert!(t.encode_ids(text, true).unwrap().contains(&7));
+        assert!(t.encode_ids(text, false).unwrap().contains(&9));
+        let ids = t.encode_ids_without_added(text).unwrap();
+        assert_eq!(ids, [8, 3, 4, 5, 8, 3, 4, 5, 3]);
+        assert_eq!(ids, bare.encode_ids(text, true).unwrap());
+        assert_eq!(ids, bare.encode(text, true).unwrap().ids);
+        for text in ["", " ", "as", " <s>", "a<s> as "] {
+            assert_eq!(
+                t.encode_ids_without_added(text).unwrap(),
+                bare.encode(text, true).unwrap().ids,
+                "{text:?}"
+            );
         }
     }
 
