@@ -113,6 +113,9 @@ class Tokenizer:
     ) -> list[Encoding]:
         """`encode_pair(texts[i], pairs[i])`, or `encode(texts[i])` where `pairs[i]` is None."""
     def encode_ids(self, text: str, add_special_tokens: bool = True) -> list[int]: ...
+    def encode_ids_without_added(self, text: str) -> list[int]:
+        """`text` through the normalizer, pre-tokenizer and model only: no added token (special
+        or not) matched, no post-processor, no truncation or padding."""
     def count_tokens(self, text: str, add_special_tokens: bool = True) -> int: ...
     def encode_batch(
         self, texts: Sequence[str], add_special_tokens: bool = True, num_threads: int = 0

@@ -357,6 +357,20 @@ impl PyTokenizer {
         self.ints.list(py, &ids)
     }
 
+    /// The ids of `text` as plain text: normalizer, pre-tokenizer and model only, with no added
+    /// token matched and no post-processor (and no truncation or padding).
+    fn encode_ids_without_added<'py>(
+        &self,
+        py: Python<'py>,
+        text: &str,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let t = &self.inner;
+        let ids = py
+            .allow_threads(|| guard(|| t.encode_ids_without_added(text)))?
+            .map_err(to_py)?;
+        self.ints.list(py, &ids)
+    }
+
     #[pyo3(signature = (text, add_special_tokens = true))]
     fn count_tokens(
         &self,
