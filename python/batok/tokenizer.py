@@ -97,8 +97,6 @@ class Tokenizer:
         if control is not None and not isinstance(control, list | tuple):
             raise TypeError(f"`chat_control_tokens` should be a list of strings, got {control!r}")
         self.chat_control_tokens: list[str] | tuple[str, ...] | None = control
-        # The pipeline without its added tokens, made on first use (see `_encode_as_text`).
-        self._text_native: _batok.Tokenizer | None = None
         # The tokenizer.json's own truncation and padding sections, which from_pretrained
         # turns off for encoding but save_pretrained writes back (None: `_native`'s are the ones).
         self._file_limits: tuple[str | None, str | None] | None = None
@@ -717,16 +715,7 @@ class Tokenizer:
     def _encode_as_text(self, text: str) -> list[int]:
         """`text` through the normalizer, pre-tokenizer and model only: no added token (special
         or not) is matched, as transformers encodes a sanitized control token."""
-        if self._text_native is None:
-            import json
-
-            doc = json.loads(self._plain_native.to_str())
-            doc["added_tokens"] = []
-            doc["post_processor"] = None
-            doc["truncation"] = None
-            doc["padding"] = None
-            self._text_native = _batok.Tokenizer.from_str(json.dumps(doc, ensure_ascii=False))
-        return self._text_native.encode_ids(text, False)
+        return self._plain_native.encode_ids_without_added(text)
 
     def _encode_marked_chats(
         self,
