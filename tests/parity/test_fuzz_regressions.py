@@ -265,6 +265,16 @@ def test_normalized_token_that_the_normalizer_empties_cuts_like_tokenizers(
     assert _same_or_both_refuse(_with_added([token, _added(10, "<s>")], strip), samples) >= 2
 
 
+def test_normalized_token_that_the_normalizer_empties_cuts_inside_a_longer_token() -> None:
+    """With an empty pattern, a longer normalized token that starts at a byte and then fails
+    (`abab` in `abac`) still leaves a cut at every byte of it, as in `tokenizers`."""
+    empty = {**_added(9, " "), "normalized": True, "special": False}
+    longer = {**_added(10, "abab"), "normalized": True, "special": False}
+    strip = {"type": "Strip", "strip_left": False, "strip_right": True}
+    samples = ("abac", "ababc", "babab", "aba b", "abaé")
+    assert _same_or_both_refuse(_with_added([empty, longer], strip), samples) == 1
+
+
 @pytest.mark.parametrize("first_normalized", [False, True])
 @pytest.mark.parametrize("second_normalized", [False, True])
 def test_added_tokens_sharing_an_id_keep_the_later_one_like_tokenizers(
