@@ -1006,6 +1006,8 @@ fn optional<T>(
 /// rest, and the small components kept as raw JSON for their path-aware readers.
 #[derive(serde::Deserialize)]
 struct File<'a> {
+    #[serde(default, deserialize_with = "present")]
+    version: Option<Value>,
     #[serde(borrow)]
     model: RawBpe<'a>,
     #[serde(borrow, default)]
@@ -1022,6 +1024,38 @@ struct File<'a> {
     truncation: Option<&'a RawValue>,
     #[serde(borrow, default)]
     padding: Option<&'a RawValue>,
+}
+
+/// A field that is there, null or not (`Option` alone reads null as absent).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<Value>, D::Error> {
+    use serde::Deserialize as _;
+    Value::deserialize(d).map(Some)
+}
+
+/// The one format version there is. `tokenizers` refuses a file that gives any other (or a
+/// version that is not a string), and so does batok; a file without one is read.
+const FORMAT_VERSION: &str = "1.0";
+
+fn check_version(v: Option<&Value>) -> Result<()> {
+    match v {
+        None => Ok(()),
+        Some(Value::String(s)) if s == FORMAT_VERSION => Ok(()),
+        Some(Value::String(s)) => Err(err(
+            "version",
+            format!(
+                "{s:?} is not a known tokenizer.json version; only {FORMAT_VERSION:?} is \
+                 (tokenizers refuses this file too): write \"version\": \"{FORMAT_VERSION}\" \
+                 or leave the field out"
+            ),
+        )),
+        Some(other) => Err(err(
+            "version",
+            format!(
+                "expected the string {FORMAT_VERSION:?}, got {other}: write \"version\": \
+                 \"{FORMAT_VERSION}\" or leave the field out"
+            ),
+        )),
+    }
 }
 
 /// The small components, in the order they are checked.
@@ -1041,6 +1075,7 @@ pub fn from_json(text: &str) -> Result<Tokenizer> {
     // file that does not read that way is read again part by part, which is slower but names
     // what is wrong: JSON syntax, a missing model, a model that is not BPE.
     if let Ok(f) = serde_json::from_str::<File>(text) {
+        check_version(f.version.as_ref())?;
         if f.model.ty.as_deref().is_none_or(|t| t == "BPE") {
             let parts = [
                 f.truncation,
@@ -1065,6 +1100,10 @@ pub fn from_json(text: &str) -> Result<Tokenizer> {
             format!("{what} at line {} column {}: {e}", e.line(), e.column()),
         )
     })?;
+    if let Some(raw) = top.get("version") {
+        let v: Value = serde_json::from_str(raw.get()).map_err(|e| err("version", e))?;
+        check_version(Some(&v))?;
+    }
     assemble(PARTS.map(|k| top.get(k).map(|v| &**v)), || {
         let raw = top
             .get("model")
@@ -1685,5 +1724,32 @@ mod tests {
         };
         assert!(e.message.contains("after another"), "{}", e.message);
         assert!(with_post_processor(&t).is_ok());
+    }
+
+    /// `tokenizers` reads only version "1.0" (or no version); any other value, of any kind, is
+    /// refused, naming the field and the value, on the one-pass path and the other.
+    #[test]
+    fn only_version_one_is_read() {
+        for model in [
+            r#"{"type": "BPE", "vocab": {"a": 0}, "merges": []}"#,
+            r#"{"type": "WordLevel", "vocab": {"a": 0}, "unk_token": "a"}"#,
+        ] {
+            let file = |version: &str| format!(r#"{{{version} "model": {model}}}"#);
+            assert!(from_json(&file("")).is_ok());
+            assert!(from_json(&file(r#""version": "1.0","#)).is_ok());
+            for (bad, shown) in [
+                (r#""2.0""#, r#""2.0""#),
+                (r#""""#, r#""""#),
+                ("1.0", "1.0"),
+                ("null", "null"),
+                ("[]", "[]"),
+            ] {
+                let Err(e) = from_json(&file(&format!(r#""version": {bad},"#))) else {
+                    panic!("version {bad} must be refused")
+                };
+                assert!(e.message.starts_with("version: "), "{}", e.message);
+                assert!(e.message.contains(shown), "{}", e.message);
+            }
+        }
     }
 }

@@ -4,6 +4,7 @@ shows it. `tokenizers` is the oracle: it is run on the same file in every test."
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -660,3 +661,19 @@ def test_token_with_the_largest_id_is_found_like_tokenizers() -> None:
         got = ours.encode_plus(sample)
         assert (list(got.ids), list(got.offsets)) == (expected.ids, expected.offsets), sample
         assert ours.encode(sample) == expected.ids, sample
+
+
+@pytest.mark.parametrize("version", ["1.0", "missing", "2.0", "", "1.0 ", 1.0, 1, None, ["1.0"]])
+def test_version_other_than_1_0_is_refused_like_tokenizers(version: Any) -> None:
+    """`tokenizers` reads a file whose "version" is "1.0" or absent, and refuses any other."""
+    doc: dict[str, Any] = {"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}
+    if version != "missing":
+        doc["version"] = version
+    text = json.dumps(doc)
+    try:
+        tokenizers.Tokenizer.from_str(text)
+    except Exception:
+        with pytest.raises(batok.BatokError, match="^version: .*" + re.escape(json.dumps(version))):
+            batok.Tokenizer.from_str(text)
+    else:
+        assert batok.Tokenizer.from_str(text).encode("a") == [0]
