@@ -152,12 +152,14 @@ fn list<'a>(v: &'a Value, path: &str, key: &str) -> Result<&'a Vec<Value>> {
         .ok_or_else(|| err(&format!("{path}.{key}"), "expected a list"))
 }
 
+/// A pattern is `{"String": ...}` or `{"Regex": ...}`, one key only, as `tokenizers` reads it.
 fn pattern(v: &Value, path: &str) -> Result<Pattern> {
     let p = field(v, path, "pattern")?;
-    if let Some(s) = p.get("String").and_then(Value::as_str) {
-        return Ok(Pattern::Literal(s.to_string()));
+    let one = p.as_object().filter(|o| o.len() == 1);
+    if let Some(Value::String(s)) = one.and_then(|o| o.get("String")) {
+        return Ok(Pattern::Literal(s.clone()));
     }
-    if let Some(s) = p.get("Regex").and_then(Value::as_str) {
+    if let Some(Value::String(s)) = one.and_then(|o| o.get("Regex")) {
         return Pattern::regex(s).map_err(|e| err(&format!("{path}.pattern.Regex"), e));
     }
     Err(err(
@@ -223,7 +225,7 @@ fn normalizer_kind(v: &Value) -> Option<&'static str> {
     if is("precompiled_charsmap", Value::is_string) {
         return Some("Precompiled");
     }
-    if is("pattern", Value::is_object) && is("content", Value::is_string) {
+    if is("content", Value::is_string) && pattern(v, "").is_ok() {
         return Some("Replace");
     }
     if is("prepend", Value::is_string) {
@@ -570,8 +572,72 @@ fn post_processor(v: &Value, path: &str) -> Result<PostProcessor> {
     })
 }
 
+/// The decoder types that `tokenizers` 0.23 reads by their type (with all their fields).
+const TAGGED_DECODERS: [&str; 10] = [
+    "BPEDecoder",
+    "ByteLevel",
+    "WordPiece",
+    "Metaspace",
+    "CTC",
+    "Sequence",
+    "Replace",
+    "Fuse",
+    "Strip",
+    "ByteFallback",
+];
+
+/// Which decoder `tokenizers` 0.23 reads a component as. A type of `TAGGED_DECODERS` is read
+/// as that type. Any other component (no type, null, a type it does not know) is read by its
+/// fields: the first of BPEDecoder (suffix), WordPiece (prefix, cleanup), CTC (pad_token,
+/// word_delimiter_token, cleanup), Replace (pattern, content) and Strip (content of one char,
+/// start, stop) whose fields are all there, of the right kind. The other decoders (ByteLevel,
+/// Metaspace, Sequence, Fuse, ByteFallback) are read only by their type.
+fn decoder_kind(v: &Value) -> Option<&'static str> {
+    if let Some(t) = v.get("type").and_then(Value::as_str) {
+        if let Some(&tagged) = TAGGED_DECODERS.iter().find(|&&k| k == t) {
+            return Some(tagged);
+        }
+    }
+    let is = |k: &str, f: fn(&Value) -> bool| v.get(k).is_some_and(f);
+    let size = |x: &Value| x.as_u64().is_some();
+    if is("suffix", Value::is_string) {
+        return Some("BPEDecoder");
+    }
+    if is("prefix", Value::is_string) && is("cleanup", Value::is_boolean) {
+        return Some("WordPiece");
+    }
+    if is("pad_token", Value::is_string)
+        && is("word_delimiter_token", Value::is_string)
+        && is("cleanup", Value::is_boolean)
+    {
+        return Some("CTC");
+    }
+    if is("content", Value::is_string) && pattern(v, "").is_ok() {
+        return Some("Replace");
+    }
+    let one_char = |x: &Value| x.as_str().is_some_and(|s| s.chars().count() == 1);
+    if is("content", one_char) && is("start", size) && is("stop", size) {
+        return Some("Strip");
+    }
+    None
+}
+
 fn decoder(v: &Value, path: &str) -> Result<Decoder> {
-    let ty = type_of(v, path)?;
+    if !v.is_object() {
+        return Err(err(path, "expected an object"));
+    }
+    let Some(ty) = decoder_kind(v) else {
+        return Err(match v.get("type").and_then(Value::as_str) {
+            Some(other) => unsupported(path, other),
+            None => err(
+                path,
+                "no \"type\", and its fields fit no decoder; tokenizers reads a decoder without \
+                 a known type by its fields: BPEDecoder needs suffix, WordPiece prefix and \
+                 cleanup, Replace pattern and content, Strip content, start and stop (give \
+                 \"type\" to name the decoder)",
+            ),
+        });
+    };
     Ok(match ty {
         "Sequence" => Decoder::Sequence(each(v, path, "decoders", decoder)?),
         "ByteLevel" => {
@@ -855,7 +921,12 @@ fn model(raw: &RawValue) -> Result<Model> {
     let path = "model";
     let kind: ModelKind = serde_json::from_str(raw.get())
         .map_err(|e| err(path, format!("expected an object with a \"type\" ({e})")))?;
-    // Older files leave out `type`; it follows from the fields, as `tokenizers` reads them.
+    if kind.ty.is_none() {
+        if let Some(m) = untagged_model(raw.get())? {
+            return Ok(m);
+        }
+    }
+    // A model of no kind: the error of the kind its fields point to.
     let ty = match &kind {
         ModelKind { ty: Some(t), .. } => t.as_str(),
         ModelKind {
@@ -907,6 +978,43 @@ fn model(raw: &RawValue) -> Result<Model> {
              Unigram models)"
         ))),
     }
+}
+
+/// A model without a type (older files leave it out), read as `tokenizers` 0.23 reads one: as
+/// the first of BPE (vocab, merges), WordPiece (vocab, unk_token, continuing_subword_prefix,
+/// max_input_chars_per_word), WordLevel (vocab, unk_token) and Unigram (a list vocab) whose
+/// fields are all there, of the right kind. A BPE whose merges name tokens the vocabulary
+/// lacks is no BPE there either, and the next kind is tried. `None` when no kind fits.
+fn untagged_model(text: &str) -> Result<Option<Model>> {
+    let path = "model";
+    if let Ok(m) = serde_json::from_str::<RawBpe>(text) {
+        match bpe(m) {
+            Ok(b) => return Ok(Some(Model::Bpe(b))),
+            Err(e) if e.message.contains(crate::model::bpe::FAILS_IN_TOKENIZERS) => return Err(e),
+            Err(_) => {}
+        }
+    }
+    if let Ok(m) = serde_json::from_str::<RawWordPiece>(text) {
+        return WordPiece::new(
+            m.vocab,
+            m.unk_token,
+            m.continuing_subword_prefix,
+            m.max_input_chars_per_word,
+        )
+        .map(|w| Some(Model::WordPiece(w)))
+        .map_err(|e| err(path, e));
+    }
+    if let Ok(m) = serde_json::from_str::<RawWordLevel>(text) {
+        return WordLevel::new(m.vocab, m.unk_token)
+            .map(|w| Some(Model::WordLevel(w)))
+            .map_err(|e| err(path, e));
+    }
+    if let Ok(m) = serde_json::from_str::<RawUnigram>(text) {
+        return Unigram::new(m.vocab, m.unk_id, m.byte_fallback.unwrap_or(false))
+            .map(|u| Some(Model::Unigram(u)))
+            .map_err(|e| err(path, e));
+    }
+    Ok(None)
 }
 
 fn bpe(m: RawBpe<'_>) -> Result<Bpe> {
@@ -1076,7 +1184,8 @@ pub fn from_json(text: &str) -> Result<Tokenizer> {
     // what is wrong: JSON syntax, a missing model, a model that is not BPE.
     if let Ok(f) = serde_json::from_str::<File>(text) {
         check_version(f.version.as_ref())?;
-        if f.model.ty.as_deref().is_none_or(|t| t == "BPE") {
+        // A model without a type may be read as another kind (see `untagged_model`).
+        if f.model.ty.as_deref() == Some("BPE") {
             let parts = [
                 f.truncation,
                 f.padding,
@@ -1749,6 +1858,117 @@ mod tests {
                 };
                 assert!(e.message.starts_with("version: "), "{}", e.message);
                 assert!(e.message.contains(shown), "{}", e.message);
+            }
+        }
+    }
+
+    /// The decoder a component is read as (its Debug name), or None where it is refused;
+    /// each case checked against `tokenizers` 0.23.
+    #[test]
+    fn decoder_without_a_known_type_is_read_by_its_fields() {
+        let cases: [(&str, Option<&str>); 14] = [
+            (r#"{"suffix": "</w>"}"#, Some("Bpe")),
+            (r#"{"type": "Foo", "suffix": "</w>"}"#, Some("Bpe")),
+            (r#"{"type": null, "suffix": "</w>"}"#, Some("Bpe")),
+            (
+                r#"{"suffix": 5, "prefix": "@@", "cleanup": true}"#,
+                Some("WordPiece"),
+            ),
+            (r#"{"prefix": "@@"}"#, None),
+            (
+                r#"{"pattern": {"String": "x"}, "content": "y"}"#,
+                Some("Replace"),
+            ),
+            (
+                r#"{"pattern": {"String": "x", "Regex": "y"}, "content": "y"}"#,
+                None,
+            ),
+            (
+                r#"{"pattern": {"Regex": "("}, "content": "a", "start": 1, "stop": 0}"#,
+                Some("Strip"),
+            ),
+            (r#"{"content": "ab", "start": 1, "stop": 0}"#, None),
+            (r#"{"content": "a", "start": -1, "stop": 0}"#, None),
+            (r#"{"replacement": "_", "prepend_scheme": "always"}"#, None),
+            (r#"{"decoders": []}"#, None),
+            (
+                r#"{"type": "BPEDecoder", "prefix": "@@", "cleanup": true}"#,
+                None,
+            ),
+            (
+                r#"{"type": "Sequence", "decoders": [{"suffix": "</w>"}]}"#,
+                Some("Sequence"),
+            ),
+        ];
+        for (d, want) in cases {
+            let file = format!(
+                r#"{{"model": {{"type": "BPE", "vocab": {{"a": 0}}, "merges": []}},
+                    "decoder": {d}}}"#
+            );
+            match (from_json(&file), want) {
+                (Ok(t), Some(name)) => {
+                    let got = format!("{:?}", t.decoder.unwrap());
+                    assert!(got.starts_with(name), "{d}: {got}");
+                }
+                (Err(e), None) => assert!(e.message.starts_with("decoder"), "{d}: {}", e.message),
+                (Ok(t), None) => panic!("{d} must be refused, got {:?}", t.decoder),
+                (Err(e), Some(_)) => panic!("{d} must load: {}", e.message),
+            }
+        }
+    }
+
+    /// A model without a type is read as the first kind whose fields fit, as `tokenizers`
+    /// 0.23 reads it; one with a type only as that type.
+    #[test]
+    fn model_without_a_type_is_the_first_kind_that_fits() {
+        let v = r#""vocab": {"a": 0, "b": 1, "ab": 2, "[UNK]": 3}"#;
+        let wp = r#""continuing_subword_prefix": "@@", "max_input_chars_per_word": 100"#;
+        let cases = [
+            (format!(r#"{{{v}, "merges": ["a b"]}}"#), Some("BPE")),
+            (
+                format!(r#"{{{v}, "unk_token": "[UNK]", {wp}}}"#),
+                Some("WordPiece"),
+            ),
+            (
+                format!(r#"{{{v}, "unk_token": "[UNK]", "continuing_subword_prefix": "@@"}}"#),
+                Some("WordLevel"),
+            ),
+            (
+                format!(r#"{{{v}, "unk_token": "[UNK]", "merges": 5}}"#),
+                Some("WordLevel"),
+            ),
+            (
+                format!(r#"{{{v}, "unk_token": "[UNK]", "merges": ["a x"], {wp}}}"#),
+                Some("WordPiece"),
+            ),
+            (
+                format!(r#"{{{v}, "unk_token": "[UNK]", {wp}, "max_input_chars_per_word": -1}}"#)
+                    .replace(r#""max_input_chars_per_word": 100, "#, ""),
+                Some("WordLevel"),
+            ),
+            (r#"{"vocab": [["a", -1.0]]}"#.to_string(), Some("Unigram")),
+            (format!(r#"{{{v}}}"#), None),
+            (format!(r#"{{{v}, "merges": ["a x"]}}"#), None),
+            (
+                format!(r#"{{"type": "Foo", {v}, "unk_token": "[UNK]"}}"#),
+                None,
+            ),
+        ];
+        for (m, want) in cases {
+            let got = from_json(&format!(r#"{{"model": {m}}}"#));
+            match (got, want) {
+                (Ok(t), Some(kind)) => {
+                    let name = match t.model {
+                        Model::Bpe(_) => "BPE",
+                        Model::WordPiece(_) => "WordPiece",
+                        Model::WordLevel(_) => "WordLevel",
+                        Model::Unigram(_) => "Unigram",
+                    };
+                    assert_eq!(name, kind, "{m}");
+                }
+                (Err(e), None) => assert!(e.message.starts_with("model"), "{m}: {}", e.message),
+                (Ok(_), None) => panic!("{m} must be refused"),
+                (Err(e), Some(_)) => panic!("{m} must load: {}", e.message),
             }
         }
     }

@@ -677,3 +677,95 @@ def test_version_other_than_1_0_is_refused_like_tokenizers(version: Any) -> None
             batok.Tokenizer.from_str(text)
     else:
         assert batok.Tokenizer.from_str(text).encode("a") == [0]
+
+
+DECODERS_BY_FIELDS: list[Any] = [
+    {"suffix": "</w>"},
+    {"type": "Foo", "suffix": "</w>"},
+    {"type": None, "suffix": "</w>"},
+    {"type": 5, "prefix": "##", "cleanup": True},
+    {"suffix": 5, "prefix": "##", "cleanup": False},
+    {"prefix": "##"},
+    {"pattern": {"String": "a"}, "content": "b"},
+    {"pattern": {"String": "a", "Regex": "b"}, "content": "b"},
+    {"type": "Replace", "pattern": {"String": "a", "Regex": "b"}, "content": "b"},
+    {"pattern": {"Regex": "("}, "content": "b", "start": 1, "stop": 0},
+    {"content": "b", "start": 1, "stop": 0},
+    {"content": "bc", "start": 1, "stop": 0},
+    {"replacement": "_", "prepend_scheme": "always"},
+    {"add_prefix_space": True, "trim_offsets": True},
+    {"decoders": []},
+    {"type": "BPEDecoder", "prefix": "##", "cleanup": True},
+    {"type": "Sequence", "decoders": [{"suffix": "b"}, {"prefix": "a", "cleanup": False}]},
+    {},
+]
+
+
+@pytest.mark.parametrize("decoder", DECODERS_BY_FIELDS)
+def test_decoder_without_a_known_type_is_read_by_its_fields_like_tokenizers(
+    decoder: dict[str, Any],
+) -> None:
+    """`tokenizers` reads a decoder with no type, or a type it does not know, by its fields:
+    `{"suffix": "</w>"}` is a BPEDecoder there."""
+    text = json.dumps(
+        {
+            "version": "1.0",
+            "decoder": decoder,
+            "model": {
+                "type": "WordLevel",
+                "vocab": {"[UNK]": 0, "a": 1, "b": 2, "ab": 3, "##b": 4, "</w>": 5},
+                "unk_token": "[UNK]",
+            },
+        }
+    )
+    try:
+        reference = tokenizers.Tokenizer.from_str(text)
+    except Exception:
+        with pytest.raises(batok.BatokError, match="^decoder"):
+            batok.Tokenizer.from_str(text)
+        return
+    ours = batok.Tokenizer.from_str(text)
+    for ids in ([1, 2, 3], [3, 4, 5, 1], [4, 0, 2]):
+        assert ours.decode(ids) == reference.decode(ids), ids
+
+
+_VOCAB = {"a": 0, "b": 1, "ab": 2, "[UNK]": 3}
+_WP = {"continuing_subword_prefix": "##", "max_input_chars_per_word": 100}
+MODELS_WITHOUT_TYPE: list[dict[str, Any]] = [
+    {"vocab": _VOCAB, "merges": ["a b"]},
+    {"vocab": _VOCAB, "merges": ["a b"], "unk_token": "[UNK]"},
+    {"vocab": _VOCAB, "unk_token": "[UNK]", **_WP},
+    {"vocab": _VOCAB, "unk_token": "[UNK]", "continuing_subword_prefix": "##"},
+    {"vocab": _VOCAB, "unk_token": "[UNK]", "max_input_chars_per_word": 100},
+    {"vocab": _VOCAB, "unk_token": "[UNK]", "merges": 5},
+    {"vocab": _VOCAB, "unk_token": "[UNK]", "merges": ["a x"]},
+    {"vocab": _VOCAB, "unk_token": "[UNK]", "merges": ["a x"], **_WP},
+    {"vocab": _VOCAB, "unk_token": "[UNK]", **_WP, "max_input_chars_per_word": -1},
+    {"vocab": _VOCAB, "unk_token": "[UNK]"},
+    {"vocab": _VOCAB},
+    {"vocab": _VOCAB, "merges": ["a x"]},
+    {"vocab": [["a", -1.0], ["b", -2.0], ["ab", -1.5]]},
+    {"vocab": [["a", -1.0], ["b", -2.0]], "unk_id": 0},
+]
+
+
+@pytest.mark.parametrize("model", MODELS_WITHOUT_TYPE)
+def test_model_without_a_type_is_the_first_kind_that_fits_like_tokenizers(
+    model: dict[str, Any],
+) -> None:
+    """`tokenizers` reads a model without a type as the first of BPE, WordPiece, WordLevel and
+    Unigram whose fields fit: a BPE whose merges name a token the vocabulary lacks, with an
+    unk_token, is a WordLevel there."""
+    text = json.dumps({"version": "1.0", "model": model})
+    try:
+        reference = tokenizers.Tokenizer.from_str(text)
+    except Exception:
+        with pytest.raises(batok.BatokError, match="^model"):
+            batok.Tokenizer.from_str(text)
+        return
+    ours = batok.Tokenizer.from_str(text)
+    assert ours.get_vocab_size() == reference.get_vocab_size()
+    for sample in ("ab", "ba", "abab", "b"):
+        expected = reference.encode(sample)
+        got = ours.encode_plus(sample)
+        assert (list(got.ids), list(got.offsets)) == (expected.ids, expected.offsets), sample
