@@ -1,6 +1,7 @@
 //! Post-processors: offsets trimming and the special tokens around a sequence (BOS/EOS, CLS/SEP).
 
 use crate::encoding::Encoding;
+use crate::error::cannot_encode;
 use crate::pre_tokenizer::byte_level::byte_to_char;
 
 #[derive(Debug, Clone)]
@@ -44,6 +45,20 @@ pub enum PostProcessor {
         special_tokens: Vec<(String, SpecialTokens)>,
     },
     Sequence(Vec<PostProcessor>),
+}
+
+/// The special token a template names. `tokenizers` loads a template that names one missing
+/// from its `special_tokens` and fails only when it adds that template's special tokens, so
+/// batok stops there too.
+fn special_token<'a>(special_tokens: &'a [(String, SpecialTokens)], id: &str) -> &'a SpecialTokens {
+    match special_tokens.iter().find(|(k, _)| k == id) {
+        Some((_, st)) => st,
+        None => cannot_encode(format!(
+            "the template uses special token {id:?}, which its special_tokens lacks (tokenizers \
+             fails here too); add {id:?} to special_tokens or encode with \
+             add_special_tokens=False"
+        )),
+    }
 }
 
 /// Move offsets past leading and trailing spaces of byte-level tokens (HF's `process_offsets`).
@@ -225,9 +240,17 @@ impl PostProcessor {
                 pair,
                 special_tokens,
             } => {
-                // A template after another one would see its pieces (`tokenizers` panics
-                // there); loading refuses such a sequence of processors.
-                let template = if list.len() == 1 { single } else { pair };
+                // After another template (or a processor that makes more than two
+                // encodings), a template sees that one's pieces: one is read with the single
+                // template, two with the pair template, more `tokenizers` cannot run.
+                let template = match list.len() {
+                    0 | 1 => single,
+                    2 => pair,
+                    n => cannot_encode(format!(
+                        "a TemplateProcessing is given {n} encodings (the pieces a template \
+                         before it made), where tokenizers fails too; use one template"
+                    )),
+                };
                 // Each piece naming a sequence gets a copy of it; the last one takes it.
                 let last_use = |second: bool| {
                     template.iter().rposition(
@@ -253,9 +276,8 @@ impl PostProcessor {
                             });
                         }
                         TemplatePiece::Special { id, type_id } if add_special_tokens => {
-                            if let Some((_, st)) = special_tokens.iter().find(|(k, _)| k == id) {
-                                out.push(specials(&st.ids, &st.tokens, *type_id));
-                            }
+                            let st = special_token(special_tokens, id);
+                            out.push(specials(&st.ids, &st.tokens, *type_id));
                         }
                         TemplatePiece::Special { .. } => {}
                     }
@@ -296,23 +318,6 @@ impl PostProcessor {
         }
     }
 
-    /// Whether a template comes after another one in this processor (`tokenizers` cannot
-    /// run such a sequence: the second template sees the first one's pieces).
-    pub fn has_template_after_template(&self) -> bool {
-        fn walk(p: &PostProcessor, seen: &mut bool) -> bool {
-            match p {
-                PostProcessor::Template { .. } if *seen => true,
-                PostProcessor::Template { .. } => {
-                    *seen = true;
-                    false
-                }
-                PostProcessor::Sequence(steps) => steps.iter().any(|q| walk(q, seen)),
-                _ => false,
-            }
-        }
-        walk(self, &mut false)
-    }
-
     /// `process(..).ids` for ids alone, appended to `out`: `seq` appends the sequence's ids,
     /// and the special tokens are written around them in place. Offsets trimming cannot change
     /// ids, so only the special tokens around the sequence matter.
@@ -342,9 +347,7 @@ impl PostProcessor {
                 for piece in single {
                     match piece {
                         TemplatePiece::Special { id, .. } if add_special_tokens => {
-                            if let Some((_, st)) = special_tokens.iter().find(|(k, _)| k == id) {
-                                out.extend_from_slice(&st.ids);
-                            }
+                            out.extend_from_slice(&special_token(special_tokens, id).ids);
                         }
                         TemplatePiece::Sequence { second: false, .. } => seq(out),
                         _ => {}
@@ -599,13 +602,41 @@ mod tests {
         );
     }
 
+    fn cannot_encode_message(f: impl FnOnce() -> Encoding) -> String {
+        let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_err();
+        crate::caught_panic::message(payload.as_ref())
+    }
+
+    /// A template after another one reads that one's pieces: two with its pair template (as
+    /// `tokenizers` 0.23 does), more than two it cannot run.
     #[test]
-    fn a_template_after_a_template_is_detected() {
-        let t = template("<s> $A");
-        assert!(
-            PostProcessor::Sequence(vec![t.clone(), roberta(), t.clone()])
-                .has_template_after_template()
-        );
-        assert!(!PostProcessor::Sequence(vec![roberta(), t]).has_template_after_template());
+    fn a_template_after_a_template_reads_its_pieces() {
+        let two_pieces = template_pair("$A </s>", "$A </s> $B:1");
+        let three_pieces = template_pair("<s> $A </s>", "<s> $A </s> $B:1 </s>:1");
+        let p = PostProcessor::Sequence(vec![two_pieces.clone(), three_pieces.clone()]);
+        let e = p.process(enc(&["a"], &[(0, 1)]), true);
+        // <s> A </s> B </s>, with B the first template's </s>.
+        assert_eq!(e.ids, [1, 0, 2, 3, 2, 3, 2, 3]);
+        assert_eq!(e.type_ids, [0, 0, 0, 0, 1, 1, 1, 1]);
+        // Without special tokens a template gives its sequences only: one stays one.
+        assert_eq!(p.process(enc(&["a"], &[(0, 1)]), false).ids, [0]);
+        let p = PostProcessor::Sequence(vec![three_pieces, two_pieces]);
+        let what = cannot_encode_message(|| p.process(enc(&["a"], &[(0, 1)]), true));
+        assert!(what.starts_with(crate::error::CANNOT_ENCODE), "{what}");
+        assert!(what.contains("3 encodings"), "{what}");
+    }
+
+    /// A template naming a special token its special_tokens lacks runs until it has to add
+    /// that token, as in `tokenizers`: without special tokens, or with the other template.
+    #[test]
+    fn a_missing_special_token_stops_only_the_template_that_adds_it() {
+        let p = template_pair("<s> $A <x>", "$A $B:1");
+        let what = cannot_encode_message(|| p.process(enc(&["a"], &[(0, 1)]), true));
+        assert!(what.contains("\"<x>\""), "{what}");
+        assert_eq!(p.process(enc(&["a"], &[(0, 1)]), false).ids, [0]);
+        let pair = p.process_pair(enc(&["a"], &[(0, 1)]), Some(enc(&["b"], &[(0, 1)])), true);
+        assert_eq!(pair.ids, [0, 0]);
+        // The tokens it leaves room for when truncating: the ones it has.
+        assert_eq!(p.added_tokens(false), 1);
     }
 }

@@ -769,3 +769,62 @@ def test_model_without_a_type_is_the_first_kind_that_fits_like_tokenizers(
         expected = reference.encode(sample)
         got = ours.encode_plus(sample)
         assert (list(got.ids), list(got.offsets)) == (expected.ids, expected.offsets), sample
+
+
+def _special(name: str, type_id: int = 0) -> dict[str, Any]:
+    return {"SpecialToken": {"id": name, "type_id": type_id}}
+
+
+@pytest.mark.parametrize(
+    ("single", "pair"),
+    [
+        ([_special("[X]"), _SEQ_A], [_SEQ_A, _SEQ_B]),
+        ([_SEQ_A], [_special("[X]"), _SEQ_A, _SEQ_B]),
+        ([_special("<s>"), _SEQ_A, _special("[X]")], [_special("<s>"), _SEQ_A, _SEQ_B]),
+    ],
+    ids=["in_single", "in_pair", "beside_a_known_one"],
+)
+def test_template_naming_a_missing_special_token_fails_only_where_tokenizers_fails(
+    single: list[dict[str, Any]], pair: list[dict[str, Any]]
+) -> None:
+    """`tokenizers` loads a template that names a special token its special_tokens lacks and
+    fails only when it adds that template's special tokens; batok raises there, nowhere else."""
+    text = json.dumps(
+        {
+            "version": "1.0",
+            "post_processor": {
+                "type": "TemplateProcessing",
+                "single": single,
+                "pair": pair,
+                "special_tokens": {"<s>": {"id": "<s>", "ids": [6], "tokens": ["<s>"]}},
+            },
+            "pre_tokenizer": {"type": "WhitespaceSplit"},
+            "model": {
+                "type": "WordLevel",
+                "vocab": {"[UNK]": 0, "a": 1, "b": 2, "<s>": 6},
+                "unk_token": "[UNK]",
+            },
+        }
+    )
+    reference = tokenizers.Tokenizer.from_str(text)
+    ours = batok.Tokenizer.from_str(text)
+    failed = 0
+    for texts in (("a b",), ("a", "b a")):
+        for add in (True, False):
+            try:
+                expected = reference.encode(*texts, add_special_tokens=add)
+            except BaseException as err:  # noqa: BLE001 - tokenizers' PanicException is one
+                if isinstance(err, (KeyboardInterrupt, SystemExit)):
+                    raise
+                failed += 1
+                with pytest.raises(ValueError, match="cannot encode this text.*\\[X\\]"):
+                    ours.encode_plus(*texts, add_special_tokens=add)
+                if len(texts) == 1:
+                    with pytest.raises(ValueError, match="cannot encode this text"):
+                        ours.encode(texts[0], add)
+                continue
+            got = ours.encode_plus(*texts, add_special_tokens=add)
+            assert (list(got.ids), list(got.type_ids)) == (expected.ids, expected.type_ids)
+            if len(texts) == 1:
+                assert ours.encode(texts[0], add) == expected.ids
+    assert failed == 1
