@@ -528,21 +528,30 @@ fn post_processor(v: &Value, path: &str) -> Result<PostProcessor> {
             // A pair template may leave out A or B, or name one twice: `tokenizers` loads it
             // and gives each sequence where the template names it, so batok does too.
             let mut special_tokens = Vec::new();
-            if let Some(map) = v.get("special_tokens").and_then(Value::as_object) {
-                for (k, s) in map {
-                    let p = format!("{path}.special_tokens.{k}");
-                    let ids = list(s, &p, "ids")?
-                        .iter()
-                        .map(|x| x.as_u64().map(|i| i as u32))
-                        .collect::<Option<Vec<u32>>>()
-                        .ok_or_else(|| err(&p, "ids must be integers"))?;
-                    let tokens = list(s, &p, "tokens")?
-                        .iter()
-                        .map(|x| x.as_str().map(str::to_string))
-                        .collect::<Option<Vec<String>>>()
-                        .ok_or_else(|| err(&p, "tokens must be strings"))?;
-                    special_tokens.push((k.clone(), SpecialTokens { ids, tokens }));
-                }
+            let map = field(v, path, "special_tokens")?
+                .as_object()
+                .ok_or_else(|| {
+                    err(
+                        &format!("{path}.special_tokens"),
+                        "expected an object of name: {\"id\", \"ids\", \"tokens\"}",
+                    )
+                })?;
+            for (k, s) in map {
+                let p = format!("{path}.special_tokens.{k}");
+                // Unused (a template names the token by its key), but `tokenizers`
+                // requires it.
+                string(s, &p, "id")?;
+                let ids = list(s, &p, "ids")?
+                    .iter()
+                    .map(|x| x.as_u64().and_then(|i| u32::try_from(i).ok()))
+                    .collect::<Option<Vec<u32>>>()
+                    .ok_or_else(|| err(&p, "ids must be integers below 2**32"))?;
+                let tokens = list(s, &p, "tokens")?
+                    .iter()
+                    .map(|x| x.as_str().map(str::to_string))
+                    .collect::<Option<Vec<String>>>()
+                    .ok_or_else(|| err(&p, "tokens must be strings"))?;
+                special_tokens.push((k.clone(), SpecialTokens { ids, tokens }));
             }
             // A template may name a special token that special_tokens lacks: `tokenizers`
             // loads it and fails only when it adds that template's special tokens, as batok
@@ -1959,6 +1968,33 @@ mod tests {
                 (Ok(_), None) => panic!("{m} must be refused"),
                 (Err(e), Some(_)) => panic!("{m} must load: {}", e.message),
             }
+        }
+    }
+
+    /// Each entry of a template's special_tokens needs a string id and ids that fit in 32
+    /// bits, and the map must be a map, as `tokenizers` reads it.
+    #[test]
+    fn template_special_tokens_are_checked_as_tokenizers_checks_them() {
+        let template = |special: &str| {
+            format!(
+                r#"{{"type": "TemplateProcessing", "single": [{SEQ_A}],
+                    "pair": [{SEQ_A}, {SEQ_B}], "special_tokens": {special}}}"#
+            )
+        };
+        assert!(with_post_processor(&template("{}")).is_ok());
+        let ok = r#"{"<s>": {"id": "<x>", "ids": [1], "tokens": ["<s>"]}}"#;
+        assert!(with_post_processor(&template(ok)).is_ok());
+        for bad in [
+            "[]",
+            "null",
+            r#"{"<s>": {"ids": [1], "tokens": ["<s>"]}}"#,
+            r#"{"<s>": {"id": 5, "ids": [1], "tokens": ["<s>"]}}"#,
+            r#"{"<s>": {"id": "<s>", "ids": [4294967296], "tokens": ["<s>"]}}"#,
+        ] {
+            let Err(e) = with_post_processor(&template(bad)) else {
+                panic!("{bad} must be refused")
+            };
+            assert!(e.message.contains("special_tokens"), "{bad}: {}", e.message);
         }
     }
 }

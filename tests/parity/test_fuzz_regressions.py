@@ -828,3 +828,44 @@ def test_template_naming_a_missing_special_token_fails_only_where_tokenizers_fai
             if len(texts) == 1:
                 assert ours.encode(texts[0], add) == expected.ids
     assert failed == 1
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"id": "<s>", "ids": [6], "tokens": ["<s>"]},
+        {"id": "<other>", "ids": [6], "tokens": ["<s>"]},
+        {"ids": [6], "tokens": ["<s>"]},
+        {"id": 5, "ids": [6], "tokens": ["<s>"]},
+        {"id": {"type": "Punctuation"}, "ids": [6], "tokens": ["<s>"]},
+        {"id": "<s>", "ids": [2**32], "tokens": ["<s>"]},
+        {"id": "<s>", "ids": [-1], "tokens": ["<s>"]},
+        [],
+    ],
+)
+def test_template_special_token_entries_are_read_like_tokenizers(entry: Any) -> None:
+    """Each special token of a template needs a string "id" and ids below 2**32 in
+    `tokenizers`, which refuses the file otherwise."""
+    text = json.dumps(
+        {
+            "version": "1.0",
+            "post_processor": {
+                "type": "TemplateProcessing",
+                "single": [_special("<s>"), _SEQ_A],
+                "pair": [_SEQ_A, _SEQ_B],
+                "special_tokens": {"<s>": entry},
+            },
+            "model": {
+                "type": "WordLevel",
+                "vocab": {"[UNK]": 0, "a": 1, "<s>": 6},
+                "unk_token": "[UNK]",
+            },
+        }
+    )
+    try:
+        reference = tokenizers.Tokenizer.from_str(text)
+    except Exception:
+        with pytest.raises(batok.BatokError, match="^post_processor"):
+            batok.Tokenizer.from_str(text)
+        return
+    assert batok.Tokenizer.from_str(text).encode("a") == reference.encode("a").ids
