@@ -869,3 +869,37 @@ def test_template_special_token_entries_are_read_like_tokenizers(entry: Any) -> 
             batok.Tokenizer.from_str(text)
         return
     assert batok.Tokenizer.from_str(text).encode("a") == reference.encode("a").ids
+
+
+@pytest.mark.parametrize(
+    "affix",
+    [
+        {"end_of_word_suffix": "</w>", "merges": ["a b"]},
+        {"continuing_subword_prefix": "##", "merges": ["a ##b"]},
+    ],
+)
+def test_byte_fallback_with_a_word_affix_gives_tokenizers_offsets(affix: dict[str, Any]) -> None:
+    """A char in no token, with the suffix (or prefix) it would carry, falls back to the bytes
+    of both: the affix's bytes run on past the word, and `tokenizers` keeps their offsets
+    within the word as they are; batok gives the same offsets."""
+    vocab = {f"<0x{b:02X}>": b for b in range(256)}
+    vocab.update({"a": 256, "b": 257, "ab": 258, "a</w>": 259, "ab</w>": 260, "##b": 261})
+    text = json.dumps(
+        {
+            "version": "1.0",
+            "pre_tokenizer": {"type": "WhitespaceSplit"},
+            "model": {
+                "type": "BPE",
+                "vocab": vocab,
+                "byte_fallback": True,
+                **affix,
+            },
+        }
+    )
+    reference = tokenizers.Tokenizer.from_str(text)
+    ours = batok.Tokenizer.from_str(text)
+    for sample in ("x", "abx", "ab \U0001f600", "é\U0001f600", "xé ab", "bx ax", "ab"):
+        for add in (True, False):
+            expected = reference.encode(sample, add_special_tokens=add)
+            got = ours.encode_plus(sample, add)
+            assert (list(got.ids), list(got.offsets)) == (expected.ids, expected.offsets), sample
