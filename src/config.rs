@@ -36,14 +36,6 @@ fn string(v: &Value, path: &str, key: &str) -> Result<String> {
         .ok_or_else(|| err(&format!("{path}.{key}"), "expected a string"))
 }
 
-fn opt_string(v: &Value, path: &str, key: &str) -> Result<Option<String>> {
-    match v.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(err(&format!("{path}.{key}"), "expected a string or null")),
-    }
-}
-
 fn boolean(v: &Value, path: &str, key: &str, default: bool) -> Result<bool> {
     match v.get(key) {
         None | Some(Value::Null) => Ok(default),
@@ -321,7 +313,18 @@ fn behavior(v: &Value, path: &str) -> Result<Behavior> {
 }
 
 fn prepend_scheme(v: &Value, path: &str) -> Result<PrependScheme> {
-    if let Some(s) = opt_string(v, path, "prepend_scheme")? {
+    // When there, a string: `tokenizers` refuses null too.
+    let given = match v.get("prepend_scheme") {
+        None => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            return Err(err(
+                &format!("{path}.prepend_scheme"),
+                "expected \"always\", \"first\" or \"never\"",
+            ))
+        }
+    };
+    if let Some(s) = given {
         let scheme = match s.as_str() {
             "always" => PrependScheme::Always,
             "first" => PrependScheme::First,
@@ -652,13 +655,17 @@ fn decoder(v: &Value, path: &str) -> Result<Decoder> {
             start: uint(v, path, "start")? as usize,
             stop: uint(v, path, "stop")? as usize,
         },
-        "Metaspace" => Decoder::Metaspace {
-            replacement: one_char(
-                &string(v, path, "replacement")?,
-                &format!("{path}.replacement"),
-            )?,
-            prepend_scheme: prepend_scheme(v, path)?,
-        },
+        "Metaspace" => {
+            // Unused when decoding, but `tokenizers` requires true, false or null.
+            boolean(v, path, "split", true)?;
+            Decoder::Metaspace {
+                replacement: one_char(
+                    &string(v, path, "replacement")?,
+                    &format!("{path}.replacement"),
+                )?,
+                prepend_scheme: prepend_scheme(v, path)?,
+            }
+        }
         "WordPiece" => Decoder::WordPiece {
             prefix: string(v, path, "prefix")?,
             cleanup: required_bool(v, path, "cleanup")?,
@@ -674,7 +681,9 @@ type Merge<'a> = (Cow<'a, str>, Cow<'a, str>);
 
 /// One merge, either `"a b"` or `["a", "b"]`, read without buffering (the files hold
 /// hundreds of thousands of them) and borrowed from the file's text when it has no escapes.
-struct RawMerge<'a>(std::result::Result<Merge<'a>, String>);
+/// The flag says whether it was a list: `tokenizers` reads the merges all as strings or all
+/// as lists, and refuses a file that mixes them.
+struct RawMerge<'a>(std::result::Result<Merge<'a>, String>, bool);
 
 fn split_merge<'a>(s: Cow<'a, str>) -> std::result::Result<Merge<'a>, String> {
     let two = |s: &str| {
@@ -708,13 +717,13 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for RawMerge<'a> {
                 self,
                 s: &'de str,
             ) -> std::result::Result<RawMerge<'de>, E> {
-                Ok(RawMerge(split_merge(Cow::Borrowed(s))))
+                Ok(RawMerge(split_merge(Cow::Borrowed(s)), false))
             }
             fn visit_str<E: serde::de::Error>(
                 self,
                 s: &str,
             ) -> std::result::Result<RawMerge<'de>, E> {
-                Ok(RawMerge(split_merge(Cow::Owned(s.to_string()))))
+                Ok(RawMerge(split_merge(Cow::Owned(s.to_string())), false))
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(
                 self,
@@ -723,10 +732,13 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for RawMerge<'a> {
                 let a: Option<CowStr<'de>> = seq.next_element()?;
                 let b: Option<CowStr<'de>> = seq.next_element()?;
                 let extra: Option<serde::de::IgnoredAny> = seq.next_element()?;
-                Ok(RawMerge(match (a, b, extra) {
-                    (Some(a), Some(b), None) => Ok((a.0, b.0)),
-                    _ => Err("expected [\"a\", \"b\"]".to_string()),
-                }))
+                Ok(RawMerge(
+                    match (a, b, extra) {
+                        (Some(a), Some(b), None) => Ok((a.0, b.0)),
+                        _ => Err("expected [\"a\", \"b\"]".to_string()),
+                    },
+                    true,
+                ))
             }
         }
         d.deserialize_any(V)
@@ -1018,6 +1030,14 @@ fn bpe(m: RawBpe<'_>) -> Result<Bpe> {
             "model.dropout is not supported: BPE dropout is random and only used in training",
         ));
     }
+    let lists = m.merges.first().is_some_and(|r| r.1);
+    if let Some(i) = m.merges.iter().position(|r| r.1 != lists) {
+        return Err(err(
+            &format!("model.merges[{i}]"),
+            "merges must be all \"a b\" strings or all [\"a\", \"b\"] lists, not a mix \
+             (tokenizers refuses a mix too)",
+        ));
+    }
     let mut merges = Vec::with_capacity(m.merges.len());
     for (i, r) in m.merges.into_iter().enumerate() {
         merges.push(r.0.map_err(|e| err(&format!("model.merges[{i}]"), e))?);
@@ -1105,8 +1125,10 @@ fn optional<T>(
 }
 
 /// A tokenizer.json as it is usually written: a BPE model, read in the same pass as the
-/// rest, and the small components kept as raw JSON for their path-aware readers.
+/// rest, and the small components kept as raw JSON for their path-aware readers. A file with
+/// another field is read the slow way, which names it.
 #[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct File<'a> {
     #[serde(default, deserialize_with = "present")]
     version: Option<Value>,
@@ -1160,6 +1182,19 @@ fn check_version(v: Option<&Value>) -> Result<()> {
     }
 }
 
+/// Every field of a tokenizer.json.
+const FIELDS: [&str; 9] = [
+    "version",
+    "truncation",
+    "padding",
+    "added_tokens",
+    "normalizer",
+    "pre_tokenizer",
+    "post_processor",
+    "decoder",
+    "model",
+];
+
 /// The small components, in the order they are checked.
 const PARTS: [&str; 7] = [
     "truncation",
@@ -1203,6 +1238,23 @@ pub fn from_json(text: &str) -> Result<Tokenizer> {
             format!("{what} at line {} column {}: {e}", e.line(), e.column()),
         )
     })?;
+    // `tokenizers` refuses a file with any other field (it fails to read past its value).
+    let mut unknown: Vec<&String> = top
+        .keys()
+        .filter(|k| !FIELDS.contains(&k.as_str()))
+        .collect();
+    if !unknown.is_empty() {
+        unknown.sort();
+        return Err(err(
+            "tokenizer.json",
+            format!(
+                "unknown field {:?}; tokenizers refuses a file with fields other than {}, so \
+                 remove it",
+                unknown[0],
+                FIELDS.join(", ")
+            ),
+        ));
+    }
     if let Some(raw) = top.get("version") {
         let v: Value = serde_json::from_str(raw.get()).map_err(|e| err("version", e))?;
         check_version(Some(&v))?;
@@ -1489,10 +1541,7 @@ mod tests {
                 "model.type = \"Foo\" is not supported",
             ),
             (
-                TINY.replace(
-                    r#""model": {"#,
-                    r#""model": {"type": "WordPiece", "vocab": {"a": 0}}, "x": {"#,
-                ),
+                r#"{"model": {"type": "WordPiece", "vocab": {"a": 0}}}"#.to_string(),
                 "model: missing field `unk_token`",
             ),
             (
@@ -1504,6 +1553,10 @@ mod tests {
             ),
             (
                 TINY.replace(r#""model":"#, r#""not_a_model":"#),
+                "unknown field \"not_a_model\"",
+            ),
+            (
+                r#"{"version": "1.0"}"#.to_string(),
                 "missing field \"model\"",
             ),
             ("[1, 2]".to_string(), "must be a JSON object"),
@@ -1995,6 +2048,38 @@ mod tests {
                 panic!("{bad} must be refused")
             };
             assert!(e.message.contains("special_tokens"), "{bad}: {}", e.message);
+        }
+    }
+
+    /// Merges are all strings or all lists; `tokenizers` refuses a mix.
+    #[test]
+    fn merges_of_both_forms_are_refused() {
+        let file = |merges: &str| {
+            format!(
+                r#"{{"model": {{"type": "BPE", "vocab": {{"a": 0, "b": 1, "ab": 2, "c": 3,
+                    "abc": 4}}, "merges": {merges}}}}}"#
+            )
+        };
+        assert!(from_json(&file(r#"["a b", "ab c"]"#)).is_ok());
+        assert!(from_json(&file(r#"[["a", "b"], ["ab", "c"]]"#)).is_ok());
+        for mixed in [r#"[["a", "b"], "ab c"]"#, r#"["a b", ["ab", "c"]]"#] {
+            let Err(e) = from_json(&file(mixed)) else {
+                panic!("{mixed} must be refused")
+            };
+            assert!(e.message.starts_with("model.merges[1]"), "{}", e.message);
+        }
+    }
+
+    /// `tokenizers` refuses a file with a top-level field it does not know, whatever its value.
+    #[test]
+    fn unknown_top_level_fields_are_refused() {
+        let model = r#""model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}"#;
+        assert!(from_json(&format!(r#"{{"version": "1.0", {model}}}"#)).is_ok());
+        for extra in [r#""rstrip": false"#, r#""foo": null"#, r#""Model": {}"#] {
+            let Err(e) = from_json(&format!(r#"{{{model}, {extra}}}"#)) else {
+                panic!("{extra} must be refused")
+            };
+            assert!(e.message.contains("unknown field"), "{}", e.message);
         }
     }
 }

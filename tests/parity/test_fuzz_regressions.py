@@ -616,6 +616,9 @@ COMPONENTS_WITH_REQUIRED_FIELDS = [
             {"prepend_scheme": "always", "add_prefix_space": False},
             {"prepend_scheme": "never", "add_prefix_space": False},
             {"prepend_scheme": "first", "add_prefix_space": True},
+            {"prepend_scheme": None},
+            {"prepend_scheme": "always", "split": 5},
+            {"prepend_scheme": "always", "split": None},
         )
     ],
 ]
@@ -903,3 +906,32 @@ def test_byte_fallback_with_a_word_affix_gives_tokenizers_offsets(affix: dict[st
             expected = reference.encode(sample, add_special_tokens=add)
             got = ours.encode_plus(sample, add)
             assert (list(got.ids), list(got.offsets)) == (expected.ids, expected.offsets), sample
+
+
+@pytest.mark.parametrize(
+    "merges",
+    [["a b", "ab c"], [["a", "b"], ["ab", "c"]], [["a", "b"], "ab c"], ["a b", ["ab", "c"]]],
+)
+def test_merges_mixing_strings_and_lists_are_refused_like_tokenizers(merges: list[Any]) -> None:
+    vocab = {"a": 0, "b": 1, "ab": 2, "c": 3, "abc": 4}
+    text = json.dumps(
+        {"version": "1.0", "model": {"type": "BPE", "vocab": vocab, "merges": merges}}
+    )
+    try:
+        reference = tokenizers.Tokenizer.from_str(text)
+    except Exception:
+        with pytest.raises(batok.BatokError, match="^model.merges"):
+            batok.Tokenizer.from_str(text)
+        return
+    assert batok.Tokenizer.from_str(text).encode("abc") == reference.encode("abc").ids
+
+
+@pytest.mark.parametrize("value", [False, None, {}, [], "x"])
+def test_unknown_top_level_field_is_refused_like_tokenizers(value: Any) -> None:
+    """`tokenizers` cannot read past the value of a top-level field it does not know."""
+    model = {"type": "BPE", "vocab": {"a": 0}, "merges": []}
+    text = json.dumps({"version": "1.0", "model": model, "rstrip": value})
+    with pytest.raises(Exception, match="expected `,` or `}`"):
+        tokenizers.Tokenizer.from_str(text)
+    with pytest.raises(batok.BatokError, match='unknown field "rstrip"'):
+        batok.Tokenizer.from_str(text)
