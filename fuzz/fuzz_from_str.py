@@ -552,6 +552,11 @@ def compare(data: bytes) -> None:
             return
         raise Finding(f"batok refuses a file tokenizers loads and uses: {short(str(ours[1]))}")
     if ours[0] == "ok":
+        clash = REFERENCE.call("normalized_added_clash")
+        if clash[0] == "ok" and clash[1]:
+            # `tokenizers` matches one of the clashing tokens, a different one from one load to
+            # the next: no oracle for any text.
+            return
         for probe in probes(REFERENCE, text):
             compare_encodings(REFERENCE, ours[1], probe, shared_ids(json_text))
 
