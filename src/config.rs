@@ -415,6 +415,16 @@ fn token_and_id(v: &Value, path: &str, key: &str) -> Result<(String, u32)> {
     }
 }
 
+/// A template piece's type id: below 2**32, as `tokenizers` requires (never cut to 32 bits).
+fn type_id(v: &Value, path: &str) -> Result<u32> {
+    u32::try_from(uint(v, path, "type_id")?).map_err(|_| {
+        err(
+            &format!("{path}.type_id"),
+            "expected an integer below 2**32",
+        )
+    })
+}
+
 /// A `TemplateProcessing` template: special tokens and the sequences `A` and `B`.
 fn template(v: &Value, path: &str, key: &str) -> Result<Vec<TemplatePiece>> {
     let items = list(v, path, key)?;
@@ -424,7 +434,7 @@ fn template(v: &Value, path: &str, key: &str) -> Result<Vec<TemplatePiece>> {
         if let Some(s) = x.get("SpecialToken") {
             out.push(TemplatePiece::Special {
                 id: string(s, &p, "id")?,
-                type_id: uint(s, &p, "type_id")? as u32,
+                type_id: type_id(s, &p)?,
             });
         } else if let Some(s) = x.get("Sequence") {
             let second = match string(s, &p, "id")?.as_str() {
@@ -434,7 +444,7 @@ fn template(v: &Value, path: &str, key: &str) -> Result<Vec<TemplatePiece>> {
             };
             out.push(TemplatePiece::Sequence {
                 second,
-                type_id: uint(s, &p, "type_id")? as u32,
+                type_id: type_id(s, &p)?,
             });
         } else {
             return Err(err(&p, "expected SpecialToken or Sequence"));
@@ -2080,6 +2090,24 @@ mod tests {
                 panic!("{extra} must be refused")
             };
             assert!(e.message.contains("unknown field"), "{}", e.message);
+        }
+    }
+
+    /// A template's type ids must fit in 32 bits, as `tokenizers` reads them.
+    #[test]
+    fn template_type_ids_beyond_u32_are_refused() {
+        for piece in [
+            r#"{"Sequence": {"id": "A", "type_id": 4294967296}}"#,
+            r#"{"SpecialToken": {"id": "<s>", "type_id": 4294967296}}"#,
+        ] {
+            let pp = format!(
+                r#"{{"type": "TemplateProcessing", "single": [{SEQ_A}, {piece}],
+                    "pair": [{SEQ_A}, {SEQ_B}], "special_tokens": {{}}}}"#
+            );
+            let Err(e) = with_post_processor(&pp) else {
+                panic!("{piece} must be refused")
+            };
+            assert!(e.message.contains("type_id"), "{}", e.message);
         }
     }
 }

@@ -935,3 +935,25 @@ def test_unknown_top_level_field_is_refused_like_tokenizers(value: Any) -> None:
         tokenizers.Tokenizer.from_str(text)
     with pytest.raises(batok.BatokError, match='unknown field "rstrip"'):
         batok.Tokenizer.from_str(text)
+
+
+@pytest.mark.parametrize(
+    "piece", [{"Sequence": {"id": "A", "type_id": 2**32}}, _special("<s>", 2**32)]
+)
+def test_template_type_id_beyond_u32_is_refused_like_tokenizers(piece: dict[str, Any]) -> None:
+    text = json.dumps(
+        {
+            "version": "1.0",
+            "post_processor": {
+                "type": "TemplateProcessing",
+                "single": [_SEQ_A, piece],
+                "pair": [_SEQ_A, _SEQ_B],
+                "special_tokens": {"<s>": {"id": "<s>", "ids": [0], "tokens": ["<s>"]}},
+            },
+            "model": {"type": "BPE", "vocab": {"<s>": 0, "a": 1}, "merges": []},
+        }
+    )
+    with pytest.raises(Exception, match="PostProcessorWrapper"):
+        tokenizers.Tokenizer.from_str(text)
+    with pytest.raises(batok.BatokError, match="type_id"):
+        batok.Tokenizer.from_str(text)
