@@ -312,7 +312,16 @@ fn behavior(v: &Value, path: &str) -> Result<Behavior> {
     })
 }
 
+/// A Metaspace's prepend scheme. Its other legacy fields are checked here too: `tokenizers`
+/// requires `add_prefix_space` to be true, false or null and `str_rep` a string or null,
+/// even where they are not used.
 fn prepend_scheme(v: &Value, path: &str) -> Result<PrependScheme> {
+    if v.get("str_rep")
+        .is_some_and(|x| !x.is_string() && !x.is_null())
+    {
+        return Err(err(&format!("{path}.str_rep"), "expected a string or null"));
+    }
+    boolean(v, path, "add_prefix_space", true)?;
     // When there, a string: `tokenizers` refuses null too.
     let given = match v.get("prepend_scheme") {
         None => None,

@@ -619,6 +619,11 @@ COMPONENTS_WITH_REQUIRED_FIELDS = [
             {"prepend_scheme": None},
             {"prepend_scheme": "always", "split": 5},
             {"prepend_scheme": "always", "split": None},
+            {"prepend_scheme": "always", "add_prefix_space": 5},
+            {"prepend_scheme": "always", "add_prefix_space": None},
+            {"str_rep": 5},
+            {"str_rep": None},
+            {"str_rep": "x"},
         )
     ],
 ]
