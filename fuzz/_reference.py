@@ -112,6 +112,17 @@ def _serve(requests: BinaryIO, replies: BinaryIO) -> None:
             elif op == "probe_parts":
                 added = [t.content for t in tokenizer.get_added_tokens_decoder().values()]
                 result = (added[:6], list(tokenizer.get_vocab(with_added_tokens=False))[:40:3])
+            elif op == "normalized_added_clash":
+                # Two `normalized` added tokens that the normalizer makes one text: which one
+                # matches there follows the order of a hash map, which changes between loads.
+                normalizer = tokenizer.normalizer
+                seen: set[str] = set()
+                result = False
+                for token in tokenizer.get_added_tokens_decoder().values():
+                    if token.normalized and normalizer is not None:
+                        text = normalizer.normalize_str(token.content)
+                        result = result or text in seen
+                        seen.add(text)
             else:
                 raise ValueError(f"unknown request {op!r}")
             reply = ("ok", result)

@@ -438,7 +438,8 @@ def shared_ids(json_text: str) -> bool:
     """Whether two tokens of the vocabulary share an id. `tokenizers` then gives that id back
     as whichever token its hash map lists last, which changes from one load to the next (the
     same file encodes to other token strings and decodes to other text in two loads), so
-    token strings and decoded text are no oracle there; ids and offsets still are."""
+    token strings and decoded text are no oracle there; ids still are, and offsets are where
+    the token strings agree (trimming offsets looks at the strings)."""
     try:
         vocab = json.loads(json_text).get("model", {}).get("vocab")
     except (ValueError, AttributeError, RecursionError):
@@ -467,8 +468,12 @@ def compare_encodings(
                 continue  # a bug of the reference (e.g. slicing inside a char): no oracle here
             raise Finding(f"tokenizers raised {short(str(expected[1]))}, batok encoded; {mode}")
         enc = got[1]
+        # Offsets follow the token strings where a processor trims them (ByteLevel,
+        # RobertaProcessing trim a token that is only spaces), so with ambiguous strings they
+        # are an oracle only while the strings agree.
+        same_tokens = list(expected[1][1]) == list(enc.tokens)
         for field, reference_value in zip(("ids", "tokens", "offsets"), expected[1], strict=True):
-            if ambiguous and field == "tokens":
+            if ambiguous and (field == "tokens" or (field == "offsets" and not same_tokens)):
                 continue
             want, have = list(reference_value), list(getattr(enc, field))
             if want != have:
@@ -547,6 +552,11 @@ def compare(data: bytes) -> None:
             return
         raise Finding(f"batok refuses a file tokenizers loads and uses: {short(str(ours[1]))}")
     if ours[0] == "ok":
+        clash = REFERENCE.call("normalized_added_clash")
+        if clash[0] == "ok" and clash[1]:
+            # `tokenizers` matches one of the clashing tokens, a different one from one load to
+            # the next: no oracle for any text.
+            return
         for probe in probes(REFERENCE, text):
             compare_encodings(REFERENCE, ours[1], probe, shared_ids(json_text))
 

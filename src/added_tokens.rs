@@ -30,12 +30,23 @@ struct Matcher {
     /// one of them is. Gemma 3's 6 415 added tokens start with five bytes, and skipping to
     /// those is faster than running the automaton over every byte of the text.
     starts: Option<Box<[bool; 256]>>,
+    /// Whether a pattern is empty (a `normalized` token whose content the normalizer
+    /// empties). Such a pattern matches at every byte, so the match at a byte is the longest
+    /// token that starts there, or the empty one: a search anchored at each byte in turn.
+    /// `tokenizers` finds these matches so; the automaton's unanchored leftmost-longest
+    /// search does not, as it reports no empty match while it is inside a longer token that
+    /// then fails (`abac` with `abab`: the empty match at 2 first, none at 1).
+    has_empty: bool,
 }
 
 impl Matcher {
     /// The leftmost-longest match that starts at or after `from`. Skipping to start bytes,
     /// it is the first of them where some token matches, and the longest token there.
     fn find(&self, text: &str, from: usize) -> Option<aho_corasick::Match> {
+        if self.has_empty {
+            let input = Input::new(text).range(from..).anchored(Anchored::Yes);
+            return self.ac.find(input);
+        }
         let Some(starts) = &self.starts else {
             return self.ac.find(Input::new(text).range(from..));
         };
@@ -93,17 +104,24 @@ fn build(patterns: Vec<String>, which: Vec<usize>) -> Result<Option<Matcher>> {
             None => starts.fill(true),
         }
     }
+    let has_empty = patterns.iter().any(String::is_empty);
     let starts =
         (starts.iter().filter(|&&s| s).count() > 3 && !starts.iter().all(|&s| s)).then_some(starts);
     let ac = AhoCorasickBuilder::new()
         .match_kind(MatchKind::LeftmostLongest)
-        .start_kind(match starts {
-            Some(_) => StartKind::Anchored,
-            None => StartKind::Unanchored,
+        .start_kind(if starts.is_some() || has_empty {
+            StartKind::Anchored
+        } else {
+            StartKind::Unanchored
         })
         .build(&patterns)
         .map_err(|e| Error::config(format!("added_tokens: {e}")))?;
-    Ok(Some(Matcher { ac, which, starts }))
+    Ok(Some(Matcher {
+        ac,
+        which,
+        starts,
+        has_empty,
+    }))
 }
 
 impl AddedVocab {
@@ -212,8 +230,8 @@ impl AddedVocab {
         let mut last_end = None;
         while let Some(mut mat) = m.find(text, from) {
             if mat.is_empty() {
-                // An empty pattern (see `new`) matches at every byte; as the automaton's own
-                // iterator (which `tokenizers` runs) does, not where the last match ended.
+                // An empty pattern (see `new`) matches at every byte, but not again where the
+                // last match ended.
                 if last_end == Some(mat.end()) {
                     match (from < text.len())
                         .then(|| m.find(text, from + 1))
@@ -413,6 +431,33 @@ mod tests {
             v.split_normalized("a b").unwrap(),
             [(0, 1, None), (1, 2, Some(7)), (2, 3, None)]
         );
+    }
+
+    /// With an empty pattern, the match at each byte is the longest token starting there, or
+    /// the empty one, even where a longer token starts earlier and then fails (`abab` in
+    /// `abac`): every byte of `abac` is cut, as `tokenizers` 0.23 cuts it.
+    #[test]
+    fn an_empty_pattern_cuts_inside_a_token_that_fails() {
+        let strip = Normalizer::Strip {
+            left: false,
+            right: true,
+        };
+        let mut empty = tok(7, " ");
+        empty.normalized = true;
+        let mut long = tok(8, "abab");
+        long.normalized = true;
+        let v = AddedVocab::new(vec![empty, long], Some(&strip)).unwrap();
+        let cases: [(&str, &[Piece]); 3] = [
+            (
+                "abac",
+                &[(0, 1, None), (1, 2, None), (2, 3, None), (3, 4, None)],
+            ),
+            ("ababc", &[(0, 4, Some(8)), (4, 5, None)]),
+            ("xabab", &[(0, 1, None), (1, 5, Some(8))]),
+        ];
+        for (text, want) in cases {
+            assert_eq!(v.split_normalized(text).unwrap(), want, "{text}");
+        }
     }
 
     /// Two tokens with one id: the later one is looked for, as `tokenizers` does; a normalized

@@ -36,14 +36,6 @@ fn string(v: &Value, path: &str, key: &str) -> Result<String> {
         .ok_or_else(|| err(&format!("{path}.{key}"), "expected a string"))
 }
 
-fn opt_string(v: &Value, path: &str, key: &str) -> Result<Option<String>> {
-    match v.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(err(&format!("{path}.{key}"), "expected a string or null")),
-    }
-}
-
 fn boolean(v: &Value, path: &str, key: &str, default: bool) -> Result<bool> {
     match v.get(key) {
         None | Some(Value::Null) => Ok(default),
@@ -152,12 +144,14 @@ fn list<'a>(v: &'a Value, path: &str, key: &str) -> Result<&'a Vec<Value>> {
         .ok_or_else(|| err(&format!("{path}.{key}"), "expected a list"))
 }
 
+/// A pattern is `{"String": ...}` or `{"Regex": ...}`, one key only, as `tokenizers` reads it.
 fn pattern(v: &Value, path: &str) -> Result<Pattern> {
     let p = field(v, path, "pattern")?;
-    if let Some(s) = p.get("String").and_then(Value::as_str) {
-        return Ok(Pattern::Literal(s.to_string()));
+    let one = p.as_object().filter(|o| o.len() == 1);
+    if let Some(Value::String(s)) = one.and_then(|o| o.get("String")) {
+        return Ok(Pattern::Literal(s.clone()));
     }
-    if let Some(s) = p.get("Regex").and_then(Value::as_str) {
+    if let Some(Value::String(s)) = one.and_then(|o| o.get("Regex")) {
         return Pattern::regex(s).map_err(|e| err(&format!("{path}.pattern.Regex"), e));
     }
     Err(err(
@@ -223,7 +217,7 @@ fn normalizer_kind(v: &Value) -> Option<&'static str> {
     if is("precompiled_charsmap", Value::is_string) {
         return Some("Precompiled");
     }
-    if is("pattern", Value::is_object) && is("content", Value::is_string) {
+    if is("content", Value::is_string) && pattern(v, "").is_ok() {
         return Some("Replace");
     }
     if is("prepend", Value::is_string) {
@@ -318,8 +312,28 @@ fn behavior(v: &Value, path: &str) -> Result<Behavior> {
     })
 }
 
+/// A Metaspace's prepend scheme. Its other legacy fields are checked here too: `tokenizers`
+/// requires `add_prefix_space` to be true, false or null and `str_rep` a string or null,
+/// even where they are not used.
 fn prepend_scheme(v: &Value, path: &str) -> Result<PrependScheme> {
-    if let Some(s) = opt_string(v, path, "prepend_scheme")? {
+    if v.get("str_rep")
+        .is_some_and(|x| !x.is_string() && !x.is_null())
+    {
+        return Err(err(&format!("{path}.str_rep"), "expected a string or null"));
+    }
+    boolean(v, path, "add_prefix_space", true)?;
+    // When there, a string: `tokenizers` refuses null too.
+    let given = match v.get("prepend_scheme") {
+        None => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            return Err(err(
+                &format!("{path}.prepend_scheme"),
+                "expected \"always\", \"first\" or \"never\"",
+            ))
+        }
+    };
+    if let Some(s) = given {
         let scheme = match s.as_str() {
             "always" => PrependScheme::Always,
             "first" => PrependScheme::First,
@@ -410,6 +424,16 @@ fn token_and_id(v: &Value, path: &str, key: &str) -> Result<(String, u32)> {
     }
 }
 
+/// A template piece's type id: below 2**32, as `tokenizers` requires (never cut to 32 bits).
+fn type_id(v: &Value, path: &str) -> Result<u32> {
+    u32::try_from(uint(v, path, "type_id")?).map_err(|_| {
+        err(
+            &format!("{path}.type_id"),
+            "expected an integer below 2**32",
+        )
+    })
+}
+
 /// A `TemplateProcessing` template: special tokens and the sequences `A` and `B`.
 fn template(v: &Value, path: &str, key: &str) -> Result<Vec<TemplatePiece>> {
     let items = list(v, path, key)?;
@@ -419,7 +443,7 @@ fn template(v: &Value, path: &str, key: &str) -> Result<Vec<TemplatePiece>> {
         if let Some(s) = x.get("SpecialToken") {
             out.push(TemplatePiece::Special {
                 id: string(s, &p, "id")?,
-                type_id: uint(s, &p, "type_id")? as u32,
+                type_id: type_id(s, &p)?,
             });
         } else if let Some(s) = x.get("Sequence") {
             let second = match string(s, &p, "id")?.as_str() {
@@ -429,7 +453,7 @@ fn template(v: &Value, path: &str, key: &str) -> Result<Vec<TemplatePiece>> {
             };
             out.push(TemplatePiece::Sequence {
                 second,
-                type_id: uint(s, &p, "type_id")? as u32,
+                type_id: type_id(s, &p)?,
             });
         } else {
             return Err(err(&p, "expected SpecialToken or Sequence"));
@@ -496,17 +520,9 @@ fn post_processor(v: &Value, path: &str) -> Result<PostProcessor> {
         });
     };
     Ok(match ty {
-        "Sequence" => {
-            let seq = PostProcessor::Sequence(each(v, path, "processors", post_processor)?);
-            if seq.has_template_after_template() {
-                // `tokenizers` loads it but panics on every encode.
-                return Err(err(
-                    path,
-                    "a TemplateProcessing after another one cannot run",
-                ));
-            }
-            seq
-        }
+        // A template after another one runs as long as it is given one or two encodings, as
+        // in `tokenizers` (see `PostProcessor::process_encodings`).
+        "Sequence" => PostProcessor::Sequence(each(v, path, "processors", post_processor)?),
         "ByteLevel" => PostProcessor::ByteLevel {
             trim_offsets: boolean(v, path, "trim_offsets", true)?,
             add_prefix_space: boolean(v, path, "add_prefix_space", true)?,
@@ -534,32 +550,34 @@ fn post_processor(v: &Value, path: &str) -> Result<PostProcessor> {
             // A pair template may leave out A or B, or name one twice: `tokenizers` loads it
             // and gives each sequence where the template names it, so batok does too.
             let mut special_tokens = Vec::new();
-            if let Some(map) = v.get("special_tokens").and_then(Value::as_object) {
-                for (k, s) in map {
-                    let p = format!("{path}.special_tokens.{k}");
-                    let ids = list(s, &p, "ids")?
-                        .iter()
-                        .map(|x| x.as_u64().map(|i| i as u32))
-                        .collect::<Option<Vec<u32>>>()
-                        .ok_or_else(|| err(&p, "ids must be integers"))?;
-                    let tokens = list(s, &p, "tokens")?
-                        .iter()
-                        .map(|x| x.as_str().map(str::to_string))
-                        .collect::<Option<Vec<String>>>()
-                        .ok_or_else(|| err(&p, "tokens must be strings"))?;
-                    special_tokens.push((k.clone(), SpecialTokens { ids, tokens }));
-                }
+            let map = field(v, path, "special_tokens")?
+                .as_object()
+                .ok_or_else(|| {
+                    err(
+                        &format!("{path}.special_tokens"),
+                        "expected an object of name: {\"id\", \"ids\", \"tokens\"}",
+                    )
+                })?;
+            for (k, s) in map {
+                let p = format!("{path}.special_tokens.{k}");
+                // Unused (a template names the token by its key), but `tokenizers`
+                // requires it.
+                string(s, &p, "id")?;
+                let ids = list(s, &p, "ids")?
+                    .iter()
+                    .map(|x| x.as_u64().and_then(|i| u32::try_from(i).ok()))
+                    .collect::<Option<Vec<u32>>>()
+                    .ok_or_else(|| err(&p, "ids must be integers below 2**32"))?;
+                let tokens = list(s, &p, "tokens")?
+                    .iter()
+                    .map(|x| x.as_str().map(str::to_string))
+                    .collect::<Option<Vec<String>>>()
+                    .ok_or_else(|| err(&p, "tokens must be strings"))?;
+                special_tokens.push((k.clone(), SpecialTokens { ids, tokens }));
             }
-            for piece in single.iter().chain(&pair) {
-                if let TemplatePiece::Special { id, .. } = piece {
-                    if !special_tokens.iter().any(|(k, _)| k == id) {
-                        return Err(err(
-                            path,
-                            format!("template uses {id:?}, missing from special_tokens"),
-                        ));
-                    }
-                }
-            }
+            // A template may name a special token that special_tokens lacks: `tokenizers`
+            // loads it and fails only when it adds that template's special tokens, as batok
+            // does (see `post_processor::special_token`).
             PostProcessor::Template {
                 single,
                 pair,
@@ -570,8 +588,72 @@ fn post_processor(v: &Value, path: &str) -> Result<PostProcessor> {
     })
 }
 
+/// The decoder types that `tokenizers` 0.23 reads by their type (with all their fields).
+const TAGGED_DECODERS: [&str; 10] = [
+    "BPEDecoder",
+    "ByteLevel",
+    "WordPiece",
+    "Metaspace",
+    "CTC",
+    "Sequence",
+    "Replace",
+    "Fuse",
+    "Strip",
+    "ByteFallback",
+];
+
+/// Which decoder `tokenizers` 0.23 reads a component as. A type of `TAGGED_DECODERS` is read
+/// as that type. Any other component (no type, null, a type it does not know) is read by its
+/// fields: the first of BPEDecoder (suffix), WordPiece (prefix, cleanup), CTC (pad_token,
+/// word_delimiter_token, cleanup), Replace (pattern, content) and Strip (content of one char,
+/// start, stop) whose fields are all there, of the right kind. The other decoders (ByteLevel,
+/// Metaspace, Sequence, Fuse, ByteFallback) are read only by their type.
+fn decoder_kind(v: &Value) -> Option<&'static str> {
+    if let Some(t) = v.get("type").and_then(Value::as_str) {
+        if let Some(&tagged) = TAGGED_DECODERS.iter().find(|&&k| k == t) {
+            return Some(tagged);
+        }
+    }
+    let is = |k: &str, f: fn(&Value) -> bool| v.get(k).is_some_and(f);
+    let size = |x: &Value| x.as_u64().is_some();
+    if is("suffix", Value::is_string) {
+        return Some("BPEDecoder");
+    }
+    if is("prefix", Value::is_string) && is("cleanup", Value::is_boolean) {
+        return Some("WordPiece");
+    }
+    if is("pad_token", Value::is_string)
+        && is("word_delimiter_token", Value::is_string)
+        && is("cleanup", Value::is_boolean)
+    {
+        return Some("CTC");
+    }
+    if is("content", Value::is_string) && pattern(v, "").is_ok() {
+        return Some("Replace");
+    }
+    let one_char = |x: &Value| x.as_str().is_some_and(|s| s.chars().count() == 1);
+    if is("content", one_char) && is("start", size) && is("stop", size) {
+        return Some("Strip");
+    }
+    None
+}
+
 fn decoder(v: &Value, path: &str) -> Result<Decoder> {
-    let ty = type_of(v, path)?;
+    if !v.is_object() {
+        return Err(err(path, "expected an object"));
+    }
+    let Some(ty) = decoder_kind(v) else {
+        return Err(match v.get("type").and_then(Value::as_str) {
+            Some(other) => unsupported(path, other),
+            None => err(
+                path,
+                "no \"type\", and its fields fit no decoder; tokenizers reads a decoder without \
+                 a known type by its fields: BPEDecoder needs suffix, WordPiece prefix and \
+                 cleanup, Replace pattern and content, Strip content, start and stop (give \
+                 \"type\" to name the decoder)",
+            ),
+        });
+    };
     Ok(match ty {
         "Sequence" => Decoder::Sequence(each(v, path, "decoders", decoder)?),
         "ByteLevel" => {
@@ -592,13 +674,17 @@ fn decoder(v: &Value, path: &str) -> Result<Decoder> {
             start: uint(v, path, "start")? as usize,
             stop: uint(v, path, "stop")? as usize,
         },
-        "Metaspace" => Decoder::Metaspace {
-            replacement: one_char(
-                &string(v, path, "replacement")?,
-                &format!("{path}.replacement"),
-            )?,
-            prepend_scheme: prepend_scheme(v, path)?,
-        },
+        "Metaspace" => {
+            // Unused when decoding, but `tokenizers` requires true, false or null.
+            boolean(v, path, "split", true)?;
+            Decoder::Metaspace {
+                replacement: one_char(
+                    &string(v, path, "replacement")?,
+                    &format!("{path}.replacement"),
+                )?,
+                prepend_scheme: prepend_scheme(v, path)?,
+            }
+        }
         "WordPiece" => Decoder::WordPiece {
             prefix: string(v, path, "prefix")?,
             cleanup: required_bool(v, path, "cleanup")?,
@@ -614,7 +700,9 @@ type Merge<'a> = (Cow<'a, str>, Cow<'a, str>);
 
 /// One merge, either `"a b"` or `["a", "b"]`, read without buffering (the files hold
 /// hundreds of thousands of them) and borrowed from the file's text when it has no escapes.
-struct RawMerge<'a>(std::result::Result<Merge<'a>, String>);
+/// The flag says whether it was a list: `tokenizers` reads the merges all as strings or all
+/// as lists, and refuses a file that mixes them.
+struct RawMerge<'a>(std::result::Result<Merge<'a>, String>, bool);
 
 fn split_merge<'a>(s: Cow<'a, str>) -> std::result::Result<Merge<'a>, String> {
     let two = |s: &str| {
@@ -648,13 +736,13 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for RawMerge<'a> {
                 self,
                 s: &'de str,
             ) -> std::result::Result<RawMerge<'de>, E> {
-                Ok(RawMerge(split_merge(Cow::Borrowed(s))))
+                Ok(RawMerge(split_merge(Cow::Borrowed(s)), false))
             }
             fn visit_str<E: serde::de::Error>(
                 self,
                 s: &str,
             ) -> std::result::Result<RawMerge<'de>, E> {
-                Ok(RawMerge(split_merge(Cow::Owned(s.to_string()))))
+                Ok(RawMerge(split_merge(Cow::Owned(s.to_string())), false))
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(
                 self,
@@ -663,10 +751,13 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for RawMerge<'a> {
                 let a: Option<CowStr<'de>> = seq.next_element()?;
                 let b: Option<CowStr<'de>> = seq.next_element()?;
                 let extra: Option<serde::de::IgnoredAny> = seq.next_element()?;
-                Ok(RawMerge(match (a, b, extra) {
-                    (Some(a), Some(b), None) => Ok((a.0, b.0)),
-                    _ => Err("expected [\"a\", \"b\"]".to_string()),
-                }))
+                Ok(RawMerge(
+                    match (a, b, extra) {
+                        (Some(a), Some(b), None) => Ok((a.0, b.0)),
+                        _ => Err("expected [\"a\", \"b\"]".to_string()),
+                    },
+                    true,
+                ))
             }
         }
         d.deserialize_any(V)
@@ -855,7 +946,12 @@ fn model(raw: &RawValue) -> Result<Model> {
     let path = "model";
     let kind: ModelKind = serde_json::from_str(raw.get())
         .map_err(|e| err(path, format!("expected an object with a \"type\" ({e})")))?;
-    // Older files leave out `type`; it follows from the fields, as `tokenizers` reads them.
+    if kind.ty.is_none() {
+        if let Some(m) = untagged_model(raw.get())? {
+            return Ok(m);
+        }
+    }
+    // A model of no kind: the error of the kind its fields point to.
     let ty = match &kind {
         ModelKind { ty: Some(t), .. } => t.as_str(),
         ModelKind {
@@ -909,11 +1005,56 @@ fn model(raw: &RawValue) -> Result<Model> {
     }
 }
 
+/// A model without a type (older files leave it out), read as `tokenizers` 0.23 reads one: as
+/// the first of BPE (vocab, merges), WordPiece (vocab, unk_token, continuing_subword_prefix,
+/// max_input_chars_per_word), WordLevel (vocab, unk_token) and Unigram (a list vocab) whose
+/// fields are all there, of the right kind. A BPE whose merges name tokens the vocabulary
+/// lacks is no BPE there either, and the next kind is tried. `None` when no kind fits.
+fn untagged_model(text: &str) -> Result<Option<Model>> {
+    let path = "model";
+    if let Ok(m) = serde_json::from_str::<RawBpe>(text) {
+        match bpe(m) {
+            Ok(b) => return Ok(Some(Model::Bpe(b))),
+            Err(e) if e.message.contains(crate::model::bpe::FAILS_IN_TOKENIZERS) => return Err(e),
+            Err(_) => {}
+        }
+    }
+    if let Ok(m) = serde_json::from_str::<RawWordPiece>(text) {
+        return WordPiece::new(
+            m.vocab,
+            m.unk_token,
+            m.continuing_subword_prefix,
+            m.max_input_chars_per_word,
+        )
+        .map(|w| Some(Model::WordPiece(w)))
+        .map_err(|e| err(path, e));
+    }
+    if let Ok(m) = serde_json::from_str::<RawWordLevel>(text) {
+        return WordLevel::new(m.vocab, m.unk_token)
+            .map(|w| Some(Model::WordLevel(w)))
+            .map_err(|e| err(path, e));
+    }
+    if let Ok(m) = serde_json::from_str::<RawUnigram>(text) {
+        return Unigram::new(m.vocab, m.unk_id, m.byte_fallback.unwrap_or(false))
+            .map(|u| Some(Model::Unigram(u)))
+            .map_err(|e| err(path, e));
+    }
+    Ok(None)
+}
+
 fn bpe(m: RawBpe<'_>) -> Result<Bpe> {
     let path = "model";
     if m.dropout.is_some_and(|d| d != 0.0) {
         return Err(Error::config(
             "model.dropout is not supported: BPE dropout is random and only used in training",
+        ));
+    }
+    let lists = m.merges.first().is_some_and(|r| r.1);
+    if let Some(i) = m.merges.iter().position(|r| r.1 != lists) {
+        return Err(err(
+            &format!("model.merges[{i}]"),
+            "merges must be all \"a b\" strings or all [\"a\", \"b\"] lists, not a mix \
+             (tokenizers refuses a mix too)",
         ));
     }
     let mut merges = Vec::with_capacity(m.merges.len());
@@ -1003,9 +1144,13 @@ fn optional<T>(
 }
 
 /// A tokenizer.json as it is usually written: a BPE model, read in the same pass as the
-/// rest, and the small components kept as raw JSON for their path-aware readers.
+/// rest, and the small components kept as raw JSON for their path-aware readers. A file with
+/// another field is read the slow way, which names it.
 #[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct File<'a> {
+    #[serde(default, deserialize_with = "present")]
+    version: Option<Value>,
     #[serde(borrow)]
     model: RawBpe<'a>,
     #[serde(borrow, default)]
@@ -1024,6 +1169,51 @@ struct File<'a> {
     padding: Option<&'a RawValue>,
 }
 
+/// A field that is there, null or not (`Option` alone reads null as absent).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<Value>, D::Error> {
+    use serde::Deserialize as _;
+    Value::deserialize(d).map(Some)
+}
+
+/// The one format version there is. `tokenizers` refuses a file that gives any other (or a
+/// version that is not a string), and so does batok; a file without one is read.
+const FORMAT_VERSION: &str = "1.0";
+
+fn check_version(v: Option<&Value>) -> Result<()> {
+    match v {
+        None => Ok(()),
+        Some(Value::String(s)) if s == FORMAT_VERSION => Ok(()),
+        Some(Value::String(s)) => Err(err(
+            "version",
+            format!(
+                "{s:?} is not a known tokenizer.json version; only {FORMAT_VERSION:?} is \
+                 (tokenizers refuses this file too): write \"version\": \"{FORMAT_VERSION}\" \
+                 or leave the field out"
+            ),
+        )),
+        Some(other) => Err(err(
+            "version",
+            format!(
+                "expected the string {FORMAT_VERSION:?}, got {other}: write \"version\": \
+                 \"{FORMAT_VERSION}\" or leave the field out"
+            ),
+        )),
+    }
+}
+
+/// Every field of a tokenizer.json.
+const FIELDS: [&str; 9] = [
+    "version",
+    "truncation",
+    "padding",
+    "added_tokens",
+    "normalizer",
+    "pre_tokenizer",
+    "post_processor",
+    "decoder",
+    "model",
+];
+
 /// The small components, in the order they are checked.
 const PARTS: [&str; 7] = [
     "truncation",
@@ -1041,7 +1231,9 @@ pub fn from_json(text: &str) -> Result<Tokenizer> {
     // file that does not read that way is read again part by part, which is slower but names
     // what is wrong: JSON syntax, a missing model, a model that is not BPE.
     if let Ok(f) = serde_json::from_str::<File>(text) {
-        if f.model.ty.as_deref().is_none_or(|t| t == "BPE") {
+        check_version(f.version.as_ref())?;
+        // A model without a type may be read as another kind (see `untagged_model`).
+        if f.model.ty.as_deref() == Some("BPE") {
             let parts = [
                 f.truncation,
                 f.padding,
@@ -1065,6 +1257,27 @@ pub fn from_json(text: &str) -> Result<Tokenizer> {
             format!("{what} at line {} column {}: {e}", e.line(), e.column()),
         )
     })?;
+    // `tokenizers` refuses a file with any other field (it fails to read past its value).
+    let mut unknown: Vec<&String> = top
+        .keys()
+        .filter(|k| !FIELDS.contains(&k.as_str()))
+        .collect();
+    if !unknown.is_empty() {
+        unknown.sort();
+        return Err(err(
+            "tokenizer.json",
+            format!(
+                "unknown field {:?}; tokenizers refuses a file with fields other than {}, so \
+                 remove it",
+                unknown[0],
+                FIELDS.join(", ")
+            ),
+        ));
+    }
+    if let Some(raw) = top.get("version") {
+        let v: Value = serde_json::from_str(raw.get()).map_err(|e| err("version", e))?;
+        check_version(Some(&v))?;
+    }
     assemble(PARTS.map(|k| top.get(k).map(|v| &**v)), || {
         let raw = top
             .get("model")
@@ -1347,10 +1560,7 @@ mod tests {
                 "model.type = \"Foo\" is not supported",
             ),
             (
-                TINY.replace(
-                    r#""model": {"#,
-                    r#""model": {"type": "WordPiece", "vocab": {"a": 0}}, "x": {"#,
-                ),
+                r#"{"model": {"type": "WordPiece", "vocab": {"a": 0}}}"#.to_string(),
                 "model: missing field `unk_token`",
             ),
             (
@@ -1362,6 +1572,10 @@ mod tests {
             ),
             (
                 TINY.replace(r#""model":"#, r#""not_a_model":"#),
+                "unknown field \"not_a_model\"",
+            ),
+            (
+                r#"{"version": "1.0"}"#.to_string(),
                 "missing field \"model\"",
             ),
             ("[1, 2]".to_string(), "must be a JSON object"),
@@ -1691,17 +1905,236 @@ mod tests {
         assert!(e.message.contains("sequence B"), "{}", e.message);
     }
 
+    /// `tokenizers` loads a template after another one, and a template that names a special
+    /// token its special_tokens lacks; both may fail when encoding, not when loading.
     #[test]
-    fn template_after_template_is_refused() {
+    fn templates_that_may_fail_when_encoding_load() {
         let t = format!(
             r#"{{"type": "TemplateProcessing", "single": [{SEQ_A}], "pair": [{SEQ_A}, {SEQ_B}],
                 "special_tokens": {{}}}}"#
         );
         let pp = format!(r#"{{"type": "Sequence", "processors": [{t}, {t}]}}"#);
-        let Err(e) = with_post_processor(&pp) else {
-            panic!("must be refused")
+        assert!(with_post_processor(&pp).is_ok());
+        let missing = format!(
+            r#"{{"type": "TemplateProcessing",
+                "single": [{{"SpecialToken": {{"id": "[X]", "type_id": 0}}}}, {SEQ_A}],
+                "pair": [{SEQ_A}, {SEQ_B}], "special_tokens": {{}}}}"#
+        );
+        assert!(with_post_processor(&missing).is_ok());
+    }
+
+    /// `tokenizers` reads only version "1.0" (or no version); any other value, of any kind, is
+    /// refused, naming the field and the value, on the one-pass path and the other.
+    #[test]
+    fn only_version_one_is_read() {
+        for model in [
+            r#"{"type": "BPE", "vocab": {"a": 0}, "merges": []}"#,
+            r#"{"type": "WordLevel", "vocab": {"a": 0}, "unk_token": "a"}"#,
+        ] {
+            let file = |version: &str| format!(r#"{{{version} "model": {model}}}"#);
+            assert!(from_json(&file("")).is_ok());
+            assert!(from_json(&file(r#""version": "1.0","#)).is_ok());
+            for (bad, shown) in [
+                (r#""2.0""#, r#""2.0""#),
+                (r#""""#, r#""""#),
+                ("1.0", "1.0"),
+                ("null", "null"),
+                ("[]", "[]"),
+            ] {
+                let Err(e) = from_json(&file(&format!(r#""version": {bad},"#))) else {
+                    panic!("version {bad} must be refused")
+                };
+                assert!(e.message.starts_with("version: "), "{}", e.message);
+                assert!(e.message.contains(shown), "{}", e.message);
+            }
+        }
+    }
+
+    /// The decoder a component is read as (its Debug name), or None where it is refused;
+    /// each case checked against `tokenizers` 0.23.
+    #[test]
+    fn decoder_without_a_known_type_is_read_by_its_fields() {
+        let cases: [(&str, Option<&str>); 14] = [
+            (r#"{"suffix": "</w>"}"#, Some("Bpe")),
+            (r#"{"type": "Foo", "suffix": "</w>"}"#, Some("Bpe")),
+            (r#"{"type": null, "suffix": "</w>"}"#, Some("Bpe")),
+            (
+                r#"{"suffix": 5, "prefix": "@@", "cleanup": true}"#,
+                Some("WordPiece"),
+            ),
+            (r#"{"prefix": "@@"}"#, None),
+            (
+                r#"{"pattern": {"String": "x"}, "content": "y"}"#,
+                Some("Replace"),
+            ),
+            (
+                r#"{"pattern": {"String": "x", "Regex": "y"}, "content": "y"}"#,
+                None,
+            ),
+            (
+                r#"{"pattern": {"Regex": "("}, "content": "a", "start": 1, "stop": 0}"#,
+                Some("Strip"),
+            ),
+            (r#"{"content": "ab", "start": 1, "stop": 0}"#, None),
+            (r#"{"content": "a", "start": -1, "stop": 0}"#, None),
+            (r#"{"replacement": "_", "prepend_scheme": "always"}"#, None),
+            (r#"{"decoders": []}"#, None),
+            (
+                r#"{"type": "BPEDecoder", "prefix": "@@", "cleanup": true}"#,
+                None,
+            ),
+            (
+                r#"{"type": "Sequence", "decoders": [{"suffix": "</w>"}]}"#,
+                Some("Sequence"),
+            ),
+        ];
+        for (d, want) in cases {
+            let file = format!(
+                r#"{{"model": {{"type": "BPE", "vocab": {{"a": 0}}, "merges": []}},
+                    "decoder": {d}}}"#
+            );
+            match (from_json(&file), want) {
+                (Ok(t), Some(name)) => {
+                    let got = format!("{:?}", t.decoder.unwrap());
+                    assert!(got.starts_with(name), "{d}: {got}");
+                }
+                (Err(e), None) => assert!(e.message.starts_with("decoder"), "{d}: {}", e.message),
+                (Ok(t), None) => panic!("{d} must be refused, got {:?}", t.decoder),
+                (Err(e), Some(_)) => panic!("{d} must load: {}", e.message),
+            }
+        }
+    }
+
+    /// A model without a type is read as the first kind whose fields fit, as `tokenizers`
+    /// 0.23 reads it; one with a type only as that type.
+    #[test]
+    fn model_without_a_type_is_the_first_kind_that_fits() {
+        let v = r#""vocab": {"a": 0, "b": 1, "ab": 2, "[UNK]": 3}"#;
+        let wp = r#""continuing_subword_prefix": "@@", "max_input_chars_per_word": 100"#;
+        let cases = [
+            (format!(r#"{{{v}, "merges": ["a b"]}}"#), Some("BPE")),
+            (
+                format!(r#"{{{v}, "unk_token": "[UNK]", {wp}}}"#),
+                Some("WordPiece"),
+            ),
+            (
+                format!(r#"{{{v}, "unk_token": "[UNK]", "continuing_subword_prefix": "@@"}}"#),
+                Some("WordLevel"),
+            ),
+            (
+                format!(r#"{{{v}, "unk_token": "[UNK]", "merges": 5}}"#),
+                Some("WordLevel"),
+            ),
+            (
+                format!(r#"{{{v}, "unk_token": "[UNK]", "merges": ["a x"], {wp}}}"#),
+                Some("WordPiece"),
+            ),
+            (
+                format!(r#"{{{v}, "unk_token": "[UNK]", {wp}, "max_input_chars_per_word": -1}}"#)
+                    .replace(r#""max_input_chars_per_word": 100, "#, ""),
+                Some("WordLevel"),
+            ),
+            (r#"{"vocab": [["a", -1.0]]}"#.to_string(), Some("Unigram")),
+            (format!(r#"{{{v}}}"#), None),
+            (format!(r#"{{{v}, "merges": ["a x"]}}"#), None),
+            (
+                format!(r#"{{"type": "Foo", {v}, "unk_token": "[UNK]"}}"#),
+                None,
+            ),
+        ];
+        for (m, want) in cases {
+            let got = from_json(&format!(r#"{{"model": {m}}}"#));
+            match (got, want) {
+                (Ok(t), Some(kind)) => {
+                    let name = match t.model {
+                        Model::Bpe(_) => "BPE",
+                        Model::WordPiece(_) => "WordPiece",
+                        Model::WordLevel(_) => "WordLevel",
+                        Model::Unigram(_) => "Unigram",
+                    };
+                    assert_eq!(name, kind, "{m}");
+                }
+                (Err(e), None) => assert!(e.message.starts_with("model"), "{m}: {}", e.message),
+                (Ok(_), None) => panic!("{m} must be refused"),
+                (Err(e), Some(_)) => panic!("{m} must load: {}", e.message),
+            }
+        }
+    }
+
+    /// Each entry of a template's special_tokens needs a string id and ids that fit in 32
+    /// bits, and the map must be a map, as `tokenizers` reads it.
+    #[test]
+    fn template_special_tokens_are_checked_as_tokenizers_checks_them() {
+        let template = |special: &str| {
+            format!(
+                r#"{{"type": "TemplateProcessing", "single": [{SEQ_A}],
+                    "pair": [{SEQ_A}, {SEQ_B}], "special_tokens": {special}}}"#
+            )
         };
-        assert!(e.message.contains("after another"), "{}", e.message);
-        assert!(with_post_processor(&t).is_ok());
+        assert!(with_post_processor(&template("{}")).is_ok());
+        let ok = r#"{"<s>": {"id": "<x>", "ids": [1], "tokens": ["<s>"]}}"#;
+        assert!(with_post_processor(&template(ok)).is_ok());
+        for bad in [
+            "[]",
+            "null",
+            r#"{"<s>": {"ids": [1], "tokens": ["<s>"]}}"#,
+            r#"{"<s>": {"id": 5, "ids": [1], "tokens": ["<s>"]}}"#,
+            r#"{"<s>": {"id": "<s>", "ids": [4294967296], "tokens": ["<s>"]}}"#,
+        ] {
+            let Err(e) = with_post_processor(&template(bad)) else {
+                panic!("{bad} must be refused")
+            };
+            assert!(e.message.contains("special_tokens"), "{bad}: {}", e.message);
+        }
+    }
+
+    /// Merges are all strings or all lists; `tokenizers` refuses a mix.
+    #[test]
+    fn merges_of_both_forms_are_refused() {
+        let file = |merges: &str| {
+            format!(
+                r#"{{"model": {{"type": "BPE", "vocab": {{"a": 0, "b": 1, "ab": 2, "c": 3,
+                    "abc": 4}}, "merges": {merges}}}}}"#
+            )
+        };
+        assert!(from_json(&file(r#"["a b", "ab c"]"#)).is_ok());
+        assert!(from_json(&file(r#"[["a", "b"], ["ab", "c"]]"#)).is_ok());
+        for mixed in [r#"[["a", "b"], "ab c"]"#, r#"["a b", ["ab", "c"]]"#] {
+            let Err(e) = from_json(&file(mixed)) else {
+                panic!("{mixed} must be refused")
+            };
+            assert!(e.message.starts_with("model.merges[1]"), "{}", e.message);
+        }
+    }
+
+    /// `tokenizers` refuses a file with a top-level field it does not know, whatever its value.
+    #[test]
+    fn unknown_top_level_fields_are_refused() {
+        let model = r#""model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}"#;
+        assert!(from_json(&format!(r#"{{"version": "1.0", {model}}}"#)).is_ok());
+        for extra in [r#""rstrip": false"#, r#""foo": null"#, r#""Model": {}"#] {
+            let Err(e) = from_json(&format!(r#"{{{model}, {extra}}}"#)) else {
+                panic!("{extra} must be refused")
+            };
+            assert!(e.message.contains("unknown field"), "{}", e.message);
+        }
+    }
+
+    /// A template's type ids must fit in 32 bits, as `tokenizers` reads them.
+    #[test]
+    fn template_type_ids_beyond_u32_are_refused() {
+        for piece in [
+            r#"{"Sequence": {"id": "A", "type_id": 4294967296}}"#,
+            r#"{"SpecialToken": {"id": "<s>", "type_id": 4294967296}}"#,
+        ] {
+            let pp = format!(
+                r#"{{"type": "TemplateProcessing", "single": [{SEQ_A}, {piece}],
+                    "pair": [{SEQ_A}, {SEQ_B}], "special_tokens": {{}}}}"#
+            );
+            let Err(e) = with_post_processor(&pp) else {
+                panic!("{piece} must be refused")
+            };
+            assert!(e.message.contains("type_id"), "{}", e.message);
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Post-processors: offsets trimming and the special tokens around a sequence (BOS/EOS, CLS/SEP).
 
 use crate::encoding::Encoding;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::pre_tokenizer::byte_level::byte_to_char;
 
 #[derive(Debug, Clone)]
@@ -45,6 +45,23 @@ pub enum PostProcessor {
         special_tokens: Vec<(String, SpecialTokens)>,
     },
     Sequence(Vec<PostProcessor>),
+}
+
+/// The special token a template names. `tokenizers` loads a template that names one missing
+/// from its `special_tokens` and fails only when it adds that template's special tokens, so
+/// batok stops there too.
+fn special_token<'a>(
+    special_tokens: &'a [(String, SpecialTokens)],
+    id: &str,
+) -> Result<&'a SpecialTokens> {
+    match special_tokens.iter().find(|(k, _)| k == id) {
+        Some((_, st)) => Ok(st),
+        None => Err(Error::cannot_encode(format!(
+            "the template uses special token {id:?}, which its special_tokens lacks (tokenizers \
+             fails here too); add {id:?} to special_tokens or encode with \
+             add_special_tokens=False"
+        ))),
+    }
 }
 
 /// Move offsets past leading and trailing spaces of byte-level tokens (HF's `process_offsets`).
@@ -148,16 +165,18 @@ impl PostProcessor {
         a: Encoding,
         b: Option<Encoding>,
         add_special_tokens: bool,
-    ) -> Encoding {
+    ) -> Result<Encoding> {
         let mut list = vec![a];
         list.extend(b);
         for (i, e) in list.iter_mut().enumerate() {
             e.set_sequence_id(i);
         }
-        Encoding::merge(self.process_encodings(list, add_special_tokens))
+        Ok(Encoding::merge(
+            self.process_encodings(list, add_special_tokens)?,
+        ))
     }
 
-    pub fn process(&self, enc: Encoding, add_special_tokens: bool) -> Encoding {
+    pub fn process(&self, enc: Encoding, add_special_tokens: bool) -> Result<Encoding> {
         self.process_pair(enc, None, add_special_tokens)
     }
 
@@ -167,7 +186,7 @@ impl PostProcessor {
         &self,
         mut list: Vec<Encoding>,
         add_special_tokens: bool,
-    ) -> Vec<Encoding> {
+    ) -> Result<Vec<Encoding>> {
         match self {
             PostProcessor::ByteLevel {
                 trim_offsets: t,
@@ -182,7 +201,7 @@ impl PostProcessor {
                         w.set_sequence_id(i);
                     }
                 }
-                list
+                Ok(list)
             }
             PostProcessor::Roberta {
                 sep,
@@ -199,36 +218,48 @@ impl PostProcessor {
                     set_type_ids(e, 0);
                 }
                 if !add_special_tokens {
-                    return list;
+                    return Ok(list);
                 }
-                list.into_iter()
+                Ok(list
+                    .into_iter()
                     .enumerate()
                     .map(|(i, e)| match i {
                         0 => wrap(e, Some((cls, 0)), (sep, 0), 0),
                         _ => wrap(e, Some((sep, 0)), (sep, 0), 1),
                     })
-                    .collect()
+                    .collect())
             }
             PostProcessor::Bert { sep, cls } => {
                 if !add_special_tokens {
-                    return list;
+                    return Ok(list);
                 }
-                list.into_iter()
+                Ok(list
+                    .into_iter()
                     .enumerate()
                     .map(|(i, e)| match i {
                         0 => wrap(e, Some((cls, 0)), (sep, 0), 0),
                         _ => wrap(e, None, (sep, 1), 1),
                     })
-                    .collect()
+                    .collect())
             }
             PostProcessor::Template {
                 single,
                 pair,
                 special_tokens,
             } => {
-                // A template after another one would see its pieces (`tokenizers` panics
-                // there); loading refuses such a sequence of processors.
-                let template = if list.len() == 1 { single } else { pair };
+                // After another template (or a processor that makes more than two
+                // encodings), a template sees that one's pieces: one is read with the single
+                // template, two with the pair template, more `tokenizers` cannot run.
+                let template = match list.len() {
+                    0 | 1 => single,
+                    2 => pair,
+                    n => {
+                        return Err(Error::cannot_encode(format!(
+                            "a TemplateProcessing is given {n} encodings (the pieces a template \
+                             before it made), where tokenizers fails too; use one template"
+                        )))
+                    }
+                };
                 // Each piece naming a sequence gets a copy of it; the last one takes it.
                 let last_use = |second: bool| {
                     template.iter().rposition(
@@ -254,18 +285,17 @@ impl PostProcessor {
                             });
                         }
                         TemplatePiece::Special { id, type_id } if add_special_tokens => {
-                            if let Some((_, st)) = special_tokens.iter().find(|(k, _)| k == id) {
-                                out.push(specials(&st.ids, &st.tokens, *type_id));
-                            }
+                            let st = special_token(special_tokens, id)?;
+                            out.push(specials(&st.ids, &st.tokens, *type_id));
                         }
                         TemplatePiece::Special { .. } => {}
                     }
                 }
-                out
+                Ok(out)
             }
             PostProcessor::Sequence(steps) => steps
                 .iter()
-                .fold(list, |l, p| p.process_encodings(l, add_special_tokens)),
+                .try_fold(list, |l, p| p.process_encodings(l, add_special_tokens)),
         }
     }
 
@@ -295,23 +325,6 @@ impl PostProcessor {
             }
             PostProcessor::Sequence(steps) => steps.iter().map(|p| p.added_tokens(pair)).sum(),
         }
-    }
-
-    /// Whether a template comes after another one in this processor (`tokenizers` cannot
-    /// run such a sequence: the second template sees the first one's pieces).
-    pub fn has_template_after_template(&self) -> bool {
-        fn walk(p: &PostProcessor, seen: &mut bool) -> bool {
-            match p {
-                PostProcessor::Template { .. } if *seen => true,
-                PostProcessor::Template { .. } => {
-                    *seen = true;
-                    false
-                }
-                PostProcessor::Sequence(steps) => steps.iter().any(|q| walk(q, seen)),
-                _ => false,
-            }
-        }
-        walk(self, &mut false)
     }
 
     /// `process(..).ids` for ids alone, appended to `out`: `seq` appends the sequence's ids,
@@ -344,9 +357,7 @@ impl PostProcessor {
                 for piece in single {
                     match piece {
                         TemplatePiece::Special { id, .. } if add_special_tokens => {
-                            if let Some((_, st)) = special_tokens.iter().find(|(k, _)| k == id) {
-                                out.extend_from_slice(&st.ids);
-                            }
+                            out.extend_from_slice(&special_token(special_tokens, id)?.ids);
                         }
                         TemplatePiece::Sequence { second: false, .. } => seq(out)?,
                         _ => {}
@@ -370,7 +381,7 @@ impl PostProcessor {
                         for id in ids {
                             e.push(id, String::new(), (0, 0), false);
                         }
-                        out.extend(self.process(e, add_special_tokens).ids);
+                        out.extend(self.process(e, add_special_tokens)?.ids);
                     }
                 }
             }
@@ -397,7 +408,9 @@ mod tests {
             trim_offsets: true,
             add_prefix_space: false,
         };
-        let e = p.process(enc(&["a", "\u{120}b"], &[(0, 1), (1, 3)]), true);
+        let e = p
+            .process(enc(&["a", "\u{120}b"], &[(0, 1), (1, 3)]), true)
+            .unwrap();
         assert_eq!(e.offsets, [(0, 1), (2, 3)]);
     }
 
@@ -413,7 +426,7 @@ mod tests {
     #[test]
     fn roberta_wraps_with_cls_and_sep() {
         let p = roberta();
-        let e = p.process(enc(&["a"], &[(0, 1)]), true);
+        let e = p.process(enc(&["a"], &[(0, 1)]), true).unwrap();
         assert_eq!(e.ids, [0, 0, 2]);
         assert_eq!(e.special_tokens_mask, [1, 0, 1]);
         let mut ids = Vec::new();
@@ -512,7 +525,7 @@ mod tests {
         ];
         for p in &processors {
             for add in [true, false] {
-                let expected = p.process(abc(), add).ids;
+                let expected = p.process(abc(), add).unwrap().ids;
                 let mut out = vec![99];
                 p.append_ids(add, &mut out, &mut |o| {
                     o.extend([0, 1, 2]);
@@ -529,7 +542,7 @@ mod tests {
 
     #[test]
     fn bert_pair_gives_the_second_sequence_and_its_sep_type_id_1() {
-        let e = bert().process_pair(abc(), Some(de()), true);
+        let e = bert().process_pair(abc(), Some(de()), true).unwrap();
         assert_eq!(e.ids, [8, 0, 1, 2, 9, 5, 6, 9]);
         assert_eq!(e.type_ids, [0, 0, 0, 0, 0, 1, 1, 1]);
         assert_eq!(e.special_tokens_mask, [1, 0, 0, 0, 1, 0, 0, 1]);
@@ -552,11 +565,11 @@ mod tests {
 
     #[test]
     fn roberta_pair_doubles_the_separator_and_keeps_type_id_0() {
-        let e = roberta().process_pair(abc(), Some(de()), true);
+        let e = roberta().process_pair(abc(), Some(de()), true).unwrap();
         assert_eq!(e.ids, [0, 0, 1, 2, 2, 2, 5, 6, 2]);
         assert_eq!(e.type_ids, [0; 9]);
         assert_eq!(e.special_tokens_mask, [1, 0, 0, 0, 1, 1, 0, 0, 1]);
-        let bare = roberta().process_pair(abc(), Some(de()), false);
+        let bare = roberta().process_pair(abc(), Some(de()), false).unwrap();
         assert_eq!(bare.type_ids, [0; 5]);
         assert_eq!(
             bare.sequence_ids(),
@@ -567,19 +580,19 @@ mod tests {
     #[test]
     fn template_pair_places_both_sequences_with_their_type_ids() {
         let p = template_pair("<s> $A", "<s> $A </s>:1 $B:2");
-        let e = p.process_pair(abc(), Some(de()), true);
+        let e = p.process_pair(abc(), Some(de()), true).unwrap();
         assert_eq!(e.ids, [1, 0, 1, 2, 2, 3, 5, 6]);
         assert_eq!(e.type_ids, [0, 0, 0, 0, 1, 1, 2, 2]);
         assert_eq!(e.special_tokens_mask, [1, 0, 0, 0, 1, 1, 0, 0]);
         // Without special tokens the template still sets the type ids.
-        let bare = p.process_pair(abc(), Some(de()), false);
+        let bare = p.process_pair(abc(), Some(de()), false).unwrap();
         assert_eq!(bare.ids, [0, 1, 2, 5, 6]);
         assert_eq!(bare.type_ids, [0, 0, 0, 2, 2]);
     }
 
     #[test]
     fn template_naming_a_sequence_twice_repeats_it() {
-        let e = template("$A:1 <s> $A:2").process(abc(), true);
+        let e = template("$A:1 <s> $A:2").process(abc(), true).unwrap();
         assert_eq!(e.ids, [0, 1, 2, 1, 0, 1, 2]);
         assert_eq!(e.type_ids, [1, 1, 1, 0, 2, 2, 2]);
         // The second copy's range replaces the first's.
@@ -590,7 +603,7 @@ mod tests {
     #[test]
     fn roberta_after_a_template_wraps_each_piece() {
         let p = PostProcessor::Sequence(vec![template("<s> $A"), roberta()]);
-        let e = p.process(abc(), true);
+        let e = p.process(abc(), true).unwrap();
         // <s> [<s>] </s>, then </s> [a b c] </s>
         assert_eq!(e.ids, [0, 1, 2, 2, 0, 1, 2, 2]);
         assert_eq!(e.special_tokens_mask, [1, 0, 1, 1, 0, 0, 0, 1]);
@@ -602,7 +615,7 @@ mod tests {
             trim_offsets: false,
             add_prefix_space: false,
         };
-        let e = p.process_pair(abc(), Some(de()), true);
+        let e = p.process_pair(abc(), Some(de()), true).unwrap();
         assert_eq!(e.type_ids, [0, 0, 0, 1, 1]);
         assert_eq!(
             e.sequence_ids(),
@@ -610,13 +623,43 @@ mod tests {
         );
     }
 
+    fn cannot_encode_message(r: Result<Encoding>) -> String {
+        let e = r.expect_err("a text this template cannot encode");
+        assert_eq!(e.kind, crate::error::ErrorKind::CannotEncode, "{e}");
+        e.to_string()
+    }
+
+    /// A template after another one reads that one's pieces: two with its pair template (as
+    /// `tokenizers` 0.23 does), more than two it cannot run.
     #[test]
-    fn a_template_after_a_template_is_detected() {
-        let t = template("<s> $A");
-        assert!(
-            PostProcessor::Sequence(vec![t.clone(), roberta(), t.clone()])
-                .has_template_after_template()
-        );
-        assert!(!PostProcessor::Sequence(vec![roberta(), t]).has_template_after_template());
+    fn a_template_after_a_template_reads_its_pieces() {
+        let two_pieces = template_pair("$A </s>", "$A </s> $B:1");
+        let three_pieces = template_pair("<s> $A </s>", "<s> $A </s> $B:1 </s>:1");
+        let p = PostProcessor::Sequence(vec![two_pieces.clone(), three_pieces.clone()]);
+        let e = p.process(enc(&["a"], &[(0, 1)]), true).unwrap();
+        // <s> A </s> B </s>, with B the first template's </s>.
+        assert_eq!(e.ids, [1, 0, 2, 3, 2, 3, 2, 3]);
+        assert_eq!(e.type_ids, [0, 0, 0, 0, 1, 1, 1, 1]);
+        // Without special tokens a template gives its sequences only: one stays one.
+        assert_eq!(p.process(enc(&["a"], &[(0, 1)]), false).unwrap().ids, [0]);
+        let p = PostProcessor::Sequence(vec![three_pieces, two_pieces]);
+        let what = cannot_encode_message(p.process(enc(&["a"], &[(0, 1)]), true));
+        assert!(what.contains("3 encodings"), "{what}");
+    }
+
+    /// A template naming a special token its special_tokens lacks runs until it has to add
+    /// that token, as in `tokenizers`: without special tokens, or with the other template.
+    #[test]
+    fn a_missing_special_token_stops_only_the_template_that_adds_it() {
+        let p = template_pair("<s> $A <x>", "$A $B:1");
+        let what = cannot_encode_message(p.process(enc(&["a"], &[(0, 1)]), true));
+        assert!(what.contains("\"<x>\""), "{what}");
+        assert_eq!(p.process(enc(&["a"], &[(0, 1)]), false).unwrap().ids, [0]);
+        let pair = p
+            .process_pair(enc(&["a"], &[(0, 1)]), Some(enc(&["b"], &[(0, 1)])), true)
+            .unwrap();
+        assert_eq!(pair.ids, [0, 0]);
+        // The tokens it leaves room for when truncating: the ones it has.
+        assert_eq!(p.added_tokens(false), 1);
     }
 }

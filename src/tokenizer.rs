@@ -398,6 +398,15 @@ struct CharOffsets {
     chars: usize,
 }
 
+/// A model token that ends past its piece: a BPE char given as byte tokens together with
+/// its `end_of_word_suffix` (or `continuing_subword_prefix`), one byte each, so the affix's
+/// bytes run on past the word. `tokenizers` finds no original range for such a token and
+/// keeps its offsets within the piece as they are (not moved to where the piece starts), and
+/// batok gives the same; see `CharOffsets::convert` for what becomes of them.
+fn beyond(t: &crate::model::PieceToken, piece_len: usize) -> Option<(usize, usize)> {
+    (t.end > piece_len && t.start < t.end).then_some((t.start, t.end))
+}
+
 impl CharOffsets {
     fn new(text: &str) -> Self {
         if text.is_ascii() {
@@ -420,8 +429,18 @@ impl CharOffsets {
         }
     }
 
+    /// As `tokenizers` converts: a start past the text keeps both byte offsets; an end at the
+    /// text's end is its char count; an end further on (only a token that runs past its
+    /// piece, see `beyond`) is one past the char after the start.
     fn convert(&self, (s, e): (usize, usize)) -> (usize, usize) {
-        if self.map.is_empty() || s >= self.len {
+        if s >= self.len {
+            return (s, e);
+        }
+        if e > self.len {
+            let cs = self.map.get(s).map_or(s, |&c| c as usize);
+            return (cs, cs + 2);
+        }
+        if self.map.is_empty() {
             return (s, e);
         }
         let cs = self.map[s] as usize;
@@ -600,7 +619,11 @@ impl Tokenizer {
                         self.model.tokenize(&n.text[a..b], scratch, out)?;
                         for t in out.iter() {
                             let tok = self.model.token_text(t, &n.text[a..b]);
-                            emit(t.id, tok, n.original_range(a + t.start..a + t.end), *word);
+                            let off = match beyond(t, b - a) {
+                                Some(raw) => raw,
+                                None => n.original_range(a + t.start..a + t.end),
+                            };
+                            emit(t.id, tok, off, *word);
                         }
                         *word += 1;
                     }
@@ -623,7 +646,11 @@ impl Tokenizer {
                     self.model.tokenize(&p.text, scratch, out)?;
                     for t in out.iter() {
                         let tok = self.model.token_text(t, &p.text);
-                        emit(t.id, tok, p.original_range(t.start..t.end), *word);
+                        let off = match beyond(t, p.text.len()) {
+                            Some(raw) => raw,
+                            None => p.original_range(t.start..t.end),
+                        };
+                        emit(t.id, tok, off, *word);
                     }
                     *word += 1;
                 }
@@ -955,7 +982,7 @@ impl Tokenizer {
     /// `tokenizers` fails too; so does every other encode.
     pub fn encode(&self, text: &str, add_special_tokens: bool) -> Result<Encoding> {
         let enc = self.encode_sequence(text, 0)?;
-        Ok(self.post_process(enc, None, add_special_tokens))
+        self.post_process(enc, None, add_special_tokens)
     }
 
     /// A pair of texts as `tokenizers` encodes it: each text on its own (the second with type
@@ -964,7 +991,7 @@ impl Tokenizer {
     pub fn encode_pair(&self, a: &str, b: &str, add_special_tokens: bool) -> Result<Encoding> {
         let first = self.encode_sequence(a, 0)?;
         let second = self.encode_sequence(b, 1)?;
-        Ok(self.post_process(first, Some(second), add_special_tokens))
+        self.post_process(first, Some(second), add_special_tokens)
     }
 
     fn post_process(
@@ -972,7 +999,7 @@ impl Tokenizer {
         first: Encoding,
         second: Option<Encoding>,
         add_special_tokens: bool,
-    ) -> Encoding {
+    ) -> Result<Encoding> {
         match &self.post_processor {
             Some(p) => p.process_pair(first, second, add_special_tokens),
             None => {
@@ -983,7 +1010,7 @@ impl Tokenizer {
                         e.set_sequence_id(i);
                     }
                 }
-                Encoding::merge(parts)
+                Ok(Encoding::merge(parts))
             }
         }
     }
@@ -1032,7 +1059,7 @@ impl Tokenizer {
             };
             t.apply(&mut first, second.as_mut(), added)?;
         }
-        Ok(self.post_process(first, second, add_special_tokens))
+        self.post_process(first, second, add_special_tokens)
     }
 
     /// `encode_limited` over many texts or pairs on `threads` threads (0: all); padding to
@@ -1424,5 +1451,45 @@ mod tests {
         assert_eq!(batch[0], e);
         assert_eq!(batch[1].ids, [3, 1, 3]);
         assert_eq!(batch[2].ids, [3, 0]);
+    }
+
+    /// A char given as byte tokens with the end-of-word suffix: the suffix's bytes run on past
+    /// the word, and their offsets are what `tokenizers` 0.23 gives (checked on these texts):
+    /// within the word while they fall in the text, else the raw bytes past the piece.
+    #[test]
+    fn suffix_bytes_past_the_word_keep_tokenizers_offsets() {
+        let mut vocab: Vec<String> = (0..=255u8)
+            .map(|b| format!(r#""<0x{b:02X}>": {b}"#))
+            .collect();
+        vocab.push(r#""a": 256, "a</w>": 257"#.into());
+        let file = format!(
+            r#"{{"model": {{"type": "BPE", "vocab": {{{}}}, "merges": [],
+                "end_of_word_suffix": "</w>", "byte_fallback": true}},
+                "pre_tokenizer": {{"type": "WhitespaceSplit"}}}}"#,
+            vocab.join(", ")
+        );
+        let t = from_json(&file).unwrap();
+        let cases: [(&str, &[(usize, usize)]); 4] = [
+            ("x", &[(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)]),
+            ("ax", &[(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (5, 6)]),
+            ("\u{e9}", &[(0, 1), (0, 1), (2, 3), (3, 4), (4, 5), (5, 6)]),
+            (
+                "a \u{1F600}",
+                &[
+                    (0, 1),
+                    (2, 3),
+                    (2, 3),
+                    (2, 3),
+                    (2, 3),
+                    (2, 2),
+                    (2, 3),
+                    (6, 7),
+                    (7, 8),
+                ],
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(t.encode(text, false).unwrap().offsets, want, "{text:?}");
+        }
     }
 }

@@ -123,7 +123,12 @@ class Tokenizer:
         # tokenizer.json's post-processor does not (e.g. deepseek-coder).
         self._extra_bos: int | None = None
         self._extra_eos: int | None = None
-        base = self._plain_native.encode_ids("", True)
+        try:
+            base = self._plain_native.encode_ids("", True)
+        except ValueError:
+            # The post-processor cannot add its special tokens (a template naming one its
+            # special_tokens lacks): encoding with them fails the same way later.
+            base = []
         if self._config.get("add_bos_token") is True and self.bos_token_id is not None:
             if not base or base[0] != self.bos_token_id:
                 self._extra_bos = self.bos_token_id

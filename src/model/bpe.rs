@@ -21,6 +21,10 @@ pub struct BpeOptions {
 /// Chars below this have their single-char token ids in a table: ASCII, and the chars that
 /// byte-level vocabularies (GPT-2, Llama-3, Qwen) spell bytes with (U+0100 to U+0143), the
 /// first char of every word after a space or newline.
+/// In the error of a file that `tokenizers` cannot load at all (it panics), where other
+/// errors are ones it reports: a model without a type is then not tried as another kind.
+pub const FAILS_IN_TOKENIZERS: &str = "(tokenizers fails to load this file)";
+
 const LOW_CHARS: usize = 0x180;
 
 #[derive(Debug, Clone)]
@@ -218,8 +222,8 @@ impl Bpe {
             let tail = b.get(prefix_len..).ok_or_else(|| {
                 format!(
                     "merges[{rank}]: token {b:?} cannot lose the {prefix_len} bytes of \
-                     continuing_subword_prefix (tokenizers fails to load this file); fix \
-                     the merge or the prefix"
+                     continuing_subword_prefix {FAILS_IN_TOKENIZERS}; fix the merge or the \
+                     prefix"
                 )
             })?;
             merged.clear();

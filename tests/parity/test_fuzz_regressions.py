@@ -4,6 +4,7 @@ shows it. `tokenizers` is the oracle: it is run on the same file in every test."
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -263,6 +264,16 @@ def test_normalized_token_that_the_normalizer_empties_cuts_like_tokenizers(
     strip = {"type": "Strip", "strip_left": False, "strip_right": True}
     samples = ("ab", "ab ab", " a  b ", "", "aé", "ab<s>", "é")
     assert _same_or_both_refuse(_with_added([token, _added(10, "<s>")], strip), samples) >= 2
+
+
+def test_normalized_token_that_the_normalizer_empties_cuts_inside_a_longer_token() -> None:
+    """With an empty pattern, a longer normalized token that starts at a byte and then fails
+    (`abab` in `abac`) still leaves a cut at every byte of it, as in `tokenizers`."""
+    empty = {**_added(9, " "), "normalized": True, "special": False}
+    longer = {**_added(10, "abab"), "normalized": True, "special": False}
+    strip = {"type": "Strip", "strip_left": False, "strip_right": True}
+    samples = ("abac", "ababc", "babab", "aba b", "abaé")
+    assert _same_or_both_refuse(_with_added([empty, longer], strip), samples) == 1
 
 
 @pytest.mark.parametrize("first_normalized", [False, True])
@@ -605,6 +616,14 @@ COMPONENTS_WITH_REQUIRED_FIELDS = [
             {"prepend_scheme": "always", "add_prefix_space": False},
             {"prepend_scheme": "never", "add_prefix_space": False},
             {"prepend_scheme": "first", "add_prefix_space": True},
+            {"prepend_scheme": None},
+            {"prepend_scheme": "always", "split": 5},
+            {"prepend_scheme": "always", "split": None},
+            {"prepend_scheme": "always", "add_prefix_space": 5},
+            {"prepend_scheme": "always", "add_prefix_space": None},
+            {"str_rep": 5},
+            {"str_rep": None},
+            {"str_rep": "x"},
         )
     ],
 ]
@@ -650,3 +669,296 @@ def test_token_with_the_largest_id_is_found_like_tokenizers() -> None:
         got = ours.encode_plus(sample)
         assert (list(got.ids), list(got.offsets)) == (expected.ids, expected.offsets), sample
         assert ours.encode(sample) == expected.ids, sample
+
+
+@pytest.mark.parametrize("version", ["1.0", "missing", "2.0", "", "1.0 ", 1.0, 1, None, ["1.0"]])
+def test_version_other_than_1_0_is_refused_like_tokenizers(version: Any) -> None:
+    """`tokenizers` reads a file whose "version" is "1.0" or absent, and refuses any other."""
+    doc: dict[str, Any] = {"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}
+    if version != "missing":
+        doc["version"] = version
+    text = json.dumps(doc)
+    try:
+        tokenizers.Tokenizer.from_str(text)
+    except Exception:
+        with pytest.raises(batok.BatokError, match="^version: .*" + re.escape(json.dumps(version))):
+            batok.Tokenizer.from_str(text)
+    else:
+        assert batok.Tokenizer.from_str(text).encode("a") == [0]
+
+
+DECODERS_BY_FIELDS: list[Any] = [
+    {"suffix": "</w>"},
+    {"type": "Foo", "suffix": "</w>"},
+    {"type": None, "suffix": "</w>"},
+    {"type": 5, "prefix": "##", "cleanup": True},
+    {"suffix": 5, "prefix": "##", "cleanup": False},
+    {"prefix": "##"},
+    {"pattern": {"String": "a"}, "content": "b"},
+    {"pattern": {"String": "a", "Regex": "b"}, "content": "b"},
+    {"type": "Replace", "pattern": {"String": "a", "Regex": "b"}, "content": "b"},
+    {"pattern": {"Regex": "("}, "content": "b", "start": 1, "stop": 0},
+    {"content": "b", "start": 1, "stop": 0},
+    {"content": "bc", "start": 1, "stop": 0},
+    {"replacement": "_", "prepend_scheme": "always"},
+    {"add_prefix_space": True, "trim_offsets": True},
+    {"decoders": []},
+    {"type": "BPEDecoder", "prefix": "##", "cleanup": True},
+    {"type": "Sequence", "decoders": [{"suffix": "b"}, {"prefix": "a", "cleanup": False}]},
+    {},
+]
+
+
+@pytest.mark.parametrize("decoder", DECODERS_BY_FIELDS)
+def test_decoder_without_a_known_type_is_read_by_its_fields_like_tokenizers(
+    decoder: dict[str, Any],
+) -> None:
+    """`tokenizers` reads a decoder with no type, or a type it does not know, by its fields:
+    `{"suffix": "</w>"}` is a BPEDecoder there."""
+    text = json.dumps(
+        {
+            "version": "1.0",
+            "decoder": decoder,
+            "model": {
+                "type": "WordLevel",
+                "vocab": {"[UNK]": 0, "a": 1, "b": 2, "ab": 3, "##b": 4, "</w>": 5},
+                "unk_token": "[UNK]",
+            },
+        }
+    )
+    try:
+        reference = tokenizers.Tokenizer.from_str(text)
+    except Exception:
+        with pytest.raises(batok.BatokError, match="^decoder"):
+            batok.Tokenizer.from_str(text)
+        return
+    ours = batok.Tokenizer.from_str(text)
+    for ids in ([1, 2, 3], [3, 4, 5, 1], [4, 0, 2]):
+        assert ours.decode(ids) == reference.decode(ids), ids
+
+
+_VOCAB = {"a": 0, "b": 1, "ab": 2, "[UNK]": 3}
+_WP = {"continuing_subword_prefix": "##", "max_input_chars_per_word": 100}
+MODELS_WITHOUT_TYPE: list[dict[str, Any]] = [
+    {"vocab": _VOCAB, "merges": ["a b"]},
+    {"vocab": _VOCAB, "merges": ["a b"], "unk_token": "[UNK]"},
+    {"vocab": _VOCAB, "unk_token": "[UNK]", **_WP},
+    {"vocab": _VOCAB, "unk_token": "[UNK]", "continuing_subword_prefix": "##"},
+    {"vocab": _VOCAB, "unk_token": "[UNK]", "max_input_chars_per_word": 100},
+    {"vocab": _VOCAB, "unk_token": "[UNK]", "merges": 5},
+    {"vocab": _VOCAB, "unk_token": "[UNK]", "merges": ["a x"]},
+    {"vocab": _VOCAB, "unk_token": "[UNK]", "merges": ["a x"], **_WP},
+    {"vocab": _VOCAB, "unk_token": "[UNK]", **_WP, "max_input_chars_per_word": -1},
+    {"vocab": _VOCAB, "unk_token": "[UNK]"},
+    {"vocab": _VOCAB},
+    {"vocab": _VOCAB, "merges": ["a x"]},
+    {"vocab": [["a", -1.0], ["b", -2.0], ["ab", -1.5]]},
+    {"vocab": [["a", -1.0], ["b", -2.0]], "unk_id": 0},
+]
+
+
+@pytest.mark.parametrize("model", MODELS_WITHOUT_TYPE)
+def test_model_without_a_type_is_the_first_kind_that_fits_like_tokenizers(
+    model: dict[str, Any],
+) -> None:
+    """`tokenizers` reads a model without a type as the first of BPE, WordPiece, WordLevel and
+    Unigram whose fields fit: a BPE whose merges name a token the vocabulary lacks, with an
+    unk_token, is a WordLevel there."""
+    text = json.dumps({"version": "1.0", "model": model})
+    try:
+        reference = tokenizers.Tokenizer.from_str(text)
+    except Exception:
+        with pytest.raises(batok.BatokError, match="^model"):
+            batok.Tokenizer.from_str(text)
+        return
+    ours = batok.Tokenizer.from_str(text)
+    assert ours.get_vocab_size() == reference.get_vocab_size()
+    for sample in ("ab", "ba", "abab", "b"):
+        expected = reference.encode(sample)
+        got = ours.encode_plus(sample)
+        assert (list(got.ids), list(got.offsets)) == (expected.ids, expected.offsets), sample
+
+
+def _special(name: str, type_id: int = 0) -> dict[str, Any]:
+    return {"SpecialToken": {"id": name, "type_id": type_id}}
+
+
+@pytest.mark.parametrize(
+    ("single", "pair"),
+    [
+        ([_special("[X]"), _SEQ_A], [_SEQ_A, _SEQ_B]),
+        ([_SEQ_A], [_special("[X]"), _SEQ_A, _SEQ_B]),
+        ([_special("<s>"), _SEQ_A, _special("[X]")], [_special("<s>"), _SEQ_A, _SEQ_B]),
+    ],
+    ids=["in_single", "in_pair", "beside_a_known_one"],
+)
+def test_template_naming_a_missing_special_token_fails_only_where_tokenizers_fails(
+    single: list[dict[str, Any]], pair: list[dict[str, Any]]
+) -> None:
+    """`tokenizers` loads a template that names a special token its special_tokens lacks and
+    fails only when it adds that template's special tokens; batok raises there, nowhere else."""
+    text = json.dumps(
+        {
+            "version": "1.0",
+            "post_processor": {
+                "type": "TemplateProcessing",
+                "single": single,
+                "pair": pair,
+                "special_tokens": {"<s>": {"id": "<s>", "ids": [6], "tokens": ["<s>"]}},
+            },
+            "pre_tokenizer": {"type": "WhitespaceSplit"},
+            "model": {
+                "type": "WordLevel",
+                "vocab": {"[UNK]": 0, "a": 1, "b": 2, "<s>": 6},
+                "unk_token": "[UNK]",
+            },
+        }
+    )
+    reference = tokenizers.Tokenizer.from_str(text)
+    ours = batok.Tokenizer.from_str(text)
+    failed = 0
+    for texts in (("a b",), ("a", "b a")):
+        for add in (True, False):
+            try:
+                expected = reference.encode(*texts, add_special_tokens=add)
+            except BaseException as err:  # noqa: BLE001 - tokenizers' PanicException is one
+                if isinstance(err, (KeyboardInterrupt, SystemExit)):
+                    raise
+                failed += 1
+                with pytest.raises(ValueError, match="cannot encode this text.*\\[X\\]"):
+                    ours.encode_plus(*texts, add_special_tokens=add)
+                if len(texts) == 1:
+                    with pytest.raises(ValueError, match="cannot encode this text"):
+                        ours.encode(texts[0], add)
+                continue
+            got = ours.encode_plus(*texts, add_special_tokens=add)
+            assert (list(got.ids), list(got.type_ids)) == (expected.ids, expected.type_ids)
+            if len(texts) == 1:
+                assert ours.encode(texts[0], add) == expected.ids
+    assert failed == 1
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"id": "<s>", "ids": [6], "tokens": ["<s>"]},
+        {"id": "<other>", "ids": [6], "tokens": ["<s>"]},
+        {"ids": [6], "tokens": ["<s>"]},
+        {"id": 5, "ids": [6], "tokens": ["<s>"]},
+        {"id": {"type": "Punctuation"}, "ids": [6], "tokens": ["<s>"]},
+        {"id": "<s>", "ids": [2**32], "tokens": ["<s>"]},
+        {"id": "<s>", "ids": [-1], "tokens": ["<s>"]},
+        [],
+    ],
+)
+def test_template_special_token_entries_are_read_like_tokenizers(entry: Any) -> None:
+    """Each special token of a template needs a string "id" and ids below 2**32 in
+    `tokenizers`, which refuses the file otherwise."""
+    text = json.dumps(
+        {
+            "version": "1.0",
+            "post_processor": {
+                "type": "TemplateProcessing",
+                "single": [_special("<s>"), _SEQ_A],
+                "pair": [_SEQ_A, _SEQ_B],
+                "special_tokens": {"<s>": entry},
+            },
+            "model": {
+                "type": "WordLevel",
+                "vocab": {"[UNK]": 0, "a": 1, "<s>": 6},
+                "unk_token": "[UNK]",
+            },
+        }
+    )
+    try:
+        reference = tokenizers.Tokenizer.from_str(text)
+    except Exception:
+        with pytest.raises(batok.BatokError, match="^post_processor"):
+            batok.Tokenizer.from_str(text)
+        return
+    assert batok.Tokenizer.from_str(text).encode("a") == reference.encode("a").ids
+
+
+@pytest.mark.parametrize(
+    "affix",
+    [
+        {"end_of_word_suffix": "</w>", "merges": ["a b"]},
+        {"continuing_subword_prefix": "##", "merges": ["a ##b"]},
+    ],
+)
+def test_byte_fallback_with_a_word_affix_gives_tokenizers_offsets(affix: dict[str, Any]) -> None:
+    """A char in no token, with the suffix (or prefix) it would carry, falls back to the bytes
+    of both: the affix's bytes run on past the word, and `tokenizers` keeps their offsets
+    within the word as they are; batok gives the same offsets."""
+    vocab = {f"<0x{b:02X}>": b for b in range(256)}
+    vocab.update({"a": 256, "b": 257, "ab": 258, "a</w>": 259, "ab</w>": 260, "##b": 261})
+    text = json.dumps(
+        {
+            "version": "1.0",
+            "pre_tokenizer": {"type": "WhitespaceSplit"},
+            "model": {
+                "type": "BPE",
+                "vocab": vocab,
+                "byte_fallback": True,
+                **affix,
+            },
+        }
+    )
+    reference = tokenizers.Tokenizer.from_str(text)
+    ours = batok.Tokenizer.from_str(text)
+    for sample in ("x", "abx", "ab \U0001f600", "é\U0001f600", "xé ab", "bx ax", "ab"):
+        for add in (True, False):
+            expected = reference.encode(sample, add_special_tokens=add)
+            got = ours.encode_plus(sample, add)
+            assert (list(got.ids), list(got.offsets)) == (expected.ids, expected.offsets), sample
+
+
+@pytest.mark.parametrize(
+    "merges",
+    [["a b", "ab c"], [["a", "b"], ["ab", "c"]], [["a", "b"], "ab c"], ["a b", ["ab", "c"]]],
+)
+def test_merges_mixing_strings_and_lists_are_refused_like_tokenizers(merges: list[Any]) -> None:
+    vocab = {"a": 0, "b": 1, "ab": 2, "c": 3, "abc": 4}
+    text = json.dumps(
+        {"version": "1.0", "model": {"type": "BPE", "vocab": vocab, "merges": merges}}
+    )
+    try:
+        reference = tokenizers.Tokenizer.from_str(text)
+    except Exception:
+        with pytest.raises(batok.BatokError, match="^model.merges"):
+            batok.Tokenizer.from_str(text)
+        return
+    assert batok.Tokenizer.from_str(text).encode("abc") == reference.encode("abc").ids
+
+
+@pytest.mark.parametrize("value", [False, None, {}, [], "x"])
+def test_unknown_top_level_field_is_refused_like_tokenizers(value: Any) -> None:
+    """`tokenizers` cannot read past the value of a top-level field it does not know."""
+    model = {"type": "BPE", "vocab": {"a": 0}, "merges": []}
+    text = json.dumps({"version": "1.0", "model": model, "rstrip": value})
+    with pytest.raises(Exception, match="expected `,` or `}`"):
+        tokenizers.Tokenizer.from_str(text)
+    with pytest.raises(batok.BatokError, match='unknown field "rstrip"'):
+        batok.Tokenizer.from_str(text)
+
+
+@pytest.mark.parametrize(
+    "piece", [{"Sequence": {"id": "A", "type_id": 2**32}}, _special("<s>", 2**32)]
+)
+def test_template_type_id_beyond_u32_is_refused_like_tokenizers(piece: dict[str, Any]) -> None:
+    text = json.dumps(
+        {
+            "version": "1.0",
+            "post_processor": {
+                "type": "TemplateProcessing",
+                "single": [_SEQ_A, piece],
+                "pair": [_SEQ_A, _SEQ_B],
+                "special_tokens": {"<s>": {"id": "<s>", "ids": [0], "tokens": ["<s>"]}},
+            },
+            "model": {"type": "BPE", "vocab": {"<s>": 0, "a": 1}, "merges": []},
+        }
+    )
+    with pytest.raises(Exception, match="PostProcessorWrapper"):
+        tokenizers.Tokenizer.from_str(text)
+    with pytest.raises(batok.BatokError, match="type_id"):
+        batok.Tokenizer.from_str(text)

@@ -185,9 +185,38 @@ def test_post_processors_place_pairs_and_singles_as_tokenizers(
     assert not problems, report(problems, f"tokenizers with post_processor {name}")
 
 
-def test_template_after_template_is_refused(gpt2_json: dict[str, Any]) -> None:
-    """`tokenizers` loads such a file and panics on every encode; batok says why at load."""
-    t = _template([BANG, SEQ_A], [BANG, SEQ_A, SEQ_B])
-    pp = {"type": "Sequence", "processors": [t, t]}
-    with pytest.raises(batok.BatokError, match="after another"):
-        batok.Tokenizer.from_str(json.dumps({**gpt2_json, "post_processor": pp}))
+@pytest.mark.parametrize(
+    "processors",
+    [
+        [_template([BANG, SEQ_A], [BANG, SEQ_A, SEQ_B])] * 2,
+        [_template([SEQ_A, EOT], [SEQ_A, EOT, SEQ_B]), _template([BANG, SEQ_A], [SEQ_A, SEQ_B])],
+    ],
+    ids=["three_pieces_for_a_pair", "two_pieces_for_one_text"],
+)
+def test_template_after_template_encodes_or_fails_as_tokenizers(
+    gpt2_json: dict[str, Any], processors: list[dict[str, Any]]
+) -> None:
+    """The second template reads the first one's pieces: one or two it places with its single
+    or pair template, more `tokenizers` cannot run (it panics), and batok raises."""
+    file = json.dumps(
+        {**gpt2_json, "post_processor": {"type": "Sequence", "processors": processors}}
+    )
+    reference = tokenizers.Tokenizer.from_str(file)
+    ours = batok.Tokenizer.from_str(file)
+    problems: list[str] = []
+    failed = 0
+    for add in (True, False):
+        for texts in (*TEXT_PAIRS[:2], ("Hello world",)):
+            try:
+                want = reference.encode(*texts, add_special_tokens=add)
+            except BaseException as err:  # noqa: BLE001 - tokenizers' PanicException is one
+                if isinstance(err, (KeyboardInterrupt, SystemExit)):
+                    raise
+                failed += 1
+                with pytest.raises(ValueError, match="cannot encode this text"):
+                    ours.encode_plus(*texts, add_special_tokens=add)
+                continue
+            got = ours.encode_plus(*texts, add_special_tokens=add)
+            problems += _differences(want, got, f"{len(texts)} texts, add={add}", texts[0])
+    assert not problems, report(problems, "tokenizers with a template after a template")
+    assert failed <= 2
