@@ -122,15 +122,8 @@ impl Model {
     ) -> Result<()> {
         match self {
             Model::Bpe(m) => m.tokenize_uncached(word, scratch, out),
-            Model::WordPiece(m) => {
-                m.tokenize(word, out);
-                Ok(())
-            }
-            Model::WordLevel(m) => {
-                m.tokenize(word, out);
-                Ok(())
-            }
-            Model::Unigram(m) => m.tokenize(word, out),
+            // Only BPE has a cache of its own.
+            _ => self.tokenize(word, scratch, out),
         }
     }
 }
