@@ -440,26 +440,57 @@ fn template(v: &Value, path: &str, key: &str) -> Result<Vec<TemplatePiece>> {
     let mut out = Vec::with_capacity(items.len());
     for (i, x) in items.iter().enumerate() {
         let p = format!("{path}.{key}[{i}]");
-        if let Some(s) = x.get("SpecialToken") {
-            out.push(TemplatePiece::Special {
+        // One key, the piece's kind, as `tokenizers` reads it: a second key beside it (even
+        // an unknown one) makes the file unreadable there, so batok refuses it too.
+        let (kind, body) = match x.as_object().map(|m| (m.len(), m.iter().next())) {
+            Some((1, Some((kind, body)))) => (kind.as_str(), piece_fields(body, &p)?),
+            _ => {
+                return Err(err(
+                    &p,
+                    "expected {\"SpecialToken\": {\"id\", \"type_id\"}} or \
+                     {\"Sequence\": {\"id\", \"type_id\"}}, one key only",
+                ))
+            }
+        };
+        let s = &body;
+        match kind {
+            "SpecialToken" => out.push(TemplatePiece::Special {
                 id: string(s, &p, "id")?,
                 type_id: type_id(s, &p)?,
-            });
-        } else if let Some(s) = x.get("Sequence") {
-            let second = match string(s, &p, "id")?.as_str() {
-                "A" => false,
-                "B" => true,
-                _ => return Err(err(&format!("{p}.id"), "expected \"A\" or \"B\"")),
-            };
-            out.push(TemplatePiece::Sequence {
-                second,
-                type_id: type_id(s, &p)?,
-            });
-        } else {
-            return Err(err(&p, "expected SpecialToken or Sequence"));
+            }),
+            "Sequence" => {
+                let second = match string(s, &p, "id")?.as_str() {
+                    "A" => false,
+                    "B" => true,
+                    _ => return Err(err(&format!("{p}.id"), "expected \"A\" or \"B\"")),
+                };
+                out.push(TemplatePiece::Sequence {
+                    second,
+                    type_id: type_id(s, &p)?,
+                });
+            }
+            other => {
+                return Err(err(
+                    &p,
+                    format!("{other:?} is not a template piece (SpecialToken or Sequence)"),
+                ))
+            }
         }
     }
     Ok(out)
+}
+
+/// A piece's fields, `{"id": .., "type_id": ..}` (other keys ignored, as in `tokenizers`) or
+/// the same two as a list `[id, type_id]`, which `tokenizers` also reads.
+fn piece_fields(body: &Value, path: &str) -> Result<Value> {
+    match body {
+        Value::Object(_) => Ok(body.clone()),
+        Value::Array(a) if a.len() == 2 => Ok(serde_json::json!({"id": a[0], "type_id": a[1]})),
+        _ => Err(err(
+            path,
+            "expected the piece's fields {\"id\", \"type_id\"} (or [id, type_id])",
+        )),
+    }
 }
 
 /// Which post-processor `tokenizers` 0.23 reads a component as. It goes mostly by the fields:
@@ -2135,6 +2166,40 @@ mod tests {
                 panic!("{piece} must be refused")
             };
             assert!(e.message.contains("type_id"), "{}", e.message);
+        }
+    }
+
+    /// A template piece is an object with one key, its kind, as `tokenizers` reads it; its
+    /// fields may also come as a list `[id, type_id]`, and unknown fields inside are ignored.
+    #[test]
+    fn template_pieces_are_one_key_objects() {
+        let pp = |piece: &str| {
+            format!(
+                r#"{{"type": "TemplateProcessing", "single": [{SEQ_A}, {piece}],
+                    "pair": [{SEQ_A}, {SEQ_B}], "special_tokens": {{}}}}"#
+            )
+        };
+        for piece in [
+            r#"{"SpecialToken": {"id": "<s>", "type_id": 0, "extra": 1}}"#,
+            r#"{"SpecialToken": ["<s>", 0]}"#,
+            r#"{"Sequence": ["A", 1]}"#,
+        ] {
+            if let Err(e) = with_post_processor(&pp(piece)) {
+                panic!("{piece} must load: {}", e.message)
+            }
+        }
+        for piece in [
+            r#"{"SpecialToken": {"id": "<s>", "type_id": 0}, "dropout": null}"#,
+            r#"{"Sequence": {"id": "A", "type_id": 0}, "SpecialToken": {"id": "<s>", "type_id": 0}}"#,
+            r#"{"SpecialToken": ["<s>", 0, 1]}"#,
+            r#"{"Special": {"id": "<s>", "type_id": 0}}"#,
+            r#"{}"#,
+            r#""$A""#,
+        ] {
+            let Err(e) = with_post_processor(&pp(piece)) else {
+                panic!("{piece} must be refused")
+            };
+            assert!(e.message.contains("single[1]"), "{piece}: {}", e.message);
         }
     }
 }
