@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import tokenizers
-from _parity import HfFamily, describe_difference, report
+from _parity import HfFamily, describe_difference, reference_or_none, report
 
 import batok
 
@@ -207,11 +207,8 @@ def test_template_after_template_encodes_or_fails_as_tokenizers(
     failed = 0
     for add in (True, False):
         for texts in (*TEXT_PAIRS[:2], ("Hello world",)):
-            try:
-                want = reference.encode(*texts, add_special_tokens=add)
-            except BaseException as err:  # noqa: BLE001 - tokenizers' PanicException is one
-                if isinstance(err, (KeyboardInterrupt, SystemExit)):
-                    raise
+            want = reference_or_none(reference.encode, *texts, add_special_tokens=add)
+            if want is None:
                 failed += 1
                 with pytest.raises(ValueError, match="cannot encode this text"):
                     ours.encode_plus(*texts, add_special_tokens=add)

@@ -16,6 +16,7 @@ import pytest
 from _parity import (
     TiktokenFamily,
     describe_difference,
+    outcome,
     report,
     text_with_tokens,
     tiktoken_differences,
@@ -25,13 +26,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 PARITY = settings.get_profile("batok-parity")
-
-
-def _outcome(call: Callable[[], object]) -> tuple[str, object]:
-    try:
-        return ("ok", call())
-    except Exception as err:  # noqa: BLE001 - the exception is the outcome compared
-        return ("raised", f"{type(err).__name__}: {err}")
 
 
 def test_corpus_matches_tiktoken(
@@ -90,18 +84,18 @@ def test_special_token_policy_matches_tiktoken(
     specials = sorted(reference.special_tokens_set)
     text = data.draw(text_with_tokens(specials), label="text")
     allowed, disallowed = data.draw(special_policies(specials), label="policy")
-    expected = _outcome(
+    expected = outcome(
         lambda: reference.encode(text, allowed_special=allowed, disallowed_special=disallowed)
     )
-    got = _outcome(lambda: enc.encode(text, allowed_special=allowed, disallowed_special=disallowed))
+    got = outcome(lambda: enc.encode(text, allowed_special=allowed, disallowed_special=disallowed))
     parity_tally.add(tiktoken_family.name, text)
     assert got == expected, f"encode({text!r}, {allowed=}, {disallowed=})"
-    expected_batch = _outcome(
+    expected_batch = outcome(
         lambda: reference.encode_batch(
             [text, text], allowed_special=allowed, disallowed_special=disallowed
         )
     )
-    got_batch = _outcome(
+    got_batch = outcome(
         lambda: enc.encode_batch(
             [text, text], allowed_special=allowed, disallowed_special=disallowed
         )
@@ -152,15 +146,15 @@ def test_decode_arbitrary_ids_matches_tiktoken(
         st.lists(st.integers(min_value=0, max_value=reference.n_vocab + 2), max_size=20),
         label="ids",
     )
-    assert _outcome(lambda: enc.decode_bytes(ids)) == _outcome(lambda: reference.decode_bytes(ids))
-    assert _outcome(lambda: enc.decode(ids)) == _outcome(lambda: reference.decode(ids))
-    assert _outcome(lambda: enc.decode(ids, errors="strict")) == _outcome(
+    assert outcome(lambda: enc.decode_bytes(ids)) == outcome(lambda: reference.decode_bytes(ids))
+    assert outcome(lambda: enc.decode(ids)) == outcome(lambda: reference.decode(ids))
+    assert outcome(lambda: enc.decode(ids, errors="strict")) == outcome(
         lambda: reference.decode(ids, errors="strict")
     )
-    assert _outcome(lambda: enc.decode_tokens_bytes(ids)) == _outcome(
+    assert outcome(lambda: enc.decode_tokens_bytes(ids)) == outcome(
         lambda: reference.decode_tokens_bytes(ids)
     )
-    assert _outcome(lambda: enc.decode_with_offsets(ids)) == _outcome(
+    assert outcome(lambda: enc.decode_with_offsets(ids)) == outcome(
         lambda: reference.decode_with_offsets(ids)
     )
 
