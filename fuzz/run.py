@@ -18,6 +18,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -51,7 +52,11 @@ def run_target(target: str, seconds: int, work: Path, keep_going: bool, seed: in
         env["BATOK_FUZZ_LOG"] = str(work / f"findings-{target}.jsonl")
     print(f"== fuzz {target}: {seconds} s", flush=True)
     started = time.monotonic()
-    proc = subprocess.run(command, env=env, cwd=FUZZ_DIR, capture_output=True, text=True)
+    # The targets' scratch files (seed copies) go to a directory removed afterwards: libFuzzer
+    # ends the process without running Python's exit handlers, so they cannot clean up.
+    with tempfile.TemporaryDirectory(prefix=f"batok-fuzz-{target}-") as scratch:
+        env["TMPDIR"] = scratch
+        proc = subprocess.run(command, env=env, cwd=FUZZ_DIR, capture_output=True, text=True)
     output = proc.stdout + proc.stderr
     lines = [line for line in output.splitlines() if not line.startswith("INFO: Instrumenting")]
     done = [line for line in lines if re.match(r"#\d+\s+DONE", line)]

@@ -38,8 +38,7 @@ mod tests {
 
     #[test]
     fn compressed_files_read_as_their_content() {
-        let dir = std::env::temp_dir().join(format!("batok-decompress-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::input::TestDir::new("decompress");
         let data = b"{\"text\": \"hello\"}\n".repeat(1000);
 
         let plain = dir.join("a.jsonl");
@@ -64,8 +63,7 @@ mod tests {
 
     #[test]
     fn corrupt_compressed_file_is_an_error() {
-        let dir = std::env::temp_dir().join(format!("batok-corrupt-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::input::TestDir::new("corrupt");
         let gz = dir.join("bad.jsonl.gz");
         std::fs::write(&gz, b"this is not gzip").unwrap();
         assert!(read_all(&gz).is_err());
