@@ -53,6 +53,17 @@ def _token_content(value: Any) -> str | None:
     return None
 
 
+def _extra_special_tokens(config: dict[str, Any]) -> list[str]:
+    """The special tokens without a name of their own: a list under `extra_special_tokens`,
+    or under transformers 4's `additional_special_tokens`, read as transformers 5 reads it."""
+    listed = config.get("extra_special_tokens")
+    if not listed:
+        listed = config.get("additional_special_tokens")
+    if not isinstance(listed, list | tuple):
+        return []
+    return [c for c in map(_token_content, listed) if c is not None]
+
+
 class Tokenizer:
     """A tokenizer.json pipeline run by the Rust engine.
 
@@ -86,6 +97,7 @@ class Tokenizer:
                 content = _token_content(value)
                 if isinstance(name, str) and content is not None:
                     self._named_extras[name] = content
+        self._extra_special: list[str] = _extra_special_tokens(cfg)
         from .chat_template import config_chat_template
 
         self.chat_template: str | dict[str, str] | None = config_chat_template(
@@ -164,6 +176,7 @@ class Tokenizer:
     def _state(self) -> dict[str, Any]:
         names = (*_SPECIAL_NAMES, "model_max_length", "padding_side", "truncation_side")
         extra = ("model_input_names", "chat_template", "chat_control_tokens", "_file_limits")
+        extra = (*extra, "_extra_special")
         return {name: getattr(self, name) for name in (*names, *extra)}
 
     @classmethod
@@ -825,6 +838,10 @@ class Tokenizer:
             if value is not None or name in config:
                 config[name] = value
         config.update(self._named_extras)
+        if self._extra_special != _extra_special_tokens(config):
+            # Changed since loading (add_special_tokens): written as transformers 5 writes it.
+            config.pop("additional_special_tokens", None)
+            config["extra_special_tokens"] = list(self._extra_special)
         config["model_max_length"] = self.model_max_length
         config["padding_side"] = self.padding_side
         config["truncation_side"] = self.truncation_side
@@ -969,8 +986,22 @@ class Tokenizer:
         return self._id_of(self.pad_token)
 
     @property
+    def extra_special_tokens(self) -> list[str]:
+        """The special tokens without a name of their own (transformers 4's
+        `additional_special_tokens`)."""
+        return list(self._extra_special)
+
+    @property
     def all_special_tokens(self) -> list[str]:
-        return [content for _, content, special in self._native.added_tokens() if special]
+        """The named special tokens, then the extra ones, each once, as transformers 5 lists
+        them. Other special tokens of the file (a chat format's markers) are not among them,
+        though `decode(..., skip_special_tokens=True)` skips them."""
+        return list(dict.fromkeys([*self.special_tokens_map.values(), *self._extra_special]))
+
+    @property
+    def all_special_ids(self) -> list[int | None]:
+        """The ids of `all_special_tokens`, in their order."""
+        return [self.token_to_id(t) for t in self.all_special_tokens]
 
     # -- adding tokens ----------------------------------------------------------------------
 
@@ -994,10 +1025,12 @@ class Tokenizer:
             return self._add_tokens(tokens, special=True)
         new: list[Any] = []
         named: dict[str, str] = {}
+        extra: list[str] = []
         for name, value in tokens.items():
             if name in ("additional_special_tokens", "extra_special_tokens"):
                 values = value if isinstance(value, list | tuple) else [value]
                 new += list(values)
+                extra += [t if isinstance(t, str) else _added_token(t)["content"] for t in values]
             elif name in _SPECIAL_NAMES:
                 new.append(value)
                 named[name] = value if isinstance(value, str) else _added_token(value)["content"]
@@ -1009,6 +1042,15 @@ class Tokenizer:
         count = self._add_tokens(new, special=True)
         for name, content in named.items():
             setattr(self, name, content)
+        if extra:
+            # As transformers 5: the new list replaces the old one, or extends it with the
+            # tokens it lacks.
+            if replace_additional_special_tokens:
+                self._extra_special = list(dict.fromkeys(extra))
+            else:
+                self._extra_special += [
+                    t for t in dict.fromkeys(extra) if t not in self._extra_special
+                ]
         return count
 
     def _add_tokens(self, tokens: Any, special: bool | None) -> int:

@@ -4,6 +4,7 @@ text, on every staged family."""
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +120,28 @@ def test_add_special_tokens_mapping_as_transformers(tokenizers_dir: Path) -> Non
     text = "x <plain_new> y"
     assert ours(text)["input_ids"] == theirs(text)["input_ids"]
     assert ours.decode(ours(text)["input_ids"]) == theirs.decode(theirs(text)["input_ids"])
+
+
+@pytest.mark.parametrize("replace", [True, False])
+def test_extra_special_tokens_are_replaced_or_extended_as_transformers(
+    tokenizers_dir: Path, tmp_path: Path, replace: bool
+) -> None:
+    """`additional_special_tokens` replaces the extra special tokens, or with
+    `replace_additional_special_tokens=False` adds those missing; save_pretrained keeps them."""
+    transformers = pytest.importorskip("transformers")
+    directory = tokenizers_dir / "qwen2.5"
+    ours = batok.AutoTokenizer.from_pretrained(str(directory))
+    theirs = transformers.AutoTokenizer.from_pretrained(str(directory))
+    kept = theirs.extra_special_tokens[0]
+    new = {"additional_special_tokens": ["<extra_1>", kept]}
+    assert ours.add_special_tokens(new, replace) == theirs.add_special_tokens(new, replace)
+    assert ours.extra_special_tokens == theirs.extra_special_tokens
+    assert ours.all_special_tokens == theirs.all_special_tokens
+    assert ours.all_special_ids == theirs.all_special_ids
+    assert pickle.loads(pickle.dumps(ours)).all_special_tokens == ours.all_special_tokens
+    ours.save_pretrained(tmp_path)
+    for reloaded in (
+        batok.AutoTokenizer.from_pretrained(str(tmp_path)),
+        transformers.AutoTokenizer.from_pretrained(str(tmp_path)),
+    ):
+        assert reloaded.extra_special_tokens == theirs.extra_special_tokens
