@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import tokenizers
 import transformers
-from _parity import plain_columns
+from _parity import CLASS_DEFAULT_TOKENS, plain_columns
 
 import batok
 
@@ -41,9 +41,6 @@ QWEN = [f for f in CHAT_FAMILIES if f.startswith("qwen")]
 # Where transformers 5 rebuilds the pipeline unlike the file (see the README and
 # test_transformers_call.py), batok's ids follow the file: the rendered text must still match.
 REBUILT_IDS = {"phi-3-mini": "legacy=False Metaspace rebuild (leading spaces)"}
-# transformers' tokenizer classes add special tokens of their own that are in no file (Gemma's
-# `mask_token` "<mask>"); batok knows only the files, so templates do not see those.
-CLASS_DEFAULT_TOKENS = {"gemma3": "GemmaTokenizer's mask_token default is in no file"}
 
 SYSTEM_USER_ASSISTANT = [
     {"role": "system", "content": "You are a terse assistant."},

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import transformers
-from _parity import plain_columns
+from _parity import CLASS_DEFAULT_TOKENS, plain_columns
 
 import batok
 
@@ -39,9 +39,6 @@ REBUILT = {
     # legacy=False: transformers 5 re-splits leading spaces ("  a" -> "▁", "▁a").
     "llama-2": "legacy=False Metaspace rebuild of leading spaces",
 }
-# transformers' tokenizer classes bring special tokens of their own that no file names
-# (GemmaTokenizer's `mask_token` "<mask>"); batok knows only the files.
-CLASS_DEFAULT_TOKENS = {"gemma3": "GemmaTokenizer's mask_token default is in no file"}
 # transformers 5's CLIP decoder turns "</w>" into spaces; the file's decoder keeps them.
 DECODE_REBUILT = {"clip"}
 
