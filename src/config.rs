@@ -1369,6 +1369,56 @@ fn assemble(
     Ok(t)
 }
 
+/// `t`, loaded from the tokenizer.json text `json`, with `list` (a JSON list of added tokens,
+/// as a file's `added_tokens`) in place of its added tokens: numbered as loading the file with
+/// that list numbers them, the rest of the pipeline copied rather than read again. Returns the
+/// tokenizer and its file's text with the new list.
+pub fn with_added_tokens(t: &Tokenizer, json: &str, list: &str) -> Result<(Tokenizer, String)> {
+    let v: Value = serde_json::from_str(list).map_err(|e| err("added_tokens", e))?;
+    let listed = added_tokens(Some(&v))?;
+    let added = AddedVocab::new(number_added(listed, &t.model), t.normalizer.as_ref())?;
+    let mut new = Tokenizer::new(
+        added,
+        t.normalizer.clone(),
+        t.pre_tokenizer.clone(),
+        t.model.clone(),
+        t.post_processor.clone(),
+        t.decoder.clone(),
+    );
+    new.limits = t.limits.clone();
+    Ok((new, replace_added_tokens(json, v)?))
+}
+
+/// The tokenizer.json text `json` with `list` as its `added_tokens`. The old list's text is
+/// cut out and the new one put in its place, so a vocabulary of megabytes is not parsed into
+/// values and written again; a file whose list is missing or null is rewritten whole.
+fn replace_added_tokens(json: &str, list: Value) -> Result<String> {
+    if let Some(old) = added_tokens_text(json)? {
+        // `old` borrows from `json`: its place there is where its text starts.
+        let start = old.as_ptr() as usize - json.as_ptr() as usize;
+        let end = start + old.len();
+        return Ok([&json[..start], &list.to_string(), &json[end..]].concat());
+    }
+    let mut root: Value = serde_json::from_str(json).map_err(|e| Error::config(e.to_string()))?;
+    let map = root
+        .as_object_mut()
+        .ok_or_else(|| Error::config("a tokenizer.json file holds an object"))?;
+    map.insert("added_tokens".into(), list);
+    Ok(root.to_string())
+}
+
+/// The text of a tokenizer.json's `added_tokens` list (None where it is missing or null),
+/// found without building values for the rest of the file.
+pub fn added_tokens_text(json: &str) -> Result<Option<&str>> {
+    #[derive(serde::Deserialize)]
+    struct Top<'a> {
+        #[serde(borrow, default)]
+        added_tokens: Option<&'a RawValue>,
+    }
+    let top: Top = serde_json::from_str(json).map_err(|e| Error::config(e.to_string()))?;
+    Ok(top.added_tokens.map(RawValue::get))
+}
+
 /// The `truncation` or `padding` section, read as `tokenizers` writes it.
 fn section<T: serde::de::DeserializeOwned>(v: &Value, path: &str) -> Result<T> {
     T::deserialize(v).map_err(|e| err(path, e))
@@ -2201,5 +2251,52 @@ mod tests {
             };
             assert!(e.message.contains("single[1]"), "{piece}: {}", e.message);
         }
+    }
+
+    /// Replacing the added tokens numbers them as loading the file with the new list does, and
+    /// the file's text gets that list whether it had one, a null one or none.
+    #[test]
+    fn added_tokens_are_replaced_as_a_file_with_them_loads() {
+        let model = r#""model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": []}"#;
+        let token = |content: &str, special: bool| {
+            format!(
+                r#"{{"id": 0, "content": "{content}", "single_word": false, "lstrip": false,
+                    "rstrip": false, "normalized": false, "special": {special}}}"#
+            )
+        };
+        let list = format!("[{}, {}]", token("<x>", true), token("b", false));
+        for file in [
+            format!(
+                r#"{{"added_tokens": [{}], {model}}}"#,
+                token("<old>", false)
+            ),
+            format!(r#"{{"added_tokens": null, {model}}}"#),
+            format!(r#"{{{model}}}"#),
+        ] {
+            let t = from_json(&file).unwrap();
+            let (new, text) = with_added_tokens(&t, &file, &list).unwrap();
+            let again = from_json(&text).unwrap();
+            for t in [&new, &again] {
+                // "<x>" takes the first id after the vocabulary; "b" keeps its vocabulary id.
+                assert_eq!(t.token_to_id("<x>"), Some(2), "{file}");
+                assert_eq!(t.token_to_id("b"), Some(1));
+                assert_eq!(t.token_to_id("<old>"), None);
+                assert!(t.added.get(2).is_some_and(|x| x.special));
+            }
+            assert_eq!(
+                added_tokens_text(&text).unwrap().map(str::len),
+                Some(
+                    serde_json::from_str::<Value>(&list)
+                        .unwrap()
+                        .to_string()
+                        .len()
+                )
+            );
+        }
+        let t = from_json(&format!(r#"{{{model}}}"#)).unwrap();
+        let Err(e) = with_added_tokens(&t, &format!(r#"{{{model}}}"#), r#"[{"id": 0}]"#) else {
+            panic!("a token without content must be refused")
+        };
+        assert!(e.message.contains("added_tokens[0]"), "{}", e.message);
     }
 }

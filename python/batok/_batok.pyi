@@ -81,6 +81,12 @@ class Tokenizer:
     def with_limits(self, truncation: str | None = None, padding: str | None = None) -> Tokenizer:
         """This tokenizer with other truncation and padding (each a tokenizer.json section as
         JSON text, or None for off), sharing the vocabulary and pipeline."""
+    def added_tokens_json(self) -> str:
+        """The file's `added_tokens` list as JSON text, as loaded or last replaced."""
+    def with_added_tokens(self, added_tokens: str) -> Tokenizer:
+        """This tokenizer with `added_tokens` (a JSON list, as a tokenizer.json's) in place of
+        its added tokens; the vocabulary and the rest of the pipeline are copied, not loaded
+        again. Raises BatokError for a bad list."""
     @property
     def truncation(self) -> str | None:
         """The truncation section as JSON text, or None when off."""

@@ -1057,8 +1057,7 @@ class Tokenizer:
         import json
 
         items = [tokens] if isinstance(tokens, str) or hasattr(tokens, "content") else tokens
-        doc = json.loads(self.to_str())
-        added = doc.get("added_tokens") or []
+        added = json.loads(self._native.added_tokens_json())
         next_id = max([self._native.get_vocab_size(False), *(t["id"] + 1 for t in added)])
         count = 0
         for item in items:
@@ -1070,10 +1069,10 @@ class Tokenizer:
             count += 1
         if not count:
             return 0
-        doc["added_tokens"] = added
-        # The file's own loading numbers the tokens as `tokenizers` does; a new tokenizer with
-        # this one's settings takes this one's place.
-        rebuilt = _rebuild(json.dumps(doc, ensure_ascii=False), self._config, self._state())
+        # Numbered as loading a file with this list numbers them, as `tokenizers` does; a new
+        # tokenizer with this one's settings takes this one's place.
+        native = self._native.with_added_tokens(json.dumps(added, ensure_ascii=False))
+        rebuilt = _restore(native, self._config, self._state())
         self.__dict__.update(rebuilt.__dict__)
         return count
 
@@ -1231,7 +1230,11 @@ def _same_token(entry: dict[str, Any], existing: dict[str, Any]) -> bool:
 
 
 def _rebuild(json_text: str, config: dict[str, Any], state: dict[str, Any]) -> Tokenizer:
-    tok = Tokenizer(_batok.Tokenizer.from_str(json_text), config)
+    return _restore(_batok.Tokenizer.from_str(json_text), config, state)
+
+
+def _restore(native: _batok.Tokenizer, config: dict[str, Any], state: dict[str, Any]) -> Tokenizer:
+    tok = Tokenizer(native, config)
     for name, value in state.items():
         setattr(tok, name, value)
     return tok

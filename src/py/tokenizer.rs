@@ -221,6 +221,29 @@ impl PyTokenizer {
         })
     }
 
+    /// The file's `added_tokens` list as JSON text, as loaded or last replaced.
+    fn added_tokens_json(&self) -> PyResult<String> {
+        let text = crate::config::added_tokens_text(&self.json).map_err(to_py)?;
+        Ok(text.unwrap_or("[]").to_string())
+    }
+
+    /// This tokenizer with `added_tokens` (a JSON list, as a tokenizer.json's) in place of its
+    /// added tokens; the vocabulary and the rest of the pipeline are copied, not loaded again.
+    fn with_added_tokens(&self, py: Python<'_>, added_tokens: &str) -> PyResult<Self> {
+        let (t, json) = py
+            .allow_threads(|| {
+                guard(|| crate::config::with_added_tokens(&self.inner, &self.json, added_tokens))
+            })?
+            .map_err(to_py)?;
+        let n = t.max_id().map_or(0, |m| m as usize + 1);
+        Ok(PyTokenizer {
+            limits: self.limits.clone(),
+            inner: Arc::new(t),
+            ints: Arc::new(IntCache::new(n)),
+            json: Arc::from(json),
+        })
+    }
+
     /// The truncation section as JSON text, or None when off.
     #[getter]
     fn truncation(&self) -> Option<String> {
