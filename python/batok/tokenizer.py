@@ -37,6 +37,18 @@ _SPECIAL_ORDER = (
     "cls_token",
     "mask_token",
 )
+# Special tokens a transformers 5 tokenizer class names itself where the config names none
+# (its constructor's defaults: GemmaTokenizer's `mask_token` is in no Gemma config). Listed
+# only for classes whose defaults the parity tests check against transformers.
+_CLASS_SPECIAL_DEFAULTS: dict[str, dict[str, str]] = {
+    "GemmaTokenizer": {
+        "unk_token": "<unk>",
+        "bos_token": "<bos>",
+        "eos_token": "<eos>",
+        "pad_token": "<pad>",
+        "mask_token": "<mask>",
+    },
+}
 # transformers' default columns; only BERT-style tokenizer classes add token_type_ids.
 _INPUT_NAMES = ["input_ids", "attention_mask"]
 _TYPED_INPUT_NAMES = ["input_ids", "token_type_ids", "attention_mask"]
@@ -215,11 +227,16 @@ class Tokenizer:
                 raise ValueError(f"{config_file} is not a valid tokenizer_config.json: {e}") from e
             if isinstance(loaded, dict):
                 config = loaded
+        tokenizer_class = config.get("tokenizer_class")
+        if isinstance(tokenizer_class, str):
+            defaults = _CLASS_SPECIAL_DEFAULTS.get(tokenizer_class.removesuffix("Fast"), {})
+            config = {**{k: v for k, v in defaults.items() if k not in config}, **config}
         # transformers runs a file's truncation and padding only when a call asks for them.
         file_native = _batok.Tokenizer.from_file(os.fspath(tokenizer_file))
         tok = cls(file_native.with_limits(), config)
         if _has_limits(file_native):
             tok._file_limits = (file_native.truncation, file_native.padding)
+        tok._make_named_tokens_special()
         if template_files:
             # As in transformers 5, template files take the place of the config's template.
             from .chat_template import read_template_files
@@ -1052,6 +1069,24 @@ class Tokenizer:
                     t for t in dict.fromkeys(extra) if t not in self._extra_special
                 ]
         return count
+
+    def _make_named_tokens_special(self) -> None:
+        """As transformers 5 loads a tokenizer: each named and extra special token is a special
+        added token, added if the file lacks it, marked special (its other flags kept) if the
+        file has it as an ordinary one (Gemma's `<mask>`)."""
+        import json
+
+        special = {content: is_special for _, content, is_special in self._native.added_tokens()}
+        wanted = [t for t in self.all_special_tokens if not special.get(t)]
+        if not wanted:
+            return
+        listed = {t["content"]: t for t in json.loads(self._native.added_tokens_json())}
+        flags = ("single_word", "lstrip", "rstrip", "normalized")
+        tokens = [
+            AddedToken(t, **{f: listed[t][f] for f in flags}, special=True) if t in listed else t
+            for t in wanted
+        ]
+        self._add_tokens(tokens, special=True)
 
     def _add_tokens(self, tokens: Any, special: bool | None) -> int:
         import json

@@ -56,12 +56,6 @@ class TiktokenFamily:
 # ------------------------------------------------------------------ describing differences
 
 
-# transformers' tokenizer classes bring special tokens of their own that no file names
-# (GemmaTokenizer's `mask_token` "<mask>"); batok knows only the files, so where a family's
-# class does that, its special-token lists differ from transformers'.
-CLASS_DEFAULT_TOKENS = {"gemma3": "GemmaTokenizer's mask_token default is in no file"}
-
-
 def first_difference(expected: Sequence[Any], got: Sequence[Any]) -> int:
     for index, (left, right) in enumerate(zip(expected, got, strict=False)):
         if left != right:

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import tokenizers
 import transformers
-from _parity import CLASS_DEFAULT_TOKENS, plain_columns
+from _parity import plain_columns
 
 import batok
 
@@ -137,10 +137,6 @@ def test_special_tokens_given_to_templates_match_transformers(
     pair: tuple[Any, batok.Tokenizer], request: pytest.FixtureRequest
 ) -> None:
     reference, ours = pair
-    family = _family(pair)
-    if family in CLASS_DEFAULT_TOKENS:
-        reason = CLASS_DEFAULT_TOKENS[family]
-        request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
     assert ours.special_tokens_map == reference.special_tokens_map
 
 
