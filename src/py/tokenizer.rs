@@ -101,13 +101,19 @@ fn load(py: Python<'_>, json: Arc<str>) -> PyResult<PyTokenizer> {
     let t = py
         .allow_threads(|| guard(|| crate::config::from_json(&json)))?
         .map_err(to_py)?;
+    let limits = t.limits.clone();
+    Ok(wrap_tokenizer(t, limits, json))
+}
+
+/// A loaded tokenizer (from the file text `json`) for Python, run under `limits`.
+fn wrap_tokenizer(t: Tokenizer, limits: Limits, json: Arc<str>) -> PyTokenizer {
     let n = t.max_id().map_or(0, |m| m as usize + 1);
-    Ok(PyTokenizer {
-        limits: t.limits.clone(),
+    PyTokenizer {
+        limits,
         inner: Arc::new(t),
         ints: Arc::new(IntCache::new(n)),
         json,
-    })
+    }
 }
 
 /// A `truncation` or `padding` section as JSON text (None: off).
@@ -235,13 +241,7 @@ impl PyTokenizer {
                 guard(|| crate::config::with_added_tokens(&self.inner, &self.json, added_tokens))
             })?
             .map_err(to_py)?;
-        let n = t.max_id().map_or(0, |m| m as usize + 1);
-        Ok(PyTokenizer {
-            limits: self.limits.clone(),
-            inner: Arc::new(t),
-            ints: Arc::new(IntCache::new(n)),
-            json: Arc::from(json),
-        })
+        Ok(wrap_tokenizer(t, self.limits.clone(), Arc::from(json)))
     }
 
     /// The truncation section as JSON text, or None when off.
