@@ -59,6 +59,8 @@ ENGINES = (
     "HF datasets map",
 )
 RAY_ENGINES = ("Ray Data, 1 worker", "Ray Data, 2 workers")
+#: A child's stdout line that reports the phases of its run (Ray: cluster start, pipeline).
+PHASES_PREFIX = "PHASES "
 
 
 # -- the child processes ------------------------------------------------------------------------
@@ -112,9 +114,16 @@ def _child(engine: str, inputs: list[str], tokenizer: str, out: Path) -> None:
         import batok.ray
 
         workers = int(engine.split(",")[1].split()[0])
+        start = time.perf_counter()
         ray.init(num_cpus=workers + 1, include_dashboard=False, log_to_driver=False)
+        started = time.perf_counter()
         batok.ray.tokenize_on_ray(inputs, tokenizer, out, concurrency=workers)
+        done = time.perf_counter()
         ray.shutdown()
+        # The parent reads this line: how much of the process's life was starting the
+        # cluster, which a long-lived cluster pays once, and how much the pipeline.
+        phases = {"cluster_start_s": started - start, "pipeline_s": done - started}
+        print(PHASES_PREFIX + json.dumps(phases), flush=True)
     else:
         raise SystemExit(f"unknown engine {engine!r}")
 
@@ -203,6 +212,7 @@ def run(
         inputs, n_docs, nbytes = write_workload(folder, budget)
         outputs: dict[str, tuple[Any, Any]] = {}
         times: dict[str, list[float]] = {e: [] for e in engines}
+        phases: dict[str, list[dict[str, float]]] = {e: [] for e in engines}
         errors: dict[str, str] = {}
         for round_ in range(rounds):
             for engine in engines:
@@ -221,20 +231,28 @@ def run(
                 if round_ == 0:
                     outputs[engine] = read_back(engine, out)
                 times[engine].append(seconds)
+                phases[engine] += [
+                    json.loads(line.removeprefix(PHASES_PREFIX))
+                    for line in proc.stdout.splitlines()
+                    if line.startswith(PHASES_PREFIX)
+                ]
                 shutil.rmtree(out, ignore_errors=True)
         for engine in engines:
             if engine in errors:
                 rows.append({"engine": engine, "error": errors[engine]})
                 continue
             seconds = statistics.median(times[engine])
-            rows.append(
-                {
-                    "engine": engine,
-                    "seconds": seconds,
-                    "mb_s": nbytes / seconds / 1e6,
-                    "runs": times[engine],
+            row = {
+                "engine": engine,
+                "seconds": seconds,
+                "mb_s": nbytes / seconds / 1e6,
+                "runs": times[engine],
+            }
+            if phases[engine]:
+                row["phases"] = {
+                    k: statistics.median(p[k] for p in phases[engine]) for k in phases[engine][0]
                 }
-            )
+            rows.append(row)
         reference = outputs.get("HF datasets map")
         for row in rows:
             got = outputs.get(row["engine"])
@@ -324,7 +342,35 @@ def render(data: dict[str, Any]) -> str:
         lines.append(
             f"| {r['engine']} | {r['seconds']:.2f} | {r['mb_s']:.1f} | {ratio} | {exact} |"
         )
+    lines += ray_phases(data)
     return "\n".join(lines)
+
+
+def ray_phases(data: dict[str, Any]) -> list[str]:
+    """What the Ray rows are made of: starting the local cluster, then the pipeline (read,
+    map_batches, write), each the median over the runs; and what one machine says about
+    several, which was not measured."""
+    ray_rows = [r for r in data["rows"] if "phases" in r]
+    if not ray_rows:
+        return []
+    mb = data["input_bytes"] / 1e6
+    parts = [
+        f"{r['engine']}: {r['phases']['cluster_start_s']:.1f} s starting the cluster, "
+        f"{r['phases']['pipeline_s']:.1f} s of pipeline ({mb / r['phases']['pipeline_s']:.1f} MB/s)"
+        for r in ray_rows
+    ]
+    lines = ["", "Ray Data, split: " + "; ".join(parts) + "."]
+    pipelines = {r["engine"]: r["phases"]["pipeline_s"] for r in ray_rows}
+    one, two = pipelines.get(RAY_ENGINES[0]), pipelines.get(RAY_ENGINES[1])
+    if one and two:
+        lines.append(
+            f"Two workers against one on this machine: the pipeline {one / two:.2f}x as fast. "
+            "Only one machine was measured: on N machines the pipeline's part can at best "
+            "shrink to its time here divided by N (each machine reading and tokenizing its "
+            "share), while the cluster's start and Ray's scheduling are paid however many "
+            "machines there are."
+        )
+    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -75,3 +75,31 @@ def test_gigatoken_targets_hold_only_where_gigatoken_loads_the_file() -> None:
     }
     assert set(by_name["one pass: tokenizer.json encode vs HF encode"]) == set(single)
     assert by_name["one pass: tokenizer.json encode vs HF encode"]["t5-small"] == 12.5
+
+
+def test_ray_rows_are_split_into_cluster_start_and_pipeline() -> None:
+    import jobs
+
+    def row(engine: str, seconds: float, phases: dict[str, float] | None) -> dict[str, object]:
+        r: dict[str, object] = {"engine": engine, "seconds": seconds, "mb_s": 1.0, "exact": True}
+        if phases is not None:
+            r["phases"] = phases
+        return r
+
+    data = {
+        "input_bytes": 40_000_000,
+        "documents": 10,
+        "files": 2,
+        "tokenizer": "llama-3.2",
+        "cores": 2,
+        "rows": [
+            row("batok npy", 1.0, None),
+            row("Ray Data, 1 worker", 12.0, {"cluster_start_s": 8.0, "pipeline_s": 4.0}),
+            row("Ray Data, 2 workers", 11.0, {"cluster_start_s": 8.0, "pipeline_s": 2.5}),
+        ],
+    }
+    text = jobs.render(data)
+    assert "Ray Data, 1 worker: 8.0 s starting the cluster, 4.0 s of pipeline (10.0 MB/s)" in text
+    assert "the pipeline 1.60x as fast" in text
+    data["rows"] = data["rows"][:1]
+    assert "Ray Data, split" not in jobs.render(data)
