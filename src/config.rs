@@ -333,37 +333,32 @@ fn prepend_scheme(v: &Value, path: &str) -> Result<PrependScheme> {
             ))
         }
     };
-    if let Some(s) = given {
-        let scheme = match s.as_str() {
-            "always" => PrependScheme::Always,
-            "first" => PrependScheme::First,
-            "never" => PrependScheme::Never,
-            other => {
-                return Err(err(
-                    &format!("{path}.prepend_scheme"),
-                    format!("{other:?} is not supported"),
-                ))
-            }
-        };
-        // `tokenizers` refuses a file that says both, when they disagree this way.
-        if v.get("add_prefix_space") == Some(&Value::Bool(false)) && scheme != PrependScheme::Never
-        {
+    // A missing scheme is "always" (also in files older than the field, which say
+    // `add_prefix_space` instead).
+    let scheme = match given.as_deref() {
+        None | Some("always") => PrependScheme::Always,
+        Some("first") => PrependScheme::First,
+        Some("never") => PrependScheme::Never,
+        Some(other) => {
             return Err(err(
-                path,
-                format!(
-                    "add_prefix_space = false does not match prepend_scheme = {s:?}; drop \
-                     add_prefix_space or make them agree"
-                ),
-            ));
+                &format!("{path}.prepend_scheme"),
+                format!("{other:?} is not supported"),
+            ))
         }
-        return Ok(scheme);
+    };
+    // `tokenizers` refuses a file whose `add_prefix_space` is false unless the scheme is
+    // "never", a missing scheme included.
+    if v.get("add_prefix_space") == Some(&Value::Bool(false)) && scheme != PrependScheme::Never {
+        let declared = given.map_or("missing, so \"always\"".to_string(), |s| format!("{s:?}"));
+        return Err(err(
+            path,
+            format!(
+                "add_prefix_space = false does not match prepend_scheme ({declared}); set \
+                 prepend_scheme to \"never\" and drop add_prefix_space"
+            ),
+        ));
     }
-    // Files older than `prepend_scheme` say `add_prefix_space`.
-    Ok(if boolean(v, path, "add_prefix_space", true)? {
-        PrependScheme::Always
-    } else {
-        PrependScheme::Never
-    })
+    Ok(scheme)
 }
 
 fn pre_tokenizer(v: &Value, path: &str) -> Result<PreTokenizer> {
@@ -2298,5 +2293,36 @@ mod tests {
             panic!("a token without content must be refused")
         };
         assert!(e.message.contains("added_tokens[0]"), "{}", e.message);
+    }
+
+    /// A Metaspace whose `add_prefix_space` is false needs prepend_scheme "never"; a missing
+    /// scheme is "always", so `tokenizers` refuses the legacy form too.
+    #[test]
+    fn metaspace_add_prefix_space_false_needs_scheme_never() {
+        let file = |fields: &str| {
+            format!(
+                r#"{{"pre_tokenizer": {{"type": "Metaspace", "replacement": "x", {fields}}},
+                    "model": {{"type": "BPE", "vocab": {{"a": 0}}, "merges": []}}}}"#
+            )
+        };
+        for ok in [
+            r#""add_prefix_space": true"#,
+            r#""add_prefix_space": null"#,
+            r#""add_prefix_space": false, "prepend_scheme": "never""#,
+            r#""add_prefix_space": true, "prepend_scheme": "never""#,
+        ] {
+            if let Err(e) = from_json(&file(ok)) {
+                panic!("{ok} must load: {}", e.message)
+            }
+        }
+        for bad in [
+            r#""add_prefix_space": false"#,
+            r#""add_prefix_space": false, "prepend_scheme": "first""#,
+        ] {
+            let Err(e) = from_json(&file(bad)) else {
+                panic!("{bad} must be refused")
+            };
+            assert!(e.message.contains("add_prefix_space"), "{}", e.message);
+        }
     }
 }
