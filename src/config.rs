@@ -190,9 +190,10 @@ const TAGGED_NORMALIZERS: [&str; 13] = [
 /// is read as that type. Any other component (a BertNormalizer, a type it does not know, no
 /// type) is read by its fields: the first of BertNormalizer (clean_text,
 /// handle_chinese_chars, lowercase), Strip (strip_left, strip_right), Sequence (normalizers),
-/// Precompiled (precompiled_charsmap), Replace (pattern, content) and Prepend (prepend)
-/// whose fields are all there, of the right kind. So a "BertNormalizer" with only a
-/// `prepend` runs as a Prepend there, and batok reads it so too.
+/// Replace (pattern, content) and Prepend (prepend) whose fields are all there, of the right
+/// kind. So a "BertNormalizer" with only a `prepend` runs as a Prepend there, and batok reads
+/// it so too. A Precompiled charsmap is read only under its own type: `tokenizers` refuses one
+/// without it.
 fn normalizer_kind(v: &Value) -> Option<&'static str> {
     if let Some(t) = v.get("type").and_then(Value::as_str) {
         if let Some(&tagged) = TAGGED_NORMALIZERS.iter().find(|&&k| k == t) {
@@ -213,9 +214,6 @@ fn normalizer_kind(v: &Value) -> Option<&'static str> {
     }
     if is("normalizers", Value::is_array) {
         return Some("Sequence");
-    }
-    if is("precompiled_charsmap", Value::is_string) {
-        return Some("Precompiled");
     }
     if is("content", Value::is_string) && pattern(v, "").is_ok() {
         return Some("Replace");
@@ -1832,6 +1830,16 @@ mod tests {
             (r#"{"type": "BertNormalizer"}"#, None),
             (r#"{"type": "NFC", "prepend": "x"}"#, Some("NFC")),
             (r#"{"type": "Strip", "prepend": "x"}"#, Some("Strip")),
+            // A charsmap only under its own type.
+            (r#"{"precompiled_charsmap": "AA=="}"#, None),
+            (
+                r#"{"type": ["Precompiled"], "precompiled_charsmap": "AA=="}"#,
+                None,
+            ),
+            (
+                r#"{"type": "Precompiled", "precompiled_charsmap": "AA=="}"#,
+                Some("Precompiled"),
+            ),
         ];
         for (component, kind) in cases {
             let v: Value = serde_json::from_str(component).unwrap();

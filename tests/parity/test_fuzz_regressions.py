@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -557,6 +558,33 @@ NORMALIZERS_BY_FIELDS = [
     {"type": "Strip", "prepend": "x"},
     {"type": "Lowercase", "prepend": "x"},
 ]
+
+
+@pytest.mark.parametrize("type_", [None, "Foo", 5, ["Precompiled"], "Precompiled", "absent"])
+def test_precompiled_charsmap_is_read_only_under_its_type(tokenizers_dir: Path, type_: Any) -> None:
+    """`tokenizers` reads a charsmap as a Precompiled normalizer only when the type says so,
+    never by its field (T5's charsmap, valid)."""
+    t5 = json.loads((tokenizers_dir / "t5-small" / "tokenizer.json").read_text(encoding="utf-8"))
+    parts = t5["normalizer"].get("normalizers") or [t5["normalizer"]]
+    charsmap = next(n["precompiled_charsmap"] for n in parts if n.get("type") == "Precompiled")
+    normalizer: dict[str, Any] = {"precompiled_charsmap": charsmap}
+    if type_ != "absent":
+        normalizer["type"] = type_
+    text = json.dumps(
+        {
+            "version": "1.0",
+            "normalizer": normalizer,
+            "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
+        }
+    )
+    if type_ == "Precompiled":
+        tokenizers.Tokenizer.from_str(text)
+        batok.Tokenizer.from_str(text)
+        return
+    with pytest.raises(Exception, match="NormalizerUntagged"):
+        tokenizers.Tokenizer.from_str(text)
+    with pytest.raises(batok.BatokError, match="normalizer"):
+        batok.Tokenizer.from_str(text)
 
 
 @pytest.mark.parametrize("normalizer", NORMALIZERS_BY_FIELDS)
