@@ -152,12 +152,75 @@ fn pattern(v: &Value, path: &str) -> Result<Pattern> {
         return Ok(Pattern::Literal(s.clone()));
     }
     if let Some(Value::String(s)) = one.and_then(|o| o.get("Regex")) {
-        return Pattern::regex(s).map_err(|e| err(&format!("{path}.pattern.Regex"), e));
+        let at = format!("{path}.pattern.Regex");
+        let src = onig_properties(s).map_err(|e| err(&at, e))?;
+        return Pattern::regex(&src).map_err(|e| err(&at, e));
     }
     Err(err(
         &format!("{path}.pattern"),
         "expected {\"String\": ...} or {\"Regex\": ...}",
     ))
+}
+
+/// A file's regex with its Unicode properties (`\p{...}`, `\P{...}`) as Oniguruma, the
+/// engine `tokenizers` compiles it with, reads them: `\p{^L}` is `\P{L}` (and `\P{^L}` is
+/// `\p{L}`), `\pL` without braces is the letters "pL", and a name with a char beyond ASCII,
+/// `=` or `:` is refused, where the regex crate would drop the char (`\p{L\u{fffd}}` as
+/// `\p{L}`) or read a `name=value` form Oniguruma does not have.
+fn onig_properties(src: &str) -> std::result::Result<Cow<'_, str>, String> {
+    if !src.contains("\\p") && !src.contains("\\P") {
+        return Ok(Cow::Borrowed(src));
+    }
+    let mut out = String::with_capacity(src.len());
+    let mut rest = src;
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let Some(c) = after.chars().next() else {
+            out.push('\\');
+            rest = after;
+            break;
+        };
+        let body = after[c.len_utf8()..].strip_prefix('{');
+        match (c, body) {
+            ('p' | 'P', Some(body)) => {
+                let end = body
+                    .find('}')
+                    .ok_or_else(|| format!("unclosed \\{c}{{ in {src:?}"))?;
+                let name = &body[..end];
+                if name
+                    .chars()
+                    .any(|ch| !ch.is_ascii() || ch == '=' || ch == ':')
+                {
+                    return Err(format!(
+                        "invalid character property name {{{name}}} in {src:?} (tokenizers' \
+                         regex engine refuses it)"
+                    ));
+                }
+                let (negated, name) = match name.strip_prefix('^') {
+                    Some(n) => (c == 'p', n),
+                    None => (c == 'P', name),
+                };
+                out.push_str(if negated { "\\P{" } else { "\\p{" });
+                out.push_str(name);
+                out.push('}');
+                rest = &body[end + 1..];
+            }
+            ('p' | 'P', None) => {
+                // Without braces Oniguruma reads `\pL` as the letters "pL".
+                out.push(c);
+                rest = &after[1..];
+            }
+            _ => {
+                // Any other escape, kept whole (`\\p{` is a backslash, then `p{`).
+                out.push('\\');
+                out.push(c);
+                rest = &after[c.len_utf8()..];
+            }
+        }
+    }
+    out.push_str(rest);
+    Ok(Cow::Owned(out))
 }
 
 /// Whether a regex can match the empty string somewhere (`a*`, `$`, `\b`, `x|`), by its
@@ -2331,6 +2394,26 @@ mod tests {
                 panic!("{bad} must be refused")
             };
             assert!(e.message.contains("add_prefix_space"), "{}", e.message);
+        }
+    }
+
+    /// Unicode properties are read as Oniguruma reads them: negation by `^`, and names the
+    /// regex crate would bend (chars beyond ASCII, `name=value`) refused.
+    #[test]
+    fn regex_properties_are_read_as_oniguruma_reads_them() {
+        for (src, want) in [
+            (r"\p{L}+", Some(r"\p{L}+")),
+            (r"[^\s\p{^L}\P{N}]", Some(r"[^\s\P{L}\P{N}]")),
+            (r"\P{^Lu}", Some(r"\p{Lu}")),
+            (r"\\p{x}", Some(r"\\p{x}")),
+            (r"a\", Some(r"a\")),
+            (r"\pL+\P", Some(r"pL+P")),
+            ("\\p{L\u{fffd}}", None),
+            (r"\p{sc=Latin}", None),
+            (r"\p{L", None),
+        ] {
+            let got = onig_properties(src);
+            assert_eq!(got.as_deref().ok(), want, "{src}");
         }
     }
 }

@@ -587,6 +587,49 @@ def test_precompiled_charsmap_is_read_only_under_its_type(tokenizers_dir: Path, 
         batok.Tokenizer.from_str(text)
 
 
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"\p{L}+",
+        r"[^\s\p{L}\p{N}]+",
+        r"\p{^L}+",
+        r"[\P{^N}]+",
+        r"\pL+",
+        r"\p{Latin}+",
+        "[^\\s\\p{L\ufffd\ufffd}\\p{N}]+",
+        r"\p{sc=Latin}",
+        r"\p{Script=Greek}",
+        r"\\p{L}",
+    ],
+)
+def test_regex_properties_are_read_like_tokenizers(pattern: str) -> None:
+    """Unicode properties in a Split regex as tokenizers' engine (Oniguruma) reads them: `^`
+    negates, and a name with a char beyond ASCII or a `name=value` form is refused."""
+    text = json.dumps(
+        {
+            "version": "1.0",
+            "pre_tokenizer": {
+                "type": "Split",
+                "pattern": {"Regex": pattern},
+                "behavior": "Isolated",
+                "invert": False,
+            },
+            "model": {"type": "WordLevel", "vocab": {"[UNK]": 0, "a": 1}, "unk_token": "[UNK]"},
+        }
+    )
+    try:
+        reference = tokenizers.Tokenizer.from_str(text)
+    except Exception:
+        with pytest.raises(batok.BatokError, match="pattern"):
+            batok.Tokenizer.from_str(text)
+        return
+    ours = batok.Tokenizer.from_str(text)
+    for sample in ("a b1 \\p{L} ΑΒγ 12 !?", "abc", ""):
+        expected = reference.encode(sample)
+        got = ours.encode_plus(sample)
+        assert (list(got.ids), list(got.offsets)) == (expected.ids, expected.offsets), sample
+
+
 @pytest.mark.parametrize("normalizer", NORMALIZERS_BY_FIELDS)
 def test_normalizer_is_read_like_tokenizers(normalizer: dict[str, Any]) -> None:
     """`tokenizers` reads a BertNormalizer, or a normalizer without a type it knows, by its
