@@ -1248,7 +1248,8 @@ struct File<'a> {
     post_processor: Option<&'a RawValue>,
     #[serde(borrow, default)]
     decoder: Option<&'a RawValue>,
-    #[serde(borrow, default)]
+    // Null is kept (and refused later), unlike the parts where null means none.
+    #[serde(borrow, default, deserialize_with = "present_raw")]
     added_tokens: Option<&'a RawValue>,
     #[serde(borrow, default)]
     truncation: Option<&'a RawValue>,
@@ -1260,6 +1261,14 @@ struct File<'a> {
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<Value>, D::Error> {
     use serde::Deserialize as _;
     Value::deserialize(d).map(Some)
+}
+
+/// `present` for a part kept as raw JSON.
+fn present_raw<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<&'de RawValue>, D::Error> {
+    use serde::Deserialize as _;
+    <&RawValue>::deserialize(d).map(Some)
 }
 
 /// The one format version there is. `tokenizers` refuses a file that gives any other (or a
@@ -1381,10 +1390,9 @@ fn assemble(
     let mut errors = Vec::new();
     let mut root = serde_json::Map::new();
     for (key, part) in PARTS.into_iter().zip(parts) {
-        let v: Value = match part {
-            None => Value::Null,
-            Some(raw) => serde_json::from_str(raw.get()).map_err(|e| err(key, e))?,
-        };
+        // A missing part stays missing: null is not the same for every part (`added_tokens`).
+        let Some(raw) = part else { continue };
+        let v: Value = serde_json::from_str(raw.get()).map_err(|e| err(key, e))?;
         root.insert(key.to_string(), v);
     }
     let root = Value::from(root);
@@ -1404,7 +1412,8 @@ fn assemble(
     let truncation = keep(&mut errors, optional(&root, "truncation", section));
     let padding = keep(&mut errors, optional(&root, "padding", section));
     let model = model().map_err(|e| errors.push(e)).ok();
-    let added_value = root.get("added_tokens").filter(|v| !v.is_null());
+    // Null is refused, as `tokenizers` refuses it (it wants a list); a missing list is empty.
+    let added_value = root.get("added_tokens");
     let listed = added_tokens(added_value).map_err(|e| errors.push(e)).ok();
     let (Some(model), Some(listed), true) = (model, listed, errors.is_empty()) else {
         return Err(joined(errors));
@@ -2320,7 +2329,7 @@ mod tests {
     }
 
     /// Replacing the added tokens numbers them as loading the file with the new list does, and
-    /// the file's text gets that list whether it had one, a null one or none.
+    /// the file's text gets that list whether it had one or none.
     #[test]
     fn added_tokens_are_replaced_as_a_file_with_them_loads() {
         let model = r#""model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": []}"#;
@@ -2336,7 +2345,6 @@ mod tests {
                 r#"{{"added_tokens": [{}], {model}}}"#,
                 token("<old>", false)
             ),
-            format!(r#"{{"added_tokens": null, {model}}}"#),
             format!(r#"{{{model}}}"#),
         ] {
             let t = from_json(&file).unwrap();
@@ -2415,5 +2423,17 @@ mod tests {
             let got = onig_properties(src);
             assert_eq!(got.as_deref().ok(), want, "{src}");
         }
+    }
+
+    /// A missing `added_tokens` is an empty list; null is refused, as `tokenizers` refuses it.
+    #[test]
+    fn added_tokens_null_is_refused() {
+        let model = r#""model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}"#;
+        assert!(from_json(&format!(r#"{{{model}}}"#)).is_ok());
+        assert!(from_json(&format!(r#"{{"added_tokens": [], {model}}}"#)).is_ok());
+        let Err(e) = from_json(&format!(r#"{{"added_tokens": null, {model}}}"#)) else {
+            panic!("null must be refused")
+        };
+        assert!(e.message.contains("added_tokens"), "{}", e.message);
     }
 }

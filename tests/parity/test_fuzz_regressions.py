@@ -1056,3 +1056,20 @@ def test_template_piece_is_read_like_tokenizers(piece: Any) -> None:
     expected = reference.encode("a")
     got = batok.Tokenizer.from_str(text).encode_plus("a")
     assert (list(got.ids), list(got.type_ids)) == (expected.ids, expected.type_ids)
+
+
+@pytest.mark.parametrize("added", ["absent", None, []])
+def test_added_tokens_null_is_refused_like_tokenizers(added: Any) -> None:
+    """A missing `added_tokens` is an empty list; null is refused, as tokenizers refuses it."""
+    doc: dict[str, Any] = {"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}
+    if added != "absent":
+        doc["added_tokens"] = added
+    text = json.dumps(doc)
+    if added is None:
+        with pytest.raises(Exception, match="expected a sequence"):
+            tokenizers.Tokenizer.from_str(text)
+        with pytest.raises(batok.BatokError, match="added_tokens"):
+            batok.Tokenizer.from_str(text)
+    else:
+        tokenizers.Tokenizer.from_str(text)
+        assert batok.Tokenizer.from_str(text).encode("a") == [0]
