@@ -32,7 +32,8 @@ class _Array:
         self.length = 0
 
     def append(self, values: np.ndarray) -> None:
-        self.file.file.write(values.astype(self.dtype, copy=False).tobytes())
+        # The array's own memory, not a bytes copy of it.
+        self.file.file.write(np.ascontiguousarray(values, dtype=self.dtype).data)
         self.length += len(values)
 
     def commit(self) -> None:

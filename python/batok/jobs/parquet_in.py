@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +18,21 @@ def require_pyarrow(what: str) -> Any:
             f"{what} needs pyarrow; install it with `pip install batok[datasets]`"
         ) from err
     return pa
+
+
+def import_in_background() -> None:
+    """Start importing pyarrow's Parquet module on a thread of its own, so that it overlaps
+    with loading the tokenizer (which runs without the GIL) rather than following it: on a
+    short job the import is a tenth of the time. A failed import is left for the caller's
+    own import to report."""
+
+    def load() -> None:
+        try:
+            import pyarrow.parquet  # noqa: F401
+        except ImportError:
+            pass
+
+    threading.Thread(target=load, name="batok-import-pyarrow", daemon=True).start()
 
 
 def _batch_rows(pf: Any, chunk_bytes: int) -> int:

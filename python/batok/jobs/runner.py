@@ -12,9 +12,10 @@ from typing import Any
 
 from .engine import Engine, TokenizerLike, describe
 from .formats import DEFAULT_SHARD_SIZE, FORMATS, PARQUET_COMPRESSIONS
-from .inputs import CHUNK_BYTES, Options, PassOver, Skipped, expand, read_tokens
+from .inputs import CHUNK_BYTES, Options, PassOver, Skipped, expand, kind_of, read_tokens
 from .journal import MANIFEST, Journal, Progress, identity
 from .outputs import AtomicFile, Writer
+from .parquet_in import import_in_background
 
 # What an interrupted job leaves behind: its files under their temporary names.
 _LEFTOVER = re.compile(
@@ -137,6 +138,8 @@ def tokenize_files(
     if isinstance(inputs, str | os.PathLike):
         inputs = [inputs]
     files = expand(inputs)
+    if format == "parquet" or any(kind_of(f) == "parquet" for f in files):
+        import_in_background()
     engine = Engine.create(tokenizer, add_special_tokens, num_threads)
     out = os.fspath(output)
     os.makedirs(out, exist_ok=True)
