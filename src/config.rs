@@ -5,6 +5,7 @@
 //! `normalizer.normalizers[2].type = "Foo" is not supported`.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use rustc_hash::FxHashMap;
 use serde_json::value::RawValue;
@@ -1436,9 +1437,15 @@ fn assemble(
 
 /// `t`, loaded from the tokenizer.json text `json`, with `list` (a JSON list of added tokens,
 /// as a file's `added_tokens`) in place of its added tokens: numbered as loading the file with
-/// that list numbers them, the rest of the pipeline copied rather than read again. Returns the
-/// tokenizer and its file's text with the new list.
-pub fn with_added_tokens(t: &Tokenizer, json: &str, list: &str) -> Result<(Tokenizer, String)> {
+/// that list numbers them, the rest of the pipeline copied rather than read again. `span` is
+/// where `json` holds its list (`added_tokens_span`). Returns the tokenizer, its file's text
+/// with the new list, and where that list is in it.
+pub fn with_added_tokens(
+    t: &Tokenizer,
+    json: &str,
+    span: Option<Range<usize>>,
+    list: &str,
+) -> Result<(Tokenizer, String, Option<Range<usize>>)> {
     let v: Value = serde_json::from_str(list).map_err(|e| err("added_tokens", e))?;
     let listed = added_tokens(Some(&v))?;
     let added = AddedVocab::new(number_added(listed, &t.model), t.normalizer.as_ref())?;
@@ -1451,37 +1458,51 @@ pub fn with_added_tokens(t: &Tokenizer, json: &str, list: &str) -> Result<(Token
         t.decoder.clone(),
     );
     new.limits = t.limits.clone();
-    Ok((new, replace_added_tokens(json, v)?))
+    let (text, span) = replace_added_tokens(json, span, v)?;
+    Ok((new, text, span))
 }
 
-/// The tokenizer.json text `json` with `list` as its `added_tokens`. The old list's text is
-/// cut out and the new one put in its place, so a vocabulary of megabytes is not parsed into
-/// values and written again; a file whose list is missing or null is rewritten whole.
-fn replace_added_tokens(json: &str, list: Value) -> Result<String> {
-    if let Some(old) = added_tokens_text(json)? {
-        // `old` borrows from `json`: its place there is where its text starts.
-        let start = old.as_ptr() as usize - json.as_ptr() as usize;
-        let end = start + old.len();
-        return Ok([&json[..start], &list.to_string(), &json[end..]].concat());
+/// The tokenizer.json text `json` with `list` as its `added_tokens`, and where the list is in
+/// it. The old list's text (at `span`) is cut out and the new one put in its place, so a
+/// vocabulary of megabytes is not parsed into values and written again; a file whose list is
+/// missing or null is rewritten whole.
+fn replace_added_tokens(
+    json: &str,
+    span: Option<Range<usize>>,
+    list: Value,
+) -> Result<(String, Option<Range<usize>>)> {
+    if let Some(old) = span {
+        let list = list.to_string();
+        let new = old.start..old.start + list.len();
+        return Ok((
+            [&json[..old.start], &list, &json[old.end..]].concat(),
+            Some(new),
+        ));
     }
     let mut root: Value = serde_json::from_str(json).map_err(|e| Error::config(e.to_string()))?;
     let map = root
         .as_object_mut()
         .ok_or_else(|| Error::config("a tokenizer.json file holds an object"))?;
     map.insert("added_tokens".into(), list);
-    Ok(root.to_string())
+    let text = root.to_string();
+    let span = added_tokens_span(&text)?;
+    Ok((text, span))
 }
 
-/// The text of a tokenizer.json's `added_tokens` list (None where it is missing or null),
-/// found without building values for the rest of the file.
-pub fn added_tokens_text(json: &str) -> Result<Option<&str>> {
+/// Where the tokenizer.json text `json` holds its `added_tokens` list (None where it is
+/// missing or null), found without building values for the rest of the file.
+pub fn added_tokens_span(json: &str) -> Result<Option<Range<usize>>> {
     #[derive(serde::Deserialize)]
     struct Top<'a> {
         #[serde(borrow, default)]
         added_tokens: Option<&'a RawValue>,
     }
     let top: Top = serde_json::from_str(json).map_err(|e| Error::config(e.to_string()))?;
-    Ok(top.added_tokens.map(RawValue::get))
+    Ok(top.added_tokens.map(|raw| {
+        // The raw text borrows from `json`: its place there is where it starts.
+        let start = raw.get().as_ptr() as usize - json.as_ptr() as usize;
+        start..start + raw.get().len()
+    }))
 }
 
 /// The `truncation` or `padding` section, read as `tokenizers` writes it.
@@ -2348,7 +2369,8 @@ mod tests {
             format!(r#"{{{model}}}"#),
         ] {
             let t = from_json(&file).unwrap();
-            let (new, text) = with_added_tokens(&t, &file, &list).unwrap();
+            let span = added_tokens_span(&file).unwrap();
+            let (new, text, new_span) = with_added_tokens(&t, &file, span, &list).unwrap();
             let again = from_json(&text).unwrap();
             for t in [&new, &again] {
                 // "<x>" takes the first id after the vocabulary; "b" keeps its vocabulary id.
@@ -2357,18 +2379,15 @@ mod tests {
                 assert_eq!(t.token_to_id("<old>"), None);
                 assert!(t.added.get(2).is_some_and(|x| x.special));
             }
-            assert_eq!(
-                added_tokens_text(&text).unwrap().map(str::len),
-                Some(
-                    serde_json::from_str::<Value>(&list)
-                        .unwrap()
-                        .to_string()
-                        .len()
-                )
-            );
+            // The place given for the new list is where the new text holds it.
+            let written = serde_json::from_str::<Value>(&list).unwrap().to_string();
+            let new_span = new_span.expect("the new text has a list");
+            assert_eq!(&text[new_span.clone()], written);
+            assert_eq!(added_tokens_span(&text).unwrap(), Some(new_span));
         }
         let t = from_json(&format!(r#"{{{model}}}"#)).unwrap();
-        let Err(e) = with_added_tokens(&t, &format!(r#"{{{model}}}"#), r#"[{"id": 0}]"#) else {
+        let Err(e) = with_added_tokens(&t, &format!(r#"{{{model}}}"#), None, r#"[{"id": 0}]"#)
+        else {
             panic!("a token without content must be refused")
         };
         assert!(e.message.contains("added_tokens[0]"), "{}", e.message);

@@ -1,6 +1,7 @@
 //! `Tokenizer` and `Encoding` classes.
 
-use std::sync::Arc;
+use std::ops::Range;
+use std::sync::{Arc, OnceLock};
 
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
@@ -20,6 +21,9 @@ pub struct PyTokenizer {
     /// The tokenizer.json text it was loaded from: what `to_str` gives back, and what a pickle
     /// carries (so that a worker process rebuilds the same tokenizer without any download).
     json: Arc<str>,
+    /// Where `json` holds its `added_tokens` list, found once (Gemma 3's file is 31 MB), for
+    /// `added_tokens_json` and `with_added_tokens`; shared with the `with_limits` copies.
+    added_span: Arc<OnceLock<Option<Range<usize>>>>,
     /// The truncation and padding encodings get: the file's until the Python layer asks for
     /// others (`with_limits`, which shares everything else).
     limits: Limits,
@@ -113,6 +117,18 @@ fn wrap_tokenizer(t: Tokenizer, limits: Limits, json: Arc<str>) -> PyTokenizer {
         inner: Arc::new(t),
         ints: Arc::new(IntCache::new(n)),
         json,
+        added_span: Arc::default(),
+    }
+}
+
+impl PyTokenizer {
+    /// Where the file text holds its `added_tokens` list (None: missing or null).
+    fn added_span(&self) -> PyResult<Option<Range<usize>>> {
+        if let Some(span) = self.added_span.get() {
+            return Ok(span.clone());
+        }
+        let span = crate::config::added_tokens_span(&self.json).map_err(to_py)?;
+        Ok(self.added_span.get_or_init(|| span).clone())
     }
 }
 
@@ -220,6 +236,7 @@ impl PyTokenizer {
             inner: self.inner.clone(),
             ints: self.ints.clone(),
             json: self.json.clone(),
+            added_span: self.added_span.clone(),
             limits: Limits {
                 truncation: parse_section("truncation", truncation)?,
                 padding: parse_section("padding", padding)?,
@@ -229,19 +246,26 @@ impl PyTokenizer {
 
     /// The file's `added_tokens` list as JSON text, as loaded or last replaced.
     fn added_tokens_json(&self) -> PyResult<String> {
-        let text = crate::config::added_tokens_text(&self.json).map_err(to_py)?;
-        Ok(text.unwrap_or("[]").to_string())
+        Ok(self
+            .added_span()?
+            .map_or("[]", |r| &self.json[r])
+            .to_string())
     }
 
     /// This tokenizer with `added_tokens` (a JSON list, as a tokenizer.json's) in place of its
     /// added tokens; the vocabulary and the rest of the pipeline are copied, not loaded again.
     fn with_added_tokens(&self, py: Python<'_>, added_tokens: &str) -> PyResult<Self> {
-        let (t, json) = py
+        let span = self.added_span()?;
+        let (t, json, new_span) = py
             .allow_threads(|| {
-                guard(|| crate::config::with_added_tokens(&self.inner, &self.json, added_tokens))
+                guard(|| {
+                    crate::config::with_added_tokens(&self.inner, &self.json, span, added_tokens)
+                })
             })?
             .map_err(to_py)?;
-        Ok(wrap_tokenizer(t, self.limits.clone(), Arc::from(json)))
+        let new = wrap_tokenizer(t, self.limits.clone(), Arc::from(json));
+        new.added_span.get_or_init(|| new_span);
+        Ok(new)
     }
 
     /// The truncation section as JSON text, or None when off.
