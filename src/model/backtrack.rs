@@ -24,7 +24,7 @@ use std::sync::OnceLock;
 use rustc_hash::FxHashMap;
 
 use super::merge::{merge_all, Scratch, Symbol};
-use super::prefix_trie::PrefixTrie;
+use super::prefix_trie::{with_popcnt, PrefixTrie};
 
 const NONE: u32 = u32::MAX;
 /// Bits in the filter of merged pairs: 128 KiB, small enough to stay in cache.
@@ -289,23 +289,12 @@ impl Backtrack {
         }
     }
 
-    /// Append the BPE encoding of `text` to `out`. False (with `out` as it was) only if the
-    /// search dead-ends, which a vocabulary that `build` accepted should never do; the caller
-    /// then falls back to the rank-order merge.
-    pub fn encode(&self, text: &[u8], scratch: &mut Scratch, out: &mut Vec<u32>) -> bool {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("popcnt") {
-            // SAFETY: the CPU has the instruction.
-            return unsafe { self.encode_popcnt(text, scratch, out) };
-        }
-        self.encode_body(text, scratch, out)
-    }
-
-    /// `encode` with the POPCNT instruction for the trie's steps (see `Unigram::best_paths`).
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "popcnt")]
-    unsafe fn encode_popcnt(&self, text: &[u8], scratch: &mut Scratch, out: &mut Vec<u32>) -> bool {
-        self.encode_body(text, scratch, out)
+    with_popcnt! {
+        /// Append the BPE encoding of `text` to `out`. False (with `out` as it was) only if the
+        /// search dead-ends, which a vocabulary that `build` accepted should never do; the
+        /// caller then falls back to the rank-order merge.
+        pub fn encode / encode_popcnt(&self, text: &[u8], scratch: &mut Scratch, out: &mut Vec<u32>)
+            -> bool = encode_body
     }
 
     #[inline(always)]

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 
 use super::bpe::PieceToken;
-use super::prefix_trie::PrefixTrie;
+use super::prefix_trie::{with_popcnt, PrefixTrie};
 use crate::error::{Error, ErrorKind};
 
 /// What `tokenizers` subtracts from the lowest piece score to score an unknown char.
@@ -163,22 +163,10 @@ impl Unigram {
         })
     }
 
-    /// `best[i]`: the best path over `word[..i]`, for each char boundary `i`.
-    fn best_paths(&self, word: &str, best: &mut Vec<Best>) -> Result<(), Error> {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("popcnt") {
-            // SAFETY: the CPU has the instruction.
-            return unsafe { self.best_paths_popcnt(word, best) };
-        }
-        self.best_paths_body(word, best)
-    }
-
-    /// `best_paths` with the POPCNT instruction, which the baseline x86-64 target lacks: each
-    /// trie step counts the bits of its node's child mask, a dozen instructions without it.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "popcnt")]
-    unsafe fn best_paths_popcnt(&self, word: &str, best: &mut Vec<Best>) -> Result<(), Error> {
-        self.best_paths_body(word, best)
+    with_popcnt! {
+        /// `best[i]`: the best path over `word[..i]`, for each char boundary `i`.
+        fn best_paths / best_paths_popcnt(&self, word: &str, best: &mut Vec<Best>)
+            -> Result<(), Error> = best_paths_body
     }
 
     #[inline(always)]

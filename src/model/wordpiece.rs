@@ -13,7 +13,7 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 
 use super::bpe::PieceToken;
-use super::prefix_trie::PrefixTrie;
+use super::prefix_trie::{with_popcnt, PrefixTrie};
 
 #[derive(Debug, Clone)]
 pub struct WordPiece {
@@ -79,22 +79,10 @@ impl WordPiece {
         self.vocab_r.get(&id).map(String::as_str)
     }
 
-    /// Cut one word, appending its tokens (byte ranges in `word`) to `out`.
-    pub fn tokenize(&self, word: &str, out: &mut Vec<PieceToken>) {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("popcnt") {
-            // SAFETY: the CPU has the instruction.
-            return unsafe { self.tokenize_popcnt(word, out) };
-        }
-        self.tokenize_body(word, out)
-    }
-
-    /// `tokenize` with the POPCNT instruction, which the baseline x86-64 target lacks: each
-    /// trie step counts the bits of its node's child mask, a dozen instructions without it.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "popcnt")]
-    unsafe fn tokenize_popcnt(&self, word: &str, out: &mut Vec<PieceToken>) {
-        self.tokenize_body(word, out)
+    with_popcnt! {
+        /// Cut one word, appending its tokens (byte ranges in `word`) to `out`.
+        pub fn tokenize / tokenize_popcnt(&self, word: &str, out: &mut Vec<PieceToken>)
+            = tokenize_body
     }
 
     #[inline(always)]
