@@ -91,6 +91,10 @@ enum FastIds {
         replacement: char,
         prepend: Prepend,
         joins: Vec<Join>,
+        /// Where a word may also be cut between two ASCII chars (`Bpe::ascii_cuts`, never
+        /// next to a space or `replacement`): shorter parts, more of them met before, so
+        /// found in the cache rather than merged again.
+        cuts: Option<Box<[u128; 128]>>,
     },
     /// Any other pipeline whose pre-tokenizers only cut the text, with at most one ByteLevel
     /// among them (Falcon, DeepSeek, CLIP, ...): the segment is normalized as a plain string,
@@ -176,6 +180,7 @@ struct Words<'a> {
     r: char,
     prepend: Prepend,
     joins: &'a [Join],
+    cuts: Option<&'a [u128; 128]>,
 }
 
 /// More joins than this and the words are too often merged together to be worth cutting.
@@ -356,10 +361,21 @@ impl FastIds {
                 return None;
             }
         }
+        let cuts = model.ascii_cuts().map(|mut cuts| {
+            // Spaces and the replacement start words by the rules above, never by a cut.
+            for sep in [' ', r].into_iter().filter(char::is_ascii) {
+                cuts[sep as usize] = 0;
+                for row in cuts.iter_mut() {
+                    *row &= !(1 << sep as u32);
+                }
+            }
+            cuts
+        });
         Some(FastIds::SentencePiece {
             replacement: r,
             prepend,
             joins,
+            cuts,
         })
     }
 
@@ -703,12 +719,14 @@ impl Tokenizer {
                     replacement,
                     prepend,
                     joins,
+                    cuts,
                 } => {
                     let at_start = s == 0;
                     let words = Words {
                         r: *replacement,
                         prepend: *prepend,
                         joins,
+                        cuts: cuts.as_deref(),
                     };
                     self.sentencepiece_ids(&text[s..e], at_start, &words, ids)?
                 }
@@ -897,7 +915,12 @@ impl Tokenizer {
         words: &Words,
         ids: &mut Vec<u32>,
     ) -> Result<()> {
-        let Words { r, prepend, joins } = *words;
+        let Words {
+            r,
+            prepend,
+            joins,
+            cuts,
+        } = *words;
         let mut buf = [0u8; 4];
         let r_bytes = r.encode_utf8(&mut buf).as_bytes();
         let bytes = seg.as_bytes();
@@ -949,6 +972,13 @@ impl Tokenizer {
                     } else if b == lead && bytes[i..].starts_with(r_bytes) {
                         r_bytes.len()
                     } else {
+                        if let Some(cuts) = cuts {
+                            let a = bytes[i - (i > 0) as usize];
+                            if i > start && a < 0x80 && b < 0x80 && cuts[a as usize] >> b & 1 != 0 {
+                                flush(start, i, first)?;
+                                (start, first) = (i, false);
+                            }
+                        }
                         i += 1;
                         continue;
                     };
@@ -1374,6 +1404,65 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The SentencePiece shortcut, with words also cut between ASCII chars that no merged
+    /// token holds side by side, gives the full pipeline's ids: on text of chars that merge,
+    /// chars that never do, a char spelled in byte-fallback tokens and an unknown one.
+    #[test]
+    fn sentencepiece_cuts_give_the_pipeline_ids() {
+        let file = r#"{"normalizer": {"type": "Sequence", "normalizers": [
+                {"type": "Prepend", "prepend": "\u2581"},
+                {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]},
+            "model": {"type": "BPE", "unk_token": "<unk>", "fuse_unk": true, "byte_fallback": true,
+                "vocab": {"<unk>": 0, "<0x0A>": 1, "\u2581": 2, "a": 3, "b": 4, ".": 5, "c": 6,
+                    "ab": 7, "b.": 8, "\u2581a": 9, "\u2581ab": 10, "ab.": 11, "\u2581\u2581": 12},
+                "merges": [["a", "b"], ["b", "."], ["\u2581", "a"], ["\u2581", "ab"],
+                    ["ab", "."], ["\u2581", "\u2581"]]}}"#;
+        let t = from_json(file).unwrap();
+        let Some(super::FastIds::SentencePiece {
+            cuts: Some(cuts), ..
+        }) = &t.fast
+        else {
+            panic!("the SentencePiece shortcut, with cuts");
+        };
+        let cut = |x: char, y: char| cuts[x as usize] >> y as u32 & 1 != 0;
+        assert!(!cut('a', 'b') && !cut('b', '.') && cut('.', 'a') && cut('c', 'a'));
+        assert!(cut('\n', 'a') && !cut('x', 'a') && !cut(' ', 'a') && !cut('a', ' '));
+        let alphabet: Vec<String> = ["a", "b", ".", "c", "\n", " ", "x", "\u{2581}", "ab."]
+            .map(String::from)
+            .into();
+        let agree = |t: &super::Tokenizer| {
+            for text in crate::test_texts::random_texts(&alphabet, 3_000, 16) {
+                assert_eq!(
+                    t.encode_ids(&text, false).unwrap(),
+                    t.encode(&text, false).unwrap().ids,
+                    "{text:?}"
+                );
+            }
+        };
+        agree(&t);
+        // With a token for every byte no char is unknown: two chars spelled in bytes are cut
+        // apart too.
+        let bytes: String = (0..=255u32)
+            .map(|b| format!(r#", "<0x{b:02X}>": {}"#, 100 + b))
+            .collect();
+        let every_byte = file.replace(
+            r#""\u2581\u2581": 12}"#,
+            &format!(r#""\u2581\u2581": 12{bytes}}}"#),
+        );
+        let t = from_json(&every_byte).unwrap();
+        let Some(super::FastIds::SentencePiece {
+            cuts: Some(cuts), ..
+        }) = &t.fast
+        else {
+            panic!("the SentencePiece shortcut, with cuts");
+        };
+        assert!(
+            cuts['\n' as usize] >> '\n' as u32 & 1 != 0
+                && cuts['x' as usize] >> 'x' as u32 & 1 != 0
+        );
+        agree(&t);
     }
 
     /// `encode_ids_without_added` cuts an added token's content as plain text, with the prefix

@@ -326,6 +326,64 @@ impl Bpe {
         out
     }
 
+    /// For each pair of ASCII chars `x`, `y`: whether a word may be cut between them, its two
+    /// parts merged on their own, with the ids of the whole (bit `y` of `cuts[x]`). A merge
+    /// joins two symbols into a token that holds both, so where no token a merge makes holds
+    /// `x` right before `y`, no symbol ever spans that point, and the merges on each side are
+    /// the ones the whole would make, in the same order. Both chars must be single-char
+    /// tokens, or chars spelled in byte-fallback tokens that no merge uses; an unknown char
+    /// may fuse with its neighbour into one unknown token, so none is cut around. Between two
+    /// chars spelled in bytes a cut needs every byte to have its token too: an unknown token
+    /// waits for the next char with a token of its own, and the bytes of the chars between go
+    /// before it, which a cut there would reverse. None when
+    /// the ids depend on where words end (affixes, `ignore_merges`, which looks the whole
+    /// word up first).
+    pub fn ascii_cuts(&self) -> Option<Box<[u128; 128]>> {
+        if self.opts.ignore_merges || self.has_word_affixes() {
+            return None;
+        }
+        let mut joined = [0u128; 128];
+        let mut byte_tokens_merge = false;
+        for (_, id) in self.merges.values() {
+            let Some(t) = self.vocab_r.get(&id) else {
+                continue;
+            };
+            // A byte-fallback token is written `<0xXX>`: a merge with one makes a token
+            // holding that text.
+            byte_tokens_merge |= t.contains("<0x");
+            for (a, b) in t.chars().zip(t.chars().skip(1)) {
+                if a.is_ascii() && b.is_ascii() {
+                    joined[a as usize] |= 1 << b as u32;
+                }
+            }
+        }
+        let known = |c: u8| self.char_id(c as char).is_some();
+        let spelled_in_bytes = |c: u8| {
+            !known(c)
+                && self.opts.byte_fallback
+                && self.byte_ids[c as usize].is_some()
+                && !byte_tokens_merge
+        };
+        let no_unknown_chars = self.opts.byte_fallback && self.byte_ids.iter().all(Option::is_some);
+        let mut cuts = Box::new([0u128; 128]);
+        for x in 0..128u8 {
+            for y in 0..128u8 {
+                let apart = match (known(x), known(y)) {
+                    (true, true) => joined[x as usize] >> y & 1 == 0,
+                    (true, false) => spelled_in_bytes(y),
+                    (false, true) => spelled_in_bytes(x),
+                    (false, false) => {
+                        no_unknown_chars && spelled_in_bytes(x) && spelled_in_bytes(y)
+                    }
+                };
+                if apart {
+                    cuts[x as usize] |= 1 << y;
+                }
+            }
+        }
+        Some(cuts)
+    }
+
     /// Whether a char can be left out of the tokens: with no unknown token, a char in no token
     /// (and, with byte fallback, with a byte in no token either) is dropped, as `tokenizers`
     /// drops it, and the chars around it merge as if they were neighbours.
@@ -581,6 +639,59 @@ mod tests {
         assert_eq!(ids(&split, "xy"), [(3, 0, 1), (3, 1, 2)]);
         let none = model(BpeOptions::default());
         assert_eq!(ids(&none, "xa"), [(0, 0, 1)]);
+    }
+
+    /// A word may be cut between two chars that no merged token holds side by side, and
+    /// between a char and one spelled in byte-fallback tokens that no merge uses; never next
+    /// to an unknown char, nor when merges make a byte-fallback token into more.
+    #[test]
+    fn ascii_cuts_follow_the_merged_tokens() {
+        let fallback = BpeOptions {
+            unk_token: Some("<unk>".into()),
+            fuse_unk: true,
+            byte_fallback: true,
+            ..Default::default()
+        };
+        let cut =
+            |m: &Bpe, x: char, y: char| m.ascii_cuts().unwrap()[x as usize] >> y as u32 & 1 != 0;
+        let m = model(fallback.clone());
+        assert!(!cut(&m, 'a', 'b'), "the merge makes \"ab\"");
+        assert!(cut(&m, 'b', 'a') && cut(&m, 'a', 'a'));
+        // "c" is no token, but its byte token "<0x63>" is, and no merge uses it; two such
+        // chars are not cut apart while some chars have no byte token (an unknown token
+        // before them waits until after both).
+        assert!(cut(&m, 'a', 'c') && cut(&m, 'c', 'b') && !cut(&m, 'c', 'c'));
+        // "x" has no byte token: it becomes the unknown token, which fuses with the next.
+        assert!(!cut(&m, 'x', 'a') && !cut(&m, 'a', 'x') && !cut(&m, 'x', 'x'));
+        // Without byte fallback, "c" is unknown too.
+        let plain = model(BpeOptions {
+            unk_token: Some("<unk>".into()),
+            ..Default::default()
+        });
+        assert!(!cut(&plain, 'a', 'c') && cut(&plain, 'b', 'a'));
+        // A merge that uses a byte token: no byte-spelled char is cut around.
+        let vocab: FxHashMap<String, u32> = ["a", "<0x63>", "<0x63>a", "<unk>"]
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.to_string(), i as u32))
+            .collect();
+        let merges = vec![("<0x63>".to_string(), "a".to_string())];
+        let m = Bpe::new(vocab, merges, fallback).unwrap();
+        assert!(!cut(&m, 'c', 'a') && !cut(&m, 'a', 'c'));
+        assert!(cut(&m, 'a', 'a'));
+        // Where the ids depend on the whole word, nothing is cut.
+        for opts in [
+            BpeOptions {
+                ignore_merges: true,
+                ..Default::default()
+            },
+            BpeOptions {
+                end_of_word_suffix: Some("</w>".into()),
+                ..Default::default()
+            },
+        ] {
+            assert!(model(opts).ascii_cuts().is_none());
+        }
     }
 
     /// An unknown token missing from the vocabulary cannot stand for an unknown char: the

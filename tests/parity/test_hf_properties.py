@@ -1,8 +1,9 @@
 """batok's Tokenizer against `tokenizers` on random text (hypothesis), every family of a model
 batok runs.
 
-Random Unicode (emoji, combining marks, whitespace runs, CJK, controls; no surrogates), the same
-with the family's added and special token strings mixed in, and batches against single texts.
+Random Unicode (emoji, combining marks, whitespace runs, CJK, controls; no surrogates), random
+ASCII, the same with the family's added and special token strings mixed in, and batches against
+single texts.
 """
 
 from __future__ import annotations
@@ -28,6 +29,19 @@ def test_random_unicode_matches_tokenizers(hf_family: HfFamily, text: str, parit
     for add_special_tokens in (False, True):
         problems += hf_differences(hf_family, "random text", text, add_special_tokens)
         parity_tally.add(hf_family.name, text)
+    assert not problems, report(problems, f"tokenizers with {hf_family.name} on {text!r}")
+
+
+#: Every ASCII char, in runs: where SentencePiece words are cut between two chars that no
+#: merged token holds side by side, and around chars spelled in byte-fallback tokens.
+ascii_text = st.text(st.characters(max_codepoint=0x7F, exclude_categories=("Cs",)), max_size=80)
+
+
+@settings(PARITY)
+@given(text=ascii_text)
+def test_random_ascii_matches_tokenizers(hf_family: HfFamily, text: str, parity_tally) -> None:
+    problems = hf_differences(hf_family, "random ASCII", text, False)
+    parity_tally.add(hf_family.name, text)
     assert not problems, report(problems, f"tokenizers with {hf_family.name} on {text!r}")
 
 
