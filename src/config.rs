@@ -154,7 +154,7 @@ fn pattern(v: &Value, path: &str) -> Result<Pattern> {
     }
     if let Some(Value::String(s)) = one.and_then(|o| o.get("Regex")) {
         let at = format!("{path}.pattern.Regex");
-        let src = onig_properties(s).map_err(|e| err(&at, e))?;
+        let src = onig_escapes(s).map_err(|e| err(&at, e))?;
         return Pattern::regex(&src).map_err(|e| err(&at, e));
     }
     Err(err(
@@ -168,13 +168,25 @@ fn pattern(v: &Value, path: &str) -> Result<Pattern> {
 /// `\p{L}`), `\pL` without braces is the letters "pL", and a name with a char beyond ASCII,
 /// `=` or `:` is refused, where the regex crate would drop the char (`\p{L\u{fffd}}` as
 /// `\p{L}`) or read a `name=value` form Oniguruma does not have.
-fn onig_properties(src: &str) -> std::result::Result<Cow<'_, str>, String> {
-    if !src.contains("\\p") && !src.contains("\\P") {
+/// `\R`, which the regex crates do not have, is Oniguruma's line break: `\r\n` (kept whole,
+/// atomically) or one of `\n \v \f \r` U+0085 U+2028 U+2029; inside a class, the letter R.
+fn onig_escapes(src: &str) -> std::result::Result<Cow<'_, str>, String> {
+    if !["\\p", "\\P", "\\R"].iter().any(|e| src.contains(e)) {
         return Ok(Cow::Borrowed(src));
     }
     let mut out = String::with_capacity(src.len());
     let mut rest = src;
+    // How many classes (`[...]`, nested as Oniguruma nests them) the text so far is inside;
+    // an escaped bracket is an escape below, never counted.
+    let mut classes = 0usize;
     while let Some(i) = rest.find('\\') {
+        for ch in rest[..i].chars() {
+            match ch {
+                '[' => classes += 1,
+                ']' => classes = classes.saturating_sub(1),
+                _ => {}
+            }
+        }
         out.push_str(&rest[..i]);
         let after = &rest[i + 1..];
         let Some(c) = after.chars().next() else {
@@ -206,6 +218,14 @@ fn onig_properties(src: &str) -> std::result::Result<Cow<'_, str>, String> {
                 out.push_str(name);
                 out.push('}');
                 rest = &body[end + 1..];
+            }
+            ('R', _) => {
+                out.push_str(if classes == 0 {
+                    r"(?>\r\n|[\n\x0B\x0C\r\x{85}\x{2028}\x{2029}])"
+                } else {
+                    "R"
+                });
+                rest = &after[1..];
             }
             ('p' | 'P', None) => {
                 // Without braces Oniguruma reads `\pL` as the letters "pL".
@@ -2438,8 +2458,18 @@ mod tests {
             ("\\p{L\u{fffd}}", None),
             (r"\p{sc=Latin}", None),
             (r"\p{L", None),
+            (
+                r"a\R+",
+                Some(r"a(?>\r\n|[\n\x0B\x0C\r\x{85}\x{2028}\x{2029}])+"),
+            ),
+            (
+                r"[\R\]]\R",
+                Some(r"[R\]](?>\r\n|[\n\x0B\x0C\r\x{85}\x{2028}\x{2029}])"),
+            ),
+            (r"[[:alpha:]\R]", Some(r"[[:alpha:]R]")),
+            (r"\\R", Some(r"\\R")),
         ] {
-            let got = onig_properties(src);
+            let got = onig_escapes(src);
             assert_eq!(got.as_deref().ok(), want, "{src}");
         }
     }

@@ -587,24 +587,40 @@ def test_precompiled_charsmap_is_read_only_under_its_type(tokenizers_dir: Path, 
         batok.Tokenizer.from_str(text)
 
 
+#: Text for Unicode property patterns, and for line-break ones.
+_PROPERTY_TEXTS = ("a b1 \\p{L} ΑΒγ 12 !?", "abc", "")
+_LINE_BREAK_TEXTS = ("a\r\n\n\x0b\x0cR\u2029\ra\x85\u2028", "Ra\r\n", "\r\r\n\n", "")
+
+
 @pytest.mark.parametrize(
-    "pattern",
+    ("pattern", "samples"),
     [
-        r"\p{L}+",
-        r"[^\s\p{L}\p{N}]+",
-        r"\p{^L}+",
-        r"[\P{^N}]+",
-        r"\pL+",
-        r"\p{Latin}+",
-        "[^\\s\\p{L\ufffd\ufffd}\\p{N}]+",
-        r"\p{sc=Latin}",
-        r"\p{Script=Greek}",
-        r"\\p{L}",
+        *(
+            (pattern, _PROPERTY_TEXTS)
+            for pattern in (
+                r"\p{L}+",
+                r"[^\s\p{L}\p{N}]+",
+                r"\p{^L}+",
+                r"[\P{^N}]+",
+                r"\pL+",
+                r"\p{Latin}+",
+                "[^\\s\\p{L\ufffd\ufffd}\\p{N}]+",
+                r"\p{sc=Latin}",
+                r"\p{Script=Greek}",
+                r"\\p{L}",
+            )
+        ),
+        *(
+            (pattern, _LINE_BREAK_TEXTS)
+            for pattern in (r"\R", r"\R+", r"\R\n", r"a\R", r"[\R]+", r"[^\R\s]+")
+        ),
     ],
 )
-def test_regex_properties_are_read_like_tokenizers(pattern: str) -> None:
-    """Unicode properties in a Split regex as tokenizers' engine (Oniguruma) reads them: `^`
-    negates, and a name with a char beyond ASCII or a `name=value` form is refused."""
+def test_regex_escapes_are_read_like_tokenizers(pattern: str, samples: tuple[str, ...]) -> None:
+    """Oniguruma's escapes in a Split regex as tokenizers' engine reads them. Unicode
+    properties: `^` negates, and a name with a char beyond ASCII or a `name=value` form is
+    refused. `\\R`: `\\r\\n` whole (atomically, so `\\R\\n` needs a second newline) or one
+    line-break char; inside a class, the letter R."""
     text = json.dumps(
         {
             "version": "1.0",
@@ -624,7 +640,7 @@ def test_regex_properties_are_read_like_tokenizers(pattern: str) -> None:
             batok.Tokenizer.from_str(text)
         return
     ours = batok.Tokenizer.from_str(text)
-    for sample in ("a b1 \\p{L} ΑΒγ 12 !?", "abc", ""):
+    for sample in samples:
         expected = reference.encode(sample)
         got = ours.encode_plus(sample)
         assert (list(got.ids), list(got.offsets)) == (expected.ids, expected.offsets), sample
