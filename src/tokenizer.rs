@@ -972,9 +972,9 @@ impl Tokenizer {
                     } else if b == lead && bytes[i..].starts_with(r_bytes) {
                         r_bytes.len()
                     } else {
-                        if let Some(cuts) = cuts {
-                            let a = bytes[i - (i > 0) as usize];
-                            if i > start && a < 0x80 && b < 0x80 && cuts[a as usize] >> b & 1 != 0 {
+                        if let Some(cuts) = cuts.filter(|_| i > start) {
+                            let a = bytes[i - 1];
+                            if a < 0x80 && b < 0x80 && cuts[a as usize] >> b & 1 != 0 {
                                 flush(start, i, first)?;
                                 (start, first) = (i, false);
                             }
