@@ -4,9 +4,11 @@
 
 use base64::Engine as _;
 use rustc_hash::FxHashMap;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::backtrack::{Backtrack, ByteRanks, OnDemand};
+use crate::model::byte_cuts::ByteCuts;
 use crate::model::cache::{self, CacheId, PieceCache};
 use crate::model::merge::{merge_all, Scratch, Symbol};
 use crate::model::token_index::TokenIndex;
@@ -23,7 +25,17 @@ pub struct CoreBpe {
     cache: CacheId,
     /// The linear-time encoder, built on demand so that loading stays fast.
     backtrack: OnDemand<Backtrack>,
+    /// Where a piece to merge may be cut into parts merged (and cached) on their own.
+    cuts: ByteCuts,
+    /// Per rank, whether merging the token's own bytes gives that token (`SELF_MADE`,
+    /// `NOT_SELF_MADE`, or 0 until a part first meets it). A piece that is a token is that
+    /// token (tiktoken's rule), but a part is merged: the two differ for a token that BPE
+    /// cannot make from its bytes.
+    self_made: Box<[AtomicU8]>,
 }
+
+const SELF_MADE: u8 = 1;
+const NOT_SELF_MADE: u8 = 2;
 
 /// A parsed rank file: every token's bytes back to back, and (start, end, rank) per token.
 #[derive(Debug, Default)]
@@ -98,6 +110,9 @@ impl CoreBpe {
     ) -> Result<CoreBpe> {
         let regex = Pattern::regex(pattern)?;
         let index = TokenIndex::new(ranks.iter());
+        // Every part merging makes is a token, so the tokens are all the cuts need to know.
+        let cuts = ByteCuts::new(ranks.iter().map(|(t, _)| t));
+        let self_made = (0..index.rank_end()).map(|_| AtomicU8::new(0)).collect();
         if index.len() != ranks.len() {
             return Err(Error::new(
                 ErrorKind::RankFile,
@@ -128,6 +143,8 @@ impl CoreBpe {
             special_pattern,
             cache: CacheId::new(),
             backtrack: OnDemand::default(),
+            cuts,
+            self_made,
         })
     }
 
@@ -182,8 +199,58 @@ impl CoreBpe {
             return;
         }
         let start = out.len();
-        self.merge(piece, scratch, out);
-        cache.store(piece, &out[start..], true);
+        let cut = self.cuts.first_cut(piece);
+        match cut {
+            Some(cut) => self.merge_parts(piece, cut, cache, scratch, out),
+            None => self.merge(piece, scratch, out),
+        }
+        cache.store(piece, &out[start..], cut.is_none());
+    }
+
+    /// A piece cut at `first_cut` and wherever else `cuts` allows: each part is looked up
+    /// (parts repeat far more than whole pieces) or merged and cached on its own.
+    #[inline(never)]
+    fn merge_parts(
+        &self,
+        piece: &[u8],
+        first_cut: usize,
+        cache: &mut PieceCache,
+        scratch: &mut Scratch,
+        out: &mut Vec<u32>,
+    ) {
+        let (mut s, mut e) = (0, first_cut);
+        loop {
+            let part = &piece[s..e];
+            match self.index.get(part) {
+                // A token: merged once to learn whether it makes itself. (Its cache entries
+                // hold what a whole piece of these bytes gives, so they are not read here.)
+                Some(r) => match self.self_made[r as usize].load(Ordering::Relaxed) {
+                    SELF_MADE => out.push(r),
+                    NOT_SELF_MADE => self.merge(part, scratch, out),
+                    _ => {
+                        let start = out.len();
+                        self.merge(part, scratch, out);
+                        let made = if out[start..] == [r] {
+                            SELF_MADE
+                        } else {
+                            NOT_SELF_MADE
+                        };
+                        self.self_made[r as usize].store(made, Ordering::Relaxed);
+                    }
+                },
+                None => {
+                    if !cache.lookup(part, out) {
+                        let start = out.len();
+                        self.merge(part, scratch, out);
+                        cache.store(part, &out[start..], true);
+                    }
+                }
+            }
+            if e == piece.len() {
+                return;
+            }
+            (s, e) = (e, self.cuts.next_cut(piece, e));
+        }
     }
 
     /// BPE on a piece that is not one token: the linear-time encoder once it is built, else
@@ -395,6 +462,55 @@ mod tests {
             t.find_special("x<|end|>", &|_| true).as_deref(),
             Some("<|end|>")
         );
+    }
+
+    /// Pieces cut where no token holds the two bytes side by side give what merging each
+    /// whole piece gives, also where a part is a token that merging cannot make ("xyz", with
+    /// neither "xy" nor "yz" a token): a whole piece of those bytes is that token, a part is
+    /// not.
+    #[test]
+    fn cut_pieces_give_the_ids_of_whole_pieces() {
+        let mut ranks = Ranks::default();
+        for b in 0..=255u8 {
+            ranks.push(&[b], b as u32);
+        }
+        let tokens: [&[u8]; 7] = [
+            b"ab",
+            b"abc",
+            b"xyz",
+            b"ca",
+            b"bca",
+            b"\xf0\x9f",
+            b"\x98\x80",
+        ];
+        for (i, t) in tokens.iter().enumerate() {
+            ranks.push(t, 256 + i as u32);
+        }
+        let t = CoreBpe::new(ranks, FxHashMap::default(), r"\w+|\s+|[^\w\s]+").unwrap();
+        assert!(t.cuts.between(b'z', b'q') && !t.cuts.between(b'x', b'y'));
+        assert_eq!(t.encode_ordinary("xyz"), [256 + 2]);
+        assert_eq!(
+            t.encode_ordinary("xyzq"),
+            [b'x' as u32, b'y' as u32, b'z' as u32, b'q' as u32]
+        );
+        // What tiktoken does: a piece that is a token is that token, any other is merged.
+        let whole_pieces = |text: &str| {
+            let mut out = Vec::new();
+            t.pattern.for_each(text, |s, e| {
+                let piece = &text.as_bytes()[s..e];
+                match t.index.get(piece) {
+                    Some(r) => out.push(r),
+                    None => with_scratch(|sc| t.merge_piece(piece, sc, &mut out)),
+                }
+            });
+            out
+        };
+        let alphabet: Vec<String> = ["a", "b", "c", "x", "y", "z", "q", " ", "\u{1F600}", "abc"]
+            .map(String::from)
+            .into();
+        for text in crate::test_texts::random_texts(&alphabet, 3_000, 24) {
+            assert_eq!(t.encode_ordinary(&text), whole_pieces(&text), "{text:?}");
+        }
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! The pipeline: added tokens, normalizer, pre-tokenizer, model, post-processor, decoder.
 
 use std::cell::RefCell;
+use std::sync::OnceLock;
 
 use crate::added_tokens::AddedVocab;
 use crate::decoder::Decoder;
 use crate::encoding::Encoding;
 use crate::error::{Error, ErrorKind, Result};
+use crate::model::byte_cuts::ByteCuts;
 use crate::model::cache::{self, CacheId};
 use crate::model::merge::Scratch;
 use crate::model::{Bpe, Model, PieceToken};
@@ -81,7 +83,12 @@ enum FastIds {
     /// map each piece to byte-level chars directly, with no alignment bookkeeping. Requires no
     /// normalizer, or NFC (text not already in NFC is normalized first); added tokens marked
     /// `normalized` are found in that text, as the pipeline finds them.
-    ByteLevel { pattern: Pattern, nfc: bool },
+    ByteLevel {
+        pattern: Pattern,
+        nfc: bool,
+        /// Where a piece to merge may be cut (`Bpe::byte_level_cuts`), found on first use.
+        cuts: OnceLock<Option<ByteCuts>>,
+    },
     /// SentencePiece-style pipelines (Llama-2, Mistral, Phi-3, Gemma 3): spaces become
     /// `replacement`, which may be prepended, and the whole text is one BPE word. A merge can
     /// cross the start of a word (a `replacement` after another char) only by making one of
@@ -268,7 +275,11 @@ impl FastIds {
             },
             _ => return None,
         };
-        Some(FastIds::ByteLevel { pattern, nfc })
+        Some(FastIds::ByteLevel {
+            pattern,
+            nfc,
+            cuts: OnceLock::new(),
+        })
     }
 
     /// SentencePiece conversions that prepend and replace in the normalizer (Llama-2).
@@ -689,7 +700,7 @@ impl Tokenizer {
                 continue;
             }
             match fast {
-                FastIds::ByteLevel { pattern, nfc } => {
+                FastIds::ByteLevel { pattern, nfc, cuts } => {
                     let seg = &text[s..e];
                     let normalized;
                     let seg = if *nfc && !crate::normalizer::is_nfc(seg) {
@@ -702,7 +713,7 @@ impl Tokenizer {
                         seg
                     };
                     if !self.added.has_normalized() {
-                        self.byte_level_ids(seg, pattern, ids)?;
+                        self.byte_level_ids(seg, pattern, cuts, ids)?;
                         continue;
                     }
                     // Tokens marked `normalized` are found in the normalized text, between
@@ -710,7 +721,7 @@ impl Tokenizer {
                     for (a, b, id) in self.added.split_normalized(seg)? {
                         match id {
                             Some(id) => ids.push(id),
-                            None if a < b => self.byte_level_ids(&seg[a..b], pattern, ids)?,
+                            None if a < b => self.byte_level_ids(&seg[a..b], pattern, cuts, ids)?,
                             None => {}
                         }
                     }
@@ -861,7 +872,13 @@ impl Tokenizer {
         })
     }
 
-    fn byte_level_ids(&self, seg: &str, pattern: &Pattern, ids: &mut Vec<u32>) -> Result<()> {
+    fn byte_level_ids(
+        &self,
+        seg: &str,
+        pattern: &Pattern,
+        cuts: &OnceLock<Option<ByteCuts>>,
+        ids: &mut Vec<u32>,
+    ) -> Result<()> {
         SCRATCH.with(|cell| {
             let mut guard = cell.borrow_mut();
             let Work {
@@ -871,15 +888,38 @@ impl Tokenizer {
                 ..
             } = &mut *guard;
             cache::with(&self.ids_cache, |cache| {
+                let text = seg.as_bytes();
                 let mut piece = |a: usize, b: usize| {
-                    if a == b || cache.lookup_in(seg.as_bytes(), a, b, ids) {
+                    if a == b || cache.lookup_in(text, a, b, ids) {
                         return Ok(());
                     }
-                    let raw = &seg.as_bytes()[a..b];
-                    word.clear();
-                    byte_level::push_byte_text(raw, word);
-                    self.model_ids(word, scratch, out, ids)?;
-                    cache.store(raw, &ids[ids.len() - out.len()..], true);
+                    let raw = &text[a..b];
+                    let cuts = cuts.get_or_init(|| self.model.as_bpe()?.byte_level_cuts());
+                    let Some(first) = cuts.as_ref().and_then(|c| Some((c, c.first_cut(raw)?)))
+                    else {
+                        word.clear();
+                        byte_level::push_byte_text(raw, word);
+                        self.model_ids(word, scratch, out, ids)?;
+                        cache.store(raw, &ids[ids.len() - out.len()..], true);
+                        return Ok(());
+                    };
+                    // Parts repeat far more than whole pieces: each is looked up, or merged and
+                    // cached on its own.
+                    let (cuts, mut e) = first;
+                    let (start, mut s) = (ids.len(), 0);
+                    loop {
+                        if !cache.lookup_in(text, a + s, a + e, ids) {
+                            word.clear();
+                            byte_level::push_byte_text(&raw[s..e], word);
+                            self.model_ids(word, scratch, out, ids)?;
+                            cache.store(&raw[s..e], &ids[ids.len() - out.len()..], true);
+                        }
+                        if e == raw.len() {
+                            break;
+                        }
+                        (s, e) = (e, cuts.next_cut(raw, e));
+                    }
+                    cache.store(raw, &ids[start..], false);
                     Ok(())
                 };
                 let mut failed = FirstError::default();
@@ -1463,6 +1503,76 @@ mod tests {
                 && cuts['x' as usize] >> 'x' as u32 & 1 != 0
         );
         agree(&t);
+    }
+
+    /// The byte-level shortcut cuts pieces where no token holds two bytes side by side, and
+    /// gets the full pipeline's ids: on text whose parts merge (ASCII, "é" made of two
+    /// byte-level chars), and on runs of emoji, which no token joins.
+    #[test]
+    fn byte_level_cuts_give_the_pipeline_ids() {
+        let chars = crate::pre_tokenizer::byte_level::byte_to_char();
+        let vocab: Vec<String> = chars.iter().map(|c| c.to_string()).collect();
+        let merges = [
+            ("a", "b"),
+            ("ab", "c"),
+            ("\u{120}", "a"),
+            ("\u{120}a", "b"),
+            ("c", "a"),
+            ("\u{c3}", "\u{a9}"),
+            ("\u{f0}", "\u{141}"),
+        ];
+        let json = |t: &str| serde_json::to_string(t).unwrap();
+        let mut entries: Vec<String> = vocab
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("{}: {i}", json(t)))
+            .collect();
+        for (i, (a, b)) in merges.iter().enumerate() {
+            entries.push(format!("{}: {}", json(&format!("{a}{b}")), 256 + i));
+        }
+        let merges_json: Vec<String> = merges
+            .iter()
+            .map(|(a, b)| format!("[{}, {}]", json(a), json(b)))
+            .collect();
+        let file = format!(
+            r#"{{"pre_tokenizer": {{"type": "ByteLevel", "add_prefix_space": false,
+                "trim_offsets": true, "use_regex": true}},
+              "model": {{"type": "BPE", "vocab": {{{}}}, "merges": [{}]}}}}"#,
+            entries.join(", "),
+            merges_json.join(", ")
+        );
+        let t = from_json(&file).unwrap();
+        let alphabet: Vec<String> = [
+            "a",
+            "b",
+            "c",
+            "ab",
+            " ",
+            "\u{e9}",
+            "\u{1F600}",
+            "\u{1F642}",
+            "x",
+        ]
+        .map(String::from)
+        .into();
+        for text in crate::test_texts::random_texts(&alphabet, 3_000, 24) {
+            assert_eq!(
+                t.encode_ids(&text, false).unwrap(),
+                t.encode(&text, false).unwrap().ids,
+                "{text:?}"
+            );
+        }
+        let Some(super::FastIds::ByteLevel { cuts, .. }) = &t.fast else {
+            panic!("the byte-level shortcut");
+        };
+        let cuts = cuts
+            .get()
+            .and_then(Option::as_ref)
+            .expect("cuts found while encoding");
+        assert!(
+            !cuts.between(b'a', b'b') && !cuts.between(0xC3, 0xA9) && !cuts.between(b' ', b'a')
+        );
+        assert!(cuts.between(b'b', b'a') && cuts.between(0x80, 0xF0));
     }
 
     /// `encode_ids_without_added` cuts an added token's content as plain text, with the prefix

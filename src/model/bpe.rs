@@ -1,10 +1,12 @@
 //! The BPE model of tokenizer.json files.
 
 use super::backtrack::{Backtrack, OnDemand, RankedVocab};
+use super::byte_cuts::ByteCuts;
 use super::cache::{get_or_compute, CacheId, MAX_PIECE_LEN};
 use super::merge::{merge_all, Scratch, Symbol};
 use super::pair_map::PairMap;
 use crate::error::Error;
+use crate::pre_tokenizer::byte_level;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
@@ -379,6 +381,36 @@ impl Bpe {
                 if apart {
                     cuts[x as usize] |= 1 << y;
                 }
+            }
+        }
+        Some(cuts)
+    }
+
+    /// For byte-level vocabularies (every byte's char a token of its own): where a piece of
+    /// raw bytes may be cut, its parts merged on their own with the ids of the whole (see
+    /// `ByteCuts`). Every token of the vocabulary joins its pairs of byte-level chars: more
+    /// than the tokens merges make, so a few cuts are missed, but reading the vocabulary is
+    /// several times faster than resolving every merge's token. None when the ids depend on
+    /// where words end (affixes, `ignore_merges`), or when some byte's char is no token (an
+    /// unknown char may fuse with its neighbour, or be dropped so that the chars around it
+    /// meet).
+    pub fn byte_level_cuts(&self) -> Option<ByteCuts> {
+        if self.opts.ignore_merges || self.has_word_affixes() {
+            return None;
+        }
+        let chars = byte_level::byte_to_char();
+        if chars.iter().any(|&c| self.char_id(c).is_none()) {
+            return None;
+        }
+        let mut cuts = ByteCuts::everywhere();
+        for t in self.vocab.keys() {
+            let mut prev = None;
+            for c in t.chars() {
+                let b = byte_level::char_to_byte(c);
+                if let (Some(x), Some(y)) = (prev, b) {
+                    cuts.join(x, y);
+                }
+                prev = b;
             }
         }
         Some(cuts)

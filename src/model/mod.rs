@@ -3,6 +3,7 @@
 
 pub mod backtrack;
 pub mod bpe;
+pub mod byte_cuts;
 pub mod cache;
 pub mod merge;
 pub mod pair_map;
