@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::backtrack::{Backtrack, ByteRanks, OnDemand};
-use crate::model::byte_cuts::ByteCuts;
+use crate::model::byte_cuts::{ByteCuts, KEEP_PARTS_BELOW};
 use crate::model::cache::{self, CacheId, PieceCache};
 use crate::model::merge::{merge_all, Scratch, Symbol};
 use crate::model::token_index::TokenIndex;
@@ -242,7 +242,7 @@ impl CoreBpe {
                     if !cache.lookup(part, out) {
                         let start = out.len();
                         self.merge(part, scratch, out);
-                        cache.store(part, &out[start..], true);
+                        cache.store(part, &out[start..], piece.len() < KEEP_PARTS_BELOW);
                     }
                 }
             }

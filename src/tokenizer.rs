@@ -7,7 +7,7 @@ use crate::added_tokens::AddedVocab;
 use crate::decoder::Decoder;
 use crate::encoding::Encoding;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::byte_cuts::ByteCuts;
+use crate::model::byte_cuts::{ByteCuts, KEEP_PARTS_BELOW};
 use crate::model::cache::{self, CacheId};
 use crate::model::merge::Scratch;
 use crate::model::{Bpe, Model, PieceToken};
@@ -912,7 +912,8 @@ impl Tokenizer {
                             word.clear();
                             byte_level::push_byte_text(&raw[s..e], word);
                             self.model_ids(word, scratch, out, ids)?;
-                            cache.store(&raw[s..e], &ids[ids.len() - out.len()..], true);
+                            let keep = raw.len() < KEEP_PARTS_BELOW;
+                            cache.store(&raw[s..e], &ids[ids.len() - out.len()..], keep);
                         }
                         if e == raw.len() {
                             break;

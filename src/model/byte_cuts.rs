@@ -8,8 +8,10 @@
 //! for instance, so a run of emoji is cut into single emoji, which repeat, where the whole run
 //! is seen once and would be merged as a whole.
 
-/// Pieces this long or longer are not cut (see `ByteCuts::first_cut`).
-pub const CUT_BELOW: usize = 256;
+/// Parts of a piece this long or longer are cached in the front table only: a long run of
+/// random letters is cut at about half its places, into parts seen once that would crowd the
+/// main table.
+pub const KEEP_PARTS_BELOW: usize = 256;
 
 /// One bit per byte pair `(x, y)`: set when a piece may be cut between `x` and `y`.
 #[derive(Clone)]
@@ -57,15 +59,9 @@ impl ByteCuts {
         self.bits[pair >> 6] >> (pair & 63) & 1 == 1
     }
 
-    /// Where a piece to merge is first cut: None when it cannot be cut, or is long enough
-    /// (`CUT_BELOW`) to go whole to a linear-time encoder, which costs less than looking up
-    /// and merging many short parts seen once (a run of random letters is cut at about half
-    /// its places).
+    /// Where a piece to merge is first cut, if anywhere.
     #[inline]
     pub fn first_cut(&self, piece: &[u8]) -> Option<usize> {
-        if piece.len() >= CUT_BELOW {
-            return None;
-        }
         Some(self.next_cut(piece, 0)).filter(|&c| c < piece.len())
     }
 
