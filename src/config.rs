@@ -19,6 +19,7 @@ use crate::model::{Model, Unigram, WordLevel, WordPiece};
 use crate::normalizer::{Bert, Normalizer, Pattern, Precompiled, UnicodeForm};
 use crate::post_processor::{PostProcessor, SpecialTokens, TemplatePiece};
 use crate::pre_tokenizer::{Behavior, PreTokenizer, PrependScheme};
+use crate::repeated_keys::repeated_template_key;
 use crate::tokenizer::{Limits, Tokenizer};
 
 fn err(path: &str, msg: impl std::fmt::Display) -> Error {
@@ -1413,6 +1414,17 @@ fn assemble(
     for (key, part) in PARTS.into_iter().zip(parts) {
         // A missing part stays missing: null is not the same for every part (`added_tokens`).
         let Some(raw) = part else { continue };
+        if key == "post_processor" {
+            if let Some((at, repeated)) = repeated_template_key(raw.get()) {
+                errors.push(err(
+                    &at,
+                    format!(
+                        "the key {repeated:?} is given twice; tokenizers refuses a template \
+                         piece that repeats a key, so keep one"
+                    ),
+                ));
+            }
+        }
         let v: Value = serde_json::from_str(raw.get()).map_err(|e| err(key, e))?;
         root.insert(key.to_string(), v);
     }

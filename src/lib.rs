@@ -18,6 +18,7 @@ pub mod padding;
 pub mod placement;
 pub mod post_processor;
 pub mod pre_tokenizer;
+pub mod repeated_keys;
 pub mod tiktoken;
 pub mod tokenizer;
 pub mod truncation;

@@ -1057,6 +1057,41 @@ def test_template_piece_is_read_like_tokenizers(piece: Any) -> None:
     assert (list(got.ids), list(got.type_ids)) == (expected.ids, expected.type_ids)
 
 
+@pytest.mark.parametrize(
+    "piece",
+    [
+        '{"SpecialToken": {"id": "<s>", "type_id": 1}, '
+        '"SpecialToken": {"id": "<s>", "type_id": 0}}',
+        '{"Sequence": {"id": "A", "type_id": 1}, "Sequence": {"id": "A", "type_id": 0}}',
+        '{"SpecialToken": {"id": "<x>", "id": "<s>", "type_id": 1}}',
+        '{"Sequence": {"id": "A", "type_id": 1, "type_id": 0}}',
+        '{"SpecialToken": {"id": "<s>", "type_id": 1, "unknown": 0, "unknown": 1}}',
+        '{"SpecialToken": {"id": "<s>", "type_id": 1}}',
+    ],
+)
+@pytest.mark.parametrize("outer_type", ["", '"type": "BertProcessing", '])
+def test_template_piece_with_a_key_twice_is_read_like_tokenizers(
+    piece: str, outer_type: str
+) -> None:
+    """JSON text with a repeated key (which a Python dict cannot hold): `tokenizers` refuses a
+    template piece, or a piece's fields, that repeat a key, and takes a post-processor whose
+    own `type` is given twice (the last one counts)."""
+    text = (
+        '{"version": "1.0", "post_processor": {' + outer_type + '"type": "TemplateProcessing", '
+        f'"single": [{json.dumps(_SEQ_A)}, {piece}], '
+        f'"pair": [{json.dumps(_SEQ_A)}, {json.dumps(_SEQ_B)}], '
+        '"special_tokens": {"<s>": {"id": "<s>", "ids": [0], "tokens": ["<s>"]}}}, '
+        '"model": {"type": "BPE", "vocab": {"<s>": 0, "a": 1}, "merges": []}}'
+    )
+    loaded = load_alike(text, r"^post_processor\.single\[1\].*given twice")
+    if loaded is None:
+        return
+    reference, ours = loaded
+    expected = reference.encode("a")
+    got = ours.encode_plus("a")
+    assert (list(got.ids), list(got.type_ids)) == (expected.ids, expected.type_ids)
+
+
 @pytest.mark.parametrize("added", ["absent", None, []])
 def test_added_tokens_null_is_refused_like_tokenizers(added: Any) -> None:
     """A missing `added_tokens` is an empty list; null is refused, as tokenizers refuses it."""

@@ -1,0 +1,198 @@
+//! Template pieces that give a key twice.
+//!
+//! The small parts of a tokenizer.json are read into JSON values, where a key given twice
+//! keeps its last value. `tokenizers` reads a `TemplateProcessing` piece into a typed struct
+//! and refuses the file when a piece (`{"SpecialToken": .., "SpecialToken": ..}`) or its fields
+//! (`{"id": .., "id": ..}`) repeat a key, so batok finds those before reading the values. An
+//! unknown field of a piece is skipped unread, repeated or not.
+//! (Elsewhere `tokenizers` takes a repeated key, e.g. a post-processor's `type`.)
+
+use std::cell::RefCell;
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+/// Where a value sits, for the repeated-key rule.
+#[derive(Clone, Copy, PartialEq)]
+enum Ctx {
+    Other,
+    /// The list under `single` or `pair`.
+    Template,
+    /// A piece of that list: `{"SpecialToken": {..}}`.
+    Piece,
+    /// A piece's fields: `{"id": .., "type_id": ..}`.
+    Fields,
+}
+
+/// The first key given twice in a template piece of the post-processor `json` (raw JSON
+/// text), as (where, key): `post_processor.single[0]`, `"SpecialToken"`. None when there is
+/// none, or when `json` does not parse (reading it reports that).
+pub fn repeated_template_key(json: &str) -> Option<(String, String)> {
+    let state = State {
+        path: RefCell::new(vec!["post_processor".to_string()]),
+        found: RefCell::new(None),
+    };
+    let mut de = serde_json::Deserializer::from_str(json);
+    Walk {
+        ctx: Ctx::Other,
+        state: &state,
+    }
+    .deserialize(&mut de)
+    .ok()?;
+    state.found.into_inner()
+}
+
+struct State {
+    path: RefCell<Vec<String>>,
+    found: RefCell<Option<(String, String)>>,
+}
+
+struct Walk<'s> {
+    ctx: Ctx,
+    state: &'s State,
+}
+
+impl<'de> DeserializeSeed<'de> for Walk<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Walk<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let ctx = if self.ctx == Ctx::Template {
+            Ctx::Piece
+        } else {
+            Ctx::Other
+        };
+        let mut i = 0;
+        loop {
+            self.state.path.borrow_mut().push(format!("[{i}]"));
+            let more = seq.next_element_seed(Walk {
+                ctx,
+                state: self.state,
+            })?;
+            self.state.path.borrow_mut().pop();
+            if more.is_none() {
+                return Ok(());
+            }
+            i += 1;
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut keys: Vec<String> = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            // A piece has one key, its kind; of its fields, unknown ones are skipped unread.
+            let checked = match self.ctx {
+                Ctx::Piece => true,
+                Ctx::Fields => key == "id" || key == "type_id",
+                _ => false,
+            };
+            if checked && keys.contains(&key) && self.state.found.borrow().is_none() {
+                let at = self.state.path.borrow().concat();
+                *self.state.found.borrow_mut() = Some((at, key.clone()));
+            }
+            let ctx = match self.ctx {
+                Ctx::Piece => Ctx::Fields,
+                Ctx::Other if key == "single" || key == "pair" => Ctx::Template,
+                _ => Ctx::Other,
+            };
+            self.state.path.borrow_mut().push(format!(".{key}"));
+            map.next_value_seed(Walk {
+                ctx,
+                state: self.state,
+            })?;
+            self.state.path.borrow_mut().pop();
+            keys.push(key);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::repeated_template_key;
+
+    fn template(piece: &str) -> String {
+        format!(
+            r#"{{"type": "TemplateProcessing", "single": [{{"Sequence": {{"id": "A", "type_id": 0}}}}, {piece}],
+                "pair": [], "special_tokens": {{}}}}"#
+        )
+    }
+
+    #[test]
+    fn a_piece_or_its_fields_with_a_key_twice_is_found() {
+        let found = |piece: &str| repeated_template_key(&template(piece));
+        assert_eq!(
+            found(
+                r#"{"SpecialToken": {"id": "a", "type_id": 0}, "SpecialToken": {"id": "b", "type_id": 0}}"#
+            ),
+            Some(("post_processor.single[1]".into(), "SpecialToken".into()))
+        );
+        assert_eq!(
+            found(r#"{"SpecialToken": {"id": "a", "id": "b", "type_id": 0}}"#),
+            Some(("post_processor.single[1].SpecialToken".into(), "id".into()))
+        );
+        assert_eq!(
+            found(r#"{"SpecialToken": {"id": "a", "type_id": 0}}"#),
+            None
+        );
+        assert_eq!(found(r#"{"SpecialToken": ["a", 0]}"#), None);
+        assert_eq!(
+            found(r#"{"SpecialToken": {"id": "a", "type_id": 0, "x": 1, "x": 2}}"#),
+            None
+        );
+    }
+
+    #[test]
+    fn repeated_keys_elsewhere_and_in_sequences_of_processors() {
+        // `tokenizers` takes a repeated key outside template pieces.
+        let outside =
+            r#"{"type": "BertProcessing", "type": "TemplateProcessing", "single": [], "pair": []}"#;
+        assert_eq!(repeated_template_key(outside), None);
+        let inner = template(r#"{"SpecialToken": {"id": "a", "type_id": 0, "type_id": 1}}"#);
+        let nested =
+            format!(r#"{{"type": "Sequence", "processors": [{{"type": "ByteLevel"}}, {inner}]}}"#);
+        assert_eq!(
+            repeated_template_key(&nested),
+            Some((
+                "post_processor.processors[1].single[1].SpecialToken".into(),
+                "type_id".into()
+            ))
+        );
+        assert_eq!(repeated_template_key("not json"), None);
+    }
+}
