@@ -169,10 +169,13 @@ fn pattern(v: &Value, path: &str) -> Result<Pattern> {
 /// `\p{L}`), `\pL` without braces is the letters "pL", and a name with a char beyond ASCII,
 /// `=` or `:` is refused, where the regex crate would drop the char (`\p{L\u{fffd}}` as
 /// `\p{L}`) or read a `name=value` form Oniguruma does not have.
-/// `\R`, which the regex crates do not have, is Oniguruma's line break: `\r\n` (kept whole,
-/// atomically) or one of `\n \v \f \r` U+0085 U+2028 U+2029; inside a class, the letter R.
+/// Escapes the regex crates do not have, outside a class: `\R` is Oniguruma's line break
+/// (`\r\n`, kept whole atomically, or one of `\n \v \f \r` U+0085 U+2028 U+2029), `\O` any
+/// char, `\N` any char but `\n`, `\Z` the end or a last `\n`; inside a class each is its
+/// letter. `\o{...}` is a char by its octal code, in a class or not.
 fn onig_escapes(src: &str) -> std::result::Result<Cow<'_, str>, String> {
-    if !["\\p", "\\P", "\\R"].iter().any(|e| src.contains(e)) {
+    const ESCAPES: [&str; 7] = ["\\p", "\\P", "\\R", "\\O", "\\N", "\\Z", "\\o{"];
+    if !ESCAPES.iter().any(|e| src.contains(e)) {
         return Ok(Cow::Borrowed(src));
     }
     let mut out = String::with_capacity(src.len());
@@ -220,13 +223,31 @@ fn onig_escapes(src: &str) -> std::result::Result<Cow<'_, str>, String> {
                 out.push('}');
                 rest = &body[end + 1..];
             }
-            ('R', _) => {
-                out.push_str(if classes == 0 {
-                    r"(?>\r\n|[\n\x0B\x0C\r\x{85}\x{2028}\x{2029}])"
-                } else {
-                    "R"
+            ('R' | 'O' | 'N' | 'Z', _) => {
+                out.push_str(match (c, classes) {
+                    ('R', 0) => r"(?>\r\n|[\n\x0B\x0C\r\x{85}\x{2028}\x{2029}])",
+                    ('O', 0) => r"(?s:.)",
+                    ('N', 0) => r"[^\n]",
+                    ('Z', 0) => r"(?=\n?\z)",
+                    ('R', _) => "R",
+                    ('O', _) => "O",
+                    ('N', _) => "N",
+                    _ => "Z",
                 });
                 rest = &after[1..];
+            }
+            ('o', Some(body)) => {
+                let end = body
+                    .find('}')
+                    .ok_or_else(|| format!("unclosed \\o{{ in {src:?}"))?;
+                let code = u32::from_str_radix(&body[..end], 8)
+                    .ok()
+                    .filter(|c| char::from_u32(*c).is_some())
+                    .ok_or_else(|| {
+                        format!("invalid octal char code \\o{{{}}} in {src:?}", &body[..end])
+                    })?;
+                out.push_str(&format!("\\x{{{code:X}}}"));
+                rest = &body[end + 1..];
             }
             ('p' | 'P', None) => {
                 // Without braces Oniguruma reads `\pL` as the letters "pL".
@@ -2480,6 +2501,11 @@ mod tests {
             ),
             (r"[[:alpha:]\R]", Some(r"[[:alpha:]R]")),
             (r"\\R", Some(r"\\R")),
+            (r"\O\N\Z", Some(r"(?s:.)[^\n](?=\n?\z)")),
+            (r"[\O\N\Z]", Some(r"[ONZ]")),
+            (r"\o{101}[\o{12}]", Some(r"\x{41}[\x{A}]")),
+            (r"\o{9}", None),
+            (r"\o{101", None),
         ] {
             let got = onig_escapes(src);
             assert_eq!(got.as_deref().ok(), want, "{src}");

@@ -599,6 +599,7 @@ def test_precompiled_charsmap_is_read_only_under_its_type(tokenizers_dir: Path, 
 #: Text for Unicode property patterns, and for line-break ones.
 _PROPERTY_TEXTS = ("a b1 \\p{L} ΑΒγ 12 !?", "abc", "")
 _LINE_BREAK_TEXTS = ("a\r\n\n\x0b\x0cR\u2029\ra\x85\u2028", "Ra\r\n", "\r\r\n\n", "")
+_LETTER_ESCAPE_TEXTS = ("aOb NZo\n", "a\nb\r\nc\n", "x\n", "AB1\n\n", "")
 
 
 @pytest.mark.parametrize(
@@ -623,13 +624,28 @@ _LINE_BREAK_TEXTS = ("a\r\n\n\x0b\x0cR\u2029\ra\x85\u2028", "Ra\r\n", "\r\r\n\n"
             (pattern, _LINE_BREAK_TEXTS)
             for pattern in (r"\R", r"\R+", r"\R\n", r"a\R", r"[\R]+", r"[^\R\s]+")
         ),
+        *(
+            (pattern, _LETTER_ESCAPE_TEXTS)
+            for pattern in (
+                r"\O",
+                r"\N+",
+                r"\Z",
+                r"\w\Z",
+                r"\n\Z",
+                r"[\O\N\Z]",
+                r"\o{101}",
+                r"[a\o{102}\o{12}]+",
+                r"\o{9}",
+            )
+        ),
     ],
 )
 def test_regex_escapes_are_read_like_tokenizers(pattern: str, samples: tuple[str, ...]) -> None:
     """Oniguruma's escapes in a Split regex as tokenizers' engine reads them. Unicode
     properties: `^` negates, and a name with a char beyond ASCII or a `name=value` form is
     refused. `\\R`: `\\r\\n` whole (atomically, so `\\R\\n` needs a second newline) or one
-    line-break char; inside a class, the letter R."""
+    line-break char; `\\O` any char, `\\N` any but a newline, `\\Z` the end or a last newline;
+    inside a class, each is its letter. `\\o{...}`: a char by its octal code."""
     text = json.dumps(
         {
             "version": "1.0",
