@@ -1264,6 +1264,25 @@ impl<S: AsRef<str> + Sync> Input for [S] {
 mod tests {
     use crate::config::from_json;
 
+    /// The ids-only shortcut gives the full pipeline's ids on `count` random texts of up to
+    /// `max_parts` parts drawn from `alphabet`.
+    fn shortcut_agrees(
+        t: &super::Tokenizer,
+        alphabet: &[&str],
+        count: usize,
+        max_parts: u64,
+        add: bool,
+    ) {
+        let alphabet: Vec<String> = alphabet.iter().map(|s| s.to_string()).collect();
+        for text in crate::test_texts::random_texts(&alphabet, count, max_parts) {
+            assert_eq!(
+                t.encode_ids(&text, add).unwrap(),
+                t.encode(&text, add).unwrap().ids,
+                "{text:?}"
+            );
+        }
+    }
+
     fn tiny(post_processor: &str) -> super::Tokenizer {
         let file = format!(
             r#"{{"model": {{"type": "BPE", "vocab": {{"a": 0, "b": 1, "é": 2, "<s>": 3}},
@@ -1432,18 +1451,10 @@ mod tests {
             );
             let t = from_json(&file).unwrap();
             assert!(matches!(t.fast, Some(super::FastIds::Words { .. })));
-            let alphabet: Vec<String> = [
+            let alphabet = [
                 "a", "b", "ab", " ", "\t", "\n", "\u{2581}", "\u{3000}", "x", "\u{e9}", "</s>",
-            ]
-            .map(String::from)
-            .into();
-            for text in crate::test_texts::random_texts(&alphabet, 3_000, 14) {
-                assert_eq!(
-                    t.encode_ids(&text, true).unwrap(),
-                    t.encode(&text, true).unwrap().ids,
-                    "{text:?}"
-                );
-            }
+            ];
+            shortcut_agrees(&t, &alphabet, 3_000, 14, true);
         }
     }
 
@@ -1470,18 +1481,8 @@ mod tests {
         let cut = |x: char, y: char| cuts[x as usize] >> y as u32 & 1 != 0;
         assert!(!cut('a', 'b') && !cut('b', '.') && cut('.', 'a') && cut('c', 'a'));
         assert!(cut('\n', 'a') && !cut('x', 'a') && !cut(' ', 'a') && !cut('a', ' '));
-        let alphabet: Vec<String> = ["a", "b", ".", "c", "\n", " ", "x", "\u{2581}", "ab."]
-            .map(String::from)
-            .into();
-        let agree = |t: &super::Tokenizer| {
-            for text in crate::test_texts::random_texts(&alphabet, 3_000, 16) {
-                assert_eq!(
-                    t.encode_ids(&text, false).unwrap(),
-                    t.encode(&text, false).unwrap().ids,
-                    "{text:?}"
-                );
-            }
-        };
+        let alphabet = ["a", "b", ".", "c", "\n", " ", "x", "\u{2581}", "ab."];
+        let agree = |t: &super::Tokenizer| shortcut_agrees(t, &alphabet, 3_000, 16, false);
         agree(&t);
         // With a token for every byte no char is unknown: two chars spelled in bytes are cut
         // apart too.
@@ -1543,7 +1544,7 @@ mod tests {
             merges_json.join(", ")
         );
         let t = from_json(&file).unwrap();
-        let alphabet: Vec<String> = [
+        let alphabet = [
             "a",
             "b",
             "c",
@@ -1553,16 +1554,8 @@ mod tests {
             "\u{1F600}",
             "\u{1F642}",
             "x",
-        ]
-        .map(String::from)
-        .into();
-        for text in crate::test_texts::random_texts(&alphabet, 3_000, 24) {
-            assert_eq!(
-                t.encode_ids(&text, false).unwrap(),
-                t.encode(&text, false).unwrap().ids,
-                "{text:?}"
-            );
-        }
+        ];
+        shortcut_agrees(&t, &alphabet, 3_000, 24, false);
         let Some(super::FastIds::ByteLevel { cuts, .. }) = &t.fast else {
             panic!("the byte-level shortcut");
         };
