@@ -1484,6 +1484,19 @@ mod tests {
         let alphabet = ["a", "b", ".", "c", "\n", " ", "x", "\u{2581}", "ab."];
         let agree = |t: &super::Tokenizer| shortcut_agrees(t, &alphabet, 3_000, 16, false);
         agree(&t);
+        // "c" sharing the id of "a": the merge of "a" and "b" joins "c" and "b" too, although
+        // no token is spelled with "cb", so nothing is cut.
+        let c_as_a = file.replacen(r#""c": 6"#, r#""c": 3"#, 1);
+        let t = from_json(&c_as_a).unwrap();
+        assert!(matches!(
+            t.fast,
+            Some(super::FastIds::SentencePiece { cuts: None, .. })
+        ));
+        assert_eq!(
+            t.encode_ids("cb", false).unwrap(),
+            t.encode("cb", false).unwrap().ids
+        );
+        agree(&t);
         // With a token for every byte no char is unknown: two chars spelled in bytes are cut
         // apart too.
         let bytes: String = (0..=255u32)
@@ -1567,6 +1580,17 @@ mod tests {
             !cuts.between(b'a', b'b') && !cuts.between(0xC3, 0xA9) && !cuts.between(b' ', b'a')
         );
         assert!(cuts.between(b'b', b'a') && cuts.between(0x80, 0xF0));
+        // "x" sharing the id of "a": merging "Ġ" with "a" joins "Ġ" and "x" too, although no
+        // token is spelled with " x", so nothing is cut.
+        let x_as_a = file.replacen(r#""x": 120"#, r#""x": 97"#, 1);
+        assert_ne!(x_as_a, file);
+        let t = from_json(&x_as_a).unwrap();
+        assert_eq!(t.encode(" x", false).unwrap().ids, [256 + 2]);
+        shortcut_agrees(&t, &alphabet, 3_000, 24, false);
+        let Some(super::FastIds::ByteLevel { cuts, .. }) = &t.fast else {
+            panic!("the byte-level shortcut");
+        };
+        assert!(cuts.get().is_some_and(Option::is_none));
     }
 
     /// `encode_ids_without_added` cuts an added token's content as plain text, with the prefix

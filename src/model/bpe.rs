@@ -328,6 +328,18 @@ impl Bpe {
         out
     }
 
+    /// Whether every merge joins the spellings of its two tokens into the spelling of the
+    /// token it makes, so that where no token holds two chars side by side no merge spans
+    /// them (the rule behind `ascii_cuts` and `byte_level_cuts`). Merges join ids, so this
+    /// needs one token per id: where two tokens share an id ("!" and "I" both 0), the merge
+    /// of "Ġ" and "I" also joins "Ġ" and "!". It also fails where the ids depend on where
+    /// words end (affixes, or `ignore_merges`, which looks the whole word up first).
+    fn merges_join_spellings(&self) -> bool {
+        !self.opts.ignore_merges
+            && !self.has_word_affixes()
+            && self.vocab_r.len() == self.vocab.len()
+    }
+
     /// For each pair of ASCII chars `x`, `y`: whether a word may be cut between them, its two
     /// parts merged on their own, with the ids of the whole (bit `y` of `cuts[x]`). A merge
     /// joins two symbols into a token that holds both, so where no token a merge makes holds
@@ -337,11 +349,10 @@ impl Bpe {
     /// may fuse with its neighbour into one unknown token, so none is cut around. Between two
     /// chars spelled in bytes a cut needs every byte to have its token too: an unknown token
     /// waits for the next char with a token of its own, and the bytes of the chars between go
-    /// before it, which a cut there would reverse. None when
-    /// the ids depend on where words end (affixes, `ignore_merges`, which looks the whole
-    /// word up first).
+    /// before it, which a cut there would reverse. None where `merges_join_spellings` does
+    /// not hold.
     pub fn ascii_cuts(&self) -> Option<Box<[u128; 128]>> {
-        if self.opts.ignore_merges || self.has_word_affixes() {
+        if !self.merges_join_spellings() {
             return None;
         }
         let mut joined = [0u128; 128];
@@ -390,12 +401,12 @@ impl Bpe {
     /// raw bytes may be cut, its parts merged on their own with the ids of the whole (see
     /// `ByteCuts`). Every token of the vocabulary joins its pairs of byte-level chars: more
     /// than the tokens merges make, so a few cuts are missed, but reading the vocabulary is
-    /// several times faster than resolving every merge's token. None when the ids depend on
-    /// where words end (affixes, `ignore_merges`), or when some byte's char is no token (an
+    /// several times faster than resolving every merge's token. None where
+    /// `merges_join_spellings` does not hold, or when some byte's char is no token (an
     /// unknown char may fuse with its neighbour, or be dropped so that the chars around it
     /// meet).
     pub fn byte_level_cuts(&self) -> Option<ByteCuts> {
-        if self.opts.ignore_merges || self.has_word_affixes() {
+        if !self.merges_join_spellings() {
             return None;
         }
         let chars = byte_level::byte_to_char();
