@@ -19,7 +19,7 @@ use crate::model::{Model, Unigram, WordLevel, WordPiece};
 use crate::normalizer::{Bert, Normalizer, Pattern, Precompiled, UnicodeForm};
 use crate::post_processor::{PostProcessor, SpecialTokens, TemplatePiece};
 use crate::pre_tokenizer::{Behavior, PreTokenizer, PrependScheme};
-use crate::repeated_keys::repeated_template_key;
+use crate::repeated_keys::repeated_key;
 use crate::tokenizer::{Limits, Tokenizer};
 
 fn err(path: &str, msg: impl std::fmt::Display) -> Error {
@@ -1142,8 +1142,17 @@ fn model(raw: &RawValue) -> Result<Model> {
 /// lacks is no BPE there either, and the next kind is tried. `None` when no kind fits.
 fn untagged_model(text: &str) -> Result<Option<Model>> {
     let path = "model";
-    if let Ok(m) = serde_json::from_str::<RawBpe>(text) {
+    if let Ok(mut m) = serde_json::from_str::<RawBpe>(text) {
+        // `tokenizers` reads a dropout from 0 to 1 as BPE's, so such a file is refused as the
+        // same file with a type would be, not read as another kind; only where the rest of it
+        // loads as BPE (otherwise `tokenizers` goes on to the other kinds too).
+        // Out of that range `tokenizers` fails to read BPE, and so does `bpe` here.
+        let dropout = m.dropout.filter(|d| *d != 0.0 && (0.0..=1.0).contains(d));
+        if dropout.is_some() {
+            m.dropout = None;
+        }
         match bpe(m) {
+            Ok(_) if dropout.is_some() => return Err(dropout_refused()),
             Ok(b) => return Ok(Some(Model::Bpe(b))),
             Err(e) if e.message.contains(crate::model::bpe::FAILS_IN_TOKENIZERS) => return Err(e),
             Err(_) => {}
@@ -1172,12 +1181,14 @@ fn untagged_model(text: &str) -> Result<Option<Model>> {
     Ok(None)
 }
 
+fn dropout_refused() -> Error {
+    Error::config("model.dropout is not supported: BPE dropout is random and only used in training")
+}
+
 fn bpe(m: RawBpe<'_>) -> Result<Bpe> {
     let path = "model";
     if m.dropout.is_some_and(|d| d != 0.0) {
-        return Err(Error::config(
-            "model.dropout is not supported: BPE dropout is random and only used in training",
-        ));
+        return Err(dropout_refused());
     }
     let lists = m.merges.first().is_some_and(|r| r.1);
     if let Some(i) = m.merges.iter().position(|r| r.1 != lists) {
@@ -1435,16 +1446,14 @@ fn assemble(
     for (key, part) in PARTS.into_iter().zip(parts) {
         // A missing part stays missing: null is not the same for every part (`added_tokens`).
         let Some(raw) = part else { continue };
-        if key == "post_processor" {
-            if let Some((at, repeated)) = repeated_template_key(raw.get()) {
-                errors.push(err(
-                    &at,
-                    format!(
-                        "the key {repeated:?} is given twice; tokenizers refuses a template \
-                         piece that repeats a key, so keep one"
-                    ),
-                ));
-            }
+        if let Some((at, repeated)) = repeated_key(key, raw.get()) {
+            errors.push(err(
+                &at,
+                format!(
+                    "the key {repeated:?} is given twice; tokenizers refuses a template piece \
+                     or an added token that repeats a key, so keep one"
+                ),
+            ));
         }
         let v: Value = serde_json::from_str(raw.get()).map_err(|e| err(key, e))?;
         root.insert(key.to_string(), v);

@@ -1,21 +1,40 @@
-//! Template pieces that give a key twice.
+//! Keys given twice where `tokenizers` refuses them.
 //!
 //! The small parts of a tokenizer.json are read into JSON values, where a key given twice
-//! keeps its last value. `tokenizers` reads a `TemplateProcessing` piece into a typed struct
-//! and refuses the file when a piece (`{"SpecialToken": .., "SpecialToken": ..}`) or its fields
-//! (`{"id": .., "id": ..}`) repeat a key, so batok finds those before reading the values. An
-//! unknown field of a piece is skipped unread, repeated or not.
-//! (Elsewhere `tokenizers` takes a repeated key, e.g. a post-processor's `type`.)
+//! keeps its last value. `tokenizers` reads a `TemplateProcessing` piece and an added token
+//! into typed structs, and refuses the file when a piece (`{"SpecialToken": ..,
+//! "SpecialToken": ..}`), a piece's fields (`{"id": .., "id": ..}`) or an added token's fields
+//! (`"special"` twice) repeat a key, so batok finds those before reading the values. Unknown
+//! fields are skipped unread, repeated or not. (Elsewhere `tokenizers` takes a repeated key,
+//! e.g. a post-processor's `type`.)
 
 use std::cell::RefCell;
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
+/// The fields of an added token.
+const ADDED_TOKEN_FIELDS: [&str; 7] = [
+    "id",
+    "content",
+    "single_word",
+    "lstrip",
+    "rstrip",
+    "normalized",
+    "special",
+];
+
 /// Where a value sits, for the repeated-key rule.
 #[derive(Clone, Copy, PartialEq)]
 enum Ctx {
+    /// Under a post-processor, where `single` and `pair` hold templates.
     Other,
+    /// Anywhere else: nothing checked below.
+    Plain,
+    /// The `added_tokens` list.
+    AddedTokens,
+    /// One added token.
+    AddedToken,
     /// The list under `single` or `pair`.
     Template,
     /// A piece of that list: `{"SpecialToken": {..}}`.
@@ -24,21 +43,22 @@ enum Ctx {
     Fields,
 }
 
-/// The first key given twice in a template piece of the post-processor `json` (raw JSON
-/// text), as (where, key): `post_processor.single[0]`, `"SpecialToken"`. None when there is
-/// none, or when `json` does not parse (reading it reports that).
-pub fn repeated_template_key(json: &str) -> Option<(String, String)> {
+/// The first key given twice where `tokenizers` refuses it, in `part` ("post_processor" or
+/// "added_tokens") whose raw JSON text is `json`, as (where, key): `post_processor.single[0]`,
+/// `"SpecialToken"`. None when there is none, or when `json` does not parse (reading it
+/// reports that).
+pub fn repeated_key(part: &str, json: &str) -> Option<(String, String)> {
+    let ctx = match part {
+        "post_processor" => Ctx::Other,
+        "added_tokens" => Ctx::AddedTokens,
+        _ => return None,
+    };
     let state = State {
-        path: RefCell::new(vec!["post_processor".to_string()]),
+        path: RefCell::new(vec![part.to_string()]),
         found: RefCell::new(None),
     };
     let mut de = serde_json::Deserializer::from_str(json);
-    Walk {
-        ctx: Ctx::Other,
-        state: &state,
-    }
-    .deserialize(&mut de)
-    .ok()?;
+    Walk { ctx, state: &state }.deserialize(&mut de).ok()?;
     state.found.into_inner()
 }
 
@@ -92,10 +112,11 @@ impl<'de> Visitor<'de> for Walk<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let ctx = if self.ctx == Ctx::Template {
-            Ctx::Piece
-        } else {
-            Ctx::Other
+        let ctx = match self.ctx {
+            Ctx::Template => Ctx::Piece,
+            Ctx::AddedTokens => Ctx::AddedToken,
+            Ctx::Other => Ctx::Other,
+            _ => Ctx::Plain,
         };
         let mut i = 0;
         loop {
@@ -119,6 +140,7 @@ impl<'de> Visitor<'de> for Walk<'_> {
             let checked = match self.ctx {
                 Ctx::Piece => true,
                 Ctx::Fields => key == "id" || key == "type_id",
+                Ctx::AddedToken => ADDED_TOKEN_FIELDS.contains(&key.as_str()),
                 _ => false,
             };
             if checked && keys.contains(&key) && self.state.found.borrow().is_none() {
@@ -128,7 +150,8 @@ impl<'de> Visitor<'de> for Walk<'_> {
             let ctx = match self.ctx {
                 Ctx::Piece => Ctx::Fields,
                 Ctx::Other if key == "single" || key == "pair" => Ctx::Template,
-                _ => Ctx::Other,
+                Ctx::Other => Ctx::Other,
+                _ => Ctx::Plain,
             };
             self.state.path.borrow_mut().push(format!(".{key}"));
             map.next_value_seed(Walk {
@@ -144,7 +167,11 @@ impl<'de> Visitor<'de> for Walk<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::repeated_template_key;
+    use super::repeated_key;
+
+    fn repeated_template_key(json: &str) -> Option<(String, String)> {
+        repeated_key("post_processor", json)
+    }
 
     fn template(piece: &str) -> String {
         format!(
@@ -194,5 +221,18 @@ mod tests {
             ))
         );
         assert_eq!(repeated_template_key("not json"), None);
+    }
+
+    #[test]
+    fn an_added_token_with_a_known_field_twice_is_found() {
+        let list = r#"[{"id": 1, "content": "a", "special": true},
+            {"id": 2, "content": "b", "normalized": {"single": []}, "normalized": false, "x": 1, "x": 2}]"#;
+        assert_eq!(
+            repeated_key("added_tokens", list),
+            Some(("added_tokens[1]".into(), "normalized".into()))
+        );
+        let unknown_twice = r#"[{"id": 1, "content": "a", "x": 1, "x": 2}]"#;
+        assert_eq!(repeated_key("added_tokens", unknown_twice), None);
+        assert_eq!(repeated_key("decoder", list), None);
     }
 }

@@ -871,6 +871,27 @@ def test_model_without_a_type_is_the_first_kind_that_fits_like_tokenizers(
         assert (list(got.ids), list(got.offsets)) == (expected.ids, expected.offsets), sample
 
 
+@pytest.mark.parametrize("dropout", [1, 0.5, 0, 1.5, -0.1])
+@pytest.mark.parametrize("merges", [["a b"], ["a x"]], ids=["merges_fit", "merge_not_in_vocab"])
+def test_model_without_a_type_with_dropout_is_refused_where_tokenizers_runs_bpe(
+    dropout: float, merges: list[str]
+) -> None:
+    """`tokenizers` reads a model without a type that has a dropout from 0 to 1 (and merges
+    that fit) as a BPE with dropout, which batok refuses (random), rather than as the
+    WordLevel that its vocabulary and unk_token also make; any other such model is read as
+    `tokenizers` reads it."""
+    model = {"vocab": _VOCAB, "merges": merges, "unk_token": "[UNK]", "dropout": dropout}
+    text = json.dumps({"version": "1.0", "model": model})
+    reference = tokenizers.Tokenizer.from_str(text)
+    if type(reference.model).__name__ == "BPE" and dropout != 0:
+        with pytest.raises(batok.BatokError, match="dropout is not supported"):
+            batok.Tokenizer.from_str(text)
+        return
+    ours = batok.Tokenizer.from_str(text)
+    for sample in ("ab", "ba", "abx"):
+        assert ours.encode(sample) == reference.encode(sample).ids, sample
+
+
 def _special(name: str, type_id: int = 0) -> dict[str, Any]:
     return {"SpecialToken": {"id": name, "type_id": type_id}}
 
@@ -1106,6 +1127,34 @@ def test_template_piece_with_a_key_twice_is_read_like_tokenizers(
     expected = reference.encode("a")
     got = ours.encode_plus("a")
     assert (list(got.ids), list(got.type_ids)) == (expected.ids, expected.type_ids)
+
+
+_FLAGS = '"single_word": false, "lstrip": false, "rstrip": false, "normalized": false'
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        '"id": 1, "content": "<x>", "special": true, "special": false',
+        '"id": 1, "id": 1, "content": "<x>", "special": true',
+        '"id": 1, "content": "<x>", "content": "<y>", "special": true',
+        '"id": 1, "content": "<x>", "normalized": {"type": "NFC"}, "special": true',
+        '"id": 1, "content": "<x>", "special": true, "unknown": 1, "unknown": 2',
+        '"id": 1, "content": "<x>", "special": true',
+    ],
+)
+def test_added_token_with_a_field_twice_is_read_like_tokenizers(token: str) -> None:
+    """JSON text with a repeated key: `tokenizers` refuses an added token that gives one of
+    its fields twice, and skips a repeated unknown field."""
+    text = (
+        '{"version": "1.0", "added_tokens": [{' + token + ", " + _FLAGS + "}], "
+        '"model": {"type": "BPE", "vocab": {"a": 0, "<x>": 1}, "merges": []}}'
+    )
+    loaded = load_alike(text, r"^added_tokens\[0\].*given twice")
+    if loaded is None:
+        return
+    reference, ours = loaded
+    assert ours.encode("a<x>a") == reference.encode("a<x>a").ids
 
 
 @pytest.mark.parametrize("added", ["absent", None, []])
