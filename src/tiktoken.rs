@@ -199,28 +199,32 @@ impl CoreBpe {
             return;
         }
         let start = out.len();
-        let cut = self.cuts.first_cut(piece);
-        match cut {
-            Some(cut) => self.merge_parts(piece, cut, cache, scratch, out),
-            None => self.merge(piece, scratch, out),
-        }
-        cache.store(piece, &out[start..], cut.is_none());
+        let cut = match self.cuts.parts(piece) {
+            Some(parts) => {
+                self.merge_parts(piece, parts, cache, scratch, out);
+                true
+            }
+            None => {
+                self.merge(piece, scratch, out);
+                false
+            }
+        };
+        cache.store(piece, &out[start..], !cut);
     }
 
-    /// A piece cut at `first_cut` and wherever else `cuts` allows: each part is looked up
-    /// (parts repeat far more than whole pieces) or merged and cached on its own.
+    /// A piece cut into `parts`: each part is looked up (parts repeat far more than whole
+    /// pieces) or merged and cached on its own.
     #[inline(never)]
     fn merge_parts(
         &self,
         piece: &[u8],
-        first_cut: usize,
+        parts: impl Iterator<Item = std::ops::Range<usize>>,
         cache: &mut PieceCache,
         scratch: &mut Scratch,
         out: &mut Vec<u32>,
     ) {
-        let (mut s, mut e) = (0, first_cut);
-        loop {
-            let part = &piece[s..e];
+        for range in parts {
+            let part = &piece[range];
             match self.index.get(part) {
                 // A token: merged once to learn whether it makes itself. (Its cache entries
                 // hold what a whole piece of these bytes gives, so they are not read here.)
@@ -246,10 +250,6 @@ impl CoreBpe {
                     }
                 }
             }
-            if e == piece.len() {
-                return;
-            }
-            (s, e) = (e, self.cuts.next_cut(piece, e));
         }
     }
 

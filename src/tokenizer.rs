@@ -895,8 +895,7 @@ impl Tokenizer {
                     }
                     let raw = &text[a..b];
                     let cuts = cuts.get_or_init(|| self.model.as_bpe()?.byte_level_cuts());
-                    let Some(first) = cuts.as_ref().and_then(|c| Some((c, c.first_cut(raw)?)))
-                    else {
+                    let Some(parts) = cuts.as_ref().and_then(|c| c.parts(raw)) else {
                         word.clear();
                         byte_level::push_byte_text(raw, word);
                         self.model_ids(word, scratch, out, ids)?;
@@ -905,20 +904,15 @@ impl Tokenizer {
                     };
                     // Parts repeat far more than whole pieces: each is looked up, or merged and
                     // cached on its own.
-                    let (cuts, mut e) = first;
-                    let (start, mut s) = (ids.len(), 0);
-                    loop {
-                        if !cache.lookup_in(text, a + s, a + e, ids) {
+                    let start = ids.len();
+                    for part in parts {
+                        if !cache.lookup_in(text, a + part.start, a + part.end, ids) {
                             word.clear();
-                            byte_level::push_byte_text(&raw[s..e], word);
+                            byte_level::push_byte_text(&raw[part.clone()], word);
                             self.model_ids(word, scratch, out, ids)?;
                             let keep = raw.len() < KEEP_PARTS_BELOW;
-                            cache.store(&raw[s..e], &ids[ids.len() - out.len()..], keep);
+                            cache.store(&raw[part], &ids[ids.len() - out.len()..], keep);
                         }
-                        if e == raw.len() {
-                            break;
-                        }
-                        (s, e) = (e, cuts.next_cut(raw, e));
                     }
                     cache.store(raw, &ids[start..], false);
                     Ok(())

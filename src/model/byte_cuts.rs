@@ -8,6 +8,8 @@
 //! for instance, so a run of emoji is cut into single emoji, which repeat, where the whole run
 //! is seen once and would be merged as a whole.
 
+use std::ops::Range;
+
 /// Parts of a piece this long or longer are cached in the front table only: a long run of
 /// random letters is cut at about half its places, into parts seen once that would crowd the
 /// main table.
@@ -59,15 +61,30 @@ impl ByteCuts {
         self.bits[pair >> 6] >> (pair & 63) & 1 == 1
     }
 
-    /// Where a piece to merge is first cut, if anywhere.
+    /// The parts of `piece` between its cuts, as ranges in order; None when it has no cut.
     #[inline]
-    pub fn first_cut(&self, piece: &[u8]) -> Option<usize> {
-        Some(self.next_cut(piece, 0)).filter(|&c| c < piece.len())
+    pub fn parts<'a>(&'a self, piece: &'a [u8]) -> Option<impl Iterator<Item = Range<usize>> + 'a> {
+        let mut end = self.next_cut(piece, 0);
+        if end == piece.len() {
+            return None;
+        }
+        let mut start = 0;
+        Some(std::iter::from_fn(move || {
+            if start == piece.len() {
+                return None;
+            }
+            let part = start..end;
+            start = end;
+            if end < piece.len() {
+                end = self.next_cut(piece, end);
+            }
+            Some(part)
+        }))
     }
 
     /// The first place after `start` where `piece` may be cut (`piece.len()` if none).
     #[inline]
-    pub fn next_cut(&self, piece: &[u8], start: usize) -> usize {
+    fn next_cut(&self, piece: &[u8], start: usize) -> usize {
         let mut i = start + 1;
         while i < piece.len() {
             if self.between(piece[i - 1], piece[i]) {
@@ -96,15 +113,13 @@ mod tests {
 
     #[test]
     fn parts_end_at_each_cut() {
+        assert!(ByteCuts::new([b"ab".as_slice()]).parts(b"abab").is_some());
+        assert!(ByteCuts::new([b"ab".as_slice(), b"ba"])
+            .parts(b"abab")
+            .is_none());
         let cuts = ByteCuts::new([b"ab".as_slice(), b"bc"]);
         let piece = b"abcxab";
-        let mut parts = Vec::new();
-        let mut s = 0;
-        while s < piece.len() {
-            let e = cuts.next_cut(piece, s);
-            parts.push(&piece[s..e]);
-            s = e;
-        }
+        let parts: Vec<&[u8]> = cuts.parts(piece).unwrap().map(|r| &piece[r]).collect();
         assert_eq!(parts, [b"abc".as_slice(), b"x", b"ab"]);
     }
 }
