@@ -148,6 +148,7 @@ impl Pattern {
                     f(m.start(), m.end());
                 }
             }
+            Pattern::SpaceTail(t) => t.for_each_cut(text, f),
             p => p.for_each(text, f),
         }
     }

@@ -29,15 +29,31 @@ impl SpaceTail {
     }
 
     /// `f(start, end)` for each non-empty match, left to right.
-    pub fn for_each(&self, text: &str, mut f: impl FnMut(usize, usize)) {
+    pub fn for_each(&self, text: &str, f: impl FnMut(usize, usize)) {
+        self.walk(text, false, f)
+    }
+
+    /// `f(start, end)` for each match, left to right, the empty ones included but for one
+    /// right where the previous match ended (an iterator's rule). An empty match makes no
+    /// piece, yet in an `Isolated` split it still cuts the text between matches.
+    pub fn for_each_cut(&self, text: &str, f: impl FnMut(usize, usize)) {
+        self.walk(text, true, f)
+    }
+
+    fn walk(&self, text: &str, empty: bool, mut f: impl FnMut(usize, usize)) {
         let mut locs = self.re.capture_locations();
         let mut at = 0;
+        let mut last_end = None;
         while at <= text.len() {
             let Some((s, mut e)) = self.re.find_at(text, at).map(|m| (m.start(), m.end())) else {
                 break;
             };
             if s == e {
-                // An empty match: search again from the next char, as an iterator would.
+                if empty && last_end != Some(e) {
+                    f(s, e);
+                    last_end = Some(e);
+                }
+                // Search again from the next char, as an iterator would.
                 match text[e..].chars().next() {
                     Some(c) => at = e + c.len_utf8(),
                     None => break,
@@ -58,6 +74,7 @@ impl SpaceTail {
             }
             f(s, e);
             at = e;
+            last_end = Some(e);
         }
     }
 }
@@ -133,6 +150,25 @@ mod tests {
                     "{re:?} on {text:?}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn empty_matches_cut_as_the_lookahead_does() {
+        // A head that can match nothing: its empty matches are reported as cuts, but for one
+        // right where the previous match ended.
+        let src = r"[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{0,3}|\s*[\r\n]+|\s+(?!\S)|\s+";
+        let t = SpaceTail::new(src).expect("handled");
+        let re = fancy_regex::Regex::new(src).unwrap();
+        for text in ["  \n\n x", "\n\n", "a1234  b", "", " ", "é\n \n", "12\n\n3"] {
+            let mut cuts = Vec::new();
+            t.for_each_cut(text, |s, e| cuts.push((s, e)));
+            let expected: Vec<(usize, usize)> = re
+                .find_iter(text)
+                .map(|m| m.map(|m| (m.start(), m.end())).unwrap())
+                .collect();
+            assert_eq!(cuts, expected, "{text:?}");
+            assert_eq!(split(&t, text), fancy(src, text), "{text:?}");
         }
     }
 
