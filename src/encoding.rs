@@ -2,6 +2,8 @@
 
 use std::ops::Range;
 
+use crate::error::{Error, ErrorKind, Result};
+
 /// Which end truncation cuts, or padding fills.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Direction {
@@ -192,13 +194,34 @@ impl Encoding {
 
     /// Pad to `len` tokens (this encoding and each overflowing window) with `pad`, on the
     /// `direction` side; an encoding already that long is left as it is.
-    pub fn pad(&mut self, len: usize, pad: &Pad, direction: Direction) {
+    pub fn pad(&mut self, len: usize, pad: &Pad, direction: Direction) -> Result<()> {
         for w in &mut self.overflowing {
-            w.pad(len, pad, direction);
+            w.pad(len, pad, direction)?;
         }
         let Some(n) = len.checked_sub(self.len()).filter(|&n| n > 0) else {
-            return;
+            return Ok(());
         };
+        // Room for every field first: a length no memory can hold (a file may ask for any)
+        // is an error, with the encoding as it was.
+        let room = (|| {
+            self.ids.try_reserve_exact(n)?;
+            self.type_ids.try_reserve_exact(n)?;
+            self.tokens.try_reserve_exact(n)?;
+            self.attention_mask.try_reserve_exact(n)?;
+            self.special_tokens_mask.try_reserve_exact(n)?;
+            self.words.try_reserve_exact(n)?;
+            self.offsets.try_reserve_exact(n)
+        })();
+        if room.is_err() {
+            return Err(Error::new(
+                ErrorKind::Input,
+                format!(
+                    "cannot pad to {len} tokens: more than memory can hold; \
+                     pad to a smaller length (enable_padding(length=...), or the file's \
+                     padding section)"
+                ),
+            ));
+        }
         fn fill<T: Clone>(v: &mut Vec<T>, value: T, n: usize, left: bool) {
             if left {
                 v.splice(0..0, std::iter::repeat_n(value, n));
@@ -219,6 +242,7 @@ impl Encoding {
                 *r = r.start + n..r.end + n;
             }
         }
+        Ok(())
     }
 
     /// All of `parts`, one after the other.

@@ -3,6 +3,7 @@
 //! batch, optionally rounded up to a multiple.
 
 use crate::encoding::{Direction, Encoding, Pad};
+use crate::error::Result;
 use crate::truncation::direction_name;
 use serde::{Deserialize, Serialize};
 
@@ -27,13 +28,16 @@ pub struct PaddingParams {
 
 impl PaddingParams {
     /// Pad every encoding of `batch` (and their overflowing windows) to the same length.
-    pub fn apply(&self, batch: &mut [Encoding]) {
+    pub fn apply(&self, batch: &mut [Encoding]) -> Result<()> {
         let mut len = match self.strategy {
             Strategy::Fixed(n) => n,
             Strategy::BatchLongest => batch.iter().map(Encoding::len).max().unwrap_or(0),
         };
         if let Some(m) = self.pad_to_multiple_of.filter(|&m| m > 0) {
-            len = len.div_ceil(m) * m;
+            // Rounded up as `tokenizers` does it, wrapping past the largest length as it does.
+            if len % m > 0 {
+                len = len.wrapping_add(m - len % m);
+            }
         }
         let pad = Pad {
             id: self.pad_id,
@@ -41,8 +45,9 @@ impl PaddingParams {
             token: self.pad_token.clone(),
         };
         for e in batch {
-            e.pad(len, &pad, self.direction);
+            e.pad(len, &pad, self.direction)?;
         }
+        Ok(())
     }
 }
 
@@ -72,7 +77,9 @@ mod tests {
     #[test]
     fn batch_longest_pads_everything_to_the_longest() {
         let mut batch = [of_len(5), of_len(3)];
-        params(Strategy::BatchLongest, None).apply(&mut batch);
+        params(Strategy::BatchLongest, None)
+            .apply(&mut batch)
+            .unwrap();
         assert_eq!(batch[1].ids, [10, 11, 12, 0, 0]);
         assert_eq!(batch[1].attention_mask, [1, 1, 1, 0, 0]);
         assert_eq!(batch[1].special_tokens_mask, [0, 0, 0, 1, 1]);
@@ -83,10 +90,14 @@ mod tests {
     #[test]
     fn lengths_round_up_to_the_multiple_and_zero_means_none() {
         let mut batch = [of_len(5), of_len(3)];
-        params(Strategy::Fixed(7), Some(8)).apply(&mut batch);
+        params(Strategy::Fixed(7), Some(8))
+            .apply(&mut batch)
+            .unwrap();
         assert!(batch.iter().all(|e| e.len() == 8));
         let mut batch = [of_len(5)];
-        params(Strategy::BatchLongest, Some(0)).apply(&mut batch);
+        params(Strategy::BatchLongest, Some(0))
+            .apply(&mut batch)
+            .unwrap();
         assert_eq!(batch[0].len(), 5);
     }
 
@@ -97,7 +108,7 @@ mod tests {
         let mut p = params(Strategy::Fixed(4), None);
         p.direction = Direction::Left;
         let mut batch = [e];
-        p.apply(&mut batch);
+        p.apply(&mut batch).unwrap();
         assert_eq!(batch[0].ids, [0, 0, 10, 11]);
         assert_eq!(batch[0].sequence_ids(), [None, None, Some(0), Some(0)]);
         assert_eq!(batch[0].offsets[..2], [(0, 0), (0, 0)]);
@@ -106,8 +117,29 @@ mod tests {
     #[test]
     fn a_longer_encoding_is_not_cut() {
         let mut batch = [of_len(5)];
-        params(Strategy::Fixed(3), None).apply(&mut batch);
+        params(Strategy::Fixed(3), None).apply(&mut batch).unwrap();
         assert_eq!(batch[0].len(), 5);
+    }
+
+    #[test]
+    fn a_length_no_memory_holds_is_an_error_that_leaves_the_encoding_as_it_was() {
+        let mut batch = [of_len(2)];
+        let err = params(Strategy::Fixed(usize::MAX / 2), None)
+            .apply(&mut batch)
+            .unwrap_err();
+        assert!(err.message.contains("cannot pad to"), "{}", err.message);
+        assert_eq!(batch[0].ids, [10, 11]);
+        assert_eq!(batch[0].attention_mask.len(), 2);
+    }
+
+    #[test]
+    fn a_multiple_past_the_largest_length_wraps_as_in_tokenizers() {
+        // usize::MAX - 2 rounded up to a multiple of 8 wraps to 0: no padding.
+        let mut batch = [of_len(6)];
+        params(Strategy::Fixed(usize::MAX - 2), Some(8))
+            .apply(&mut batch)
+            .unwrap();
+        assert_eq!(batch[0].len(), 6);
     }
 
     #[test]

@@ -1103,7 +1103,7 @@ impl Tokenizer {
     ) -> Result<Encoding> {
         let mut e = self.encode_truncated(a, b, add_special_tokens, limits)?;
         if let Some(p) = &limits.padding {
-            p.apply(std::slice::from_mut(&mut e));
+            p.apply(std::slice::from_mut(&mut e))?;
         }
         Ok(e)
     }
@@ -1142,7 +1142,7 @@ impl Tokenizer {
         .into_iter()
         .collect::<Result<Vec<Encoding>>>()?;
         if let Some(p) = &limits.padding {
-            p.apply(&mut out);
+            p.apply(&mut out)?;
         }
         Ok(out)
     }
