@@ -94,10 +94,22 @@ fn one_char(s: &str, path: &str) -> Result<char> {
     }
 }
 
-fn type_of<'a>(v: &'a Value, path: &str) -> Result<&'a str> {
-    if !v.is_object() {
-        return Err(err(path, "expected an object"));
+/// A component must be an object. `tokenizers` also reads a list there, as the fields, in
+/// order, of the first kind of component they fit; batok does not, and says so.
+fn object(v: &Value, path: &str) -> Result<()> {
+    match v {
+        Value::Object(_) => Ok(()),
+        Value::Array(_) => Err(Error::config(format!(
+            "{path}: a list in place of an object is not supported (tokenizers reads its items \
+             as the fields, in order, of the first kind of component they fit); write the \
+             component as an object with a \"type\""
+        ))),
+        _ => Err(err(path, "expected an object")),
     }
+}
+
+fn type_of<'a>(v: &'a Value, path: &str) -> Result<&'a str> {
+    object(v, path)?;
     field(v, path, "type")?
         .as_str()
         .ok_or_else(|| err(&format!("{path}.type"), "expected a string"))
@@ -769,9 +781,7 @@ fn decoder_kind(v: &Value) -> Option<&'static str> {
 }
 
 fn decoder(v: &Value, path: &str) -> Result<Decoder> {
-    if !v.is_object() {
-        return Err(err(path, "expected an object"));
-    }
+    object(v, path)?;
     let Some(ty) = decoder_kind(v) else {
         return Err(match v.get("type").and_then(Value::as_str) {
             Some(other) => unsupported(path, other),

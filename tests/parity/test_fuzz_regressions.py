@@ -1187,3 +1187,66 @@ def test_added_tokens_null_is_refused_like_tokenizers(added: Any) -> None:
     else:
         tokenizers.Tokenizer.from_str(text)
         assert batok.Tokenizer.from_str(text).encode("a") == [0]
+
+
+def _padded_file(length: int, multiple: int | None) -> str:
+    return json.dumps(
+        {
+            "version": "1.0",
+            "padding": {
+                "strategy": {"Fixed": length},
+                "direction": "Right",
+                "pad_to_multiple_of": multiple,
+                "pad_id": 0,
+                "pad_type_id": 0,
+                "pad_token": "a",
+            },
+            "pre_tokenizer": {"type": "Whitespace"},
+            "model": {"type": "WordLevel", "vocab": {"a": 0, "b": 1}, "unk_token": "a"},
+        }
+    )
+
+
+def test_padding_to_a_length_no_memory_holds_is_a_clear_error() -> None:
+    """`tokenizers` panics on it (capacity overflow); batok says what is wrong and what to do,
+    in every call that pads."""
+    text = _padded_file(2**63 + 17, None)
+    with pytest.raises(BaseException, match="capacity overflow"):  # a PanicException
+        tokenizers.Tokenizer.from_str(text).encode("a b")
+    ours = batok.Tokenizer.from_str(text)
+    calls = [
+        lambda: ours.encode("a b"),
+        lambda: ours.encode_plus("a b"),
+        lambda: ours.encode_batch(["a b"]),
+        lambda: ours.encode_batch_plus(["a b", "b"]),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError, match="cannot pad to 9223372036854775825 tokens"):
+            call()
+
+
+def test_padding_rounded_up_past_the_largest_length_wraps_like_tokenizers() -> None:
+    text = _padded_file(2**64 - 3, 8)  # rounds up to 2**64, which wraps to 0: no padding
+    expected = tokenizers.Tokenizer.from_str(text).encode("a b")
+    got = batok.Tokenizer.from_str(text).encode_plus("a b")
+    assert (got.ids, got.attention_mask) == (expected.ids, expected.attention_mask)
+    assert got.ids == [0, 1]
+
+
+@pytest.mark.parametrize("component", ["normalizer", "pre_tokenizer", "post_processor", "decoder"])
+@pytest.mark.parametrize("items", [["x"], [], [True, False], ["a", "b"]])
+def test_component_given_as_a_list_is_not_supported_or_refused_like_tokenizers(
+    component: str, items: list[Any]
+) -> None:
+    """`tokenizers` reads a list in place of a component as the fields, in order, of the first
+    kind it fits (`["x"]` as a normalizer is `Prepend("x")`); batok refuses every list, saying
+    it is not supported where `tokenizers` loads the file."""
+    text = json.dumps({"version": "1.0", component: items, "model": json.loads(_file([]))["model"]})
+    try:
+        tokenizers.Tokenizer.from_str(text)
+    except Exception:
+        with pytest.raises(batok.BatokError, match=component):
+            batok.Tokenizer.from_str(text)
+        return
+    with pytest.raises(batok.BatokError, match=f"{component}: a list .* is not supported"):
+        batok.Tokenizer.from_str(text)
