@@ -232,7 +232,16 @@ impl Bpe {
             merged.push_str(a);
             merged.push_str(tail);
             let new_id = *vocab.get(merged.as_str()).ok_or_else(|| {
-                format!("merges[{rank}]: merged token {merged:?} is not in the vocab")
+                // `tokenizers` panics here when the merged token is longer than the right
+                // part (so always without a prefix): it fails to load rather than report it.
+                let fails = if merged.len() > b.len() {
+                    FAILS_IN_TOKENIZERS
+                } else {
+                    ""
+                };
+                format!("merges[{rank}]: merged token {merged:?} is not in the vocab {fails}")
+                    .trim_end()
+                    .to_string()
             })?;
             Ok((key(a_id, b_id), (rank as u32, new_id)))
         };
