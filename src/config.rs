@@ -19,7 +19,7 @@ use crate::model::{Model, Unigram, WordLevel, WordPiece};
 use crate::normalizer::{Bert, Normalizer, Pattern, Precompiled, UnicodeForm};
 use crate::post_processor::{PostProcessor, SpecialTokens, TemplatePiece};
 use crate::pre_tokenizer::{Behavior, PreTokenizer, PrependScheme};
-use crate::repeated_keys::repeated_key;
+use crate::repeated_keys::{repeated_key, Fields};
 use crate::tokenizer::{Limits, Tokenizer};
 
 fn err(path: &str, msg: impl std::fmt::Display) -> Error {
@@ -1406,7 +1406,7 @@ pub fn from_json(text: &str) -> Result<Tokenizer> {
             return assemble(parts, || bpe(f.model).map(Model::Bpe));
         }
     }
-    let top: FxHashMap<String, Box<RawValue>> = serde_json::from_str(text).map_err(|e| {
+    let fields: Fields = serde_json::from_str(text).map_err(|e| {
         let what = if e.is_data() {
             "tokenizer.json must be a JSON object"
         } else {
@@ -1417,6 +1417,16 @@ pub fn from_json(text: &str) -> Result<Tokenizer> {
             format!("{what} at line {} column {}: {e}", e.line(), e.column()),
         )
     })?;
+    if let Some(key) = fields.repeated() {
+        return Err(err(
+            "tokenizer.json",
+            format!(
+                "the field {key:?} is given twice, which is not supported (tokenizers reads \
+                 each copy and keeps the last); keep one"
+            ),
+        ));
+    }
+    let top: FxHashMap<String, Box<RawValue>> = fields.0.into_iter().collect();
     // `tokenizers` refuses a file with any other field (it fails to read past its value).
     let mut unknown: Vec<&String> = top
         .keys()

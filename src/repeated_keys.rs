@@ -7,11 +7,15 @@
 //! (`"special"` twice) repeat a key, so batok finds those before reading the values. Unknown
 //! fields are skipped unread, repeated or not. (Elsewhere `tokenizers` takes a repeated key,
 //! e.g. a post-processor's `type`.)
+//!
+//! At the top level `tokenizers` reads every copy of a repeated field in turn, refusing the
+//! file when one fails and keeping the last; batok does not read repeated fields (`Fields`).
 
 use std::cell::RefCell;
 use std::fmt;
 
-use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 
 /// The fields of an added token.
 const ADDED_TOKEN_FIELDS: [&str; 7] = [
@@ -165,9 +169,43 @@ impl<'de> Visitor<'de> for Walk<'_> {
     }
 }
 
+/// A file's top-level fields as written, in order, a repeated key as often as it is given.
+pub struct Fields(pub Vec<(String, Box<RawValue>)>);
+
+impl Fields {
+    /// The first key given more than once.
+    pub fn repeated(&self) -> Option<&str> {
+        let mut seen = std::collections::HashSet::new();
+        self.0
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .find(|k| !seen.insert(*k))
+    }
+}
+
+impl<'de> Deserialize<'de> for Fields {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Fields;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) = map.next_entry::<String, Box<RawValue>>()? {
+                    out.push(entry);
+                }
+                Ok(Fields(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::repeated_key;
+    use super::{repeated_key, Fields};
 
     fn repeated_template_key(json: &str) -> Option<(String, String)> {
         repeated_key("post_processor", json)
@@ -234,5 +272,16 @@ mod tests {
         let unknown_twice = r#"[{"id": 1, "content": "a", "x": 1, "x": 2}]"#;
         assert_eq!(repeated_key("added_tokens", unknown_twice), None);
         assert_eq!(repeated_key("decoder", list), None);
+    }
+
+    #[test]
+    fn top_level_fields_keep_every_copy() {
+        let f: Fields = serde_json::from_str(r#"{"a": 1, "b": [2], "a": {"x": 3}}"#).unwrap();
+        let keys: Vec<&str> = f.0.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["a", "b", "a"]);
+        assert_eq!(f.0[2].1.get(), r#"{"x": 3}"#);
+        assert_eq!(f.repeated(), Some("a"));
+        let f: Fields = serde_json::from_str(r#"{"a": 1, "b": 2}"#).unwrap();
+        assert_eq!(f.repeated(), None);
     }
 }

@@ -1250,3 +1250,66 @@ def test_component_given_as_a_list_is_not_supported_or_refused_like_tokenizers(
         return
     with pytest.raises(batok.BatokError, match=f"{component}: a list .* is not supported"):
         batok.Tokenizer.from_str(text)
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        {"vocab": {"<unk>": 0, "o": 1}, "merges": ["o <unk>"], "unk_token": "<unk>"},
+        {"vocab": {"<unk>": 0, "o": 1}, "merges": ["o <unk>"]},
+        {"vocab": {"abc": 0, "##d": 1}, "merges": ["abc ##d"], "continuing_subword_prefix": "##"},
+        # The merged token no longer than the right part: an error tokenizers reports, after
+        # which a model without a type is read as the next kind that fits.
+        {
+            "vocab": {"a": 0, "##dd": 1, "[UNK]": 2},
+            "merges": ["a ##dd"],
+            "continuing_subword_prefix": "##",
+            "unk_token": "[UNK]",
+        },
+    ],
+)
+@pytest.mark.parametrize("typed", [False, True])
+def test_merge_into_a_missing_token_is_refused_or_read_like_tokenizers(
+    model: dict[str, Any], typed: bool
+) -> None:
+    """`tokenizers` panics on a merge whose token is missing when that token is longer than
+    the merge's right part, and reports it otherwise; only in the second case does it go on
+    to read a model without a type as another kind."""
+    if typed:
+        model = {"type": "BPE", **model}
+    text = json.dumps({"version": "1.0", "model": model})
+    try:
+        reference = tokenizers.Tokenizer.from_str(text)
+    except BaseException:  # noqa: BLE001 - tokenizers' PanicException is one
+        with pytest.raises(batok.BatokError, match="merged token"):
+            batok.Tokenizer.from_str(text)
+        return
+    ours = batok.Tokenizer.from_str(text)
+    for sample in ("a", "add abc", "o d", ""):
+        assert ours.encode(sample) == reference.encode(sample).ids, repr(sample)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        '"normalizer": null, "normalizer": null',
+        '"model": {"unk_token": "x"}, "model": {"type": "WordLevel", "vocab": {"x": 0}, '
+        '"unk_token": "x"}',
+        '"decoder": null, "decoder": {"type": "Fuse"}',
+    ],
+)
+def test_top_level_field_given_twice_is_not_supported_or_refused_like_tokenizers(
+    fields: str,
+) -> None:
+    """`tokenizers` reads each copy of a repeated top-level field in turn (refusing the file
+    when one fails) and keeps the last; batok does not read repeated fields."""
+    model = '"model": {"type": "WordLevel", "vocab": {"x": 0}, "unk_token": "x"}'
+    text = "{" + '"version": "1.0", ' + fields + ("" if '"model"' in fields else ", " + model) + "}"
+    try:
+        tokenizers.Tokenizer.from_str(text)
+    except Exception:
+        with pytest.raises(batok.BatokError, match="given twice"):
+            batok.Tokenizer.from_str(text)
+        return
+    with pytest.raises(batok.BatokError, match="given twice, which is not supported"):
+        batok.Tokenizer.from_str(text)
