@@ -232,9 +232,10 @@ impl Bpe {
             merged.push_str(a);
             merged.push_str(tail);
             let new_id = *vocab.get(merged.as_str()).ok_or_else(|| {
-                // `tokenizers` panics here when the merged token is longer than the right
-                // part (so always without a prefix): it fails to load rather than report it.
-                let fails = if merged.len() > b.len() {
+                // `tokenizers` joins the two in a buffer as long as the longest token, and
+                // panics when the join is longer still: it fails to load rather than report it.
+                let longest = vocab.keys().map(String::len).max().unwrap_or(0);
+                let fails = if merged.len() > longest {
                     FAILS_IN_TOKENIZERS
                 } else {
                     ""

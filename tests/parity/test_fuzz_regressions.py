@@ -1258,8 +1258,9 @@ def test_component_given_as_a_list_is_not_supported_or_refused_like_tokenizers(
         {"vocab": {"<unk>": 0, "o": 1}, "merges": ["o <unk>"], "unk_token": "<unk>"},
         {"vocab": {"<unk>": 0, "o": 1}, "merges": ["o <unk>"]},
         {"vocab": {"abc": 0, "##d": 1}, "merges": ["abc ##d"], "continuing_subword_prefix": "##"},
-        # The merged token no longer than the right part: an error tokenizers reports, after
-        # which a model without a type is read as the next kind that fits.
+        # The merged token no longer than the longest token: an error tokenizers reports,
+        # after which a model without a type is read as the next kind that fits.
+        {"vocab": {"<unk>": 0, "s": 1}, "merges": ["s s", "s s"], "unk_token": "<unk>"},
         {
             "vocab": {"a": 0, "##dd": 1, "[UNK]": 2},
             "merges": ["a ##dd"],
@@ -1273,8 +1274,8 @@ def test_merge_into_a_missing_token_is_refused_or_read_like_tokenizers(
     model: dict[str, Any], typed: bool
 ) -> None:
     """`tokenizers` panics on a merge whose token is missing when that token is longer than
-    the merge's right part, and reports it otherwise; only in the second case does it go on
-    to read a model without a type as another kind."""
+    every token of the vocabulary, and reports it otherwise; only in the second case does it
+    go on to read a model without a type as another kind."""
     if typed:
         model = {"type": "BPE", **model}
     text = json.dumps({"version": "1.0", "model": model})
