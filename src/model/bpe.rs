@@ -218,31 +218,42 @@ impl Bpe {
             let b_id = *vocab
                 .get(b)
                 .ok_or_else(|| format!("merges[{rank}]: token {b:?} is not in the vocab"))?;
-            // The right part without the prefix's length of bytes, as `tokenizers` cuts it
-            // (whether or not it starts with the prefix); where that is no cut of the string,
-            // `tokenizers` panics while loading.
-            let tail = b.get(prefix_len..).ok_or_else(|| {
-                format!(
+            // Joined as `tokenizers` joins them: the right part less the prefix's length in
+            // bytes (whether or not it starts with the prefix), in a buffer as long as the
+            // longest token. It panics while loading, rather than report the merge, where the
+            // right part is shorter than the prefix or the join does not fit the buffer.
+            let fails = |joined_len: usize| {
+                let longest = vocab.keys().map(String::len).max().unwrap_or(0);
+                if joined_len > longest {
+                    format!(" {FAILS_IN_TOKENIZERS}")
+                } else {
+                    String::new()
+                }
+            };
+            let Some(tail_len) = b.len().checked_sub(prefix_len) else {
+                return Err(format!(
                     "merges[{rank}]: token {b:?} cannot lose the {prefix_len} bytes of \
                      continuing_subword_prefix {FAILS_IN_TOKENIZERS}; fix the merge or the \
                      prefix"
-                )
-            })?;
+                ));
+            };
+            let Some(tail) = b.get(prefix_len..) else {
+                // Cut inside a char: the join is no string, so no token.
+                return Err(format!(
+                    "merges[{rank}]: token {b:?} less the {prefix_len} bytes of \
+                     continuing_subword_prefix is cut inside a char, so the merged token is \
+                     not in the vocab{}",
+                    fails(a.len() + tail_len)
+                ));
+            };
             merged.clear();
             merged.push_str(a);
             merged.push_str(tail);
             let new_id = *vocab.get(merged.as_str()).ok_or_else(|| {
-                // `tokenizers` joins the two in a buffer as long as the longest token, and
-                // panics when the join is longer still: it fails to load rather than report it.
-                let longest = vocab.keys().map(String::len).max().unwrap_or(0);
-                let fails = if merged.len() > longest {
-                    FAILS_IN_TOKENIZERS
-                } else {
-                    ""
-                };
-                format!("merges[{rank}]: merged token {merged:?} is not in the vocab {fails}")
-                    .trim_end()
-                    .to_string()
+                format!(
+                    "merges[{rank}]: merged token {merged:?} is not in the vocab{}",
+                    fails(merged.len())
+                )
             })?;
             Ok((key(a_id, b_id), (rank as u32, new_id)))
         };

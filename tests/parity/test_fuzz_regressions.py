@@ -1314,3 +1314,22 @@ def test_top_level_field_given_twice_is_not_supported_or_refused_like_tokenizers
         return
     with pytest.raises(batok.BatokError, match="given twice, which is not supported"):
         batok.Tokenizer.from_str(text)
+
+
+def test_merge_cut_inside_a_char_is_an_error_after_which_tokenizers_reads_another_kind() -> None:
+    """Less the prefix's bytes, "é" is cut inside its char: no token can be the join, and as
+    the join fits tokenizers' buffer that is an error it reports, so a model without a type is
+    read as another kind. (With a type the file is refused; tokenizers' own message for it is
+    not UTF-8 and aborts the process, so that case is not run here.)"""
+    model = {
+        "vocab": {"x": 0, "é": 1, "<unk>": 2},
+        "merges": ["x é"],
+        "continuing_subword_prefix": "#",
+        "unk_token": "<unk>",
+    }
+    text = json.dumps({"version": "1.0", "model": model})
+    reference = tokenizers.Tokenizer.from_str(text)
+    ours = batok.Tokenizer.from_str(text)
+    assert type(reference.model).__name__ == "WordLevel"
+    for sample in ("x", "é", "xé", "y", ""):
+        assert ours.encode(sample) == reference.encode(sample).ids, repr(sample)
