@@ -18,6 +18,9 @@ pub struct AddedToken {
     pub rstrip: bool,
     pub single_word: bool,
     pub normalized: bool,
+    /// Whether an earlier listing of the same content was `normalized`: `tokenizers` then
+    /// reads the id back as the normalized content, whatever the last listing says.
+    pub normalized_before: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -140,14 +143,16 @@ impl AddedVocab {
             if t.content.is_empty() {
                 continue;
             }
+            let reads_normalized = t.normalized || t.normalized_before;
             let p = match normalizer {
-                Some(n) if t.normalized => n.normalize_str(&t.content),
+                Some(n) if reads_normalized => n.normalize_str(&t.content),
                 _ => t.content.clone(),
             };
-            if t.normalized && p != t.content {
+            if reads_normalized && p != t.content {
                 normalized_content.insert(t.id, p.clone());
             }
-            patterns.push((i, p));
+            // Matched as the last listing says: normalized, or as written.
+            patterns.push((i, if t.normalized { p } else { t.content.clone() }));
         }
         let (mut rp, mut rw, mut np, mut nw) = (vec![], vec![], vec![], vec![]);
         for (i, p) in patterns {
@@ -306,6 +311,7 @@ mod tests {
             rstrip: false,
             single_word: false,
             normalized: false,
+            normalized_before: false,
         }
     }
 

@@ -1243,6 +1243,7 @@ fn added_tokens(v: Option<&Value>) -> Result<Vec<AddedToken>> {
             rstrip: flag(t, &p, "rstrip")?,
             single_word: flag(t, &p, "single_word")?,
             normalized: flag(t, &p, "normalized")?,
+            normalized_before: false,
         });
     }
     Ok(out)
@@ -1253,7 +1254,8 @@ fn added_tokens(v: Option<&Value>) -> Result<Vec<AddedToken>> {
 /// As `tokenizers` loads a file: tokens are taken in file order; one with empty content is
 /// dropped (it takes no id and matches nothing), one whose content is in the model's
 /// vocabulary gets the vocabulary's id, a repeated content keeps its first id but takes the
-/// flags listed last (how it is matched; special if any listing is), and any other
+/// flags listed last (how it is matched; special if any listing is, and read back normalized
+/// if any listing is), and any other
 /// gets the next free id counted from the vocabulary's size (the number of entries, whatever
 /// the largest vocabulary id). A file whose listed ids disagree with that (a token already in
 /// the vocabulary under another id, ids that collide with the vocabulary, a cut-down
@@ -1268,8 +1270,10 @@ fn number_added(listed: Vec<AddedToken>, model: &Model) -> Vec<AddedToken> {
         }
         if let Some(&at) = seen.get(&t.content) {
             t.id = out[at].id;
-            // Once special, a content stays special (left out by skip_special_tokens).
+            // Once special, a content stays special (left out by skip_special_tokens); once
+            // normalized, its id reads back as the normalized content.
             t.special |= out[at].special;
+            t.normalized_before = out[at].normalized || out[at].normalized_before;
             out[at] = t;
             continue;
         }
