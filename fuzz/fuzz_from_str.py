@@ -461,12 +461,18 @@ def compare_encodings(
         if got[0] == "raised":
             check_clean(f"encode_plus ({mode})", got[1])
             if expected[0] == "ok":
-                raise Finding(f"batok raised {short(str(got[1]))} where tokenizers encoded; {mode}")
+                raise Finding(
+                    f"batok raised {short(str(got[1]))} where tokenizers encoded; {mode}",
+                    kind="encode: batok raised where tokenizers encoded",
+                )
             continue
         if expected[0] == "raised":
             if expected[1].type_name == "PanicException":
                 continue  # a bug of the reference (e.g. slicing inside a char): no oracle here
-            raise Finding(f"tokenizers raised {short(str(expected[1]))}, batok encoded; {mode}")
+            raise Finding(
+                f"tokenizers raised {short(str(expected[1]))}, batok encoded; {mode}",
+                kind="encode: tokenizers raised where batok encoded",
+            )
         enc = got[1]
         # Offsets follow the token strings where a processor trims them (ByteLevel,
         # RobertaProcessing trim a token that is only spaces), so with ambiguous strings they
@@ -477,15 +483,21 @@ def compare_encodings(
                 continue
             want, have = list(reference_value), list(getattr(enc, field))
             if want != have:
-                raise Finding(difference(f"{field} ({mode})", want, have))
+                raise Finding(difference(f"{field} ({mode})", want, have), kind=f"{field} differ")
         ids = list(enc.ids)
         if ours.encode(text, add_special) != ids:
-            raise Finding(f"encode() differs from encode_plus().ids ({mode})")
+            raise Finding(
+                f"encode() differs from encode_plus().ids ({mode})",
+                kind="encode() differs from encode_plus().ids",
+            )
         # An id in no vocabulary (a template's special token the file never defines): tokenizers
         # drops it when decoding, batok raises its documented ValueError. Compare the rest.
         known = [i for i in ids if ours.id_to_token(i) is not None]
         if known != ids and outcome(ours.decode, ids, False)[0] != "raised":
-            raise Finding(f"decode accepted an id that is in no vocabulary ({mode})")
+            raise Finding(
+                f"decode accepted an id that is in no vocabulary ({mode})",
+                kind="decode accepted an id that is in no vocabulary",
+            )
         for skip in () if ambiguous else (False, True):
             want_text = reference.call("decode", ids, skip)
             have_text = outcome(ours.decode, known, skip)
@@ -494,12 +506,14 @@ def compare_encodings(
                 if want_text[0] == "ok":
                     raise Finding(
                         f"decode(skip_special_tokens={skip}) raised {short(str(have_text[1]))} "
-                        f"where tokenizers decoded; {mode}"
+                        f"where tokenizers decoded; {mode}",
+                        kind=f"decode(skip_special_tokens={skip}) raised",
                     )
             elif want_text[0] == "ok" and want_text[1] != have_text[1]:
                 raise Finding(
                     f"decode(skip_special_tokens={skip}) differs ({mode}): tokenizers "
-                    f"{short(want_text[1])}, batok {short(have_text[1])}"
+                    f"{short(want_text[1])}, batok {short(have_text[1])}",
+                    kind=f"decode(skip_special_tokens={skip}) differs",
                 )
 
 
@@ -542,7 +556,8 @@ def compare(data: bytes) -> None:
     if ours[0] == "ok" and reference[0] == "raised":
         raise Finding(
             f"batok loads a file tokenizers refuses ({reference[1].type_name}: "
-            f"{short(str(reference[1]))})"
+            f"{short(str(reference[1]))})",
+            kind="batok loads a file tokenizers refuses",
         )
     if ours[0] == "raised" and reference[0] == "ok":
         if _is_not_supported(ours[1]):
