@@ -1080,9 +1080,25 @@ struct RawUnigram {
     byte_fallback: Option<bool>,
 }
 
+/// The model; a model that fails to load because it gives a field twice gets an error that
+/// says so. (`tokenizers` reads such a model, keeping one copy of the field; batok's readers
+/// refuse a repeated field, and the first one to meet it would name something else.)
+fn model(raw: &RawValue) -> Result<Model> {
+    model_of(raw).map_err(|e| match serde_json::from_str::<Fields>(raw.get()) {
+        Ok(fields) => match fields.repeated() {
+            Some(key) => err(
+                "model",
+                format!("the field {key:?} is given twice, which is not supported; keep one"),
+            ),
+            None => e,
+        },
+        Err(_) => e,
+    })
+}
+
 /// The model, read in two steps so that a model of a kind batok does not run, or not an
 /// object, gets an error that says so rather than one about the first field that does not fit.
-fn model(raw: &RawValue) -> Result<Model> {
+fn model_of(raw: &RawValue) -> Result<Model> {
     let path = "model";
     let kind: ModelKind = serde_json::from_str(raw.get())
         .map_err(|e| err(path, format!("expected an object with a \"type\" ({e})")))?;

@@ -1329,3 +1329,24 @@ def test_merge_cut_inside_a_char_is_an_error_after_which_tokenizers_reads_anothe
     assert type(reference.model).__name__ == "WordLevel"
     for sample in ("x", "é", "xé", "y", ""):
         assert ours.encode(sample) == reference.encode(sample).ids, repr(sample)
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        '{"unk_token": "", "vocab": {"": 0}, "vocab": {"": 0}, "merges": []}',
+        '{"type": "BPE", "vocab": {"a": 0}, "merges": [], "unk_token": "a", "unk_token": "a"}',
+        '{"type": "WordLevel", "vocab": {"a": 0}, "vocab": {"a": 0}, "unk_token": "a"}',
+    ],
+)
+def test_model_field_given_twice_is_not_supported_or_refused_like_tokenizers(model: str) -> None:
+    """`tokenizers` reads a model that gives a field twice; batok refuses it and says why."""
+    text = '{"version": "1.0", "model": ' + model + "}"
+    try:
+        tokenizers.Tokenizer.from_str(text)
+    except Exception:
+        with pytest.raises(batok.BatokError):
+            batok.Tokenizer.from_str(text)
+        return
+    with pytest.raises(batok.BatokError, match="given twice, which is not supported"):
+        batok.Tokenizer.from_str(text)
