@@ -1168,17 +1168,10 @@ fn model_of(raw: &RawValue) -> Result<Model> {
 /// lacks is no BPE there either, and the next kind is tried. `None` when no kind fits.
 fn untagged_model(text: &str) -> Result<Option<Model>> {
     let path = "model";
-    if let Ok(mut m) = serde_json::from_str::<RawBpe>(text) {
-        // `tokenizers` reads a dropout from 0 to 1 as BPE's, so such a file is refused as the
-        // same file with a type would be, not read as another kind; only where the rest of it
-        // loads as BPE (otherwise `tokenizers` goes on to the other kinds too).
-        // Out of that range `tokenizers` fails to read BPE, and so does `bpe` here.
-        let dropout = m.dropout.filter(|d| *d != 0.0 && (0.0..=1.0).contains(d));
-        if dropout.is_some() {
-            m.dropout = None;
-        }
+    if let Ok(m) = serde_json::from_str::<RawBpe>(text) {
+        // A dropout outside 0..1 fails BPE in `tokenizers`, and in `bpe` here: the next kind
+        // is tried.
         match bpe(m) {
-            Ok(_) if dropout.is_some() => return Err(dropout_refused()),
             Ok(b) => return Ok(Some(Model::Bpe(b))),
             Err(e) if e.message.contains(crate::model::bpe::FAILS_IN_TOKENIZERS) => return Err(e),
             Err(_) => {}
@@ -1207,15 +1200,19 @@ fn untagged_model(text: &str) -> Result<Option<Model>> {
     Ok(None)
 }
 
-fn dropout_refused() -> Error {
-    Error::config("model.dropout is not supported: BPE dropout is random and only used in training")
-}
-
 fn bpe(m: RawBpe<'_>) -> Result<Bpe> {
     let path = "model";
-    if m.dropout.is_some_and(|d| d != 0.0) {
-        return Err(dropout_refused());
-    }
+    // `tokenizers` keeps the dropout as an f32: it checks and compares that.
+    let dropout = match m.dropout.map(|d| d as f32) {
+        Some(d) if !(0.0..=1.0).contains(&d) => {
+            return Err(err(
+                "model.dropout",
+                format!("{d} is not a probability; BPE dropout must be from 0 to 1"),
+            ))
+        }
+        Some(d) if d != 0.0 => Some(d),
+        _ => None,
+    };
     let lists = m.merges.first().is_some_and(|r| r.1);
     if let Some(i) = m.merges.iter().position(|r| r.1 != lists) {
         return Err(err(
@@ -1235,6 +1232,7 @@ fn bpe(m: RawBpe<'_>) -> Result<Bpe> {
         continuing_subword_prefix: m.continuing_subword_prefix,
         end_of_word_suffix: m.end_of_word_suffix,
         ignore_merges: m.ignore_merges.unwrap_or(false),
+        dropout,
     };
     Bpe::new(m.vocab, merges, opts).map_err(|e| err(path, e))
 }

@@ -213,6 +213,10 @@ impl FastIds {
         pre: Option<&PreTokenizer>,
         model: &Model,
     ) -> Option<FastIds> {
+        // Every shortcut caches ids, which BPE dropout makes random.
+        if model.as_bpe().is_some_and(Bpe::has_dropout) {
+            return None;
+        }
         // The SentencePiece shortcut reads BPE merges; the others suit any model.
         let bpe = model.as_bpe();
         Self::byte_level(normalizer, pre)

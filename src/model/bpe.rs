@@ -3,7 +3,7 @@
 use super::backtrack::{Backtrack, OnDemand, RankedVocab};
 use super::byte_cuts::ByteCuts;
 use super::cache::{get_or_compute, CacheId, MAX_PIECE_LEN};
-use super::merge::{merge_all, Scratch, Symbol};
+use super::merge::{merge_all, merge_all_dropout, Scratch, Symbol};
 use super::pair_map::PairMap;
 use crate::error::Error;
 use crate::pre_tokenizer::byte_level;
@@ -18,6 +18,9 @@ pub struct BpeOptions {
     pub continuing_subword_prefix: Option<String>,
     pub end_of_word_suffix: Option<String>,
     pub ignore_merges: bool,
+    /// BPE dropout: the chance, above 0 and at most 1, that a merge is skipped when it comes
+    /// up (see `merge_all_dropout`). Every encode is then random, so nothing is cached.
+    pub dropout: Option<f32>,
 }
 
 /// Chars below this have their single-char token ids in a table: ASCII, and the chars that
@@ -471,6 +474,11 @@ impl Bpe {
         self.vocab.get(t).copied()
     }
 
+    /// Whether merges are skipped at random (BPE dropout), so that no result may be cached.
+    pub fn has_dropout(&self) -> bool {
+        self.opts.dropout.is_some()
+    }
+
     pub fn id_to_token(&self, id: u32) -> Option<&str> {
         self.vocab_r.get(&id).map(|s| s.as_str())
     }
@@ -486,7 +494,7 @@ impl Bpe {
         if word.is_empty() {
             return Ok(());
         }
-        if word.len() > MAX_PIECE_LEN {
+        if word.len() > MAX_PIECE_LEN || self.opts.dropout.is_some() {
             return self.tokenize_uncached(word, scratch, out);
         }
         // Cached as (id, start, end) triples.
@@ -519,7 +527,8 @@ impl Bpe {
         scratch: &mut Scratch,
         out: &mut Vec<PieceToken>,
     ) -> Result<(), Error> {
-        if self.opts.ignore_merges {
+        // With dropout, `tokenizers` merges every word, one in the vocabulary included.
+        if self.opts.ignore_merges && self.opts.dropout.is_none() {
             if let Some(&id) = self.vocab.get(word) {
                 out.push(PieceToken {
                     id,
@@ -529,7 +538,7 @@ impl Bpe {
                 return Ok(());
             }
         }
-        if self.tokenize_backtracking(word, scratch, out) {
+        if self.opts.dropout.is_none() && self.tokenize_backtracking(word, scratch, out) {
             return Ok(());
         }
         let syms = &mut scratch.symbols;
@@ -621,7 +630,10 @@ impl Bpe {
             push(syms, u, ul);
         }
         let merges = &self.merges;
-        merge_all(scratch, |l, r| merges.get(l.id, r.id));
+        match self.opts.dropout {
+            Some(p) => merge_all_dropout(&mut scratch.symbols, |l, r| merges.get(l.id, r.id), p),
+            None => merge_all(scratch, |l, r| merges.get(l.id, r.id)),
+        }
         out.extend(scratch.symbols.iter().map(|s| PieceToken {
             id: s.id,
             start: s.start as usize,

@@ -216,6 +216,89 @@ where
     syms.retain(|s| s.start != s.end);
 }
 
+/// `merge_all` with BPE dropout, as `tokenizers` runs it: each time a pair comes off the queue
+/// it is put aside with probability `p`, and whatever was put aside goes back on the queue
+/// when the next pair comes off and is not (whether or not that one still merges); merging
+/// stops when the queue runs out. So a pair may be skipped and merged later, and at `p = 1`
+/// nothing merges. Stale entries draw too, as there. No tree here: this path is random by
+/// design and runs only for files that ask for it.
+pub fn merge_all_dropout<F>(syms: &mut Vec<Symbol>, pair: F, p: f32)
+where
+    F: Fn(&Symbol, &Symbol) -> Option<(u32, u32)>,
+{
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let n = syms.len();
+    for (i, s) in syms.iter_mut().enumerate() {
+        s.prev = i as i32 - 1;
+        s.next = if i + 1 < n { i as i32 + 1 } else { -1 };
+    }
+    // (rank, position, merged id), lowest rank first, then leftmost.
+    let mut queue: BinaryHeap<Reverse<(u32, usize, u32)>> = (0..n.saturating_sub(1))
+        .filter_map(|i| pair(&syms[i], &syms[i + 1]).map(|(r, id)| Reverse((r, i, id))))
+        .collect();
+    let mut skipped = Vec::new();
+    while let Some(top) = queue.pop() {
+        if dropout_draw() < p {
+            skipped.push(top);
+            continue;
+        }
+        queue.extend(skipped.drain(..));
+        let Reverse((_, pos, id)) = top;
+        let cur = syms[pos];
+        // Merged away, last, or no longer the pair this entry was made for.
+        if cur.start == cur.end || cur.next < 0 {
+            continue;
+        }
+        let right_pos = cur.next as usize;
+        let right = syms[right_pos];
+        if pair(&cur, &right).is_none_or(|(_, now)| now != id) {
+            continue;
+        }
+        syms[pos].id = id;
+        syms[pos].end = right.end;
+        syms[pos].next = right.next;
+        syms[right_pos].start = right.end;
+        if right.next >= 0 {
+            syms[right.next as usize].prev = pos as i32;
+        }
+        let cur = syms[pos];
+        if cur.prev >= 0 {
+            let prev = cur.prev as usize;
+            if let Some((r, id)) = pair(&syms[prev], &cur) {
+                queue.push(Reverse((r, prev, id)));
+            }
+        }
+        if cur.next >= 0 {
+            if let Some((r, id)) = pair(&cur, &syms[cur.next as usize]) {
+                queue.push(Reverse((r, pos, id)));
+            }
+        }
+    }
+    syms.retain(|s| s.start != s.end);
+}
+
+/// A uniform draw from [0, 1), as an f32 (the type `tokenizers` compares the dropout in):
+/// xorshift64* over a per-thread state seeded from the process's hash keys (random per run).
+fn dropout_draw() -> f32 {
+    use std::cell::Cell;
+    use std::hash::{BuildHasher, Hasher};
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(
+            std::collections::hash_map::RandomState::new().build_hasher().finish() | 1,
+        );
+    }
+    STATE.with(|s| {
+        let mut x = s.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        s.set(x);
+        // The top 24 bits: every f32 step of [0, 1) at 2^-24, none rounding up to 1.
+        (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 40) as f32 / (1u32 << 24) as f32
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,6 +374,56 @@ mod tests {
             let ids = |v: &[Symbol]| v.iter().map(|s| (s.id, s.start, s.end)).collect::<Vec<_>>();
             assert_eq!(ids(&scan), ids(&sc.symbols));
         }
+    }
+
+    fn dropout_run(s: &str, p: f32) -> Vec<u32> {
+        let mut syms: Vec<Symbol> = s
+            .bytes()
+            .enumerate()
+            .map(|(i, b)| Symbol::new(b as u32, i, i + 1))
+            .collect();
+        merge_all_dropout(&mut syms, pair, p);
+        syms.iter().map(|s| s.id).collect()
+    }
+
+    #[test]
+    fn dropout_zero_merges_as_without_dropout_and_one_merges_nothing() {
+        for s in ["abc", "bcab", "abab", "cabcbabcab", "aaabbbccc"] {
+            assert_eq!(dropout_run(s, 0.0), run(s), "{s}");
+            assert_eq!(
+                dropout_run(s, 1.0),
+                s.bytes().map(u32::from).collect::<Vec<_>>()
+            );
+        }
+    }
+
+    #[test]
+    fn dropout_skips_a_merge_until_the_next_one_that_is_not_skipped() {
+        // "abc" with "ab" (rank 0), "bc" (rank 1), "ab" + "c" (rank 2). "ab" comes off first.
+        // Skipped (p), it waits for "bc": skipped too (p), the queue is empty, nothing merged;
+        // "bc" merged (1 - p), "ab" is back but stale. "ab" merged (1 - p): rank 2 is skipped
+        // (p) with the stale "bc" drawn before it either way, or merged. So a b c: p^2,
+        // a bc: p(1 - p), ab c: p(1 - p), abc: (1 - p)^2.
+        let (n, p) = (20_000, 0.3f32);
+        let mut counts = std::collections::HashMap::new();
+        for _ in 0..n {
+            *counts.entry(dropout_run("abc", p)).or_insert(0usize) += 1;
+        }
+        let share = |ids: &[u32]| counts.get(ids).copied().unwrap_or(0) as f64 / n as f64;
+        // Five standard deviations of a share near 0.5 over 20,000 draws: 0.018.
+        assert!((share(&[97, 98, 99]) - 0.09).abs() < 0.018, "{counts:?}");
+        assert!((share(&[97, 301]) - 0.21).abs() < 0.018, "{counts:?}");
+        assert!((share(&[300, 99]) - 0.21).abs() < 0.018, "{counts:?}");
+        assert!((share(&[302]) - 0.49).abs() < 0.018, "{counts:?}");
+        assert_eq!(counts.len(), 4, "{counts:?}");
+    }
+
+    #[test]
+    fn dropout_draws_are_spread_over_zero_to_one() {
+        let draws: Vec<f32> = (0..10_000).map(|_| dropout_draw()).collect();
+        assert!(draws.iter().all(|d| (0.0..1.0).contains(d)));
+        let low = draws.iter().filter(|&&d| d < 0.25).count();
+        assert!((2_300..2_700).contains(&low), "{low}");
     }
 
     #[test]

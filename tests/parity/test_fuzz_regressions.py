@@ -884,21 +884,21 @@ def test_model_without_a_type_is_the_first_kind_that_fits_like_tokenizers(
 
 @pytest.mark.parametrize("dropout", [1, 0.5, 0, 1.5, -0.1])
 @pytest.mark.parametrize("merges", [["a b"], ["a x"]], ids=["merges_fit", "merge_not_in_vocab"])
-def test_model_without_a_type_with_dropout_is_refused_where_tokenizers_runs_bpe(
+def test_model_without_a_type_with_dropout_is_read_as_tokenizers_reads_it(
     dropout: float, merges: list[str]
 ) -> None:
     """`tokenizers` reads a model without a type that has a dropout from 0 to 1 (and merges
-    that fit) as a BPE with dropout, which batok refuses (random), rather than as the
-    WordLevel that its vocabulary and unk_token also make; any other such model is read as
-    `tokenizers` reads it."""
+    that fit) as a BPE with dropout, rather than as the WordLevel that its vocabulary and
+    unk_token also make; out of that range, or with merges that do not fit, as a WordLevel."""
     model = {"vocab": _VOCAB, "merges": merges, "unk_token": "[UNK]", "dropout": dropout}
     text = json.dumps({"version": "1.0", "model": model})
     reference = tokenizers.Tokenizer.from_str(text)
-    if type(reference.model).__name__ == "BPE" and dropout != 0:
-        with pytest.raises(batok.BatokError, match="dropout is not supported"):
-            batok.Tokenizer.from_str(text)
-        return
     ours = batok.Tokenizer.from_str(text)
+    if type(reference.model).__name__ == "BPE" and dropout == 0.5:
+        # Random: "ab" merges or not, and both come up in 200 draws in both libraries.
+        expected = {tuple(reference.encode("ab").ids) for _ in range(200)}
+        assert {tuple(ours.encode("ab")) for _ in range(200)} == expected == {(2,), (0, 1)}
+        return
     for sample in ("ab", "ba", "abx"):
         assert ours.encode(sample) == reference.encode(sample).ids, sample
 
