@@ -129,8 +129,9 @@ def test_every_random_encoding_spells_the_text(
         for _ in range(5):
             enc = ours.encode_plus(sample)
             seen.add(tuple(enc.ids))
+            # (Not fewer tokens than without dropout, always: a skipped merge can let a
+            # later one make a longer token than greedy BPE reaches.)
             assert ours.decode(list(enc.ids)) == plain.decode(plain.encode(sample)), sample[:60]
-            assert len(enc.ids) >= len(plain.encode(sample))
         outcomes.append(len(seen))
     # Skipped merges come back until the last ones, so a text can have few outcomes (Llama-2
     # reads a whole text as one word: English prose has five, one drawn half the time); code
