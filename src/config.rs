@@ -342,6 +342,37 @@ fn normalizer_kind(v: &Value) -> Option<&'static str> {
     None
 }
 
+/// The file's normalizer, refused where it prepends nothing and then normalizes further.
+///
+/// `tokenizers` prepends by re-inserting the first char after the prepended ones; with none,
+/// that char is an insertion at the start and maps to an empty range of the input (batok
+/// gives it the same). The normalizers after it that rewrite the whole text find that text
+/// through the input's range, which now misses the first char: they rewrite the rest with
+/// the whole text's replacement (Lowercase makes "İx" into "İi̇x") or index past the end
+/// and panic. Nothing in that is worth copying.
+fn top_normalizer(v: &Value, path: &str) -> Result<Normalizer> {
+    fn flat<'a>(n: &'a Normalizer, out: &mut Vec<&'a Normalizer>) {
+        match n {
+            Normalizer::Sequence(list) => list.iter().for_each(|x| flat(x, out)),
+            other => out.push(other),
+        }
+    }
+    let n = normalizer(v, path)?;
+    let mut steps = Vec::new();
+    flat(&n, &mut steps);
+    let empty = |x: &&Normalizer| matches!(x, Normalizer::Prepend(p) if p.is_empty());
+    if let Some(at) = steps.iter().position(empty) {
+        if at + 1 < steps.len() {
+            return Err(err(
+                path,
+                "a Prepend of \"\" followed by other normalizers is not supported (tokenizers \
+                 misaligns the text after it); remove the empty Prepend, which adds nothing",
+            ));
+        }
+    }
+    Ok(n)
+}
+
 fn normalizer(v: &Value, path: &str) -> Result<Normalizer> {
     let Some(ty) = normalizer_kind(v) else {
         return Err(match type_of(v, path)? {
@@ -1503,7 +1534,7 @@ fn assemble(
             None
         })
     }
-    let normalizer = keep(&mut errors, optional(&root, "normalizer", normalizer));
+    let normalizer = keep(&mut errors, optional(&root, "normalizer", top_normalizer));
     let pre_tokenizer = keep(&mut errors, optional(&root, "pre_tokenizer", pre_tokenizer));
     let post_processor = keep(
         &mut errors,

@@ -124,6 +124,14 @@ impl NormalizedString {
             return;
         };
         let n = first.len_utf8();
+        if s.is_empty() {
+            // `tokenizers` re-inserts the first char after the (no) prepended chars; an
+            // inserted char borrows the alignment before it, and at the start there is none,
+            // so it maps to the empty range at the piece's start.
+            let at = (self.orig_start, self.orig_start);
+            self.align[..n].fill(at);
+            return;
+        }
         let mut text = String::with_capacity(self.text.len() + s.len());
         text.push_str(s);
         text.push_str(&self.text);
@@ -178,6 +186,16 @@ mod tests {
         assert_eq!(n.original_range(0..3), (0, 1));
         assert_eq!(n.original_range(0..4), (0, 1));
         assert_eq!(n.original_range(4..5), (1, 2));
+    }
+
+    #[test]
+    fn prepending_nothing_leaves_the_first_char_an_empty_range_at_the_start() {
+        let mut n = NormalizedString::from_original("éb", 7);
+        n.prepend("");
+        assert_eq!(n.text, "éb");
+        assert_eq!(n.original_range(0..2), (7, 7));
+        assert_eq!(n.original_range(0..3), (7, 10));
+        assert_eq!(n.original_range(2..3), (9, 10));
     }
 
     #[test]

@@ -45,7 +45,7 @@ impl Normalizer {
                 n.replace_ranges(&ranges, content);
             }
             Normalizer::Prepend(s) => {
-                if !n.is_empty() && !s.is_empty() {
+                if !n.is_empty() {
                     n.prepend(s)
                 }
             }

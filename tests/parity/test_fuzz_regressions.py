@@ -1350,3 +1350,68 @@ def test_model_field_given_twice_is_not_supported_or_refused_like_tokenizers(mod
         return
     with pytest.raises(batok.BatokError, match="given twice, which is not supported"):
         batok.Tokenizer.from_str(text)
+
+
+def _byte_fallback_file(normalizer: dict[str, Any], added: list[dict[str, Any]]) -> str:
+    """A BPE over a few letters with byte fallback, so "İ" and "ﬁ" become byte tokens."""
+    vocab = {"<unk>": 0, "a": 1, "b": 2, "x": 3, " ": 4, "ab": 5}
+    vocab.update({f"<0x{b:02X}>": 6 + b for b in range(256)})
+    model = {"type": "BPE", "vocab": vocab, "merges": ["a b"], "byte_fallback": True}
+    model["unk_token"] = "<unk>"
+    return json.dumps(
+        {"version": "1.0", "added_tokens": added, "normalizer": normalizer, "model": model}
+    )
+
+
+_EMPTY_PREPEND = {"type": "Prepend", "prepend": ""}
+
+
+@pytest.mark.parametrize(
+    "normalizer",
+    [
+        _EMPTY_PREPEND,
+        {"prepend": ""},
+        {"normalizers": [{"prepend": ""}]},
+        {"type": "Sequence", "normalizers": [{"type": "Lowercase"}, _EMPTY_PREPEND]},
+        {
+            "type": "Sequence",
+            "normalizers": [
+                {"type": "Strip", "strip_left": True, "strip_right": True},
+                _EMPTY_PREPEND,
+            ],
+        },
+    ],
+    ids=["typed", "untyped", "in_untyped_sequence", "after_lowercase", "after_strip"],
+)
+def test_prepending_nothing_maps_the_first_char_to_nothing_as_tokenizers(
+    normalizer: dict[str, Any],
+) -> None:
+    """`tokenizers` prepends by re-inserting the first char after the prepended ones: with
+    none, that char is an insertion at the start of its piece and its offsets are empty."""
+    text = _byte_fallback_file(normalizer, [_added(0, "<unk>")])
+    reference = tokenizers.Tokenizer.from_str(text)
+    ours = batok.Tokenizer.from_str(text)
+    for sample in ("İ", "İx", "  İx ", "ab<unk>İx", "x<unk> İ", "ﬁab", ""):
+        expected = reference.encode(sample)
+        got = ours.encode_plus(sample)
+        assert list(got.offsets) == expected.offsets, sample
+        assert (list(got.ids), list(got.tokens)) == (expected.ids, expected.tokens), sample
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        {"type": "Lowercase"},
+        {"type": "NFKC"},
+        {"type": "Replace", "pattern": {"String": "a"}, "content": "b"},
+    ],
+)
+def test_prepending_nothing_then_normalizing_more_is_refused(after: dict[str, Any]) -> None:
+    """There `tokenizers` rewrites the text after the first char with the whole text's
+    rewrite, or panics: batok refuses the file rather than copy that."""
+    nested = {"type": "Sequence", "normalizers": [_EMPTY_PREPEND]}
+    normalizer = {"type": "Sequence", "normalizers": [nested, after]}
+    text = _byte_fallback_file(normalizer, [])
+    tokenizers.Tokenizer.from_str(text)  # loads there
+    with pytest.raises(batok.BatokError, match='Prepend of "" followed by .* not supported'):
+        batok.Tokenizer.from_str(text)
