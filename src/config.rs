@@ -1117,14 +1117,20 @@ struct RawUnigram {
 fn model(raw: &RawValue) -> Result<Model> {
     model_of(raw).map_err(|e| match serde_json::from_str::<Fields>(raw.get()) {
         Ok(fields) => match fields.repeated() {
-            Some(key) => err(
-                "model",
-                format!("the field {key:?} is given twice, which is not supported; keep one"),
-            ),
+            Some(key) => given_twice("model", key, ""),
             None => e,
         },
         Err(_) => e,
     })
+}
+
+/// The error for an object that gives the field `key` twice (`why`: what `tokenizers` does
+/// with it, in brackets, or nothing).
+fn given_twice(path: &str, key: &str, why: &str) -> Error {
+    err(
+        path,
+        format!("the field {key:?} is given twice, which is not supported{why}; keep one"),
+    )
 }
 
 /// The model, read in two steps so that a model of a kind batok does not run, or not an
@@ -1467,13 +1473,8 @@ pub fn from_json(text: &str) -> Result<Tokenizer> {
         )
     })?;
     if let Some(key) = fields.repeated() {
-        return Err(err(
-            "tokenizer.json",
-            format!(
-                "the field {key:?} is given twice, which is not supported (tokenizers reads \
-                 each copy and keeps the last); keep one"
-            ),
-        ));
+        let why = " (tokenizers reads each copy and keeps the last)";
+        return Err(given_twice("tokenizer.json", key, why));
     }
     let top: FxHashMap<String, Box<RawValue>> = fields.0.into_iter().collect();
     // `tokenizers` refuses a file with any other field (it fails to read past its value).
