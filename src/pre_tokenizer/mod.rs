@@ -102,7 +102,14 @@ impl PreTokenizer {
                 n.replace_ranges(&spaces, rep);
                 let prepend = match prepend_scheme {
                     PrependScheme::Always => !n.text.starts_with(*replacement),
-                    PrependScheme::First => !n.text.starts_with(*replacement) && n.orig_start == 0,
+                    // At the start of the input: where the text's first char came from, as
+                    // `tokenizers` reads it (a piece it cut from the normalized text starts
+                    // there), so text whose leading chars a normalizer stripped is not at
+                    // the start.
+                    PrependScheme::First => {
+                        !n.text.starts_with(*replacement)
+                            && n.align.first().map_or(n.orig_start, |a| a.0) == 0
+                    }
                     PrependScheme::Never => false,
                 };
                 if prepend {

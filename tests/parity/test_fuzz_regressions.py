@@ -1415,3 +1415,42 @@ def test_prepending_nothing_then_normalizing_more_is_refused(after: dict[str, An
     tokenizers.Tokenizer.from_str(text)  # loads there
     with pytest.raises(batok.BatokError, match='Prepend of "" followed by .* not supported'):
         batok.Tokenizer.from_str(text)
+
+
+@pytest.mark.parametrize(
+    "normalizer",
+    [
+        {"type": "Strip", "strip_left": True, "strip_right": True},
+        {
+            "type": "Sequence",
+            "normalizers": [{"type": "NFKC"}, {"strip_left": True, "strip_right": False}],
+        },
+        {"type": "Replace", "pattern": {"String": "#"}, "content": ""},
+    ],
+    ids=["strip", "untyped_strip_in_sequence", "replace_by_nothing"],
+)
+def test_metaspace_first_prepends_only_where_the_text_starts_at_the_input_start(
+    normalizer: dict[str, Any],
+) -> None:
+    """Metaspace's `prepend_scheme: first` prepends only to a piece whose text starts at byte 0
+    of the input: where a normalizer removed the leading chars it does not, in `tokenizers`."""
+    vocab = {"<unk>": 0, "<s>": 1, "▁": 2, "a": 3, "b": 4, "▁a": 5, "#": 6}
+    model = {"type": "BPE", "vocab": vocab, "merges": ["▁ a"], "unk_token": "<unk>"}
+    pre = {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": True}
+    text = json.dumps(
+        {
+            "version": "1.0",
+            "added_tokens": [_added(1, "<s>")],
+            "normalizer": normalizer,
+            "pre_tokenizer": pre,
+            "model": model,
+        }
+    )
+    reference = tokenizers.Tokenizer.from_str(text)
+    ours = batok.Tokenizer.from_str(text)
+    for sample in ("ab", " ab", "\x0bab b", "#ab", "##", "<s> ab", "ab<s> a", "  "):
+        expected = reference.encode(sample)
+        got = ours.encode_plus(sample)
+        assert (list(got.ids), list(got.tokens)) == (expected.ids, expected.tokens), sample
+        assert list(got.offsets) == expected.offsets, sample
+        assert ours.encode(sample) == expected.ids, sample
