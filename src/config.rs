@@ -1003,17 +1003,99 @@ fn vocab<'de, D: serde::Deserializer<'de>>(
             self,
             mut a: A,
         ) -> std::result::Result<Self::Value, A::Error> {
-            let mut pairs: Vec<(CowStr<'de>, u32)> = Vec::new();
+            let mut pairs: Vec<(CowStr<'de>, VocabId)> = Vec::new();
             while let Some(pair) = a.next_entry()? {
                 pairs.push(pair);
             }
+            // `tokenizers` reads the map whole before its ids, so of a token listed twice only
+            // the last id must be one: an earlier copy may hold anything.
+            if pairs.iter().any(|(_, id)| id.0.is_err()) {
+                let last: FxHashMap<&str, usize> = pairs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (k, _))| (k.0.as_ref(), i))
+                    .collect();
+                for (i, (k, id)) in pairs.iter().enumerate() {
+                    if let (Err(e), true) = (&id.0, last[k.0.as_ref()] == i) {
+                        return Err(serde::de::Error::custom(format!("{e} (token {:?})", k.0)));
+                    }
+                }
+            }
             let mut m = FxHashMap::with_capacity_and_hasher(pairs.len(), Default::default());
             // In file order, so a token listed twice keeps its last id, as a map read would.
-            m.extend(pairs.into_iter().map(|(k, v)| (k.0.into_owned(), v)));
+            m.extend(
+                pairs
+                    .into_iter()
+                    .filter_map(|(k, v)| Some((k.0.into_owned(), v.0.ok()?))),
+            );
             Ok(m)
         }
     }
     d.deserialize_map(V)
+}
+
+/// A vocabulary id as read, or why it is none (said as serde says it), kept until it is known
+/// whether a later copy of the token replaces it.
+struct VocabId(std::result::Result<u32, String>);
+
+impl<'de> serde::Deserialize<'de> for VocabId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::{IgnoredAny, MapAccess, SeqAccess};
+        struct V;
+        fn not(what: impl std::fmt::Display) -> VocabId {
+            VocabId(Err(format!("{what}, expected u32")))
+        }
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = VocabId;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a token id")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<VocabId, E> {
+                match u32::try_from(v) {
+                    Ok(id) => Ok(VocabId(Ok(id))),
+                    Err(_) => Ok(not(format!("invalid value: integer `{v}`"))),
+                }
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<VocabId, E> {
+                match u32::try_from(v) {
+                    Ok(id) => Ok(VocabId(Ok(id))),
+                    Err(_) => Ok(not(format!("invalid value: integer `{v}`"))),
+                }
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> std::result::Result<VocabId, E> {
+                // With a decimal point, as serde writes a float ("1.0", not "1").
+                let mut s = v.to_string();
+                if v.is_finite() && !s.contains(['.', 'e']) {
+                    s.push_str(".0");
+                }
+                Ok(not(format!("invalid type: floating point `{s}`")))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<VocabId, E> {
+                Ok(not(format!("invalid type: string {v:?}")))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> std::result::Result<VocabId, E> {
+                Ok(not(format!("invalid type: boolean `{v}`")))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<VocabId, E> {
+                Ok(not("invalid type: null"))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> std::result::Result<VocabId, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(not("invalid type: sequence"))
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> std::result::Result<VocabId, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(not("invalid type: map"))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// Just enough of the model to know what it is.
@@ -1205,14 +1287,22 @@ fn model_of(raw: &RawValue) -> Result<Model> {
 /// lacks is no BPE there either, and the next kind is tried. `None` when no kind fits.
 fn untagged_model(text: &str) -> Result<Option<Model>> {
     let path = "model";
-    if let Ok(m) = serde_json::from_str::<RawBpe>(text) {
-        // A dropout outside 0..1 fails BPE in `tokenizers`, and in `bpe` here: the next kind
-        // is tried.
-        match bpe(m) {
-            Ok(b) => return Ok(Some(Model::Bpe(b))),
-            Err(e) if e.message.contains(crate::model::bpe::FAILS_IN_TOKENIZERS) => return Err(e),
-            Err(_) => {}
+    match serde_json::from_str::<RawBpe>(text) {
+        Ok(m) => {
+            // A dropout outside 0..1 fails BPE in `tokenizers`, and in `bpe` here: the next
+            // kind is tried.
+            match bpe(m) {
+                Ok(b) => return Ok(Some(Model::Bpe(b))),
+                Err(e) if e.message.contains(crate::model::bpe::FAILS_IN_TOKENIZERS) => {
+                    return Err(e)
+                }
+                Err(_) => {}
+            }
         }
+        // `tokenizers` reads the whole model before trying a kind, so a number no f64 holds
+        // (1e400) fails them all, where a kind that skips that field would load here.
+        Err(e) if e.to_string().starts_with("number out of range") => return Err(err(path, e)),
+        Err(_) => {}
     }
     if let Ok(m) = serde_json::from_str::<RawWordPiece>(text) {
         return WordPiece::new(

@@ -1454,3 +1454,37 @@ def test_metaspace_first_prepends_only_where_the_text_starts_at_the_input_start(
         assert (list(got.ids), list(got.tokens)) == (expected.ids, expected.tokens), sample
         assert list(got.offsets) == expected.offsets, sample
         assert ours.encode(sample) == expected.ids, sample
+
+
+@pytest.mark.parametrize("model_type", ["BPE", "WordLevel", None])
+@pytest.mark.parametrize("earlier", ["-1", "1.5", '"x"', "null", "[1]", '{"y": 2}', "4294967296"])
+def test_a_token_listed_twice_needs_only_its_last_id_to_be_an_id(
+    model_type: str | None, earlier: str
+) -> None:
+    """`tokenizers` reads the vocabulary whole before its ids: of a token listed twice the
+    earlier value may be anything, and only a last value that is no u32 fails the file."""
+    kind = f'"type": "{model_type}", ' if model_type else ""
+    extra = ', "merges": ["a b"]' if model_type != "WordLevel" else ""
+    for last in ("1", earlier):
+        vocab = f'"<unk>": 0, "b": {earlier}, "a": 2, "ab": 3, "b": {last}'
+        text = (
+            f'{{"version": "1.0", "model": {{{kind}"vocab": {{{vocab}}}, '
+            f'"unk_token": "<unk>"{extra}}}}}'
+        )
+        loaded = load_alike(text, r"^model.* expected u32")
+        if last != "1":
+            assert loaded is None
+            continue
+        assert loaded is not None
+        reference, ours = loaded
+        assert ours.token_to_id("b") == reference.token_to_id("b") == 1
+        for sample in ("ab", "ba", "bb"):
+            assert ours.encode(sample) == reference.encode(sample).ids, sample
+
+
+def test_a_model_with_a_number_no_float_holds_is_refused_as_tokenizers_refuses_it() -> None:
+    """`tokenizers` reads the whole model before its kind, so a number beyond f64 (1e400) in a
+    field that the kind it would be (here WordLevel) never reads still fails the file."""
+    model = '{"dropout": 1e400, "unk_token": "<unk>", "vocab": {"<unk>": 0, "a": 1}}'
+    text = f'{{"version": "1.0", "model": {model}}}'
+    assert load_alike(text, "number out of range") is None
