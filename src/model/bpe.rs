@@ -494,7 +494,7 @@ impl Bpe {
         if word.is_empty() {
             return Ok(());
         }
-        if word.len() > MAX_PIECE_LEN || self.opts.dropout.is_some() {
+        if word.len() > MAX_PIECE_LEN || self.has_dropout() {
             return self.tokenize_uncached(word, scratch, out);
         }
         // Cached as (id, start, end) triples.
@@ -528,7 +528,7 @@ impl Bpe {
         out: &mut Vec<PieceToken>,
     ) -> Result<(), Error> {
         // With dropout, `tokenizers` merges every word, one in the vocabulary included.
-        if self.opts.ignore_merges && self.opts.dropout.is_none() {
+        if self.opts.ignore_merges && !self.has_dropout() {
             if let Some(&id) = self.vocab.get(word) {
                 out.push(PieceToken {
                     id,
@@ -538,7 +538,7 @@ impl Bpe {
                 return Ok(());
             }
         }
-        if self.opts.dropout.is_none() && self.tokenize_backtracking(word, scratch, out) {
+        if !self.has_dropout() && self.tokenize_backtracking(word, scratch, out) {
             return Ok(());
         }
         let syms = &mut scratch.symbols;

@@ -115,6 +115,16 @@ where
     syms.truncate(w);
 }
 
+/// Each symbol linked to its neighbours in the vector.
+#[inline]
+fn link(syms: &mut [Symbol]) {
+    let n = syms.len();
+    for (i, s) in syms.iter_mut().enumerate() {
+        s.prev = i as i32 - 1;
+        s.next = if i + 1 < n { i as i32 + 1 } else { -1 };
+    }
+}
+
 /// A pair's place in the tree: lowest rank first, then leftmost.
 #[inline]
 fn pair_key(rank: u32, pos: usize) -> u64 {
@@ -138,10 +148,7 @@ where
         return merge_scan(&mut scratch.symbols, pair);
     }
     let syms = &mut scratch.symbols;
-    for (i, s) in syms.iter_mut().enumerate() {
-        s.prev = i as i32 - 1;
-        s.next = if i + 1 < n { i as i32 + 1 } else { -1 };
-    }
+    link(syms);
     // A binary heap here cost a pop of O(log n) cache lines per merge plus one per stale entry
     // (each merge leaves up to two behind, and each was looked up again to be told apart): 45 %
     // of merging a 4 KB run of random letters. The tree holds one key per pair, replaced in place.
@@ -229,10 +236,7 @@ where
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
     let n = syms.len();
-    for (i, s) in syms.iter_mut().enumerate() {
-        s.prev = i as i32 - 1;
-        s.next = if i + 1 < n { i as i32 + 1 } else { -1 };
-    }
+    link(syms);
     // (rank, position, merged id), lowest rank first, then leftmost.
     let mut queue: BinaryHeap<Reverse<(u32, usize, u32)>> = (0..n.saturating_sub(1))
         .filter_map(|i| pair(&syms[i], &syms[i + 1]).map(|(r, id)| Reverse((r, i, id))))
