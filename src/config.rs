@@ -14,6 +14,7 @@ use serde_json::Value;
 use crate::added_tokens::{AddedToken, AddedVocab};
 use crate::decoder::Decoder;
 use crate::error::{Error, ErrorKind, Result};
+use crate::json_read::{read_fields, Checked, CowStr};
 use crate::model::bpe::{Bpe, BpeOptions};
 use crate::model::{Model, Unigram, WordLevel, WordPiece};
 use crate::normalizer::{Bert, Normalizer, Pattern, Precompiled, UnicodeForm};
@@ -921,7 +922,7 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for RawMerge<'a> {
             ) -> std::result::Result<RawMerge<'de>, A::Error> {
                 let a: Option<CowStr<'de>> = seq.next_element()?;
                 let b: Option<CowStr<'de>> = seq.next_element()?;
-                let extra: Option<serde::de::IgnoredAny> = seq.next_element()?;
+                let extra: Option<Checked> = seq.next_element()?;
                 Ok(RawMerge(
                     match (a, b, extra) {
                         (Some(a), Some(b), None) => Ok((a.0, b.0)),
@@ -935,57 +936,93 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for RawMerge<'a> {
     }
 }
 
-/// A string borrowed from the file when it has no escapes.
-struct CowStr<'a>(Cow<'a, str>);
+/// The BPE model's fields, read straight into their final types.
+struct RawBpe<'a> {
+    ty: Option<String>,
+    vocab: FxHashMap<String, u32>,
+    merges: Vec<RawMerge<'a>>,
+    dropout: Option<f64>,
+    unk_token: Option<String>,
+    fuse_unk: Option<bool>,
+    byte_fallback: Option<bool>,
+    continuing_subword_prefix: Option<String>,
+    end_of_word_suffix: Option<String>,
+    ignore_merges: Option<bool>,
+}
 
-impl<'de: 'a, 'a> serde::Deserialize<'de> for CowStr<'a> {
+/// The fields of a BPE model.
+const BPE_FIELDS: [&str; 10] = [
+    "type",
+    "vocab",
+    "merges",
+    "dropout",
+    "unk_token",
+    "fuse_unk",
+    "byte_fallback",
+    "continuing_subword_prefix",
+    "end_of_word_suffix",
+    "ignore_merges",
+];
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for RawBpe<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         struct V;
         impl<'de> serde::de::Visitor<'de> for V {
-            type Value = CowStr<'de>;
+            type Value = RawBpe<'de>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a string")
+                f.write_str("a BPE model (an object)")
             }
-            fn visit_borrowed_str<E: serde::de::Error>(
+            fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
-                s: &'de str,
-            ) -> std::result::Result<CowStr<'de>, E> {
-                Ok(CowStr(Cow::Borrowed(s)))
-            }
-            fn visit_str<E: serde::de::Error>(
-                self,
-                s: &str,
-            ) -> std::result::Result<CowStr<'de>, E> {
-                Ok(CowStr(Cow::Owned(s.to_string())))
+                mut map: A,
+            ) -> std::result::Result<RawBpe<'de>, A::Error> {
+                use serde::de::Error as _;
+                let (mut vocab, mut merges) = (None, None);
+                let mut m = RawBpe {
+                    ty: None,
+                    vocab: FxHashMap::default(),
+                    merges: Vec::new(),
+                    dropout: None,
+                    unk_token: None,
+                    fuse_unk: None,
+                    byte_fallback: None,
+                    continuing_subword_prefix: None,
+                    end_of_word_suffix: None,
+                    ignore_merges: None,
+                };
+                read_fields(&mut map, &BPE_FIELDS, |i, map| {
+                    match BPE_FIELDS[i] {
+                        "type" => m.ty = map.next_value()?,
+                        "vocab" => vocab = Some(map.next_value::<Vocab>()?.0),
+                        "merges" => merges = Some(map.next_value()?),
+                        "dropout" => m.dropout = map.next_value()?,
+                        "unk_token" => m.unk_token = map.next_value()?,
+                        "fuse_unk" => m.fuse_unk = map.next_value()?,
+                        "byte_fallback" => m.byte_fallback = map.next_value()?,
+                        "continuing_subword_prefix" => {
+                            m.continuing_subword_prefix = map.next_value()?
+                        }
+                        "end_of_word_suffix" => m.end_of_word_suffix = map.next_value()?,
+                        _ => m.ignore_merges = map.next_value()?,
+                    }
+                    Ok(())
+                })?;
+                m.vocab = vocab.ok_or_else(|| A::Error::missing_field("vocab"))?;
+                m.merges = merges.ok_or_else(|| A::Error::missing_field("merges"))?;
+                Ok(m)
             }
         }
-        d.deserialize_str(V)
+        d.deserialize_map(V)
     }
 }
 
-/// The BPE model's fields, read straight into their final types.
-#[derive(serde::Deserialize)]
-struct RawBpe<'a> {
-    #[serde(rename = "type", default)]
-    ty: Option<String>,
-    #[serde(deserialize_with = "vocab")]
-    vocab: FxHashMap<String, u32>,
-    #[serde(borrow)]
-    merges: Vec<RawMerge<'a>>,
-    #[serde(default)]
-    dropout: Option<f64>,
-    #[serde(default)]
-    unk_token: Option<String>,
-    #[serde(default)]
-    fuse_unk: Option<bool>,
-    #[serde(default)]
-    byte_fallback: Option<bool>,
-    #[serde(default)]
-    continuing_subword_prefix: Option<String>,
-    #[serde(default)]
-    end_of_word_suffix: Option<String>,
-    #[serde(default)]
-    ignore_merges: Option<bool>,
+/// A vocabulary of token -> id (see `vocab`).
+struct Vocab(FxHashMap<String, u32>);
+
+impl<'de> serde::Deserialize<'de> for Vocab {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        vocab(d).map(Vocab)
+    }
 }
 
 /// The vocabulary, gathered before the map is built so the map is sized once instead of
@@ -1042,7 +1079,7 @@ struct VocabId(std::result::Result<u32, Box<str>>);
 
 impl<'de> serde::Deserialize<'de> for VocabId {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        use serde::de::{IgnoredAny, MapAccess, SeqAccess};
+        use serde::de::{MapAccess, SeqAccess};
         struct V;
         fn not(what: impl std::fmt::Display) -> VocabId {
             VocabId(Err(format!("{what}, expected u32").into()))
@@ -1085,14 +1122,14 @@ impl<'de> serde::Deserialize<'de> for VocabId {
                 self,
                 mut a: A,
             ) -> std::result::Result<VocabId, A::Error> {
-                while a.next_element::<IgnoredAny>()?.is_some() {}
+                while a.next_element::<Checked>()?.is_some() {}
                 Ok(not("invalid type: sequence"))
             }
             fn visit_map<A: MapAccess<'de>>(
                 self,
                 mut a: A,
             ) -> std::result::Result<VocabId, A::Error> {
-                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                while a.next_entry::<Checked, Checked>()?.is_some() {}
                 Ok(not("invalid type: map"))
             }
         }
@@ -1100,19 +1137,61 @@ impl<'de> serde::Deserialize<'de> for VocabId {
     }
 }
 
-/// Just enough of the model to know what it is.
-#[derive(serde::Deserialize)]
+/// Just enough of the model to know what it is. Every field is parsed (`Checked`), as
+/// `tokenizers` parses the whole model before its kind: a model whose kind skips a field that
+/// does not parse is refused there.
 struct ModelKind {
-    #[serde(rename = "type", default)]
     ty: Option<String>,
-    #[serde(default)]
-    merges: Option<serde::de::IgnoredAny>,
-    #[serde(default)]
+    merges: Option<Checked>,
     vocab: Option<Shape>,
-    #[serde(default)]
-    continuing_subword_prefix: Option<serde::de::IgnoredAny>,
-    #[serde(default)]
-    max_input_chars_per_word: Option<serde::de::IgnoredAny>,
+    continuing_subword_prefix: Option<Checked>,
+    max_input_chars_per_word: Option<Checked>,
+}
+
+const KIND_FIELDS: [&str; 5] = [
+    "type",
+    "merges",
+    "vocab",
+    "continuing_subword_prefix",
+    "max_input_chars_per_word",
+];
+
+impl<'de> serde::Deserialize<'de> for ModelKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ModelKind;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<ModelKind, A::Error> {
+                let mut k = ModelKind {
+                    ty: None,
+                    merges: None,
+                    vocab: None,
+                    continuing_subword_prefix: None,
+                    max_input_chars_per_word: None,
+                };
+                read_fields(&mut map, &KIND_FIELDS, |i, map| {
+                    match KIND_FIELDS[i] {
+                        "type" => k.ty = map.next_value()?,
+                        "merges" => k.merges = map.next_value()?,
+                        "vocab" => k.vocab = map.next_value()?,
+                        "continuing_subword_prefix" => {
+                            k.continuing_subword_prefix = map.next_value()?
+                        }
+                        _ => k.max_input_chars_per_word = map.next_value()?,
+                    }
+                    Ok(())
+                })?;
+                Ok(k)
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// Whether a value is a list or something else, found without building it (a vocabulary
@@ -1124,7 +1203,6 @@ enum Shape {
 
 impl<'de> serde::Deserialize<'de> for Shape {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        use serde::de::IgnoredAny;
         struct V;
         impl<'de> serde::de::Visitor<'de> for V {
             type Value = Shape;
@@ -1135,14 +1213,14 @@ impl<'de> serde::Deserialize<'de> for Shape {
                 self,
                 mut seq: A,
             ) -> std::result::Result<Shape, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                while seq.next_element::<Checked>()?.is_some() {}
                 Ok(Shape::List)
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
                 mut map: A,
             ) -> std::result::Result<Shape, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                while map.next_entry::<Checked, Checked>()?.is_some() {}
                 Ok(Shape::Other)
             }
             fn visit_str<E>(self, _: &str) -> std::result::Result<Shape, E> {
@@ -1221,8 +1299,14 @@ fn given_twice(path: &str, key: &str, why: &str) -> Error {
 /// object, gets an error that says so rather than one about the first field that does not fit.
 fn model_of(raw: &RawValue) -> Result<Model> {
     let path = "model";
-    let kind: ModelKind = serde_json::from_str(raw.get())
-        .map_err(|e| err(path, format!("expected an object with a \"type\" ({e})")))?;
+    let kind: ModelKind = serde_json::from_str(raw.get()).map_err(|e| {
+        if e.is_syntax() {
+            // A value in it does not parse (a lone surrogate escape, a number beyond f64).
+            err(path, e)
+        } else {
+            err(path, format!("expected an object with a \"type\" ({e})"))
+        }
+    })?;
     if kind.ty.is_none() {
         if let Some(m) = untagged_model(raw.get())? {
             return Ok(m);
@@ -1617,6 +1701,9 @@ fn assemble(
                 ),
             ));
         }
+        if LIMITS.contains(&key) {
+            continue;
+        }
         let v: Value = serde_json::from_str(raw.get()).map_err(|e| err(key, e))?;
         root.insert(key.to_string(), v);
     }
@@ -1634,8 +1721,9 @@ fn assemble(
         optional(&root, "post_processor", post_processor),
     );
     let decoder = keep(&mut errors, optional(&root, "decoder", decoder));
-    let truncation = keep(&mut errors, optional(&root, "truncation", section));
-    let padding = keep(&mut errors, optional(&root, "padding", section));
+    debug_assert_eq!(PARTS[..2], LIMITS);
+    let truncation = keep(&mut errors, limit(parts[0], LIMITS[0]));
+    let padding = keep(&mut errors, limit(parts[1], LIMITS[1]));
     let model = model().map_err(|e| errors.push(e)).ok();
     // Null is refused, as `tokenizers` refuses it (it wants a list); a missing list is empty.
     let added_value = root.get("added_tokens");
@@ -1730,8 +1818,16 @@ pub fn added_tokens_span(json: &str) -> Result<Option<Range<usize>>> {
 }
 
 /// The `truncation` or `padding` section, read as `tokenizers` writes it.
-fn section<T: serde::de::DeserializeOwned>(v: &Value, path: &str) -> Result<T> {
-    T::deserialize(v).map_err(|e| err(path, e))
+/// The parts read straight from their text (first in `PARTS`), as `tokenizers` reads them into
+/// typed structs: a field they do not know is skipped unparsed, where the other parts go
+/// through JSON values, in which every value must parse.
+const LIMITS: [&str; 2] = ["truncation", "padding"];
+
+fn limit<T: serde::de::DeserializeOwned>(raw: Option<&RawValue>, key: &str) -> Result<Option<T>> {
+    match raw {
+        None => Ok(None),
+        Some(raw) => serde_json::from_str(raw.get()).map_err(|e| err(key, e)),
+    }
 }
 
 #[cfg(test)]

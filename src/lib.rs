@@ -11,6 +11,7 @@ pub mod decoder;
 pub mod encoding;
 pub mod error;
 pub mod input;
+pub mod json_read;
 pub mod model;
 pub mod normalized;
 pub mod normalizer;

@@ -1488,3 +1488,74 @@ def test_a_model_with_a_number_no_float_holds_is_refused_as_tokenizers_refuses_i
     model = '{"dropout": 1e400, "unk_token": "<unk>", "vocab": {"<unk>": 0, "a": 1}}'
     text = f'{{"version": "1.0", "model": {model}}}'
     assert load_alike(text, "number out of range") is None
+
+
+MODELS_OF_EACH_KIND = {
+    "BPE": '{"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b"]%s}',
+    "WordLevel": '{"type": "WordLevel", "vocab": {"<unk>": 0, "a": 1}, "unk_token": "<unk>"%s}',
+    "WordPiece": (
+        '{"type": "WordPiece", "vocab": {"[UNK]": 0, "a": 1}, "unk_token": "[UNK]", '
+        '"continuing_subword_prefix": "##", "max_input_chars_per_word": 100%s}'
+    ),
+    "Unigram": '{"type": "Unigram", "vocab": [["<unk>", 0.0], ["a", -1.0]], "unk_id": 0%s}',
+    "untyped Unigram": '{"vocab": [["<unk>", 0.0], ["a", -1.0]], "unk_id": 0%s}',
+    "untyped WordLevel": '{"vocab": {"<unk>": 0, "a": 1}, "unk_token": "<unk>"%s}',
+    "untyped BPE": '{"vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b"]%s}',
+}
+
+
+@pytest.mark.parametrize("kind", MODELS_OF_EACH_KIND)
+@pytest.mark.parametrize(
+    "field",
+    [
+        '"x": "\\udc83"',
+        '"x": [{"y": "\\ud800"}]',
+        '"x": {"\\udfff": 1}',
+        '"x": 1e400',
+        '"x": -1e400',
+        '"added_tokens": [{"content": "\\udc83"}]',
+        '"merges_": "\\udc83"',
+        # What parses is fine, in a field no kind reads or one this kind does not.
+        '"x": "\\ud83d\\ude00"',
+        '"x": 1e-400',
+        '"x": 123456789012345678901234567890',
+        '"\\u0078": [null, true, {}]',
+    ],
+)
+def test_a_model_field_that_does_not_parse_fails_as_in_tokenizers(kind: str, field: str) -> None:
+    """`tokenizers` parses the whole model before reading its kind's fields, so a value that
+    does not parse (a lone surrogate escape, a number beyond f64) fails the file also in a
+    field the kind never reads; one that parses is skipped."""
+    model = MODELS_OF_EACH_KIND[kind] % (", " + field)
+    text = f'{{"version": "1.0", "model": {model}}}'
+    loaded = load_alike(text, "^model: (lone leading surrogate|unexpected end of hex|number out)")
+    parses = any(ok in field for ok in ("ude00", "e-400", "890", "null"))
+    assert (loaded is not None) == parses
+    if loaded is not None:
+        reference, ours = loaded
+        assert ours.encode("a") == reference.encode("a").ids
+
+
+@pytest.mark.parametrize(
+    "part",
+    [
+        '"truncation": {"direction": "Right", "max_length": 5, "strategy": "LongestFirst", '
+        '"stride": 0%s}',
+        '"padding": {"strategy": "BatchLongest", "direction": "Right", "pad_to_multiple_of": '
+        'null, "pad_id": 0, "pad_type_id": 0, "pad_token": "a"%s}',
+    ],
+)
+@pytest.mark.parametrize("field", ['"x": "\\udc83"', '"x": 1e400'])
+def test_truncation_and_padding_skip_unknown_fields_unparsed_as_tokenizers_does(
+    part: str, field: str
+) -> None:
+    """`tokenizers` reads these two sections straight into typed structs, which skip a field
+    they do not know without parsing it (unlike the other parts, read as JSON values)."""
+    model = MODELS_OF_EACH_KIND["BPE"] % ""
+    text = f'{{"version": "1.0", {part % (", " + field)}, "model": {model}}}'
+    loaded = load_alike(text, "no refusal expected")
+    assert loaded is not None
+    reference, ours = loaded
+    texts = ["ab a b ab ab", "b"]
+    expected = [e.ids for e in reference.encode_batch(texts)]
+    assert [list(e.ids) for e in ours.encode_batch_plus(texts)] == expected
