@@ -59,6 +59,8 @@ ENGINES = (
     "HF datasets map",
 )
 RAY_ENGINES = ("Ray Data, 1 worker", "Ray Data, 2 workers")
+#: The Python packages the engines' child processes import.
+JOB_PACKAGES = ("batok", "gigatoken", "datasets", "tokenizers", "pyarrow", "numpy")
 #: A child's stdout line that reports the phases of its run (Ray: cluster start, pipeline).
 PHASES_PREFIX = "PHASES "
 
@@ -206,6 +208,10 @@ def run(
 
     tokenizer = tokenizer or str(peers.family_file("llama-3.2"))
     engines = ENGINES + (RAY_ENGINES if ray else ())
+    # Each child imports these; byte-compiled once here, as installed wheels are, so that no
+    # engine's time includes compiling its own sources.
+    for package in JOB_PACKAGES + (("ray",) if ray else ()):
+        peers.compile_package(package)
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="batok-jobs-") as tmp:
         folder = Path(tmp)

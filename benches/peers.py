@@ -172,13 +172,16 @@ class ColdLoad:
     reason: str = ""
 
 
-def _compile_package(spec: Any) -> None:
-    """Byte-compile an engine's Python files, as installing its wheel does. A development
+def compile_package(module: str) -> None:
+    """Byte-compile a package's Python files, as installing its wheel does. A development
     install (or `PYTHONDONTWRITEBYTECODE`) would otherwise compile them in every fresh
-    process, which is not the start-up a user's process has."""
+    process, which is not the start-up a user's process has. Nothing happens for a module
+    that is not installed."""
     import compileall
+    import importlib.util
 
-    for folder in spec.submodule_search_locations or []:
+    spec = importlib.util.find_spec(module)
+    for folder in (spec and spec.submodule_search_locations) or []:
         compileall.compile_dir(folder, quiet=2)
 
 
@@ -192,10 +195,9 @@ def cold_load(engine: str, what: str, runs: int = 5) -> ColdLoad:
     import sys
     import time
 
-    spec = importlib.util.find_spec(_MODULES[engine])
-    if spec is None:
+    if importlib.util.find_spec(_MODULES[engine]) is None:
         return ColdLoad(engine, what, reason="not installed")
-    _compile_package(spec)
+    compile_package(_MODULES[engine])
     code = cold_code(engine, what)
     samples: list[dict[str, float]] = []
     for i in range(runs + 1):

@@ -1817,12 +1817,12 @@ pub fn added_tokens_span(json: &str) -> Result<Option<Range<usize>>> {
     }))
 }
 
-/// The `truncation` or `padding` section, read as `tokenizers` writes it.
 /// The parts read straight from their text (first in `PARTS`), as `tokenizers` reads them into
 /// typed structs: a field they do not know is skipped unparsed, where the other parts go
 /// through JSON values, in which every value must parse.
 const LIMITS: [&str; 2] = ["truncation", "padding"];
 
+/// The `truncation` or `padding` section (null: none), read as `tokenizers` writes it.
 fn limit<T: serde::de::DeserializeOwned>(raw: Option<&RawValue>, key: &str) -> Result<Option<T>> {
     match raw {
         None => Ok(None),
