@@ -1003,7 +1003,8 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for RawBpe<'a> {
                             m.continuing_subword_prefix = map.next_value()?
                         }
                         "end_of_word_suffix" => m.end_of_word_suffix = map.next_value()?,
-                        _ => m.ignore_merges = map.next_value()?,
+                        "ignore_merges" => m.ignore_merges = map.next_value()?,
+                        other => unreachable!("{other} is not in BPE_FIELDS"),
                     }
                     Ok(())
                 })?;
@@ -1183,7 +1184,10 @@ impl<'de> serde::Deserialize<'de> for ModelKind {
                         "continuing_subword_prefix" => {
                             k.continuing_subword_prefix = map.next_value()?
                         }
-                        _ => k.max_input_chars_per_word = map.next_value()?,
+                        "max_input_chars_per_word" => {
+                            k.max_input_chars_per_word = map.next_value()?
+                        }
+                        other => unreachable!("{other} is not in KIND_FIELDS"),
                     }
                     Ok(())
                 })?;
