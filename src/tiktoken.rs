@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::backtrack::{Backtrack, ByteRanks, OnDemand};
 use crate::model::byte_cuts::{ByteCuts, KEEP_PARTS_BELOW};
-use crate::model::cache::{self, CacheId, PieceCache};
+use crate::model::cache::{self, Ahead, CacheId, Pending, PieceCache};
 use crate::model::merge::{merge_all, Scratch, Symbol};
 use crate::model::token_index::TokenIndex;
 use crate::normalizer::Pattern;
@@ -162,22 +162,20 @@ impl CoreBpe {
         &self.special_encoder
     }
 
-    /// The ids of the piece `text[s..e]`.
+    /// The ids of a piece whose front-table line was requested earlier.
     #[inline(always)]
-    fn encode_piece(
+    fn encode_pending(
         &self,
         text: &[u8],
-        (s, e): (usize, usize),
+        p: Pending,
         cache: &mut PieceCache,
         scratch: &mut Scratch,
         out: &mut Vec<u32>,
     ) {
-        // The cache's front table first: it answers frequent pieces, tokens or not, without
-        // touching the index's megabytes.
-        if cache.front_in(text, s, e, out) {
+        if p.short && cache.front_get(p.key, p.hash, out) {
             return;
         }
-        self.encode_uncached(&text[s..e], cache, scratch, out);
+        self.encode_uncached(&text[p.range()], cache, scratch, out);
     }
 
     #[inline(never)]
@@ -195,7 +193,8 @@ impl CoreBpe {
             cache.store(piece, &[r], false);
             return;
         }
-        if cache.lookup_main(piece, out) {
+        // Short pieces are kept in the front table alone, which the caller has asked already.
+        if piece.len() > cache::FRONT_KEY && cache.lookup_main(piece, out) {
             return;
         }
         let start = out.len();
@@ -209,6 +208,9 @@ impl CoreBpe {
                 false
             }
         };
+        // Short pieces go to the front table, which keeps them all. A long piece that was cut
+        // is not kept whole: such pieces (runs of emoji, lines of mixed scripts) rarely come
+        // back, while their parts do.
         cache.store(piece, &out[start..], !cut);
     }
 
@@ -246,7 +248,9 @@ impl CoreBpe {
                     if !cache.lookup(part, out) {
                         let start = out.len();
                         self.merge(part, scratch, out);
-                        cache.store(part, &out[start..], piece.len() < KEEP_PARTS_BELOW);
+                        if piece.len() < KEEP_PARTS_BELOW {
+                            cache.store(part, &out[start..], true);
+                        }
                     }
                 }
             }
@@ -288,9 +292,16 @@ impl CoreBpe {
     /// Ordinary text only: special tokens are encoded as text.
     pub fn encode_ordinary_into(&self, text: &str, scratch: &mut Scratch, out: &mut Vec<u32>) {
         cache::with(&self.cache, |cache| {
+            let bytes = text.as_bytes();
+            let mut ahead = Ahead::default();
             self.pattern.for_each(text, |s, e| {
-                self.encode_piece(text.as_bytes(), (s, e), cache, scratch, out)
-            })
+                if let Some(p) = ahead.push(cache, bytes, s, e) {
+                    self.encode_pending(bytes, p, cache, scratch, out);
+                }
+            });
+            for p in ahead.drain() {
+                self.encode_pending(bytes, p, cache, scratch, out);
+            }
         });
     }
 

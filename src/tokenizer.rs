@@ -8,7 +8,7 @@ use crate::decoder::Decoder;
 use crate::encoding::Encoding;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::byte_cuts::{ByteCuts, KEEP_PARTS_BELOW};
-use crate::model::cache::{self, CacheId};
+use crate::model::cache::{self, Ahead, CacheId, Pending, PieceCache};
 use crate::model::merge::Scratch;
 use crate::model::{Bpe, Model, PieceToken};
 use crate::normalized::NormalizedString;
@@ -893,11 +893,12 @@ impl Tokenizer {
             } = &mut *guard;
             cache::with(&self.ids_cache, |cache| {
                 let text = seg.as_bytes();
-                let mut piece = |a: usize, b: usize| {
-                    if a == b || cache.lookup_in(text, a, b, ids) {
+                let mut piece = |cache: &mut PieceCache, p: Pending| {
+                    if p.range().is_empty() || cache.lookup_pending(text, p, ids) {
                         return Ok(());
                     }
-                    let raw = &text[a..b];
+                    let a = p.range().start;
+                    let raw = &text[p.range()];
                     let cuts = cuts.get_or_init(|| self.model.as_bpe()?.byte_level_cuts());
                     let Some(parts) = cuts.as_ref().and_then(|c| c.parts(raw)) else {
                         word.clear();
@@ -914,15 +915,25 @@ impl Tokenizer {
                             word.clear();
                             byte_level::push_byte_text(&raw[part.clone()], word);
                             self.model_ids(word, scratch, out, ids)?;
-                            let keep = raw.len() < KEEP_PARTS_BELOW;
-                            cache.store(&raw[part], &ids[ids.len() - out.len()..], keep);
+                            if raw.len() < KEEP_PARTS_BELOW {
+                                cache.store(&raw[part], &ids[ids.len() - out.len()..], true);
+                            }
                         }
                     }
                     cache.store(raw, &ids[start..], false);
                     Ok(())
                 };
                 let mut failed = FirstError::default();
-                pattern.for_each_isolated(seg, |a, b| failed.step(|| piece(a, b)));
+                // Each piece's front-table line is requested a few pieces ahead of its lookup.
+                let mut ahead = Ahead::default();
+                pattern.for_each_isolated(seg, |a, b| {
+                    if let Some(p) = ahead.push(cache, text, a, b) {
+                        failed.step(|| piece(cache, p));
+                    }
+                });
+                for p in ahead.drain() {
+                    failed.step(|| piece(cache, p));
+                }
                 failed.check()
             })
         })

@@ -10,9 +10,8 @@
 
 use std::ops::Range;
 
-/// Parts of a piece this long or longer are cached in the front table only: a long run of
-/// random letters is cut at about half its places, into parts seen once that would crowd the
-/// main table.
+/// Parts of a piece this long or longer are not cached: a long run of random letters is cut
+/// at about half its places, into parts seen once that would only fill the caches.
 pub const KEEP_PARTS_BELOW: usize = 256;
 
 /// One bit per byte pair `(x, y)`: set when a piece may be cut between `x` and `y`.

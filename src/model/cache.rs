@@ -1,9 +1,14 @@
 //! Per-thread caches of encoded pieces: most words repeat, and a hash lookup is far cheaper than
 //! merging again. Caches are per thread so batch threads never contend on a lock; each model
-//! has its own id. The main table is bounded in two generations: when the current one is full
-//! it becomes the old one (the previous old one is dropped), and a piece found only in the old
-//! generation moves back to the current one, so the pieces still in use survive the turnover.
+//! has its own id.
+//!
+//! Pieces of up to `FRONT_KEY` bytes (nearly all of them) go in the front table
+//! (`short_table`), which keeps every one until it reaches its bound. Longer pieces go in the
+//! main table, bounded in two generations: when the current one is full it becomes the old one
+//! (the previous old one is dropped), and a piece found only in the old generation moves back
+//! to the current one, so the pieces still in use survive the turnover.
 
+use super::short_table::{hash, pack, pack_in, Key, ShortTable, MAX_KEY};
 use super::token_index::{load_le, step};
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
@@ -24,6 +29,8 @@ const MAX_ENTRIES: usize = 1 << 17;
 /// Key and value bytes one generation may hold.
 const MAX_BYTES: usize = 16 << 20;
 const MAX_OWNERS: usize = 16;
+/// The longest key the front table holds; longer ones go in the main table.
+pub const FRONT_KEY: usize = MAX_KEY;
 
 /// One owner's entries, in two flat arrays rather than a map of boxed keys and values: a
 /// lookup then touches a slot and one entry (key and value side by side) instead of a control
@@ -158,138 +165,83 @@ impl Map {
     }
 }
 
-/// Pieces of up to this many bytes, whose value is at most `FRONT_VALS` u32s, also go in the
-/// front table.
-const FRONT_KEY: usize = 15;
-const FRONT_VALS: usize = 3;
-/// 64k entries of 32 bytes, in 32k buckets of two (one cache line). With 16k entries,
-/// frequent pieces evicted each other often enough that 64k made cl100k/o200k `count_tokens`
-/// 3-12 % faster (prose and code most), for 2 MiB per thread and owner, filled on the thread's
-/// first piece of that owner (about 0.5 ms once).
-const FRONT_BITS: u32 = 16;
-
-/// A table in front of everything else (the token index and the main table), 2 MiB per owner
-/// and thread. Those live in megabytes that the shared L3 keeps only loosely, so each lookup
-/// was a miss to memory; the most frequent pieces, which make up most of any text, are
-/// answered from here in one read of a cache line.
-///
-/// Each key has a bucket of two entries, the more recently used first: two frequent pieces
-/// that share a bucket both stay, where a direct-mapped table made them evict each other.
-#[derive(Default)]
-struct Front {
-    buckets: Vec<Bucket>,
-}
-
-#[derive(Clone, Copy, Default)]
-#[repr(align(64))]
-struct Bucket([FrontEntry; 2]);
-
-#[derive(Clone, Copy, Default)]
-struct FrontEntry {
-    /// The key's bytes with its length in the last byte; all zero (never a key) when empty.
-    key: [u64; 2],
-    vals: [u32; FRONT_VALS],
-    n: u32,
-}
-
-impl FrontEntry {
-    #[inline(always)]
-    fn push_to(&self, out: &mut Vec<u32>) {
-        // Nearly always one id: a push, not a copy call.
-        match self.n {
-            1 => out.push(self.vals[0]),
-            n => out.extend_from_slice(&self.vals[..n as usize]),
-        }
-    }
-}
-
-/// `pack16(&text[s..e])` for a key of 1 to `FRONT_KEY` bytes with 16 bytes of text from `s`:
-/// two loads and masks, with no branch on the length (whose mispredictions cost more than the
-/// rest of a front-table hit).
+/// The front table's key of `text[s..e]` and its hash, where the piece is short enough.
 #[inline(always)]
-fn pack16_in(text: &[u8], s: usize, e: usize) -> [u64; 2] {
+pub fn front_key(text: &[u8], s: usize, e: usize) -> Option<(Key, u64)> {
     let n = e - s;
-    debug_assert!((1..=FRONT_KEY).contains(&n) && s + 16 <= text.len());
-    let lo = u64::from_le_bytes(text[s..s + 8].try_into().unwrap());
-    let hi = u64::from_le_bytes(text[s + 8..s + 16].try_into().unwrap());
-    let lo_mask = u64::MAX >> (64 - 8 * n.min(8));
-    let hi_mask = (1u64 << (8 * n.saturating_sub(8))) - 1;
-    [lo & lo_mask, (hi & hi_mask) | (n as u64) << 56]
-}
-
-/// A key of at most `FRONT_KEY` bytes, packed with its length.
-#[inline]
-fn pack16(key: &[u8]) -> [u64; 2] {
-    let n = key.len();
-    let (lo, hi) = if n <= 8 {
-        (load_le(key), 0)
+    if !(1..=MAX_KEY).contains(&n) {
+        return None;
+    }
+    let k = if s + 16 <= text.len() {
+        pack_in(text, s, e)
     } else {
-        (load_le(&key[..8]), load_le(&key[8..]))
+        pack(&text[s..e])
     };
-    [lo, hi | (n as u64) << 56]
+    Some((k, hash(k)))
 }
 
-impl Front {
-    #[inline]
-    fn bucket(k: [u64; 2]) -> usize {
-        ((k[0] ^ k[1].rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (65 - FRONT_BITS))
-            as usize
-    }
+/// A piece met by the scanner, its front-table line requested.
+#[derive(Clone, Copy, Default)]
+pub struct Pending {
+    s: u32,
+    e: u32,
+    /// Whether the piece is short enough for the front table, and then its key and hash.
+    pub short: bool,
+    pub key: Key,
+    pub hash: u64,
+}
 
-    /// Append the value of `key` to `out`; false on a miss.
-    #[inline]
-    fn get(&mut self, key: &[u8], out: &mut Vec<u32>) -> bool {
-        if key.is_empty() || key.len() > FRONT_KEY {
-            return false;
-        }
-        self.get_packed(pack16(key), out)
-    }
-
-    /// `get` for a packed key.
+impl Pending {
+    /// Where the piece is in its text.
     #[inline(always)]
-    fn get_packed(&mut self, k: [u64; 2], out: &mut Vec<u32>) -> bool {
-        let Some(b) = self.buckets.get_mut(Self::bucket(k)) else {
-            return false;
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.s as usize..self.e as usize
+    }
+}
+
+/// How many pieces ahead of its lookup a piece's line is requested: enough for the load to
+/// arrive from memory, few enough that the requested lines are still in L1.
+const AHEAD: usize = 8;
+
+/// A ring of the last `AHEAD` pieces met, each looked up when the ring comes round to it.
+#[derive(Default)]
+pub struct Ahead {
+    ring: [Pending; AHEAD],
+    n: usize,
+}
+
+impl Ahead {
+    /// Add `text[s..e]`, requesting its line, and give back the piece `AHEAD` before it.
+    #[inline(always)]
+    pub fn push(&mut self, cache: &PieceCache, text: &[u8], s: usize, e: usize) -> Option<Pending> {
+        let mut p = Pending {
+            s: s as u32,
+            e: e as u32,
+            ..Pending::default()
         };
-        if b.0[0].key == k {
-            b.0[0].push_to(out);
-            return true;
+        if let Some((key, hash)) = front_key(text, s, e) {
+            cache.prefetch(hash);
+            (p.short, p.key, p.hash) = (true, key, hash);
         }
-        if b.0[1].key == k {
-            b.0[1].push_to(out);
-            b.0.swap(0, 1);
-            return true;
-        }
-        false
+        let slot = &mut self.ring[self.n % AHEAD];
+        let done = (self.n >= AHEAD).then_some(*slot);
+        *slot = p;
+        self.n += 1;
+        done
     }
 
-    fn put(&mut self, key: &[u8], value: &[u32]) {
-        if key.is_empty() || key.len() > FRONT_KEY || value.len() > FRONT_VALS {
-            return;
-        }
-        if self.buckets.is_empty() {
-            self.buckets = vec![Bucket::default(); 1 << (FRONT_BITS - 1)];
-        }
-        let k = pack16(key);
-        let mut vals = [0; FRONT_VALS];
-        vals[..value.len()].copy_from_slice(value);
-        let entry = FrontEntry {
-            key: k,
-            vals,
-            n: value.len() as u32,
-        };
-        let b = &mut self.buckets[Self::bucket(k)];
-        if b.0[0].key != k {
-            b.0[1] = b.0[0];
-        }
-        b.0[0] = entry;
+    /// The pieces still waiting, in order.
+    pub fn drain(&self) -> impl Iterator<Item = Pending> + '_ {
+        let first = self.n.saturating_sub(AHEAD);
+        (first..self.n).map(|i| self.ring[i % AHEAD])
     }
 }
 
 /// One owner's caches on one thread.
 #[derive(Default)]
 pub struct PieceCache {
-    front: Front,
+    /// Every short piece met (up to the table's bound).
+    front: ShortTable,
     map: Map,
     /// The generation before `map`: read on a miss there, never written.
     old: Map,
@@ -303,24 +255,51 @@ impl PieceCache {
     /// Append the cached value of `key` to `out`; false (and `out` untouched) on a miss.
     #[inline]
     pub fn lookup(&mut self, key: &[u8], out: &mut Vec<u32>) -> bool {
-        self.front.get(key, out) || self.lookup_main(key, out)
+        if (1..=MAX_KEY).contains(&key.len()) {
+            let k = pack(key);
+            return self.front_get(k, hash(k), out);
+        }
+        self.lookup_main(key, out)
     }
 
     /// `lookup` of the key `text[s..e]`, reading the bytes around it when that saves work.
     #[inline(always)]
     pub fn lookup_in(&mut self, text: &[u8], s: usize, e: usize, out: &mut Vec<u32>) -> bool {
-        self.front_in(text, s, e, out) || self.lookup_main(&text[s..e], out)
+        match front_key(text, s, e) {
+            Some((k, h)) => self.front_get(k, h, out),
+            None => self.lookup_main(&text[s..e], out),
+        }
     }
 
     /// The front table alone, for the key `text[s..e]`.
     #[inline(always)]
     pub fn front_in(&mut self, text: &[u8], s: usize, e: usize, out: &mut Vec<u32>) -> bool {
-        let n = e - s;
-        if (1..=FRONT_KEY).contains(&n) && s + 16 <= text.len() {
-            self.front.get_packed(pack16_in(text, s, e), out)
-        } else {
-            self.front.get(&text[s..e], out)
+        match front_key(text, s, e) {
+            Some((k, h)) => self.front_get(k, h, out),
+            None => false,
         }
+    }
+
+    /// Request the front table's line for a key from `front_key`, to be looked up soon.
+    #[inline(always)]
+    pub fn prefetch(&self, h: u64) {
+        self.front.prefetch(h);
+    }
+
+    /// `lookup` of a piece from `Ahead`, in `text`.
+    #[inline(always)]
+    pub fn lookup_pending(&mut self, text: &[u8], p: Pending, out: &mut Vec<u32>) -> bool {
+        if p.short {
+            self.front_get(p.key, p.hash, out)
+        } else {
+            self.lookup_main(&text[p.range()], out)
+        }
+    }
+
+    /// The front table alone, for a key from `front_key`.
+    #[inline(always)]
+    pub fn front_get(&self, k: Key, h: u64, out: &mut Vec<u32>) -> bool {
+        self.front.get(k, h, out)
     }
 
     /// The main table, behind the front one.
@@ -332,7 +311,6 @@ impl PieceCache {
         let h = hash_bytes(key);
         if let Some(v) = self.map.get(h, key) {
             out.extend_from_slice(v);
-            self.front.put(key, v);
             return true;
         }
         if self.old.entries == 0 {
@@ -344,7 +322,6 @@ impl PieceCache {
         // Still in use: back to the current generation.
         let start = out.len();
         out.extend_from_slice(v);
-        self.front.put(key, &out[start..]);
         self.insert_main(h, key, &out[start..]);
         true
     }
@@ -358,12 +335,16 @@ impl PieceCache {
         self.map.insert(h, key, value);
     }
 
-    /// Remember `value` for `key`: in the front table when it fits there, and in the main
-    /// table when `keep`. (A caller that finds one-token pieces in its vocabulary before the
-    /// main table passes `keep = false` for them: the main table would only grow.)
+    /// Remember `value` for `key`: in the front table when the key is short enough for it,
+    /// else in the main table when `keep`. (A caller that finds one-token pieces in its
+    /// vocabulary before the main table passes `keep = false` for them: the main table would
+    /// only grow. Short keys are kept either way: the front table is the only place they are
+    /// looked for.)
     pub fn store(&mut self, key: &[u8], value: &[u32], keep: bool) {
-        self.front.put(key, value);
-        if keep && key.len() <= MAX_PIECE_LEN && value.len() <= MAX_VALUE_LEN {
+        if (1..=MAX_KEY).contains(&key.len()) {
+            let k = pack(key);
+            self.front.put(k, hash(k), value);
+        } else if keep && key.len() <= MAX_PIECE_LEN && value.len() <= MAX_VALUE_LEN {
             self.insert_main(hash_bytes(key), key, value);
         }
     }
@@ -485,74 +466,6 @@ mod tests {
     }
 
     #[test]
-    fn packing_in_place_matches_packing_the_key() {
-        let text: Vec<u8> = (0..64u8).map(|b| b.wrapping_mul(37) | 1).collect();
-        for s in 0..=text.len() - 16 {
-            for n in 1..=FRONT_KEY {
-                assert_eq!(
-                    pack16_in(&text, s, s + n),
-                    pack16(&text[s..s + n]),
-                    "{s} {n}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn front_keys_pack_every_length_apart() {
-        let text = b"abcdefghijklmnop";
-        let keys: Vec<[u64; 2]> = (1..=FRONT_KEY).map(|n| pack16(&text[..n])).collect();
-        for (i, k) in keys.iter().enumerate() {
-            let mut bytes = [0u8; 16];
-            bytes[..8].copy_from_slice(&k[0].to_le_bytes());
-            bytes[8..].copy_from_slice(&k[1].to_le_bytes());
-            assert_eq!(&bytes[..=i], &text[..=i]);
-            assert!(bytes[i + 1..15].iter().all(|&b| b == 0));
-            assert_eq!(bytes[15] as usize, i + 1);
-        }
-        assert_ne!(pack16(b"a"), pack16(b"a\0"));
-        let mut f = Front::default();
-        let mut out = Vec::new();
-        f.put(b"abc", &[1, 2]);
-        f.put(b"x", &[3]);
-        assert!(f.get(b"abc", &mut out) && f.get(b"x", &mut out));
-        assert_eq!(out, [1, 2, 3]);
-        assert!(!f.get(b"abd", &mut out));
-        f.put(b"abcd", &[1, 2, 3, 4]); // too many values: not kept
-        assert!(!f.get(b"abcd", &mut out));
-        assert_eq!(out, [1, 2, 3]);
-    }
-
-    #[test]
-    fn a_bucket_keeps_its_two_most_recently_used_keys() {
-        let keys: Vec<Vec<u8>> = (0..100_000).map(|i| format!("k{i}").into_bytes()).collect();
-        let bucket = |k: &[u8]| Front::bucket(pack16(k));
-        let first = bucket(&keys[0]);
-        let same: Vec<&[u8]> = keys
-            .iter()
-            .map(|k| k.as_slice())
-            .filter(|k| bucket(k) == first)
-            .take(3)
-            .collect();
-        let [a, b, c] = same[..] else {
-            panic!("three keys in one bucket expected")
-        };
-        let mut f = Front::default();
-        let mut out = Vec::new();
-        f.put(a, &[1]);
-        f.put(b, &[2]);
-        assert!(
-            f.get(a, &mut out) && f.get(b, &mut out),
-            "both keys of a bucket stay"
-        );
-        assert!(f.get(a, &mut out)); // a is now the more recently used
-        f.put(c, &[3]);
-        assert!(f.get(a, &mut out) && f.get(c, &mut out));
-        assert!(!f.get(b, &mut out), "the least recently used key goes");
-        assert_eq!(out, [1, 2, 1, 1, 3]);
-    }
-
-    #[test]
     fn pieces_in_use_survive_a_turnover() {
         let mut c = PieceCache::default();
         let mut out = Vec::new();
@@ -591,6 +504,54 @@ mod tests {
         c.store(&other, &vec![2; MAX_VALUE_LEN + 1], true);
         assert!(!c.lookup(&other, &mut out));
         assert_eq!(out.len(), MAX_PIECE_LEN);
+    }
+
+    #[test]
+    fn short_pieces_are_all_kept() {
+        let mut c = PieceCache::default();
+        let key = |i: u32| format!("w{i}").into_bytes();
+        for i in 0..200_000 {
+            c.store(&key(i), &[i, i + 1], false);
+        }
+        let mut out = Vec::new();
+        for i in (0..200_000).step_by(997) {
+            out.clear();
+            assert!(c.lookup(&key(i), &mut out), "{i}");
+            assert_eq!(out, [i, i + 1]);
+        }
+    }
+
+    #[test]
+    fn ahead_gives_back_every_piece_once_in_order() {
+        let text = b"one two three four five six seven eight nine ten eleven twelve";
+        let mut c = PieceCache::default();
+        let words: Vec<(usize, usize)> = text
+            .split(|&b| b == b' ')
+            .scan(0, |at, w| {
+                let s = *at;
+                *at += w.len() + 1;
+                Some((s, s + w.len()))
+            })
+            .collect();
+        for n in [0, 1, AHEAD - 1, AHEAD, AHEAD + 1, words.len()] {
+            let mut ahead = Ahead::default();
+            let mut seen = Vec::new();
+            for &(s, e) in &words[..n] {
+                seen.extend(ahead.push(&c, text, s, e).map(|p| p.range()));
+            }
+            seen.extend(ahead.drain().map(|p| p.range()));
+            let want: Vec<_> = words[..n].iter().map(|&(s, e)| s..e).collect();
+            assert_eq!(seen, want, "{n} pieces");
+        }
+        // A piece's key is the one its lookup uses.
+        c.store(b"three", &[3], false);
+        let mut ahead = Ahead::default();
+        let p = ahead.push(&c, text, 8, 13);
+        assert!(p.is_none());
+        let p = ahead.drain().next().unwrap();
+        let mut out = Vec::new();
+        assert!(p.short && c.lookup_pending(text, p, &mut out));
+        assert_eq!(out, [3]);
     }
 
     #[test]

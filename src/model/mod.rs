@@ -8,6 +8,7 @@ pub mod cache;
 pub mod merge;
 pub mod pair_map;
 pub mod prefix_trie;
+pub mod short_table;
 pub mod token_index;
 pub mod unigram;
 pub mod wordlevel;
