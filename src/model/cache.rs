@@ -183,8 +183,8 @@ pub fn front_key(text: &[u8], s: usize, e: usize) -> Option<(Key, u64)> {
 /// A piece met by the scanner, its front-table line requested.
 #[derive(Clone, Copy, Default)]
 pub struct Pending {
-    s: u32,
-    e: u32,
+    s: usize,
+    e: usize,
     /// Whether the piece is short enough for the front table, and then its key and hash.
     pub short: bool,
     pub key: Key,
@@ -195,7 +195,7 @@ impl Pending {
     /// Where the piece is in its text.
     #[inline(always)]
     pub fn range(&self) -> std::ops::Range<usize> {
-        self.s as usize..self.e as usize
+        self.s..self.e
     }
 }
 
@@ -215,8 +215,8 @@ impl Ahead {
     #[inline(always)]
     pub fn push(&mut self, cache: &PieceCache, text: &[u8], s: usize, e: usize) -> Option<Pending> {
         let mut p = Pending {
-            s: s as u32,
-            e: e as u32,
+            s,
+            e,
             ..Pending::default()
         };
         if let Some((key, hash)) = front_key(text, s, e) {

@@ -42,9 +42,6 @@ pub struct ShortTable {
     long_values: Vec<u32>,
 }
 
-// SAFETY: the table owns its allocation alone, as a Vec would.
-unsafe impl Send for ShortTable {}
-
 impl Default for ShortTable {
     fn default() -> Self {
         ShortTable {
