@@ -1652,9 +1652,25 @@ pub fn from_json(text: &str) -> Result<Tokenizer> {
             format!("{what} at line {} column {}: {e}", e.line(), e.column()),
         )
     })?;
-    if let Some(key) = fields.repeated() {
-        let why = " (tokenizers reads each copy and keeps the last)";
-        return Err(given_twice("tokenizer.json", key, why));
+    // `tokenizers` reads every copy of a field given more than once, refusing the file when
+    // one fails, and keeps the last: every copy but the last is read here and dropped.
+    let mut errors = Vec::new();
+    for (i, (key, raw)) in fields.0.iter().enumerate() {
+        let later = fields.0[i + 1..].iter().filter(|(k, _)| k == key).count();
+        if later > 0 {
+            let n = later + 1 + fields.0[..i].iter().filter(|(k, _)| k == key).count();
+            let copy = n - later;
+            if let Err(e) = read_and_drop(key, raw) {
+                let at = format!("{key:?} is given {n} times, and tokenizers reads every copy");
+                errors.push(Error::new(
+                    e.kind,
+                    format!("{at}; copy {copy}: {}", e.message),
+                ));
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(joined(errors));
     }
     let top: FxHashMap<String, Box<RawValue>> = fields.0.into_iter().collect();
     // `tokenizers` refuses a file with any other field (it fails to read past its value).
@@ -1684,6 +1700,35 @@ pub fn from_json(text: &str) -> Result<Tokenizer> {
             .ok_or_else(|| err("tokenizer.json", "missing field \"model\""))?;
         model(raw)
     })
+}
+
+/// Read the top-level field `key` as loading the file would, and drop it: a copy of a field
+/// that a later copy replaces.
+fn read_and_drop(key: &str, raw: &RawValue) -> Result<()> {
+    if let Some((at, repeated)) = repeated_key(key, raw.get()) {
+        return Err(err(
+            &at,
+            format!("the key {repeated:?} is given twice; tokenizers refuses that, so keep one"),
+        ));
+    }
+    let value = || serde_json::from_str::<Value>(raw.get()).map_err(|e| err(key, e));
+    let part = |f: fn(&Value, &str) -> Result<()>| match value()? {
+        Value::Null => Ok(()),
+        v => f(&v, key),
+    };
+    match key {
+        "version" => check_version(Some(&value()?)),
+        "truncation" => limit::<crate::truncation::TruncationParams>(Some(raw), key).map(drop),
+        "padding" => limit::<crate::padding::PaddingParams>(Some(raw), key).map(drop),
+        "added_tokens" => added_tokens(Some(&value()?)).map(drop),
+        "normalizer" => part(|v, p| top_normalizer(v, p).map(drop)),
+        "pre_tokenizer" => part(|v, p| pre_tokenizer(v, p).map(drop)),
+        "post_processor" => part(|v, p| post_processor(v, p).map(drop)),
+        "decoder" => part(|v, p| decoder(v, p).map(drop)),
+        "model" => model(raw).map(drop),
+        // Another field is refused whatever it holds, below.
+        _ => Ok(()),
+    }
 }
 
 /// The tokenizer from its small components (raw JSON, in `PARTS` order) and its model.

@@ -9,7 +9,7 @@
 //! e.g. a post-processor's `type`.)
 //!
 //! At the top level `tokenizers` reads every copy of a repeated field in turn, refusing the
-//! file when one fails and keeping the last; batok does not read repeated fields (`Fields`).
+//! file when one fails and keeping the last, and so does batok (`Fields` keeps every copy).
 
 use std::cell::RefCell;
 use std::fmt;
