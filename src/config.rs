@@ -188,23 +188,43 @@ fn pattern(v: &Value, path: &str) -> Result<Pattern> {
 /// letter. `\o{...}` is a char by its octal code, in a class or not.
 fn onig_escapes(src: &str) -> std::result::Result<Cow<'_, str>, String> {
     const ESCAPES: [&str; 7] = ["\\p", "\\P", "\\R", "\\O", "\\N", "\\Z", "\\o{"];
-    if !ESCAPES.iter().any(|e| src.contains(e)) {
+    let digit_escape = src
+        .as_bytes()
+        .windows(2)
+        .any(|w| w[0] == b'\\' && w[1].is_ascii_digit());
+    if !digit_escape && !ESCAPES.iter().any(|e| src.contains(e)) {
         return Ok(Cow::Borrowed(src));
     }
+    // With a named group, Oniguruma refuses a backreference by number.
+    let named = src.contains("(?<")
+        && src
+            .match_indices("(?<")
+            .any(|(i, _)| !matches!(src.as_bytes().get(i + 3), Some(b'=' | b'!')));
     let mut out = String::with_capacity(src.len());
     let mut rest = src;
     // How many classes (`[...]`, nested as Oniguruma nests them) the text so far is inside;
     // an escaped bracket is an escape below, never counted.
     let mut classes = 0usize;
+    // Capturing groups opened so far: a `\N` of several digits is a backreference only
+    // when there are that many.
+    let mut groups = 0usize;
     while let Some(i) = rest.find('\\') {
-        for ch in rest[..i].chars() {
+        let before = &rest[..i];
+        for (j, ch) in before.char_indices() {
             match ch {
                 '[' => classes += 1,
                 ']' => classes = classes.saturating_sub(1),
+                '(' if classes == 0 => {
+                    let next = &before[j + 1..];
+                    let lookaround = ["?<=", "?<!"].iter().any(|p| next.starts_with(p));
+                    if !next.starts_with('?') || (next.starts_with("?<") && !lookaround) {
+                        groups += 1;
+                    }
+                }
                 _ => {}
             }
         }
-        out.push_str(&rest[..i]);
+        out.push_str(before);
         let after = &rest[i + 1..];
         let Some(c) = after.chars().next() else {
             out.push('\\');
@@ -262,6 +282,34 @@ fn onig_escapes(src: &str) -> std::result::Result<Cow<'_, str>, String> {
                 out.push_str(&format!("\\x{{{code:X}}}"));
                 rest = &body[end + 1..];
             }
+            ('0'..='9', _) => {
+                let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+                let number: usize = after[..digits].parse().unwrap_or(usize::MAX);
+                if classes == 0 && c != '0' && (number <= 9 || number <= groups) {
+                    // A backreference, which the regex engine reads as it is.
+                    if named {
+                        return Err(format!(
+                            "the backreference \\{number} in {src:?} is by number, which \
+                             tokenizers' regex engine refuses beside a named group (use the \
+                             name)"
+                        ));
+                    }
+                    out.push('\\');
+                    out.push_str(&after[..digits]);
+                    rest = &after[digits..];
+                } else if c == '8' || c == '9' {
+                    // Not octal: the digit itself.
+                    out.push(c);
+                    rest = &after[1..];
+                } else {
+                    rest = octal_chars(&rest[i..], classes > 0, &mut out).ok_or_else(|| {
+                        format!(
+                            "invalid octal escape in {src:?}: above \\377, or bytes that \
+                                 are not UTF-8 (tokenizers' regex engine refuses them)"
+                        )
+                    })?;
+                }
+            }
             ('p' | 'P', None) => {
                 // Without braces Oniguruma reads `\pL` as the letters "pL".
                 out.push(c);
@@ -277,6 +325,41 @@ fn onig_escapes(src: &str) -> std::result::Result<Cow<'_, str>, String> {
     }
     out.push_str(rest);
     Ok(Cow::Owned(out))
+}
+
+/// A run of Oniguruma's octal escapes (`\101`: up to three octal digits each, a byte) at the
+/// start of `text`, pushed to `out` as the chars their bytes spell in UTF-8 (`\303\251` is
+/// "é"), and the text after it; None where Oniguruma refuses the run (a continuation byte
+/// first, a char cut short, a code above a byte inside a class). A byte that no UTF-8 char
+/// starts with (0xF5 to 0xFF), or a code above a byte outside a class, matches nothing there.
+fn octal_chars<'a>(mut text: &'a str, in_class: bool, out: &mut String) -> Option<&'a str> {
+    const NOTHING: &str = r"[^\s\S]";
+    let mut bytes = Vec::new();
+    while let Some(after) = text.strip_prefix('\\') {
+        let n = after
+            .bytes()
+            .take(3)
+            .take_while(|b| (b'0'..=b'7').contains(b))
+            .count();
+        if n == 0 {
+            break;
+        }
+        let code = u32::from_str_radix(&after[..n], 8).ok()?;
+        text = &after[n..];
+        if bytes.is_empty() && (code > 0xFF && !in_class || (0xF5..=0xFF).contains(&code)) {
+            out.push_str(NOTHING);
+            continue;
+        }
+        bytes.push(u8::try_from(code).ok()?);
+        if let Ok(chars) = std::str::from_utf8(&bytes) {
+            // A whole char: pushed, and the next escape starts another.
+            chars
+                .chars()
+                .for_each(|ch| out.push_str(&format!("\\x{{{:X}}}", ch as u32)));
+            bytes.clear();
+        }
+    }
+    bytes.is_empty().then_some(text)
 }
 
 /// Whether a regex can match the empty string somewhere (`a*`, `$`, `\b`, `x|`), by its
@@ -2822,6 +2905,25 @@ mod tests {
             (r"\o{101}[\o{12}]", Some(r"\x{41}[\x{A}]")),
             (r"\o{9}", None),
             (r"\o{101", None),
+            (r"\101[\101]\0011", Some(r"\x{41}[\x{41}]\x{1}1")),
+            (r"\303\251[\303\251]", Some(r"\x{E9}[\x{E9}]")),
+            (r"\10\18\81[\1\8]", Some(r"\x{8}\x{1}881[\x{1}8]")),
+            (r"(a)\1\10", Some(r"(a)\1\x{8}")),
+            (
+                r"(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)\10",
+                Some(r"(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)\10"),
+            ),
+            (r"(?:a)(?=b)(?<=c)\1\2", Some(r"(?:a)(?=b)(?<=c)\1\2")),
+            (r"(?<n>a)\10", Some(r"(?<n>a)\x{8}")),
+            (r"(?<n>a)\1", None),
+            (r"\200", None),
+            (r"\303", None),
+            (r"\303a", None),
+            (r"\303\303", None),
+            (r"\377?a\400", Some(r"[^\s\S]?a[^\s\S]")),
+            (r"[a\377]", Some(r"[a[^\s\S]]")),
+            (r"[\400]", None),
+            (r"\\101", Some(r"\\101")),
         ] {
             let got = onig_escapes(src);
             assert_eq!(got.as_deref().ok(), want, "{src}");

@@ -610,6 +610,9 @@ def test_precompiled_charsmap_is_read_only_under_its_type(tokenizers_dir: Path, 
 #: Text for Unicode property patterns, and for line-break ones.
 _PROPERTY_TEXTS = ("a b1 \\p{L} ΑΒγ 12 !?", "abc", "")
 _LINE_BREAK_TEXTS = ("a\r\n\n\x0b\x0cR\u2029\ra\x85\u2028", "Ra\r\n", "\r\r\n\n", "")
+_DIGIT_ESCAPE_TEXTS = ("xAx\x01y(a)a8\x08z", "aa\x08a\x0a 81 0é1", "abcdefghijj\\101 A1", "ÿa\xff")
+
+
 _LETTER_ESCAPE_TEXTS = ("aOb NZo\n", "a\nb\r\nc\n", "x\n", "AB1\n\n", "")
 
 
@@ -649,6 +652,47 @@ _LETTER_ESCAPE_TEXTS = ("aOb NZo\n", "a\nb\r\nc\n", "x\n", "AB1\n\n", "")
                 r"\o{9}",
             )
         ),
+        *(
+            (pattern, _DIGIT_ESCAPE_TEXTS)
+            for pattern in (
+                r"\101",
+                r"[\101]",
+                r"\1",
+                r"(a)\1",
+                r"\01",
+                r"\001",
+                r"\0101",
+                r"\08",
+                r"\10",
+                r"(a)\10",
+                r"\18",
+                r"\8",
+                r"\81",
+                r"[\8\9]",
+                r"[\18]",
+                r"\12",
+                r"\7",
+                r"\177",
+                r"\200",
+                r"\377",
+                r"\400",
+                r"[\400]",
+                r"[a\377]",
+                r"\377?a",
+                r"\365",
+                r"\300",
+                r"\303a",
+                r"\303\303",
+                r"\303\251",
+                r"[\303\251]+",
+                r"\303",
+                r"(?<n>a)\1",
+                r"(?<n>a)\10",
+                r"(?<=a)\1",
+                r"(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)\10",
+                r"\\101",
+            )
+        ),
     ],
 )
 def test_regex_escapes_are_read_like_tokenizers(pattern: str, samples: tuple[str, ...]) -> None:
@@ -656,7 +700,9 @@ def test_regex_escapes_are_read_like_tokenizers(pattern: str, samples: tuple[str
     properties: `^` negates, and a name with a char beyond ASCII or a `name=value` form is
     refused. `\\R`: `\\r\\n` whole (atomically, so `\\R\\n` needs a second newline) or one
     line-break char; `\\O` any char, `\\N` any but a newline, `\\Z` the end or a last newline;
-    inside a class, each is its letter. `\\o{...}`: a char by its octal code."""
+    inside a class, each is its letter. `\\o{...}`: a char by its octal code. A backslash and
+    digits: a backreference where there are that many groups (or the number is below 10),
+    else bytes by their octal codes (`\\303\\251` is "é"), and `\\8`, `\\9` the digit."""
     text = json.dumps(
         {
             "version": "1.0",
