@@ -304,8 +304,8 @@ fn onig_escapes(src: &str) -> std::result::Result<Cow<'_, str>, String> {
                 } else {
                     rest = octal_chars(&rest[i..], classes > 0, &mut out).ok_or_else(|| {
                         format!(
-                            "invalid octal escape in {src:?}: above \\377, or bytes that \
-                                 are not UTF-8 (tokenizers' regex engine refuses them)"
+                            "invalid octal escape in {src:?}: bytes that are not UTF-8, or a \
+                             code above \\377 in a class (tokenizers' regex engine refuses them)"
                         )
                     })?;
                 }
@@ -1738,11 +1738,17 @@ pub fn from_json(text: &str) -> Result<Tokenizer> {
     // `tokenizers` reads every copy of a field given more than once, refusing the file when
     // one fails, and keeps the last: every copy but the last is read here and dropped.
     let mut errors = Vec::new();
-    for (i, (key, raw)) in fields.0.iter().enumerate() {
-        let later = fields.0[i + 1..].iter().filter(|(k, _)| k == key).count();
-        if later > 0 {
-            let n = later + 1 + fields.0[..i].iter().filter(|(k, _)| k == key).count();
-            let copy = n - later;
+    let mut copies: FxHashMap<&str, (usize, usize)> = FxHashMap::default();
+    for (key, _) in &fields.0 {
+        copies.entry(key).or_default().0 += 1;
+    }
+    for (key, raw) in &fields.0 {
+        let Some((n, seen)) = copies.get_mut(key.as_str()) else {
+            continue;
+        };
+        *seen += 1;
+        if *seen < *n {
+            let (n, copy) = (*n, *seen);
             if let Err(e) = read_and_drop(key, raw) {
                 let at = format!("{key:?} is given {n} times, and tokenizers reads every copy");
                 errors.push(Error::new(
