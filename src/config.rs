@@ -1795,10 +1795,7 @@ pub fn from_json(text: &str) -> Result<Tokenizer> {
 /// that a later copy replaces.
 fn read_and_drop(key: &str, raw: &RawValue) -> Result<()> {
     if let Some((at, repeated)) = repeated_key(key, raw.get()) {
-        return Err(err(
-            &at,
-            format!("the key {repeated:?} is given twice; tokenizers refuses that, so keep one"),
-        ));
+        return Err(key_given_twice(&at, &repeated));
     }
     let value = || serde_json::from_str::<Value>(raw.get()).map_err(|e| err(key, e));
     let part = |f: fn(&Value, &str) -> Result<()>| match value()? {
@@ -1820,6 +1817,17 @@ fn read_and_drop(key: &str, raw: &RawValue) -> Result<()> {
     }
 }
 
+/// A template piece or an added token at `at` that gives the key `repeated` twice.
+fn key_given_twice(at: &str, repeated: &str) -> Error {
+    err(
+        at,
+        format!(
+            "the key {repeated:?} is given twice; tokenizers refuses a template piece or an \
+             added token that repeats a key, so keep one"
+        ),
+    )
+}
+
 /// The tokenizer from its small components (raw JSON, in `PARTS` order) and its model.
 fn assemble(
     parts: [Option<&RawValue>; PARTS.len()],
@@ -1831,13 +1839,7 @@ fn assemble(
         // A missing part stays missing: null is not the same for every part (`added_tokens`).
         let Some(raw) = part else { continue };
         if let Some((at, repeated)) = repeated_key(key, raw.get()) {
-            errors.push(err(
-                &at,
-                format!(
-                    "the key {repeated:?} is given twice; tokenizers refuses a template piece \
-                     or an added token that repeats a key, so keep one"
-                ),
-            ));
+            errors.push(key_given_twice(&at, &repeated));
         }
         if LIMITS.contains(&key) {
             continue;

@@ -255,11 +255,7 @@ impl PieceCache {
     /// Append the cached value of `key` to `out`; false (and `out` untouched) on a miss.
     #[inline]
     pub fn lookup(&mut self, key: &[u8], out: &mut Vec<u32>) -> bool {
-        if (1..=MAX_KEY).contains(&key.len()) {
-            let k = pack(key);
-            return self.front_get(k, hash(k), out);
-        }
-        self.lookup_main(key, out)
+        self.lookup_in(key, 0, key.len(), out)
     }
 
     /// `lookup` of the key `text[s..e]`, reading the bytes around it when that saves work.
@@ -268,15 +264,6 @@ impl PieceCache {
         match front_key(text, s, e) {
             Some((k, h)) => self.front_get(k, h, out),
             None => self.lookup_main(&text[s..e], out),
-        }
-    }
-
-    /// The front table alone, for the key `text[s..e]`.
-    #[inline(always)]
-    pub fn front_in(&mut self, text: &[u8], s: usize, e: usize, out: &mut Vec<u32>) -> bool {
-        match front_key(text, s, e) {
-            Some((k, h)) => self.front_get(k, h, out),
-            None => false,
         }
     }
 
