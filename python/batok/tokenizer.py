@@ -141,6 +141,10 @@ class Tokenizer:
             typed = cfg.get("tokenizer_class") in _TYPED_CLASSES
             names = _TYPED_INPUT_NAMES if typed else _INPUT_NAMES
         self.model_input_names: list[str] = list(names)
+        # `decode`'s default for `skip_special_tokens`: True as `tokenizers` has it for a
+        # tokenizer loaded as `tokenizers` loads one (from_file, from_str), False as transformers
+        # has it for one loaded as transformers does (`from_pretrained`, `AutoTokenizer`).
+        self.decode_skips_special_tokens: bool = True
         self._frame_cache: Any = None
         self._pair_frames: dict[bool, Any] = {}
         # transformers' Llama-style tokenizers add BOS/EOS from the config even when the
@@ -188,7 +192,7 @@ class Tokenizer:
     def _state(self) -> dict[str, Any]:
         names = (*_SPECIAL_NAMES, "model_max_length", "padding_side", "truncation_side")
         extra = ("model_input_names", "chat_template", "chat_control_tokens", "_file_limits")
-        extra = (*extra, "_extra_special")
+        extra = (*extra, "_extra_special", "decode_skips_special_tokens")
         return {name: getattr(self, name) for name in (*names, *extra)}
 
     @classmethod
@@ -234,6 +238,7 @@ class Tokenizer:
         # transformers runs a file's truncation and padding only when a call asks for them.
         file_native = _batok.Tokenizer.from_file(os.fspath(tokenizer_file))
         tok = cls(file_native.with_limits(), config)
+        tok.decode_skips_special_tokens = False
         if _has_limits(file_native):
             tok._file_limits = (file_native.truncation, file_native.padding)
         tok._make_named_tokens_special()
@@ -912,39 +917,49 @@ class Tokenizer:
 
     # -- decoding --------------------------------------------------------------------------
 
+    def _skip(self, skip_special_tokens: bool | None) -> bool:
+        if skip_special_tokens is None:
+            return self.decode_skips_special_tokens
+        return bool(skip_special_tokens)
+
     def decode(
         self,
         ids: Sequence[int],
-        skip_special_tokens: bool = False,
+        skip_special_tokens: bool | None = None,
         clean_up_tokenization_spaces: bool | None = None,
     ) -> str:
-        """The text of `ids`. `clean_up_tokenization_spaces` is accepted for transformers'
-        sake and, as transformers 5 does for BPE models (the only kind batok runs), not applied:
-        it would remove real spaces before punctuation."""
+        """The text of `ids`. Special tokens are skipped unless `skip_special_tokens=False`
+        for a tokenizer from `from_file`/`from_str` (as in `tokenizers`), and kept unless
+        `skip_special_tokens=True` for one from `from_pretrained` (as in transformers); the
+        `decode_skips_special_tokens` attribute holds that default.
+        `clean_up_tokenization_spaces` is accepted for transformers' sake and, as transformers
+        5 does for BPE models, not applied: it would remove real spaces before punctuation."""
+        skip = self._skip(skip_special_tokens)
         try:
-            return self._native.decode(ids, bool(skip_special_tokens))
+            return self._native.decode(ids, skip)
         except (TypeError, OverflowError):
             # The engine's conversion rejected something; say exactly what and where.
-            return self._native.decode(check_ids(ids), bool(skip_special_tokens))
+            return self._native.decode(check_ids(ids), skip)
 
     def batch_decode(
         self,
         sequences: Sequence[Sequence[int]],
-        skip_special_tokens: bool = False,
+        skip_special_tokens: bool | None = None,
         clean_up_tokenization_spaces: bool | None = None,
     ) -> list[str]:
-        """transformers' name for `decode_batch`."""
+        """transformers' name for `decode_batch` (the same default as `decode`)."""
         return self.decode_batch(sequences, skip_special_tokens)
 
     def decode_batch(
         self,
         sequences: Sequence[Sequence[int]],
-        skip_special_tokens: bool = False,
+        skip_special_tokens: bool | None = None,
         num_threads: int | None = None,
     ) -> list[str]:
+        """`decode` for each sequence, on `num_threads` threads."""
         seqs = [check_ids(s, f"sequences[{i}]") for i, s in enumerate(sequences)]
         return self._native.decode_batch(
-            seqs, bool(skip_special_tokens), resolve_num_threads(num_threads)
+            seqs, self._skip(skip_special_tokens), resolve_num_threads(num_threads)
         )
 
     # -- vocabulary ------------------------------------------------------------------------
