@@ -67,6 +67,10 @@ pub struct Tokenizer {
     pub post_processor: Option<PostProcessor>,
     pub decoder: Option<Decoder>,
     fast: Option<FastIds>,
+    /// Whether the normalizer's leading `Prepend` applies to the first segment of a text only
+    /// (the one at its start), not to the text after an added token; see
+    /// `with_prepend_at_start_only`.
+    prepend_at_start_only: bool,
     /// Whether the pre-tokenizer (if any) only cuts the text, so pieces can be byte ranges.
     cuts_only: bool,
     /// The ids-only shortcuts' own piece cache: keyed by the piece as the shortcut sees it
@@ -203,6 +207,8 @@ enum Prepend {
     UnlessPresent,
     /// Metaspace `first`: as `UnlessPresent`, and only at the start of the input.
     AtInputStart,
+    /// The Prepend normalizer at the start of the input only (`with_prepend_at_start_only`).
+    AlwaysAtInputStart,
 }
 
 impl FastIds {
@@ -526,8 +532,61 @@ impl Tokenizer {
             post_processor,
             decoder,
             fast,
+            prepend_at_start_only: false,
             ids_cache: CacheId::new(),
         }
+    }
+
+    /// This tokenizer with its normalizer's leading `Prepend` applied to the start of a text
+    /// only: the segment after an added token (`<s>[INST]`) gets nothing in front. That is how
+    /// transformers 5 and Transformers.js both run a `LlamaTokenizer` whose config says
+    /// `legacy: false`, where the file (and `tokenizers`) prepends to every segment. None when
+    /// the normalizer does not start with a `Prepend`.
+    pub fn with_prepend_at_start_only(&self) -> Option<Tokenizer> {
+        let leading = match &self.normalizer {
+            Some(Normalizer::Prepend(_)) => true,
+            Some(Normalizer::Sequence(list)) => {
+                matches!(list.first(), Some(Normalizer::Prepend(_)))
+            }
+            _ => false,
+        };
+        if !leading {
+            return None;
+        }
+        let mut t = self.clone();
+        t.prepend_at_start_only = true;
+        // The SentencePiece shortcut knows where a segment starts; the others normalize each
+        // segment whole, so they give way to the full pipeline.
+        t.fast = match t.fast.take() {
+            Some(FastIds::SentencePiece {
+                replacement,
+                prepend: Prepend::Always,
+                joins,
+                cuts,
+            }) => Some(FastIds::SentencePiece {
+                replacement,
+                prepend: Prepend::AlwaysAtInputStart,
+                joins,
+                cuts,
+            }),
+            _ => None,
+        };
+        Some(t)
+    }
+
+    /// Normalize the segment of a text that starts at byte `start`.
+    fn normalize_segment(&self, n: &mut NormalizedString, start: usize) {
+        let Some(norm) = &self.normalizer else {
+            return;
+        };
+        if self.prepend_at_start_only && start != 0 {
+            // The leading Prepend (checked in `with_prepend_at_start_only`) is left out.
+            if let Normalizer::Sequence(list) = norm {
+                list[1..].iter().for_each(|x| x.normalize(n));
+            }
+            return;
+        }
+        norm.normalize(n);
     }
 
     pub fn token_to_id(&self, token: &str) -> Option<u32> {
@@ -614,9 +673,7 @@ impl Tokenizer {
                 ..
             } = &mut *guard;
             let mut n = NormalizedString::from_original(&text[s..e], s);
-            if let Some(norm) = &self.normalizer {
-                norm.normalize(&mut n);
-            }
+            self.normalize_segment(&mut n, s);
             if n.is_empty() {
                 return Ok(());
             }
@@ -980,6 +1037,7 @@ impl Tokenizer {
             Prepend::Always => true,
             Prepend::UnlessPresent => !starts_with_r,
             Prepend::AtInputStart => !starts_with_r && at_start,
+            Prepend::AlwaysAtInputStart => at_start,
         };
         SCRATCH.with(|cell| {
             let mut guard = cell.borrow_mut();
@@ -1717,5 +1775,34 @@ mod tests {
         for (text, want) in cases {
             assert_eq!(t.encode(text, false).unwrap().offsets, want, "{text:?}");
         }
+    }
+
+    /// With `with_prepend_at_start_only`, the segment after an added token gets no `▁` in
+    /// front, the one at the start of the text does (even before a space), and the ids
+    /// shortcut agrees with the full pipeline; without it every segment gets one.
+    #[test]
+    fn prepend_at_start_only_leaves_segments_after_added_tokens_bare() {
+        let file = r#"{"normalizer": {"type": "Sequence", "normalizers": [
+                {"type": "Prepend", "prepend": "\u2581"},
+                {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]},
+            "added_tokens": [{"id": 6, "content": "<s>", "special": true, "lstrip": false,
+                "rstrip": false, "normalized": false, "single_word": false}],
+            "model": {"type": "BPE", "merges": [["\u2581", "x"], ["\u2581", "\u2581"]],
+                "vocab": {"x": 0, "y": 1, "\u2581": 2, "\u2581x": 3, "\u2581\u2581": 4,
+                    "z": 5, "<s>": 6}}}"#;
+        let file_tokenizer = from_json(file).unwrap();
+        let t = file_tokenizer.with_prepend_at_start_only().unwrap();
+        let tokens = |t: &super::Tokenizer, text: &str| t.encode(text, false).unwrap().tokens;
+        assert_eq!(
+            tokens(&file_tokenizer, "<s>x y"),
+            ["<s>", "\u{2581}x", "\u{2581}", "y"]
+        );
+        assert_eq!(tokens(&t, "<s>x y"), ["<s>", "x", "\u{2581}", "y"]);
+        assert_eq!(tokens(&t, "x<s> x"), ["\u{2581}x", "<s>", "\u{2581}x"]);
+        assert_eq!(tokens(&t, " x"), ["\u{2581}", "\u{2581}x"]);
+        assert_eq!(t.encode("<s>x", false).unwrap().offsets, [(0, 3), (3, 4)]);
+        shortcut_agrees(&t, &["x", "y", " ", "<s>", "z", "\u{2581}"], 300, 8, false);
+        let plain = from_json(r#"{"model": {"type": "BPE", "vocab": {"x": 0}, "merges": []}}"#);
+        assert!(plain.unwrap().with_prepend_at_start_only().is_none());
     }
 }

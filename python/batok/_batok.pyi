@@ -81,6 +81,10 @@ class Tokenizer:
     def with_limits(self, truncation: str | None = None, padding: str | None = None) -> Tokenizer:
         """This tokenizer with other truncation and padding (each a tokenizer.json section as
         JSON text, or None for off), sharing the vocabulary and pipeline."""
+    def with_prepend_at_start_only(self) -> Tokenizer | None:
+        """This tokenizer with its normalizer's leading Prepend applied to the start of a text
+        only (transformers' and Transformers.js's Llama `legacy: false`); None when the
+        normalizer does not start with one. `to_str` still gives the file."""
     def added_tokens_json(self) -> str:
         """The file's `added_tokens` list as JSON text, as loaded or last replaced."""
     def with_added_tokens(self, added_tokens: str) -> Tokenizer:

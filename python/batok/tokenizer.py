@@ -85,6 +85,7 @@ class Tokenizer:
     """
 
     def __init__(self, native: _batok.Tokenizer, config: dict[str, Any] | None = None) -> None:
+        native = _legacy_false_prepend(native, config or {})
         self._native = native
         # The same tokenizer without truncation and padding (shared, not copied): the
         # transformers call applies its own per call, as transformers does.
@@ -1128,6 +1129,19 @@ class Tokenizer:
 
     def __repr__(self) -> str:
         return f"Tokenizer(vocab_size={len(self)})"
+
+
+def _legacy_false_prepend(native: _batok.Tokenizer, config: dict[str, Any]) -> _batok.Tokenizer:
+    """A `LlamaTokenizer` config with `legacy: false` runs as transformers 5 and Transformers.js
+    both run it: the ▁ that the file's Prepend normalizer puts in front of every segment goes
+    only in front of the text, not after an added token (`<s>[INST]`). (On leading spaces the
+    two differ: there the file's behaviour, which Transformers.js's is, is kept.)"""
+    if config.get("legacy") is False and config.get("tokenizer_class") in _LLAMA_CLASSES:
+        return native.with_prepend_at_start_only() or native
+    return native
+
+
+_LLAMA_CLASSES = ("LlamaTokenizer", "LlamaTokenizerFast")
 
 
 def _pad_target(

@@ -244,6 +244,20 @@ impl PyTokenizer {
         })
     }
 
+    /// This tokenizer with its normalizer's leading Prepend applied to the start of a text
+    /// only (transformers' and Transformers.js's Llama `legacy: false`); None when the
+    /// normalizer does not start with one. `to_str` still gives the file.
+    fn with_prepend_at_start_only(&self) -> Option<Self> {
+        let t = self.inner.with_prepend_at_start_only()?;
+        Some(PyTokenizer {
+            inner: Arc::new(t),
+            ints: self.ints.clone(),
+            json: self.json.clone(),
+            added_span: self.added_span.clone(),
+            limits: self.limits.clone(),
+        })
+    }
+
     /// The file's `added_tokens` list as JSON text, as loaded or last replaced.
     fn added_tokens_json(&self) -> PyResult<String> {
         Ok(self

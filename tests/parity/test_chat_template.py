@@ -17,7 +17,6 @@ import jinja2
 import jinja2.exceptions
 import numpy as np
 import pytest
-import tokenizers
 import transformers
 from _parity import plain_columns
 
@@ -37,10 +36,6 @@ def _has_chat_template(family: Path) -> bool:
 
 CHAT_FAMILIES = sorted(d.name for d in TOKENIZERS_DIR.iterdir() if _has_chat_template(d))
 QWEN = [f for f in CHAT_FAMILIES if f.startswith("qwen")]
-
-# Where transformers 5 rebuilds the pipeline unlike the file (see the README and
-# test_transformers_call.py), batok's ids follow the file: the rendered text must still match.
-REBUILT_IDS = {"phi-3-mini": "legacy=False Metaspace rebuild (leading spaces)"}
 
 SYSTEM_USER_ASSISTANT = [
     {"role": "system", "content": "You are a terse assistant."},
@@ -116,16 +111,6 @@ def qwen(request: pytest.FixtureRequest) -> tuple[Any, batok.Tokenizer]:
     return _load(TOKENIZERS_DIR / request.param)
 
 
-def _family(pair: tuple[Any, batok.Tokenizer]) -> str:
-    return Path(pair[0].name_or_path).name
-
-
-def _same_ids_or_xfail(pair: tuple[Any, batok.Tokenizer], request: pytest.FixtureRequest) -> None:
-    family = _family(pair)
-    if family in REBUILT_IDS:
-        request.applymarker(pytest.mark.xfail(reason=REBUILT_IDS[family], strict=True))
-
-
 def test_chat_template_is_read_from_the_config_as_transformers_reads_it(
     pair: tuple[Any, batok.Tokenizer],
 ) -> None:
@@ -134,23 +119,10 @@ def test_chat_template_is_read_from_the_config_as_transformers_reads_it(
 
 
 def test_special_tokens_given_to_templates_match_transformers(
-    pair: tuple[Any, batok.Tokenizer], request: pytest.FixtureRequest
+    pair: tuple[Any, batok.Tokenizer],
 ) -> None:
     reference, ours = pair
     assert ours.special_tokens_map == reference.special_tokens_map
-
-
-@pytest.mark.parametrize("family", sorted(REBUILT_IDS))
-@pytest.mark.parametrize("name", sorted(CONVERSATIONS))
-def test_ids_follow_the_file_where_transformers_rebuilds_the_pipeline(
-    family: str, name: str
-) -> None:
-    """batok encodes the rendered text as `tokenizers` runs the file (see REBUILT_IDS)."""
-    _, ours = _load(TOKENIZERS_DIR / family)
-    reference = tokenizers.Tokenizer.from_file(str(TOKENIZERS_DIR / family / "tokenizer.json"))
-    text = ours.apply_chat_template(CONVERSATIONS[name], tokenize=False)
-    want = reference.encode(text, add_special_tokens=False).ids
-    assert ours.apply_chat_template(CONVERSATIONS[name], return_dict=False) == want
 
 
 @pytest.mark.parametrize("add_generation_prompt", [False, True])
@@ -178,9 +150,7 @@ def test_ids_match_transformers(
     pair: tuple[Any, batok.Tokenizer],
     name: str,
     add_generation_prompt: bool,
-    request: pytest.FixtureRequest,
 ) -> None:
-    _same_ids_or_xfail(pair, request)
     reference, ours = pair
     chat = CONVERSATIONS[name]
     want = reference.apply_chat_template(
@@ -193,9 +163,8 @@ def test_ids_match_transformers(
 
 
 def test_default_return_is_a_batch_encoding_as_in_transformers(
-    pair: tuple[Any, batok.Tokenizer], request: pytest.FixtureRequest
+    pair: tuple[Any, batok.Tokenizer],
 ) -> None:
-    _same_ids_or_xfail(pair, request)
     reference, ours = pair
     want = reference.apply_chat_template(SYSTEM_USER_ASSISTANT, add_generation_prompt=True)
     got = ours.apply_chat_template(SYSTEM_USER_ASSISTANT, add_generation_prompt=True)
@@ -216,9 +185,8 @@ def test_batched_conversations_render_as_in_transformers(
 
 
 def test_batched_conversations_match_transformers(
-    pair: tuple[Any, batok.Tokenizer], request: pytest.FixtureRequest
+    pair: tuple[Any, batok.Tokenizer],
 ) -> None:
-    _same_ids_or_xfail(pair, request)
     reference, ours = pair
     batch = BATCH
     kwargs: dict[str, Any] = {"add_generation_prompt": True, "padding": True}
@@ -231,9 +199,8 @@ def test_batched_conversations_match_transformers(
 
 
 def test_truncation_and_padding_match_transformers(
-    pair: tuple[Any, batok.Tokenizer], request: pytest.FixtureRequest
+    pair: tuple[Any, batok.Tokenizer],
 ) -> None:
-    _same_ids_or_xfail(pair, request)
     reference, ours = pair
     batch = [SYSTEM_USER_ASSISTANT, PREFILL[:1]]
     kwargs: dict[str, Any] = {"truncation": True, "max_length": 12, "padding": "max_length"}
@@ -242,13 +209,12 @@ def test_truncation_and_padding_match_transformers(
 
 
 def test_continue_final_message_matches_transformers(
-    pair: tuple[Any, batok.Tokenizer], request: pytest.FixtureRequest
+    pair: tuple[Any, batok.Tokenizer],
 ) -> None:
     reference, ours = pair
     want = reference.apply_chat_template(PREFILL, tokenize=False, continue_final_message=True)
     got = ours.apply_chat_template(PREFILL, tokenize=False, continue_final_message=True)
     assert got == want and got.endswith("Soft rain on the roof")
-    _same_ids_or_xfail(pair, request)
     assert ours.apply_chat_template(
         PREFILL, continue_final_message=True, return_dict=False
     ) == reference.apply_chat_template(PREFILL, continue_final_message=True, return_dict=False)
@@ -528,10 +494,6 @@ MASK_CALLS: dict[str, dict[str, Any]] = {
 def test_assistant_masks_match_transformers(
     pair: tuple[Any, batok.Tokenizer], template: str, call: str
 ) -> None:
-    if _family(pair) in REBUILT_IDS:
-        # Whether its ids differ depends on the text around each special token; the ids are
-        # compared (as a strict xfail) by the tests above.
-        pytest.skip(f"{_family(pair)}: {REBUILT_IDS[_family(pair)]}")
     reference, ours = pair
     kwargs = dict(MASK_CALLS[call])
     chat: Any = [SYSTEM_USER_ASSISTANT + [{"role": "assistant", "content": "Rome 🙂."}], NO_SYSTEM]

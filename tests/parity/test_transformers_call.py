@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tokenizers
 import transformers
 from _parity import plain_columns
 
@@ -36,9 +37,10 @@ FAMILIES = sorted(
 REBUILT = {
     # transformers 5 drops the BOS that tokenizer_config.json's add_bos_token asks for.
     "deepseek-coder": "BOS from add_bos_token not added by transformers 5",
-    "phi-3-mini": "legacy=False Metaspace rebuild (leading spaces) and no BOS",
-    # legacy=False: transformers 5 re-splits leading spaces ("  a" -> "▁", "▁a").
-    "llama-2": "legacy=False Metaspace rebuild of leading spaces",
+    "phi-3-mini": "legacy=False leading spaces (transformers.js differs) and no BOS",
+    # legacy=False: transformers 5 re-splits leading spaces ("  a" -> "▁", "▁a"), where
+    # Transformers.js keeps the file's "▁▁", "▁a" (see test_legacy_false_llama_...).
+    "llama-2": "legacy=False leading spaces (transformers.js differs)",
 }
 # transformers 5's CLIP decoder turns "</w>" into spaces; the file's decoder keeps them.
 DECODE_REBUILT = {"clip"}
@@ -347,6 +349,74 @@ def test_leading_spaces_and_special_tokens_match_transformers(family: str) -> No
     reference, ours = _load(family)
     kwargs = {"return_offsets_mapping": True, "truncation": True, "max_length": 6}
     _same_call(reference, ours, [LEADING_SPACES, " x", *TEXTS], kwargs)
+
+
+# `legacy: false` Llama files, texts around their special tokens and with leading spaces.
+LEGACY_FALSE = ("llama-2", "phi-3-mini")
+LEGACY_TEXTS = [
+    "<s>[INST] Hi there [/INST] Hello! </s><s>[INST] More? [/INST]",
+    "[INST] hi [/INST]",
+    "<s> x",
+    "x </s>y",
+    "<s>",
+    "a<unk>b <s>  c",
+    "  a",
+    " Hello",
+    "▁x",
+    "   ",
+    "a  b",
+    "Hello world",
+    "",
+]
+
+
+def _transformers_js_tokens(path: Path, text: str) -> list[str]:
+    """What Transformers.js's LlamaTokenizer does with `legacy: false` (read from its source):
+    no normalizer, a Metaspace pre-tokenizer that replaces spaces and prepends only to the
+    first section (`prepend_scheme: "first"`, no split), run on "▁" + the text with "▁" read
+    as a space; a lone leading "▁" before a special token is dropped."""
+    js = tokenizers.Tokenizer.from_file(str(path / "tokenizer.json"))
+    js.normalizer = None
+    js.pre_tokenizer = tokenizers.pre_tokenizers.Metaspace(prepend_scheme="first", split=False)
+    if not text:
+        return []
+    tokens = js.encode("▁" + text.replace("▁", " "), add_special_tokens=False).tokens
+    specials = {t.content for t in js.get_added_tokens_decoder().values() if t.special}
+    if len(tokens) > 1 and tokens[0] == "▁" and tokens[1] in specials:
+        tokens = tokens[1:]
+    return tokens
+
+
+@pytest.mark.parametrize("family", LEGACY_FALSE)
+def test_legacy_false_llama_matches_transformers_where_transformers_js_agrees(
+    family: str,
+) -> None:
+    """transformers 5 and Transformers.js both rebuild a `legacy: false` LlamaTokenizer: the
+    file prepends "▁" to the text after every special token, they prepend it to the start of
+    the input only. They differ on leading spaces, where batok keeps the file's tokens (which
+    are Transformers.js's). So batok gives Transformers.js's tokens everywhere, transformers'
+    wherever the two agree, and a text after a special token is one of those."""
+    path = TOKENIZERS_DIR / family
+    reference, ours = _load(family)
+    file = tokenizers.Tokenizer.from_file(str(path / "tokenizer.json"))
+    agreed_unlike_the_file = 0
+    for text in LEGACY_TEXTS:
+        js = _transformers_js_tokens(path, text)
+        got = ours.tokenize(text)
+        assert got == js, text
+        if reference.tokenize(text) == js:
+            ids = ours(text, return_offsets_mapping=True)
+            want = reference(text, return_offsets_mapping=True)
+            assert ids["input_ids"] == want["input_ids"], text
+            assert ids["offset_mapping"] == want["offset_mapping"], text
+            assert ours.encode(text) == want["input_ids"], text
+            file_tokens = file.encode(text, add_special_tokens=False).tokens
+            agreed_unlike_the_file += file_tokens != js
+    assert agreed_unlike_the_file >= 3
+    # Loaded from the file alone, the tokenizer is the file's, as in `tokenizers`.
+    plain = batok.Tokenizer.from_file(path / "tokenizer.json")
+    text = LEGACY_TEXTS[0]
+    assert plain.encode(text) == file.encode(text).ids
 
 
 def test_batch_decode_matches_transformers(pair: tuple[Any, Any], request: Any) -> None:
