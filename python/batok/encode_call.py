@@ -79,10 +79,6 @@ class Frame:
             raise RuntimeError("the post-processor changes the ids it wraps; cannot frame them")
         prefix, suffix = ids[:start], ids[start + n :]
         prefix_types, suffix_types = types[:start], types[start + n :]
-        if tok._extra_bos is not None:
-            prefix, prefix_types = [tok._extra_bos, *prefix], [0, *prefix_types]
-        if tok._extra_eos is not None:
-            suffix, suffix_types = [*suffix, tok._extra_eos], [*suffix_types, 0]
         return cls(
             tuple(prefix), tuple(prefix_types), tuple(suffix), tuple(suffix_types), types[start]
         )
@@ -134,13 +130,6 @@ class PairFrame:
         a0, a1, b0, b1 = a[0], a[-1] + 1, b[0], b[-1] + 1
         pre, mid, suf = ids[:a0], ids[a1:b0], ids[b1:]
         pre_t, mid_t, suf_t = types[:a0], types[a1:b0], types[b1:]
-        if add_special_tokens and tok._extra_bos is not None:
-            # As transformers' Llama-style tokenizers write a pair: bos A eos bos B eos.
-            pre, pre_t = [tok._extra_bos, *pre], [0, *pre_t]
-            mid, mid_t = [*mid, tok._extra_bos], [*mid_t, 1]
-        if add_special_tokens and tok._extra_eos is not None:
-            mid, mid_t = [tok._extra_eos, *mid], [0, *mid_t]
-            suf, suf_t = [*suf, tok._extra_eos], [*suf_t, 1]
         return cls(
             tuple(pre),
             tuple(pre_t),

@@ -148,22 +148,9 @@ class Tokenizer:
         self.decode_skips_special_tokens: bool = True
         self._frame_cache: Any = None
         self._pair_frames: dict[bool, Any] = {}
-        # transformers' Llama-style tokenizers add BOS/EOS from the config even when the
-        # tokenizer.json's post-processor does not (e.g. deepseek-coder).
-        self._extra_bos: int | None = None
-        self._extra_eos: int | None = None
-        try:
-            base = self._plain_native.encode_ids("", True)
-        except ValueError:
-            # The post-processor cannot add its special tokens (a template naming one its
-            # special_tokens lacks): encoding with them fails the same way later.
-            base = []
-        if self._config.get("add_bos_token") is True and self.bos_token_id is not None:
-            if not base or base[0] != self.bos_token_id:
-                self._extra_bos = self.bos_token_id
-        if self._config.get("add_eos_token") is True and self.eos_token_id is not None:
-            if not base or base[-1] != self.eos_token_id:
-                self._extra_eos = self.eos_token_id
+        # The special tokens around a text are the file's post-processor's: the config's
+        # `add_bos_token`/`add_eos_token` add none it lacks. transformers 5 runs such a file
+        # (deepseek-coder's) that way too, as do Transformers.js and `tokenizers`.
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -350,22 +337,6 @@ class Tokenizer:
 
     # -- encoding --------------------------------------------------------------------------
 
-    def _wrap(self, ids: list[int], add_special_tokens: bool) -> list[int]:
-        if add_special_tokens:
-            if self._extra_bos is not None:
-                ids.insert(0, self._extra_bos)
-            if self._extra_eos is not None:
-                ids.append(self._extra_eos)
-        return ids
-
-    def _wrap_pair(self, ids: list[int], pair_start: int, add_special_tokens: bool) -> list[int]:
-        """`_wrap` for a pair: the config's BOS/EOS around each text, as transformers' Llama
-        tokenizers write a pair (`bos A eos bos B eos`)."""
-        if not add_special_tokens:
-            return ids
-        first, second = ids[:pair_start], ids[pair_start:]
-        return self._wrap(first, True) + self._wrap(second, True)
-
     def encode(
         self,
         text: str | Sequence[str],
@@ -380,19 +351,10 @@ class Tokenizer:
         With `is_pretokenized`, `text` (and `pair`) are lists of words (see `encode_plus`)."""
         pair, add = _pair_and_flag(pair, add_special_tokens)
         if is_pretokenized:
-            enc = self._encode_words(text, pair, add)
-        elif pair is None:
-            ids = self._native.encode_ids(check_text(text), add)
-            return self._wrap(ids, add)
-        else:
-            enc = self._native.encode_pair(check_text(text), check_text(pair, "pair"), add)
-        if self._extra_bos is None and self._extra_eos is None:
-            return enc.ids
-        seqs = enc.sequence_ids
+            return self._encode_words(text, pair, add).ids
         if pair is None:
-            return self._wrap(enc.ids, add)
-        start = next((i for i, s in enumerate(seqs) if s == 1), len(seqs))
-        return self._wrap_pair(enc.ids, start, add)
+            return self._native.encode_ids(check_text(text), add)
+        return self._native.encode_pair(check_text(text), check_text(pair, "pair"), add).ids
 
     def encode_plus(
         self,
@@ -436,13 +398,10 @@ class Tokenizer:
             encs = self.encode_batch_plus(
                 texts, add_special_tokens, num_threads, is_pretokenized=True
             )
-            return [self._wrap(e.ids, add_special_tokens) for e in encs]
-        out = self._native.encode_batch_ids(
+            return [e.ids for e in encs]
+        return self._native.encode_batch_ids(
             check_texts(texts), bool(add_special_tokens), resolve_num_threads(num_threads)
         )
-        if self._extra_bos is not None or self._extra_eos is not None:
-            out = [self._wrap(ids, add_special_tokens) for ids in out]
-        return out
 
     def encode_batch_plus(
         self,
@@ -496,12 +455,6 @@ class Tokenizer:
             raise ImportError(
                 "encode_batch_to_numpy needs numpy; install it with `pip install batok[numpy]`"
             ) from err
-        if self._extra_bos is not None or self._extra_eos is not None:
-            lists = self.encode_batch(texts, add_special_tokens, num_threads)
-            offsets = np.zeros(len(lists) + 1, dtype=np.int64)
-            np.cumsum([len(x) for x in lists], out=offsets[1:])
-            flat = [i for x in lists for i in x]
-            return np.asarray(flat, dtype=np.uint32), offsets
         ids, offs = self._native.encode_batch_ids_to_buffer(
             check_texts(texts), bool(add_special_tokens), resolve_num_threads(num_threads)
         )
@@ -512,10 +465,7 @@ class Tokenizer:
 
     def count_tokens(self, text: str, add_special_tokens: bool = True) -> int:
         """How many tokens `encode` would return, without building the list."""
-        n = self._native.count_tokens(check_text(text), bool(add_special_tokens))
-        if add_special_tokens:
-            n += (self._extra_bos is not None) + (self._extra_eos is not None)
-        return n
+        return self._native.count_tokens(check_text(text), bool(add_special_tokens))
 
     def tokenize(self, text: str, add_special_tokens: bool = False) -> list[str]:
         """The token strings of `text` (no special tokens by default, as in transformers)."""

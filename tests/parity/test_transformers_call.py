@@ -35,9 +35,7 @@ FAMILIES = sorted(
 # parity test is expected to fail until the behaviour is decided (issue: every tokenizer and
 # the transformers API).
 REBUILT = {
-    # transformers 5 drops the BOS that tokenizer_config.json's add_bos_token asks for.
-    "deepseek-coder": "BOS from add_bos_token not added by transformers 5",
-    "phi-3-mini": "legacy=False leading spaces (transformers.js differs) and no BOS",
+    "phi-3-mini": "legacy=False leading spaces (transformers.js differs)",
     # legacy=False: transformers 5 re-splits leading spaces ("  a" -> "▁", "▁a"), where
     # Transformers.js keeps the file's "▁▁", "▁a" (see test_legacy_false_llama_...).
     "llama-2": "legacy=False leading spaces (transformers.js differs)",

@@ -145,31 +145,4 @@ class Engine:
     def _arrays(self, ids: bytes, offsets: bytes) -> tuple[np.ndarray, np.ndarray]:
         flat = np.frombuffer(ids, dtype="<u4").astype(np.uint32, copy=False)
         offs = np.frombuffer(offsets, dtype="<i8").astype(np.int64, copy=False)
-        tok = self.tokenizer
-        if self.add_special_tokens and isinstance(tok, Tokenizer):
-            flat, offs = _add_extras(flat, offs, tok._extra_bos, tok._extra_eos)
         return flat, offs
-
-
-def _add_extras(
-    ids: np.ndarray, offsets: np.ndarray, bos: int | None, eos: int | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Puts the BOS and EOS ids that transformers adds from tokenizer_config.json (and
-    tokenizer.json's post-processor does not) around every document."""
-    if bos is None and eos is None:
-        return ids, offsets
-    lengths = np.diff(offsets)
-    n = len(lengths)
-    extra = (bos is not None) + (eos is not None)
-    new_offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(lengths + extra, out=new_offsets[1:])
-    out = np.empty(int(new_offsets[-1]), dtype=np.uint32)
-    starts = new_offsets[:-1] + (bos is not None)
-    # Every original id moves right by the extras of the documents before it (and its own BOS).
-    doc_of = np.repeat(np.arange(n), lengths)
-    out[np.arange(len(ids)) + doc_of * extra + (bos is not None)] = ids
-    if bos is not None:
-        out[new_offsets[:-1]] = bos
-    if eos is not None:
-        out[starts + lengths] = eos
-    return out, new_offsets
