@@ -490,6 +490,38 @@ impl CharOffsets {
     }
 }
 
+/// `f(start, end)` for each run of chars that are not whitespace (`char::is_whitespace`), in
+/// order: `text.split(char::is_whitespace)` without its empty parts, reading ASCII bytes
+/// without decoding them.
+fn for_each_word(text: &str, mut f: impl FnMut(usize, usize)) {
+    // ASCII's whitespace chars: tab, line feed, vertical tab, form feed, carriage return, space.
+    const ASCII_SPACE: u64 = 0b11111 << 9 | 1 << 32;
+    let b = text.as_bytes();
+    let mut start = None;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let (space, len) = if c < 0x80 {
+            (c < 64 && ASCII_SPACE >> c & 1 == 1, 1)
+        } else {
+            let ch = text[i..].chars().next().expect("i is at a char");
+            (ch.is_whitespace(), ch.len_utf8())
+        };
+        match (space, start) {
+            (true, Some(s)) => {
+                f(s, i);
+                start = None;
+            }
+            (false, None) => start = Some(i),
+            _ => {}
+        }
+        i += len;
+    }
+    if let Some(s) = start {
+        f(s, b.len());
+    }
+}
+
 /// The first error of fallible steps that a callback-driven loop runs (one that cannot stop
 /// early, such as a pattern's `for_each_isolated`): once a step fails, the rest are skipped.
 #[derive(Default)]
@@ -907,10 +939,12 @@ impl Tokenizer {
                 ..
             } = &mut *guard;
             cache::with(&self.ids_cache, |cache| {
-                for w in seg.split(char::is_whitespace) {
-                    if w.is_empty() || cache.lookup(w.as_bytes(), ids) {
-                        continue;
+                let text = seg.as_bytes();
+                let mut piece = |cache: &mut PieceCache, p: Pending| {
+                    if cache.lookup_pending(text, p, ids) {
+                        return Ok(());
                     }
+                    let w = &seg[p.range()];
                     let first = ids.len();
                     word.clear();
                     if prepend && !w.starts_with(r) {
@@ -927,8 +961,20 @@ impl Tokenizer {
                     }
                     self.model_ids(&word[start..], scratch, out, ids)?;
                     cache.store(w.as_bytes(), &ids[first..], true);
+                    Ok(())
+                };
+                let mut failed = FirstError::default();
+                // Each word's front-table line is requested a few words ahead of its lookup.
+                let mut ahead = Ahead::default();
+                for_each_word(seg, |a, b| {
+                    if let Some(p) = ahead.push(cache, text, a, b) {
+                        failed.step(|| piece(cache, p));
+                    }
+                });
+                for p in ahead.drain() {
+                    failed.step(|| piece(cache, p));
                 }
-                Ok(())
+                failed.check()
             })
         })
     }
@@ -1804,5 +1850,32 @@ mod tests {
         shortcut_agrees(&t, &["x", "y", " ", "<s>", "z", "\u{2581}"], 300, 8, false);
         let plain = from_json(r#"{"model": {"type": "BPE", "vocab": {"x": 0}, "merges": []}}"#);
         assert!(plain.unwrap().with_prepend_at_start_only().is_none());
+    }
+
+    #[test]
+    fn words_are_the_non_empty_parts_between_whitespace() {
+        for text in [
+            "",
+            " ",
+            "a",
+            " a  b\tc\n",
+            "x\u{85}y\u{a0}z\u{3000}",
+            "é  ü\u{2028}",
+            "\u{1c}a",
+        ] {
+            let mut got = Vec::new();
+            super::for_each_word(text, |s, e| got.push(&text[s..e]));
+            let want: Vec<&str> = text
+                .split(char::is_whitespace)
+                .filter(|w| !w.is_empty())
+                .collect();
+            assert_eq!(got, want, "{text:?}");
+        }
+        for c in (0..=0x3000u32).filter_map(char::from_u32) {
+            let text = format!("a{c}b");
+            let mut n = 0;
+            super::for_each_word(&text, |_, _| n += 1);
+            assert_eq!(n, if c.is_whitespace() { 2 } else { 1 }, "{c:?}");
+        }
     }
 }
