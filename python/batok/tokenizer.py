@@ -349,6 +349,9 @@ class Tokenizer:
         text_pair)`), with the file's special tokens when `add_special_tokens`. A bool in place
         of `pair` is `add_special_tokens` (batok's earlier `encode(text, add_special_tokens)`).
         With `is_pretokenized`, `text` (and `pair`) are lists of words (see `encode_plus`)."""
+        if pair is None and add_special_tokens is True and type(text) is str:
+            if not is_pretokenized:  # the usual call, one per document: nothing else to check
+                return self._native.encode_ids(text, True)
         pair, add = _pair_and_flag(pair, add_special_tokens)
         if is_pretokenized:
             return self._encode_words(text, pair, add).ids
