@@ -8,6 +8,7 @@ transformers is the oracle; a mismatch is a bug.
 
 from __future__ import annotations
 
+import functools
 import json
 import pickle
 import warnings
@@ -17,7 +18,9 @@ from typing import Any
 import pytest
 import tokenizers
 import transformers
-from _parity import plain_columns
+from _parity import plain_columns, text_with_tokens
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import batok
 
@@ -368,14 +371,25 @@ LEGACY_TEXTS = [
 ]
 
 
+@functools.cache
+def _file_tokenizer(path: Path) -> tokenizers.Tokenizer:
+    return tokenizers.Tokenizer.from_file(str(path / "tokenizer.json"))
+
+
+@functools.cache
+def _js_tokenizer(path: Path) -> tokenizers.Tokenizer:
+    js = tokenizers.Tokenizer.from_file(str(path / "tokenizer.json"))
+    js.normalizer = None
+    js.pre_tokenizer = tokenizers.pre_tokenizers.Metaspace(prepend_scheme="first", split=False)
+    return js
+
+
 def _transformers_js_tokens(path: Path, text: str) -> list[str]:
     """What Transformers.js's LlamaTokenizer does with `legacy: false` (read from its source):
     no normalizer, a Metaspace pre-tokenizer that replaces spaces and prepends only to the
     first section (`prepend_scheme: "first"`, no split), run on "▁" + the text with "▁" read
     as a space; a lone leading "▁" before a special token is dropped."""
-    js = tokenizers.Tokenizer.from_file(str(path / "tokenizer.json"))
-    js.normalizer = None
-    js.pre_tokenizer = tokenizers.pre_tokenizers.Metaspace(prepend_scheme="first", split=False)
+    js = _js_tokenizer(path)
     if not text:
         return []
     tokens = js.encode("▁" + text.replace("▁", " "), add_special_tokens=False).tokens
@@ -385,36 +399,64 @@ def _transformers_js_tokens(path: Path, text: str) -> list[str]:
     return tokens
 
 
+def _legacy_false_check(reference: Any, ours: Any, path: Path, text: str) -> bool:
+    """batok's tokens of `text`: transformers' (ids and offsets too) where Transformers.js
+    gives the same tokens; else those of one of the three (transformers, Transformers.js, the
+    file). True when transformers and Transformers.js agree and the file differs."""
+    js = _transformers_js_tokens(path, text)
+    tf = reference.tokenize(text)
+    got = ours.tokenize(text)
+    file_tokens = _file_tokenizer(path).encode(text, add_special_tokens=False).tokens
+    if tf != js:
+        assert got in (tf, js, file_tokens), text
+        return False
+    assert got == tf, text
+    ids = ours(text, return_offsets_mapping=True)
+    want = reference(text, return_offsets_mapping=True)
+    assert ids["input_ids"] == want["input_ids"], text
+    assert ids["offset_mapping"] == want["offset_mapping"], text
+    assert ours.encode(text) == want["input_ids"], text
+    return file_tokens != js
+
+
 @pytest.mark.parametrize("family", LEGACY_FALSE)
 def test_legacy_false_llama_matches_transformers_where_transformers_js_agrees(
     family: str,
 ) -> None:
-    """transformers 5 and Transformers.js both rebuild a `legacy: false` LlamaTokenizer: the
-    file prepends "▁" to the text after every special token, they prepend it to the start of
-    the input only. They differ on leading spaces, where batok keeps the file's tokens (which
-    are Transformers.js's). So batok gives Transformers.js's tokens everywhere, transformers'
-    wherever the two agree, and a text after a special token is one of those."""
+    """transformers 5 and Transformers.js both rebuild a `legacy: false` LlamaTokenizer: where
+    the file prepends "▁" to the text after every added token, they prepend it only at the
+    start of the input. batok follows them where they agree and the file where they do not
+    (leading spaces: transformers re-splits them; a text opening with an added token that is
+    not special: Transformers.js puts a "▁" before it)."""
     path = TOKENIZERS_DIR / family
     reference, ours = _load(family)
-    file = tokenizers.Tokenizer.from_file(str(path / "tokenizer.json"))
-    agreed_unlike_the_file = 0
-    for text in LEGACY_TEXTS:
-        js = _transformers_js_tokens(path, text)
-        got = ours.tokenize(text)
-        assert got == js, text
-        if reference.tokenize(text) == js:
-            ids = ours(text, return_offsets_mapping=True)
-            want = reference(text, return_offsets_mapping=True)
-            assert ids["input_ids"] == want["input_ids"], text
-            assert ids["offset_mapping"] == want["offset_mapping"], text
-            assert ours.encode(text) == want["input_ids"], text
-            file_tokens = file.encode(text, add_special_tokens=False).tokens
-            agreed_unlike_the_file += file_tokens != js
+    agreed_unlike_the_file = sum(
+        _legacy_false_check(reference, ours, path, text) for text in LEGACY_TEXTS
+    )
     assert agreed_unlike_the_file >= 3
+    # Leading spaces, where the two differ, keep the file's tokens.
+    file = tokenizers.Tokenizer.from_file(str(path / "tokenizer.json"))
+    assert ours.tokenize("  a") == file.encode("  a", add_special_tokens=False).tokens
     # Loaded from the file alone, the tokenizer is the file's, as in `tokenizers`.
     plain = batok.Tokenizer.from_file(path / "tokenizer.json")
     text = LEGACY_TEXTS[0]
     assert plain.encode(text) == file.encode(text).ids
+
+
+@functools.cache
+def _legacy_false(family: str) -> tuple[Any, batok.Tokenizer]:
+    return _load(family)
+
+
+@pytest.mark.parametrize("family", LEGACY_FALSE)
+@settings(settings.get_profile("batok-parity"))
+@given(data=st.data())
+def test_legacy_false_llama_on_random_text(family: str, data: st.DataObject) -> None:
+    """The same rule on random text with the file's added tokens, spaces and `▁` mixed in."""
+    reference, ours = _legacy_false(family)
+    added = sorted(reference.get_added_vocab())
+    text = data.draw(text_with_tokens([*added, " ", "  ", "▁", " \n"]))
+    _legacy_false_check(reference, ours, TOKENIZERS_DIR / family, text)
 
 
 def test_batch_decode_matches_transformers(pair: tuple[Any, Any], request: Any) -> None:
