@@ -5,18 +5,25 @@ code point.
 added since is not punctuation there), so each char is put between two letters and the pieces
 that come out (ids and offsets, through a WordLevel model that knows only the letter) are
 compared: a char dropped, turned into a space, split off, or decomposed and stripped shows in
-them.
+them. Last, SentencePiece's precompiled charsmap (T5's) on random text built from the chars
+around which grapheme clusters form.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+from pathlib import Path
 
 import pytest
 import tokenizers
 from _parity import describe_difference
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 import batok
+
+PARITY = settings.get_profile("batok-parity")
 
 # Surrogates cannot be encoded; every other code point is tried.
 CODE_POINTS = [cp for cp in range(0x110000) if not 0xD800 <= cp < 0xE000]
@@ -82,3 +89,39 @@ def test_every_code_point_is_classified_as_tokenizers_does(name: str) -> None:
                 describe_difference("encode ids", label, text, expected.ids, tok.encode(text))
             )
     assert not problems, "\n".join(problems[:5])
+
+
+#: Chars around which grapheme clusters form and SentencePiece's charsmap rewrites: letters that
+#: start no entry, letters that start one only with a mark after them (Cyrillic "а" + breve),
+#: combining marks, joiners, a virama between consonants, Hangul jamo, regional indicators, an
+#: emoji with a skin tone, Thai's sara am, chars rewritten alone (fullwidth, ligature, circled
+#: digit, no-break space), an Arabic prepended mark, CR LF, and ASCII.
+CLUSTER_CHARS = (
+    "aé中яа\u0301\u0306\u0308\u200d\u200b\u200c\u0915\u094d\u0937\u1100\u1161\u11a8"
+    "\U0001f1e6\U0001f1e7\U0001f44d\U0001f3fb\u0e2a\u0e33Ａﬁ①\u00a0\u0600ｶﾞ\r\n x"
+)
+
+
+@settings(PARITY, max_examples=PARITY.max_examples * 4)
+@given(text=st.text(alphabet=CLUSTER_CHARS, max_size=24))
+# A prepended mark starts no entry, and its cluster goes on with a letter and a mark that
+# together start one: read from the letter, the pair would be rewritten whole.
+@example(text="\u0600а\u0306")
+@example(text="x\u0600A\u0301 \u0600Ａ\u0301")
+def test_precompiled_clusters_match_tokenizers(tokenizers_dir: Path, text: str) -> None:
+    """T5's charsmap reads text cluster by cluster; batok skips runs of chars that start no
+    entry where the run ends with a cluster, and must give the same ids and offsets."""
+    reference, tok = _t5(tokenizers_dir)
+    expected = reference.encode(text)
+    got = tok.encode_plus(text)
+    assert list(got.ids) == expected.ids, describe_difference(
+        "ids", "", text, expected.ids, got.ids
+    )
+    assert list(got.offsets) == expected.offsets
+    assert tok.encode(text) == expected.ids
+
+
+@functools.cache
+def _t5(tokenizers_dir: Path) -> tuple[tokenizers.Tokenizer, batok.Tokenizer]:
+    path = tokenizers_dir / "t5-small" / "tokenizer.json"
+    return tokenizers.Tokenizer.from_file(str(path)), batok.Tokenizer.from_file(path)
