@@ -26,6 +26,9 @@ pub struct Precompiled {
     /// text of those alone, the most common kind, is passed through without being read.
     ascii_kept: u128,
     crlf_kept: bool,
+    /// No entry rewrites a printable ASCII char (space to tilde), so runs of them can be
+    /// passed over eight bytes at a time.
+    printable_kept: bool,
     /// Bit c: the char c (U+0000 to U+FFFF) starts no entry. A cluster of such chars is
     /// left as it is, whole or char by char, so a run of them needs no cluster reading.
     inert_bmp: Box<[u64]>,
@@ -53,6 +56,7 @@ impl Precompiled {
             pool,
             ascii_kept: 0,
             crlf_kept: false,
+            printable_kept: false,
             inert_bmp: vec![0; 0x10000 / 64].into_boxed_slice(),
         };
         for c in (0..0x10000).filter_map(char::from_u32) {
@@ -67,6 +71,7 @@ impl Precompiled {
             }
         }
         p.crlf_kept = p.rewrite("\r\n").is_none();
+        p.printable_kept = (0x20..0x7f).all(|b| p.ascii_kept & (1 << b) != 0);
         Ok(p)
     }
 
@@ -226,6 +231,11 @@ impl Precompiled {
         // found there, and it did not end where a cluster does.
         let mut by_clusters_to = 0;
         while i < b.len() {
+            if self.printable_kept {
+                // Each char of a printable run but the last is followed by an ASCII char, so
+                // is a cluster of its own, and kept.
+                i += printable_run(&b[i..]).saturating_sub(1);
+            }
             let alone = match b.get(i + 1) {
                 None => true,
                 Some(&next) => next < 0x80 && !(b[i] == b'\r' && next == b'\n'),
@@ -263,6 +273,27 @@ impl Precompiled {
             *s = out;
         }
     }
+}
+
+/// How many bytes `b` starts with that are printable ASCII (0x20 to 0x7e).
+fn printable_run(b: &[u8]) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let mut n = 0;
+    for w in b.chunks_exact(8) {
+        let w = u64::from_ne_bytes(w.try_into().unwrap());
+        // A byte's high bit, or its high bit after subtracting 0x20 (below 0x20) or adding 1
+        // (0x7f): nonzero if any byte is outside the range. Borrows and carries only run up
+        // from a byte that is itself outside, so the test is exact for the word.
+        if (w | w.wrapping_add(ONES) | (w.wrapping_sub(0x20 * ONES) & !w)) & HIGH != 0 {
+            break;
+        }
+        n += 8;
+    }
+    n + b[n..]
+        .iter()
+        .position(|&x| !(0x20..0x7f).contains(&x))
+        .unwrap_or(b.len() - n)
 }
 
 #[cfg(test)]
@@ -399,6 +430,23 @@ mod tests {
             let mut plain = text.clone();
             p.normalize_str(&mut plain);
             assert_eq!(plain, n.text, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn printable_runs_end_at_the_first_other_byte() {
+        for len in 0..20 {
+            for &stop in &[0x00u8, 0x1f, 0x7f, 0x80, 0xff, b'\n'] {
+                for at in 0..=len {
+                    let mut b = vec![b'a'; len];
+                    b.extend_from_slice(b" ~!");
+                    if at < b.len() {
+                        b[at] = stop;
+                    }
+                    let want = b.iter().position(|&x| !(0x20..0x7f).contains(&x));
+                    assert_eq!(printable_run(&b), want.unwrap_or(b.len()), "{b:?}");
+                }
+            }
         }
     }
 
