@@ -49,16 +49,23 @@ def load(path: Path) -> ModuleType:
     return module
 
 
-def engine(module: ModuleType, family: str, threads: int) -> Callable[[list[str]], Any]:
+def engine(
+    module: ModuleType, family: str, threads: int, lists: bool = False
+) -> Callable[[list[str]], Any]:
     """One chunk of documents -> the ids as one little-endian buffer, on a fresh engine: a
-    staged tokenizer.json family by its name (or folder), else a tiktoken encoding."""
+    staged tokenizer.json family by its name (or folder), else a tiktoken encoding. With
+    `lists`, one call per document returning a `list[int]` (the list output of `encode`)."""
     path = corpus.TOKENIZERS / corpus.FAMILIES.get(family, family) / "tokenizer.json"
     if path.is_file():
         # Whole texts: a file's truncation and padding (BERT's 128) are turned off.
         tok = module.Tokenizer.from_file(str(path)).with_limits()
+        if lists:
+            return lambda docs: [tok.encode_ids(d, False) for d in docs]
         return lambda docs: tok.encode_batch_ids_to_buffer(docs, False, threads)[0]
     enc = batok.get_encoding(family)
     core = module.CoreBPE(enc._rank_text, enc._special_tokens, enc._pat_str)
+    if lists:
+        return lambda docs: [core.encode_ordinary(d) for d in docs]
     if threads == 1:
         one = core.encode_ordinary_to_buffer
         return lambda docs: b"".join(one(d) for d in docs)
@@ -75,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--bytes", type=int, default=corpus.ONE_PASS_BYTES)
     parser.add_argument("--file", help="a shared corpus file's documents instead")
     parser.add_argument("--chunk", type=int, default=CHUNK, help="documents per turn")
+    parser.add_argument("--lists", action="store_true", help="list output, one call per document")
     args = parser.parse_args(argv)
     builds = [load(args.old), load(args.new)]
     if args.file:
@@ -85,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     chunks = [docs[i : i + args.chunk] for i in range(0, len(docs), args.chunk)]
     ratios = []
     for r in range(args.rounds):
-        runs = [engine(m, args.family, args.threads) for m in builds]
+        runs = [engine(m, args.family, args.threads, args.lists) for m in builds]
         seconds = [0.0, 0.0]
         for k, chunk in enumerate(chunks):
             out = []
