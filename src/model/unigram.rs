@@ -51,11 +51,8 @@ pub struct Unigram {
     pub vocab: FxHashMap<String, u32>,
     /// The pieces and their scores, by id.
     pieces: Vec<(String, f64)>,
-    /// The scores alone, by id: Viterbi reads one per piece it meets, and 8 bytes a piece stay
-    /// in cache where `pieces` (a string beside each) does not.
-    scores: Arc<[f64]>,
     /// Every distinct non-empty piece, valued by its id in `vocab`.
-    trie: Arc<PrefixTrie>,
+    trie: Arc<PrefixTrie<f64>>,
     pub unk_id: Option<u32>,
     pub byte_fallback: bool,
     unk_score: f64,
@@ -98,14 +95,17 @@ impl Unigram {
             .filter(|(p, _)| !p.is_empty())
             .map(|(p, &id)| (p.as_bytes(), id))
             .collect();
-        let trie = Arc::new(PrefixTrie::new(entries));
+        let trie = Arc::new(PrefixTrie::new_with(
+            entries,
+            |id| pieces[id as usize].1,
+            f64::NEG_INFINITY,
+        ));
         let mut byte_ids = [None; 256];
         for (b, slot) in byte_ids.iter_mut().enumerate() {
             *slot = vocab.get(&format!("<0x{b:02X}>")).copied();
         }
         Ok(Unigram {
             vocab,
-            scores: pieces.iter().map(|p| p.1).collect(),
             pieces,
             trie,
             unk_id: unk_id.map(|u| u as u32),
@@ -173,31 +173,35 @@ impl Unigram {
     fn best_paths_body(&self, word: &str, best: &mut Vec<Best>) -> Result<(), Error> {
         let bytes = word.as_bytes();
         best.clear();
+        // No path ends anywhere yet: every score is below any path's.
         best.resize(
             bytes.len() + 1,
             Best {
-                score: 0.0,
+                score: f64::NEG_INFINITY,
                 start: NONE,
                 id: 0,
             },
         );
+        best[0].score = 0.0;
         let mut start = 0;
         while start < bytes.len() {
             let here = best[start].score;
             let char_len = utf8_len(bytes[start]);
             let mut one_char_piece = false;
-            self.trie.for_each_prefix(&bytes[start..], |id, len| {
-                let score = self.scores[id as usize] + here;
-                let to = &mut best[start + len];
-                if to.start == NONE || score > to.score {
-                    *to = Best {
-                        score,
-                        start: start as u32,
-                        id,
-                    };
-                }
-                one_char_piece |= len == char_len;
-            });
+            // Every node on the way is taken as a candidate, those that end no piece scored
+            // minus infinity, so that no branch waits on which nodes end pieces.
+            self.trie
+                .for_each_node(&bytes[start..], |id, piece_score, len| {
+                    let score = piece_score + here;
+                    let to = &mut best[start + len];
+                    // Selected by masks: written as branches, the compiler makes a jump of it.
+                    let take = u64::from(score > to.score).wrapping_neg();
+                    to.score = f64::from_bits(score.to_bits() & take | to.score.to_bits() & !take);
+                    let take = take as u32;
+                    to.start = start as u32 & take | to.start & !take;
+                    to.id = id & take | to.id & !take;
+                    one_char_piece |= (len == char_len) & (id != NONE);
+                });
             if !one_char_piece {
                 let score = self.unk_score + here;
                 let to = &mut best[start + char_len];
