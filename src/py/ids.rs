@@ -9,6 +9,7 @@
 //! In: ids arrive as a `list[int]` almost always; reading list items directly skips the generic
 //! sequence protocol.
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 use pyo3::ffi;
@@ -17,6 +18,14 @@ use pyo3::types::{PyBytes, PyList};
 
 /// Ids above this get a fresh int each time rather than a cache slot: no model has more.
 const MAX_CACHED: usize = 1 << 22;
+
+/// The most ids `CALL_IDS` keeps room for between calls.
+const KEEP_CALL_IDS: usize = 1 << 20;
+
+thread_local! {
+    /// The ids of the text being encoded by a single-text call (`IntCache::list_of`).
+    static CALL_IDS: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
+}
 
 /// One Python int per id, made on first use. Touched only with the GIL held.
 pub struct IntCache {
@@ -48,6 +57,32 @@ impl IntCache {
         // SAFETY: `p` is a live int the cache owns a reference to, and the GIL is held.
         unsafe { ffi::Py_INCREF(p) };
         Ok(p)
+    }
+
+    /// One text's ids as a new `list[int]`, written by `fill` (run without the GIL) into a
+    /// buffer of the thread's rather than a vector of the call's own: a vector per call is an
+    /// allocation, a regrowth or two as the ids come, and a free, which for short texts
+    /// cost about as much as the list.
+    pub fn list_of<'py>(
+        &self,
+        py: Python<'py>,
+        fill: impl Send + FnOnce(&mut Vec<u32>) -> PyResult<()>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        // Taken out of its cell while in use: building the list can run Python code (a
+        // collection, a finalizer) that encodes again on this thread.
+        let mut ids = CALL_IDS.take();
+        ids.clear();
+        let (ids, filled) = py.allow_threads(move || {
+            let filled = fill(&mut ids);
+            (ids, filled)
+        });
+        filled?;
+        let list = self.list(py, &ids);
+        // One long text does not keep its megabytes for the thread's life.
+        if ids.capacity() <= KEEP_CALL_IDS {
+            CALL_IDS.set(ids);
+        }
+        list
     }
 
     /// `ids` as a new `list[int]`.

@@ -66,8 +66,8 @@ impl PyCoreBpe {
 
     fn encode_ordinary<'py>(&self, py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyList>> {
         let t = &self.inner;
-        let ids = py.allow_threads(|| guard(|| t.encode_ordinary(text)))?;
-        self.ints.list(py, &ids)
+        self.ints
+            .list_of(py, |ids| guard(|| t.encode_ordinary_append(text, ids)))
     }
 
     fn encode<'py>(

@@ -412,10 +412,9 @@ impl PyTokenizer {
                 .list(py, &self.encode(py, text, add_special_tokens)?.inner.ids);
         }
         let t = &self.inner;
-        let ids = py
-            .allow_threads(|| guard(|| t.encode_ids(text, add_special_tokens)))?
-            .map_err(to_py)?;
-        self.ints.list(py, &ids)
+        self.ints.list_of(py, |ids| {
+            guard(|| t.encode_ids_append(text, add_special_tokens, ids))?.map_err(to_py)
+        })
     }
 
     /// The ids of `text` as plain text: normalizer, pre-tokenizer and model only, with no added
