@@ -13,7 +13,7 @@
 //! one, surplus chars are insertions, and chars left over are removed after the last char
 //! pushed so far (for a replacement by nothing, the char before it, in another cluster).
 
-use unicode_segmentation::{GraphemeCursor, UnicodeSegmentation};
+use unicode_segmentation::UnicodeSegmentation;
 
 use crate::normalized::NormalizedString;
 
@@ -29,9 +29,6 @@ pub struct Precompiled {
     /// No entry rewrites a printable ASCII char (space to tilde), so runs of them can be
     /// passed over eight bytes at a time.
     printable_kept: bool,
-    /// Bit c: the char c (U+0000 to U+FFFF) starts no entry. A cluster of such chars is
-    /// left as it is, whole or char by char, so a run of them needs no cluster reading.
-    inert_bmp: Box<[u64]>,
 }
 
 impl Precompiled {
@@ -57,13 +54,7 @@ impl Precompiled {
             ascii_kept: 0,
             crlf_kept: false,
             printable_kept: false,
-            inert_bmp: vec![0; 0x10000 / 64].into_boxed_slice(),
         };
-        for c in (0..0x10000).filter_map(char::from_u32) {
-            if p.starts_no_entry(c) {
-                p.inert_bmp[c as usize / 64] |= 1 << (c as usize % 64);
-            }
-        }
         for b in 0u8..128 {
             let mut buf = [0u8; 4];
             if p.rewrite((b as char).encode_utf8(&mut buf)).is_none() {
@@ -100,47 +91,6 @@ impl Precompiled {
             }
         }
         None
-    }
-
-    /// Whether no entry starts with `c`: the trie walk over its bytes falls off before their
-    /// end, passing no entry on the way.
-    fn starts_no_entry(&self, c: char) -> bool {
-        let unit = |i: usize| self.units.get(i).map(|&u| u as usize);
-        let offset = |u: usize| (u >> 10) << ((u & (1 << 9)) >> 6);
-        let Some(mut pos) = unit(0).map(offset) else {
-            return true;
-        };
-        let mut buf = [0u8; 4];
-        for &b in c.encode_utf8(&mut buf).as_bytes() {
-            pos ^= b as usize;
-            match unit(pos) {
-                Some(u) if u & ((1 << 31) | 0xff) == b as usize => {
-                    if (u >> 8) & 1 == 1 {
-                        return false;
-                    }
-                    pos ^= offset(u);
-                }
-                _ => return true,
-            }
-        }
-        false
-    }
-
-    #[inline]
-    fn inert(&self, c: char) -> bool {
-        match self.inert_bmp.get(c as usize / 64) {
-            Some(bits) => bits & (1 << (c as usize % 64)) != 0,
-            None => self.starts_no_entry(c),
-        }
-    }
-
-    /// Where the run of chars that start no entry from `i` ends.
-    fn inert_run_end(&self, s: &str, i: usize) -> usize {
-        let rest = &s[i..];
-        i + rest
-            .char_indices()
-            .find(|&(_, c)| !self.inert(c))
-            .map_or(rest.len(), |(k, _)| k)
     }
 
     /// Whether `text` comes out as it went in without reading it cluster by cluster.
@@ -215,8 +165,7 @@ impl Precompiled {
     /// `normalize`'s text without its alignments. Only the clusters that may change are read
     /// as clusters: an ASCII char that no entry rewrites and that another ASCII char follows
     /// (CR LF apart) is a cluster of its own (no cluster joins two ASCII chars but CR LF), so
-    /// it is passed over, as is a run of chars that start no entry and that ends where a
-    /// cluster does; text that needs no rewrite is copied in runs.
+    /// it is passed over, and text that needs no rewrite is copied in runs.
     pub fn normalize_str(&self, s: &mut String) {
         if self.keeps(s) {
             return;
@@ -227,9 +176,6 @@ impl Precompiled {
         // `s[done..i]` is text that stays and is not yet in `out`.
         let (mut done, mut i) = (0, 0);
         let mut rewritten = String::new();
-        // Below this, clusters are read one by one: a run of chars that start no entry was
-        // found there, and it did not end where a cluster does.
-        let mut by_clusters_to = 0;
         while i < b.len() {
             if self.printable_kept {
                 // Each char of a printable run but the last is followed by an ASCII char, so
@@ -243,19 +189,6 @@ impl Precompiled {
             if alone && kept(b[i]) {
                 i += 1;
                 continue;
-            }
-            if i >= by_clusters_to && b[i] >= 0x80 {
-                // The run's clusters are all left as they are if it ends where one does.
-                let end = self.inert_run_end(s, i);
-                let ends_cluster = end == s.len()
-                    || GraphemeCursor::new(end, s.len(), true)
-                        .is_boundary(s, 0)
-                        .unwrap_or(false);
-                if end > i && ends_cluster {
-                    i = end;
-                    continue;
-                }
-                by_clusters_to = end;
             }
             let g = s[i..].graphemes(true).next().expect("i is inside the text");
             rewritten.clear();

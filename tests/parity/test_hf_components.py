@@ -105,12 +105,13 @@ CLUSTER_CHARS = (
 @settings(PARITY, max_examples=PARITY.max_examples * 4)
 @given(text=st.text(alphabet=CLUSTER_CHARS, max_size=24))
 # A prepended mark starts no entry, and its cluster goes on with a letter and a mark that
-# together start one: read from the letter, the pair would be rewritten whole.
+# together start one: the cluster is read whole, so the pair is not rewritten.
 @example(text="\u0600а\u0306")
 @example(text="x\u0600A\u0301 \u0600Ａ\u0301")
 def test_precompiled_clusters_match_tokenizers(tokenizers_dir: Path, text: str) -> None:
-    """T5's charsmap reads text cluster by cluster; batok skips runs of chars that start no
-    entry where the run ends with a cluster, and must give the same ids and offsets."""
+    """T5's charsmap reads text cluster by cluster (a short cluster whole, else char by
+    char); batok must cut the clusters where `tokenizers` does, for the same ids and
+    offsets."""
     reference, tok = _t5(tokenizers_dir)
     expected = reference.encode(text)
     got = tok.encode_plus(text)
