@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 
-use super::{Documents, InputError, InputErrorKind};
+use super::{json_record, Documents, InputError, InputErrorKind};
 
 /// The records of one JSON lines file.
 pub struct Lines {
@@ -63,6 +63,16 @@ impl Documents for Lines {
 
 /// The string at `field` of the JSON object in `line`.
 pub fn field_of(line: &[u8], field: &str) -> Result<String, (InputErrorKind, String)> {
+    if json_record::plain_key(field) {
+        if let Some(text) = json_record::single_field(line, field) {
+            return Ok(text);
+        }
+    }
+    parse_field(line, field)
+}
+
+/// `field_of` by the general JSON parser: any record, and the error for a bad one.
+pub fn parse_field(line: &[u8], field: &str) -> Result<String, (InputErrorKind, String)> {
     let mut de = serde_json::Deserializer::from_slice(line);
     let found = FieldSeed { field }
         .deserialize(&mut de)

@@ -9,6 +9,7 @@
 //! (`decompress`); this module only sequences them.
 
 pub mod decompress;
+mod json_record;
 pub mod jsonl;
 pub mod text;
 
