@@ -1,6 +1,7 @@
 //! Normalizers: rewrite a piece of text before pre-tokenization, keeping alignments.
 
 mod bert;
+mod grapheme;
 mod precompiled;
 mod replace;
 mod unicode;

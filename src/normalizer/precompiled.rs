@@ -15,6 +15,7 @@
 
 use unicode_segmentation::UnicodeSegmentation;
 
+use super::grapheme;
 use crate::normalized::NormalizedString;
 
 #[derive(Debug, Clone)]
@@ -190,7 +191,10 @@ impl Precompiled {
                 i += 1;
                 continue;
             }
-            let g = s[i..].graphemes(true).next().expect("i is inside the text");
+            let g = match grapheme::single_char_cluster(s, i) {
+                Some(end) => &s[i..end],
+                None => s[i..].graphemes(true).next().expect("i is inside the text"),
+            };
             rewritten.clear();
             let modified =
                 self.rewrite_cluster(g, |from, to| rewritten.push_str(to.unwrap_or(from)));
