@@ -1,42 +1,156 @@
-//! The usual JSON lines record, `{"<field>": "<text>"}`, read without a general JSON parser.
+//! The usual JSON lines record, an object of plain values with the text at one key, read
+//! without the general JSON parser.
 //!
-//! Dataset files are mostly records of one key. A general parser builds the text in a
-//! scratch buffer that regrows as the text goes on (a document of a few KB with escaped
-//! newlines regrows it about ten times), checks the bytes as UTF-8 piece by piece, and then
-//! copies the text out; reading a 50 MB file that way took as long as encoding a fifth of it.
-//! Here the line is checked as UTF-8 once, the text is unescaped into a string allocated once
-//! at its final size or more, and anything this reader does not take on (another key, a
-//! second key, a lone surrogate, an error of any kind) is left to the general parser, which
-//! gives the same text, or the error, as it always did.
+//! A general parser builds the text in a scratch buffer that regrows as the text goes on (a
+//! document of a few KB with escaped newlines regrows it about ten times), checks the bytes as
+//! UTF-8 piece by piece, and then copies the text out; reading a 50 MB file that way took as
+//! long as encoding a fifth of it. Here the line is checked as UTF-8 once, the text is
+//! unescaped into a string allocated once at its final size or more, and the other values
+//! (ids, URLs, dates, scores, nested metadata) are checked as the general parser checks a
+//! value it skips, without being built. Anything this reader does not take on (an escaped
+//! key, a text that is not a string, a lone surrogate in the text, an error of any kind) is
+//! left to the general parser, which gives the same text, or the error, as it always did.
 
-/// The text of `line` when it is exactly one JSON object with the single key `field`, whose
-/// value is a string; None for any other line (which the general parser then reads).
-/// `field` must need no escaping in JSON (`plain_key`); the key must be written without
-/// escapes too.
-pub fn single_field(line: &[u8], field: &str) -> Option<String> {
+/// How deep skipped values may nest here (the general parser allows 128 levels in all).
+const MAX_DEPTH: usize = 64;
+
+/// The text at `field` of `line` when the line is one JSON object whose keys are written
+/// without escapes and whose value at `field` (the last, if the key repeats) is a string;
+/// None for any other line, which the general parser then reads. `field` must need no
+/// escaping in JSON (`plain_key`).
+pub fn field_text(line: &[u8], field: &str) -> Option<String> {
     // One check for the whole line; every slice copied below then holds whole chars.
     std::str::from_utf8(line).ok()?;
     let mut at = skip_ws(line, 0);
     at = expect(line, at, b'{')?;
     at = skip_ws(line, at);
-    at = expect(line, at, b'"')?;
-    let key_end = at.checked_add(field.len())?;
-    if line.get(at..key_end)? != field.as_bytes() {
+    let mut text = None;
+    if line.get(at) != Some(&b'}') {
+        loop {
+            at = expect(line, at, b'"')?;
+            let key_end = at + plain_run(&line[at..]);
+            let key = &line[at..key_end];
+            at = expect(line, key_end, b'"')?;
+            at = skip_ws(line, at);
+            at = expect(line, at, b':')?;
+            at = skip_ws(line, at);
+            if key == field.as_bytes() {
+                at = expect(line, at, b'"')?;
+                let (value, end) = string_body(line, at)?;
+                text = Some(value);
+                at = end;
+            } else {
+                at = skip_value(line, at, 1)?;
+            }
+            at = skip_ws(line, at);
+            match line.get(at)? {
+                b',' => at = skip_ws(line, at + 1),
+                b'}' => break,
+                _ => return None,
+            }
+        }
+    }
+    at = expect(line, at, b'}')?;
+    if skip_ws(line, at) != line.len() {
         return None;
     }
-    at = expect(line, key_end, b'"')?;
-    at = skip_ws(line, at);
-    at = expect(line, at, b':')?;
-    at = skip_ws(line, at);
-    at = expect(line, at, b'"')?;
-    let (text, end) = string_body(line, at)?;
-    at = skip_ws(line, end);
-    at = expect(line, at, b'}')?;
-    (skip_ws(line, at) == line.len()).then_some(text)
+    text
+}
+
+/// The index just past the JSON value at `at`, checked as the general parser checks a value
+/// it skips: strings with valid escapes and no control chars (surrogates are not paired up),
+/// numbers by JSON's grammar, the three literals, arrays and objects of such values.
+fn skip_value(line: &[u8], at: usize, depth: usize) -> Option<usize> {
+    match *line.get(at)? {
+        b'"' => skip_string(line, at + 1),
+        b'-' | b'0'..=b'9' => skip_number(line, at),
+        b't' => literal(line, at, b"true"),
+        b'f' => literal(line, at, b"false"),
+        b'n' => literal(line, at, b"null"),
+        open @ (b'[' | b'{') if depth < MAX_DEPTH => {
+            let close = if open == b'[' { b']' } else { b'}' };
+            let mut at = skip_ws(line, at + 1);
+            if line.get(at) == Some(&close) {
+                return Some(at + 1);
+            }
+            loop {
+                if open == b'{' {
+                    at = skip_string(line, expect(line, at, b'"')?)?;
+                    at = skip_ws(line, at);
+                    at = skip_ws(line, expect(line, at, b':')?);
+                }
+                at = skip_ws(line, skip_value(line, at, depth + 1)?);
+                match *line.get(at)? {
+                    b',' => at = skip_ws(line, at + 1),
+                    b if b == close => return Some(at + 1),
+                    _ => return None,
+                }
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Past the string whose body starts at `at`.
+fn skip_string(line: &[u8], mut at: usize) -> Option<usize> {
+    loop {
+        at += plain_run(&line[at..]);
+        match *line.get(at)? {
+            b'"' => return Some(at + 1),
+            b'\\' => {
+                at += match *line.get(at + 1)? {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => 2,
+                    b'u' => {
+                        hex4(line, at + 2)?;
+                        6
+                    }
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// Past the number at `at`: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+fn skip_number(line: &[u8], mut at: usize) -> Option<usize> {
+    let digits = |at: usize| at + line[at..].iter().take_while(|b| b.is_ascii_digit()).count();
+    if line.get(at) == Some(&b'-') {
+        at += 1;
+    }
+    at = match *line.get(at)? {
+        b'0' => at + 1,
+        b'1'..=b'9' => digits(at),
+        _ => return None,
+    };
+    if line.get(at) == Some(&b'.') {
+        let end = digits(at + 1);
+        if end == at + 1 {
+            return None;
+        }
+        at = end;
+    }
+    if matches!(line.get(at), Some(b'e' | b'E')) {
+        at += 1;
+        if matches!(line.get(at), Some(b'+' | b'-')) {
+            at += 1;
+        }
+        let end = digits(at);
+        if end == at {
+            return None;
+        }
+        at = end;
+    }
+    // A digit right after a leading zero ("01") is not a number.
+    (!matches!(line.get(at), Some(b'0'..=b'9'))).then_some(at)
+}
+
+fn literal(line: &[u8], at: usize, word: &[u8]) -> Option<usize> {
+    (line.get(at..at + word.len())? == word).then_some(at + word.len())
 }
 
 /// Whether `field` is written in JSON as itself between quotes (no `"`, `\` or control char),
-/// the condition for `single_field` to compare it with a key byte for byte.
+/// the condition for `field_text` to compare it with a key byte for byte.
 pub fn plain_key(field: &str) -> bool {
     field.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\')
 }
@@ -185,10 +299,20 @@ mod tests {
             (r#"{"text": "\ud83d\ude00 é"}"#, "\u{1F600} é"),
             ("  {\t\"text\" :\r\"x\"  }  \n", "x"),
             (r#"{"text": ""}"#, ""),
+            (r#"{"text": "a", "id": 1}"#, "a"),
+            (
+                r#"{"id": -1.5e+3, "text": "a", "ok": true, "no": null, "f": false}"#,
+                "a",
+            ),
+            (r#"{"text": "first", "text": "last"}"#, "last"),
+            (
+                r#"{"meta": {"url": "\ud800", "tags": [1, [], {}, {"x": [0]}]}, "text": "a"}"#,
+                "a",
+            ),
         ];
         for (line, want) in cases {
             assert_eq!(
-                single_field(line.as_bytes(), "text").as_deref(),
+                field_text(line.as_bytes(), "text").as_deref(),
                 Some(want),
                 "{line}"
             );
@@ -198,8 +322,20 @@ mod tests {
     #[test]
     fn leaves_everything_else_to_the_parser() {
         let cases = [
-            r#"{"text": "a", "id": 1}"#,
-            r#"{"id": 1, "text": "a"}"#,
+            r#"{"text": 1}"#,
+            r#"{"text": "a", "text": 1}"#,
+            r#"{"text": "a", "id": 01}"#,
+            r#"{"text": "a", "id": 1.}"#,
+            r#"{"text": "a", "id": -}"#,
+            r#"{"text": "a", "id": 1e}"#,
+            r#"{"text": "a", "id": .5}"#,
+            r#"{"text": "a", "id": tru}"#,
+            r#"{"text": "a", "id": "\q"}"#,
+            r#"{"text": "a", "id": [1,]}"#,
+            r#"{"text": "a",}"#,
+            r#"{"text": "a" "id": 1}"#,
+            r#"{"text": "a", "x\u0041": 1}"#,
+            r#"{}"#,
             r#"{"te\u0078t": "escaped key"}"#,
             r#"{"texts": "a"}"#,
             r#"{"text": 1}"#,
@@ -215,9 +351,9 @@ mod tests {
             "{\"text\": \"a\"}\u{a0}",
         ];
         for line in cases {
-            assert_eq!(single_field(line.as_bytes(), "text"), None, "{line}");
+            assert_eq!(field_text(line.as_bytes(), "text"), None, "{line}");
         }
-        assert_eq!(single_field(b"{\"text\": \"\xff\"}", "text"), None);
+        assert_eq!(field_text(b"{\"text\": \"\xff\"}", "text"), None);
         assert!(plain_key("text") && plain_key("é") && !plain_key("a\"b") && !plain_key("a\\b"));
     }
 
@@ -266,22 +402,40 @@ mod tests {
             "{",
             ":",
             ",",
+            "0",
+            "1",
+            "-",
+            ".",
+            "e",
+            "+",
+            "[",
+            "]",
+            "true",
+            "null",
         ]
         .map(String::from)
         .to_vec();
-        let shapes: [(&str, &str, bool); 6] = [
+        let shapes: [(&str, &str, bool); 8] = [
             ("{\"text\": \"", "\"}", true),
             ("  {\"text\":\"", "\"}\r\n", true),
             ("{ \"text\" : \"", "\" }", true),
-            ("{\"text\": \"", "\", \"id\": 3}", false),
-            ("{\"id\": \"", "\", \"text\": \"b\"}", false),
+            ("{\"text\": \"", "\", \"id\": 3}", true),
+            // The fragments in a value that is skipped, then in a nested one.
+            ("{\"id\": \"", "\", \"text\": \"b\"}", true),
+            (
+                "{\"m\": {\"a\": [1, -2.5e3, true, null, \"",
+                "\"]}, \"text\": \"x\"}",
+                true,
+            ),
+            // The fragments as a value of their own (numbers, literals, arrays).
+            ("{\"text\": \"a\", \"n\": ", "}", true),
             ("[\"", "\"]", false),
         ];
         let mut taken = 0;
         for (i, body) in random_texts(&fragments, 6000, 12).iter().enumerate() {
             let (open, close, usual) = shapes[i % shapes.len()];
             let line = format!("{open}{body}{close}");
-            let fast = single_field(line.as_bytes(), "text");
+            let fast = field_text(line.as_bytes(), "text");
             let general = parse_field(line.as_bytes(), "text");
             if let Some(text) = &fast {
                 assert_eq!(Ok(text), general.as_ref().map_err(|e| &e.1), "{line}");

@@ -64,7 +64,7 @@ impl Documents for Lines {
 /// The string at `field` of the JSON object in `line`.
 pub fn field_of(line: &[u8], field: &str) -> Result<String, (InputErrorKind, String)> {
     if json_record::plain_key(field) {
-        if let Some(text) = json_record::single_field(line, field) {
+        if let Some(text) = json_record::field_text(line, field) {
             return Ok(text);
         }
     }
