@@ -48,6 +48,12 @@ def _arrow(pa: Any, values: np.ndarray) -> Any:
 #: the writing time, for a file about 10 % smaller).
 USE_DICTIONARY = False
 
+#: Values the writer takes per step (Arrow's default is 1024). Each step computes the list's
+#: repetition and definition levels and their histograms; in steps of 64k the 13.3M ids of the
+#: jobs bench took 240 ms to write instead of 266 (snappy) and 133 instead of 157 (none). A
+#: data page may then pass its 1 MB target by up to one step (256 KB of uint32 ids).
+WRITE_BATCH_SIZE = 1 << 16
+
 
 class ParquetWriter:
     """Shards end at chunk ends, so a resumed job (`done`) starts at a chunk boundary.
@@ -95,6 +101,7 @@ class ParquetWriter:
                 table.schema,
                 use_dictionary=USE_DICTIONARY,
                 compression=self.compression,
+                write_batch_size=WRITE_BATCH_SIZE,
             )
             self.in_shard = 0
         self.pending = self.thread.submit(self.writer.write_table, table)
