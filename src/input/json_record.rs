@@ -141,8 +141,9 @@ fn skip_number(line: &[u8], mut at: usize) -> Option<usize> {
         }
         at = end;
     }
-    // A digit right after a leading zero ("01") is not a number.
-    (!matches!(line.get(at), Some(b'0'..=b'9'))).then_some(at)
+    // A digit right after a leading zero ("01") is left for the caller, which takes only
+    // `,` `}` or `]` after a value.
+    Some(at)
 }
 
 fn literal(line: &[u8], at: usize, word: &[u8]) -> Option<usize> {
@@ -338,7 +339,7 @@ mod tests {
             r#"{}"#,
             r#"{"te\u0078t": "escaped key"}"#,
             r#"{"texts": "a"}"#,
-            r#"{"text": 1}"#,
+            r#"{"text": null}"#,
             r#"{"text": "a"} {"text": "b"}"#,
             r#"{"text": "a"}x"#,
             r#"{"text": "unterminated}"#,

@@ -16,6 +16,9 @@ pub struct Lines {
     path: PathBuf,
     input: Box<dyn BufRead + Send>,
     field: String,
+    /// Whether `field` can be matched against keys byte for byte (`json_record::plain_key`),
+    /// decided once for the file rather than per line.
+    plain: bool,
     line: u64,
     buf: Vec<u8>,
 }
@@ -25,6 +28,7 @@ impl Lines {
         Lines {
             path: path.to_path_buf(),
             input,
+            plain: json_record::plain_key(&field),
             field,
             line: 0,
             buf: Vec::new(),
@@ -53,7 +57,7 @@ impl Documents for Lines {
             if self.buf.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            return Some(match field_of(&self.buf, &self.field) {
+            return Some(match read_field(&self.buf, &self.field, self.plain) {
                 Ok(doc) => Ok((doc, n)),
                 Err((kind, msg)) => Err(self.error(kind, msg)),
             });
@@ -63,7 +67,13 @@ impl Documents for Lines {
 
 /// The string at `field` of the JSON object in `line`.
 pub fn field_of(line: &[u8], field: &str) -> Result<String, (InputErrorKind, String)> {
-    if json_record::plain_key(field) {
+    read_field(line, field, json_record::plain_key(field))
+}
+
+/// `field_of`, where `plain` is `json_record::plain_key(field)`: the record's own reader when
+/// it takes the line, else the general parser.
+fn read_field(line: &[u8], field: &str, plain: bool) -> Result<String, (InputErrorKind, String)> {
+    if plain {
         if let Some(text) = json_record::field_text(line, field) {
             return Ok(text);
         }
