@@ -6,7 +6,9 @@
 //! 36 MB of unseen documents (cl100k) a 64k-entry table missed 850k times for 373k distinct
 //! pieces. Growing instead keeps every piece, at the cost of a table of megabytes whose
 //! lines are not all in cache; `prefetch` lets a caller that knows its next pieces request
-//! their lines ahead, and the table sits on huge pages so those lines cost no TLB miss.
+//! their lines ahead. (The table is advised onto huge pages only after `alloc_zeroed` has
+//! touched every page, so it starts on small pages, which the kernel may merge later; a
+//! table on huge pages from its first write was measured and not kept: see benches/NOTES.md.)
 
 use super::token_index::load_le;
 use std::alloc::{alloc_zeroed, dealloc, Layout};
@@ -19,7 +21,7 @@ const INLINE: usize = 3;
 /// doubles at half full, up to 2^20 entries (32 MiB), where it starts over empty.
 const FIRST_BITS: u32 = 12;
 const MAX_BITS: u32 = 20;
-/// Tables this large go on huge pages (where the system has them).
+/// Tables this large are advised onto huge pages (where the system has them).
 const HUGE: usize = 2 << 20;
 
 /// A key: its bytes, zero-padded, with its length in the last byte (so no key is all zero,
