@@ -12,7 +12,9 @@ use super::short_table::{hash, pack, pack_in, Key, ShortTable, MAX_KEY};
 use super::token_index::{load_le, step};
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 /// Pieces longer than this are not cached. A long piece costs far more to merge than to hash
 /// and compare (a 4 KB run of one letter: hundreds of microseconds of merging, about one of
@@ -28,6 +30,7 @@ const _: () = assert!(MAX_PIECE_LEN <= u16::MAX as usize);
 const MAX_ENTRIES: usize = 1 << 17;
 /// Key and value bytes one generation may hold.
 const MAX_BYTES: usize = 16 << 20;
+/// Owners whose caches one thread keeps at once (beyond it, the thread starts over).
 const MAX_OWNERS: usize = 16;
 /// The longest key the front table holds; longer ones go in the main table.
 pub const FRONT_KEY: usize = MAX_KEY;
@@ -247,8 +250,40 @@ pub struct PieceCache {
     old: Map,
 }
 
+/// A thread's caches, by owner.
+#[derive(Default)]
+struct Owners {
+    caches: FxHashMap<u64, PieceCache>,
+    /// `DROPPED` when this thread last let go of the caches of dropped owners.
+    dropped_seen: u64,
+}
+
+impl Owners {
+    /// Let go of the caches of owners dropped since the last look: a cache can hold tens of
+    /// megabytes, and a program that loads tokenizers one after another (a notebook, a task
+    /// per batch) would otherwise keep those of up to `MAX_OWNERS` dead ones on every thread.
+    fn forget_dropped(&mut self) {
+        let dropped = DROPPED.load(Ordering::Acquire);
+        if dropped != self.dropped_seen {
+            self.dropped_seen = dropped;
+            let live = live_owners();
+            self.caches.retain(|id, _| live.contains(id));
+        }
+    }
+}
+
 thread_local! {
-    static CACHES: RefCell<FxHashMap<u64, PieceCache>> = RefCell::new(FxHashMap::default());
+    static CACHES: RefCell<Owners> = RefCell::new(Owners::default());
+}
+
+/// The owners not yet dropped.
+static LIVE: Mutex<BTreeSet<u64>> = Mutex::new(BTreeSet::new());
+/// How many owners have been dropped so far.
+static DROPPED: AtomicU64 = AtomicU64::new(0);
+
+fn live_owners() -> MutexGuard<'static, BTreeSet<u64>> {
+    // The set stays whole whatever panicked while it was held: each change is one call.
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl PieceCache {
@@ -343,23 +378,35 @@ impl PieceCache {
 pub fn with<R>(id: &CacheId, f: impl FnOnce(&mut PieceCache) -> R) -> R {
     CACHES.with(|c| match c.try_borrow_mut() {
         Ok(mut c) => {
-            if !c.contains_key(&id.0) && c.len() >= MAX_OWNERS {
-                c.clear();
+            c.forget_dropped();
+            let caches = &mut c.caches;
+            if !caches.contains_key(&id.0) && caches.len() >= MAX_OWNERS {
+                caches.clear();
             }
-            f(c.entry(id.0).or_default())
+            f(caches.entry(id.0).or_default())
         }
         Err(_) => f(&mut PieceCache::default()),
     })
 }
 
-/// A cache owner; every model gets a distinct one.
+/// A cache owner; every model gets a distinct one. When it is dropped, each thread lets go
+/// of its cache the next time it looks up any cache.
 #[derive(Debug)]
 pub struct CacheId(u64);
 
 impl CacheId {
     pub fn new() -> Self {
         static NEXT: AtomicU64 = AtomicU64::new(1);
-        CacheId(NEXT.fetch_add(1, Ordering::Relaxed))
+        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        live_owners().insert(id);
+        CacheId(id)
+    }
+}
+
+impl Drop for CacheId {
+    fn drop(&mut self) {
+        live_owners().remove(&self.0);
+        DROPPED.fetch_add(1, Ordering::Release);
     }
 }
 
@@ -554,5 +601,33 @@ mod tests {
         put(&a, 1).unwrap();
         put(&b, 2).unwrap();
         assert_eq!(out, [1, 2]);
+    }
+
+    fn owners_here() -> Vec<u64> {
+        let mut ids: Vec<u64> = CACHES.with(|c| c.borrow().caches.keys().copied().collect());
+        ids.sort();
+        ids
+    }
+
+    #[test]
+    fn a_dropped_owners_cache_is_let_go_at_the_next_lookup() {
+        let (kept, dropped) = (CacheId::new(), CacheId::new());
+        let mut out = Vec::new();
+        for (id, v) in [(&kept, 1), (&dropped, 2)] {
+            get_or_compute::<()>(id, b"piece", &mut out, |o| {
+                o.push(v);
+                Ok(())
+            })
+            .unwrap();
+        }
+        let gone = dropped.0;
+        assert!(owners_here().contains(&gone));
+        drop(dropped);
+        // Any lookup on this thread, here the surviving owner's, lets the dead cache go.
+        out.clear();
+        assert!(with(&kept, |c| c.lookup(b"piece", &mut out)));
+        assert_eq!(out, [1], "the live owner's cache is kept");
+        assert!(!owners_here().contains(&gone));
+        assert!(owners_here().contains(&kept.0));
     }
 }
