@@ -12,9 +12,9 @@ use super::short_table::{hash, pack, pack_in, Key, ShortTable, MAX_KEY};
 use super::token_index::{load_le, step};
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Arc;
 
 /// Pieces longer than this are not cached. A long piece costs far more to merge than to hash
 /// and compare (a 4 KB run of one letter: hundreds of microseconds of merging, about one of
@@ -253,21 +253,28 @@ pub struct PieceCache {
 /// A thread's caches, by owner.
 #[derive(Default)]
 struct Owners {
-    caches: FxHashMap<u64, PieceCache>,
+    caches: FxHashMap<u64, Owned>,
     /// `DROPPED` when this thread last let go of the caches of dropped owners.
     dropped_seen: u64,
+}
+
+/// One owner's cache on one thread, and whether the owner is still alive.
+struct Owned {
+    cache: PieceCache,
+    alive: Arc<AtomicBool>,
 }
 
 impl Owners {
     /// Let go of the caches of owners dropped since the last look: a cache can hold tens of
     /// megabytes, and a program that loads tokenizers one after another (a notebook, a task
     /// per batch) would otherwise keep those of up to `MAX_OWNERS` dead ones on every thread.
+    /// (No lock is shared with other threads, so a process forked while another thread was
+    /// here cannot find one held forever.)
     fn forget_dropped(&mut self) {
         let dropped = DROPPED.load(Ordering::Acquire);
         if dropped != self.dropped_seen {
             self.dropped_seen = dropped;
-            let live = live_owners();
-            self.caches.retain(|id, _| live.contains(id));
+            self.caches.retain(|_, o| o.alive.load(Ordering::Acquire));
         }
     }
 }
@@ -276,15 +283,8 @@ thread_local! {
     static CACHES: RefCell<Owners> = RefCell::new(Owners::default());
 }
 
-/// The owners not yet dropped.
-static LIVE: Mutex<BTreeSet<u64>> = Mutex::new(BTreeSet::new());
 /// How many owners have been dropped so far.
 static DROPPED: AtomicU64 = AtomicU64::new(0);
-
-fn live_owners() -> MutexGuard<'static, BTreeSet<u64>> {
-    // The set stays whole whatever panicked while it was held: each change is one call.
-    LIVE.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 impl PieceCache {
     /// Append the cached value of `key` to `out`; false (and `out` untouched) on a miss.
@@ -380,10 +380,14 @@ pub fn with<R>(id: &CacheId, f: impl FnOnce(&mut PieceCache) -> R) -> R {
         Ok(mut c) => {
             c.forget_dropped();
             let caches = &mut c.caches;
-            if !caches.contains_key(&id.0) && caches.len() >= MAX_OWNERS {
+            if !caches.contains_key(&id.id) && caches.len() >= MAX_OWNERS {
                 caches.clear();
             }
-            f(caches.entry(id.0).or_default())
+            let owned = caches.entry(id.id).or_insert_with(|| Owned {
+                cache: PieceCache::default(),
+                alive: id.alive.clone(),
+            });
+            f(&mut owned.cache)
         }
         Err(_) => f(&mut PieceCache::default()),
     })
@@ -392,20 +396,25 @@ pub fn with<R>(id: &CacheId, f: impl FnOnce(&mut PieceCache) -> R) -> R {
 /// A cache owner; every model gets a distinct one. When it is dropped, each thread lets go
 /// of its cache the next time it looks up any cache.
 #[derive(Debug)]
-pub struct CacheId(u64);
+pub struct CacheId {
+    id: u64,
+    /// Cleared when the owner is dropped; each thread's cache holds a clone.
+    alive: Arc<AtomicBool>,
+}
 
 impl CacheId {
     pub fn new() -> Self {
         static NEXT: AtomicU64 = AtomicU64::new(1);
-        let id = NEXT.fetch_add(1, Ordering::Relaxed);
-        live_owners().insert(id);
-        CacheId(id)
+        CacheId {
+            id: NEXT.fetch_add(1, Ordering::Relaxed),
+            alive: Arc::new(AtomicBool::new(true)),
+        }
     }
 }
 
 impl Drop for CacheId {
     fn drop(&mut self) {
-        live_owners().remove(&self.0);
+        self.alive.store(false, Ordering::Release);
         DROPPED.fetch_add(1, Ordering::Release);
     }
 }
@@ -620,7 +629,7 @@ mod tests {
             })
             .unwrap();
         }
-        let gone = dropped.0;
+        let gone = dropped.id;
         assert!(owners_here().contains(&gone));
         drop(dropped);
         // Any lookup on this thread, here the surviving owner's, lets the dead cache go.
@@ -628,6 +637,6 @@ mod tests {
         assert!(with(&kept, |c| c.lookup(b"piece", &mut out)));
         assert_eq!(out, [1], "the live owner's cache is kept");
         assert!(!owners_here().contains(&gone));
-        assert!(owners_here().contains(&kept.0));
+        assert!(owners_here().contains(&kept.id));
     }
 }
