@@ -3,7 +3,7 @@
 mod bert;
 mod grapheme;
 mod precompiled;
-mod replace;
+pub(crate) mod replace;
 mod unicode;
 
 pub use bert::Bert;
@@ -42,7 +42,7 @@ impl Normalizer {
             Normalizer::Unicode(form) => unicode::normalize(n, *form),
             Normalizer::Lowercase => lowercase(n),
             Normalizer::Replace { pattern, content } => {
-                let ranges = pattern.find(&n.text);
+                let ranges = pattern.replace_ranges(&n.text);
                 n.replace_ranges(&ranges, content);
             }
             Normalizer::Prepend(s) => {

@@ -119,6 +119,91 @@ def test_split_regex_that_matches_empty_cuts_like_tokenizers(
         assert ours.encode(sample) == expected.ids, repr(sample)
 
 
+# Patterns that can match the empty string, as a file writes them, and the line anchors of the
+# files' regex dialect (Oniguruma's Ruby syntax: `^` and `$` at every line).
+EMPTY_MATCHES = [
+    ("String", ""),
+    ("Regex", ""),
+    ("Regex", "a*"),
+    ("Regex", "x?"),
+    ("Regex", "$"),
+    ("Regex", "^"),
+    ("Regex", "\\b"),
+    ("Regex", "b|"),
+    ("Regex", "(?=l)"),
+    ("Regex", "(?<=l)"),
+    ("Regex", "^a"),
+    ("Regex", "b$"),
+]
+EMPTY_MATCH_TEXTS = (
+    "",
+    "a",
+    "Hello",
+    "ab\nba\n",
+    "\nl\n",
+    "héllo wörld",
+    "a\u0301b 日本 😀",
+    " lead",
+)
+LLAMA2 = Path(__file__).resolve().parents[2].parent / "shared/tokenizers/llama-2/tokenizer.json"
+
+
+def _llama2_with(**parts: Any) -> str:
+    doc = json.loads(LLAMA2.read_text(encoding="utf-8"))
+    doc.update(parts)
+    return json.dumps(doc)
+
+
+def _same_as_tokenizers(text: str) -> None:
+    reference = tokenizers.Tokenizer.from_str(text)
+    ours = batok.Tokenizer.from_str(text)
+    for sample in EMPTY_MATCH_TEXTS:
+        expected = reference.encode(sample)
+        got = ours.encode_plus(sample)
+        assert (got.ids, got.offsets) == (expected.ids, expected.offsets), repr(sample)
+        assert ours.encode(sample) == expected.ids, repr(sample)
+        decoded = reference.decode(expected.ids, skip_special_tokens=False)
+        assert ours.decode(expected.ids, skip_special_tokens=False) == decoded, repr(sample)
+
+
+@pytest.mark.parametrize(("kind", "pattern"), EMPTY_MATCHES)
+def test_replace_normalizer_inserts_at_empty_matches_like_tokenizers(
+    kind: str, pattern: str
+) -> None:
+    """`Replace("", "X")` makes "ab" "XaXbX"; `$` also matches before each newline. (On
+    byte-level pipelines `tokenizers` panics on most such texts; see the README.)"""
+    replace = {"type": "Replace", "pattern": {kind: pattern}, "content": "X"}
+    _same_as_tokenizers(_llama2_with(normalizer=replace))
+    prepend = {"type": "Prepend", "prepend": "\u2581"}
+    _same_as_tokenizers(
+        _llama2_with(normalizer={"type": "Sequence", "normalizers": [prepend, replace]})
+    )
+
+
+@pytest.mark.parametrize(("kind", "pattern"), EMPTY_MATCHES)
+def test_replace_decoder_inserts_at_empty_matches_like_tokenizers(kind: str, pattern: str) -> None:
+    """Each token is rewritten on its own: `Replace("", " ")` spaces out every char of it."""
+    decoder = {
+        "type": "Sequence",
+        "decoders": [
+            {"type": "Replace", "pattern": {kind: pattern}, "content": "_"},
+            {"type": "ByteFallback"},
+            {"type": "Fuse"},
+            {"type": "Strip", "content": " ", "start": 1, "stop": 0},
+        ],
+    }
+    _same_as_tokenizers(_llama2_with(decoder=decoder))
+
+
+@pytest.mark.parametrize(("kind", "pattern"), EMPTY_MATCHES)
+@pytest.mark.parametrize("behavior", ["Isolated", "Removed", "MergedWithPrevious"])
+def test_split_on_empty_and_anchored_patterns_like_tokenizers(
+    kind: str, pattern: str, behavior: str
+) -> None:
+    split = {"type": "Split", "pattern": {kind: pattern}, "behavior": behavior, "invert": False}
+    _same_as_tokenizers(_llama2_with(pre_tokenizer=split))
+
+
 ADDED_FLAGS = ("special", "normalized", "single_word", "lstrip", "rstrip")
 
 
