@@ -1551,21 +1551,27 @@ fn added_tokens(v: Option<&Value>) -> Result<Vec<AddedToken>> {
 /// the largest vocabulary id). A file whose listed ids disagree with that (a token already in
 /// the vocabulary under another id, ids that collide with the vocabulary, a cut-down
 /// vocabulary) would otherwise give other ids than `tokenizers`.
+///
+/// Tokens come out in the order of their last listing: where two contents share an id (the
+/// vocabulary gives both the same one), the one listed last holds it, as in `tokenizers`.
 fn number_added(listed: Vec<AddedToken>, model: &Model) -> Vec<AddedToken> {
     let mut next = model.vocab_size() as u32;
     let mut seen: FxHashMap<String, usize> = FxHashMap::default();
-    let mut out: Vec<AddedToken> = Vec::with_capacity(listed.len());
+    // A listing that a later one of the same content replaces leaves its slot empty.
+    let mut out: Vec<Option<AddedToken>> = Vec::with_capacity(listed.len());
     for mut t in listed {
         if t.content.is_empty() {
             continue;
         }
-        if let Some(&at) = seen.get(&t.content) {
-            t.id = out[at].id;
+        if let Some(at) = seen.get_mut(&t.content) {
+            let before = out[*at].take().expect("a content's latest listing");
+            t.id = before.id;
             // Once special, a content stays special (left out by skip_special_tokens); once
             // normalized, its id reads back as the normalized content.
-            t.special |= out[at].special;
-            t.normalized_before = out[at].normalized || out[at].normalized_before;
-            out[at] = t;
+            t.special |= before.special;
+            t.normalized_before = before.normalized || before.normalized_before;
+            *at = out.len();
+            out.push(Some(t));
             continue;
         }
         seen.insert(t.content.clone(), out.len());
@@ -1573,9 +1579,9 @@ fn number_added(listed: Vec<AddedToken>, model: &Model) -> Vec<AddedToken> {
             next += 1;
             next - 1
         });
-        out.push(t);
+        out.push(Some(t));
     }
-    out
+    out.into_iter().flatten().collect()
 }
 
 fn optional<T>(

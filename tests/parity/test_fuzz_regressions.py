@@ -204,6 +204,33 @@ def test_split_on_empty_and_anchored_patterns_like_tokenizers(
     _same_as_tokenizers(_llama2_with(pre_tokenizer=split))
 
 
+@pytest.mark.parametrize(
+    "listed",
+    [["<x>", "<y>", "<x>"], ["<y>", "<x>", "<y>"], ["<x>", "<y>", "<x>", "<y>"], ["<y>", "<x>"]],
+)
+def test_two_contents_with_one_id_leave_it_to_the_last_listed(listed: list[str]) -> None:
+    """A vocabulary that gives `<x>` and `<y>` one id: the content listed last holds it (found
+    in text, decoded, named by `id_to_token`), a content listed again included."""
+    text = json.dumps(
+        {
+            "version": "1.0",
+            "added_tokens": [_added(2, content) for content in listed],
+            "model": {
+                "type": "BPE",
+                "vocab": {"a": 0, "b": 1, "<x>": 2, "<y>": 2, "<": 3, ">": 4, "x": 5, "y": 6},
+                "merges": [],
+            },
+        }
+    )
+    reference = tokenizers.Tokenizer.from_str(text)
+    ours = batok.Tokenizer.from_str(text)
+    for sample in ("<x>", "<y>", "a<x>b<y>", "<x><y><x>"):
+        assert ours.encode(sample) == reference.encode(sample).ids, repr(sample)
+    assert ours.id_to_token(2) == reference.id_to_token(2)
+    for skip in (True, False):
+        assert ours.decode([0, 2, 1], skip) == reference.decode([0, 2, 1], skip)
+
+
 ADDED_FLAGS = ("special", "normalized", "single_word", "lstrip", "rstrip")
 
 
