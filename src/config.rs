@@ -186,13 +186,17 @@ fn pattern(v: &Value, path: &str) -> Result<Pattern> {
 /// (`\r\n`, kept whole atomically, or one of `\n \v \f \r` U+0085 U+2028 U+2029), `\O` any
 /// char, `\N` any char but `\n`, `\Z` the end or a last `\n`; inside a class each is its
 /// letter. `\o{...}` is a char by its octal code, in a class or not.
+/// `^` and `$` outside a class are line anchors, as in Oniguruma's Ruby syntax: `$` is the end
+/// of the text or a place before a `\n`, `^` the start of the text or a place after a `\n`
+/// except the very end (a text's last `\n` starts no line); such a pattern runs in multi-line
+/// mode, its `^` as `(?:\A|^(?!\z))`.
 fn onig_escapes(src: &str) -> std::result::Result<Cow<'_, str>, String> {
     const ESCAPES: [&str; 7] = ["\\p", "\\P", "\\R", "\\O", "\\N", "\\Z", "\\o{"];
     let digit_escape = src
         .as_bytes()
         .windows(2)
         .any(|w| w[0] == b'\\' && w[1].is_ascii_digit());
-    if !digit_escape && !ESCAPES.iter().any(|e| src.contains(e)) {
+    if !digit_escape && !ESCAPES.iter().any(|e| src.contains(e)) && !src.contains(['^', '$']) {
         return Ok(Cow::Borrowed(src));
     }
     // With a named group, Oniguruma refuses a backreference by number.
@@ -208,23 +212,16 @@ fn onig_escapes(src: &str) -> std::result::Result<Cow<'_, str>, String> {
     // Capturing groups opened so far: a `\N` of several digits is a backreference only
     // when there are that many.
     let mut groups = 0usize;
+    // Whether an anchor stands outside a class.
+    let mut anchors = false;
     while let Some(i) = rest.find('\\') {
-        let before = &rest[..i];
-        for (j, ch) in before.char_indices() {
-            match ch {
-                '[' => classes += 1,
-                ']' => classes = classes.saturating_sub(1),
-                '(' if classes == 0 => {
-                    let next = &before[j + 1..];
-                    let lookaround = ["?<=", "?<!"].iter().any(|p| next.starts_with(p));
-                    if !next.starts_with('?') || (next.starts_with("?<") && !lookaround) {
-                        groups += 1;
-                    }
-                }
-                _ => {}
-            }
-        }
-        out.push_str(before);
+        plain(
+            &rest[..i],
+            &mut classes,
+            &mut groups,
+            &mut anchors,
+            &mut out,
+        );
         let after = &rest[i + 1..];
         let Some(c) = after.chars().next() else {
             out.push('\\');
@@ -323,8 +320,44 @@ fn onig_escapes(src: &str) -> std::result::Result<Cow<'_, str>, String> {
             }
         }
     }
-    out.push_str(rest);
+    plain(rest, &mut classes, &mut groups, &mut anchors, &mut out);
+    if anchors {
+        out.insert_str(0, "(?m)");
+    }
     Ok(Cow::Owned(out))
+}
+
+/// `text`, a part of a regex without escapes, into `out`: its classes (`[...]`, nested as
+/// Oniguruma nests them) and capturing groups counted, and an anchor outside a class noted,
+/// `^` written as `onig_escapes` says.
+fn plain(
+    text: &str,
+    classes: &mut usize,
+    groups: &mut usize,
+    anchors: &mut bool,
+    out: &mut String,
+) {
+    for (j, ch) in text.char_indices() {
+        match ch {
+            '[' => *classes += 1,
+            ']' => *classes = classes.saturating_sub(1),
+            '(' if *classes == 0 => {
+                let next = &text[j + 1..];
+                let lookaround = ["?<=", "?<!"].iter().any(|p| next.starts_with(p));
+                if !next.starts_with('?') || (next.starts_with("?<") && !lookaround) {
+                    *groups += 1;
+                }
+            }
+            '^' if *classes == 0 => {
+                *anchors = true;
+                out.push_str(r"(?:\A|^(?!\z))");
+                continue;
+            }
+            '$' if *classes == 0 => *anchors = true,
+            _ => {}
+        }
+        out.push(ch);
+    }
 }
 
 /// A run of Oniguruma's octal escapes (`\101`: up to three octal digits each, a byte) at the
@@ -2916,6 +2949,28 @@ mod tests {
             let got = onig_escapes(src);
             assert_eq!(got.as_deref().ok(), want, "{src}");
         }
+    }
+
+    /// `^` and `$` as Oniguruma reads them: at every line, but a text's last `\n` starts no
+    /// line; inside a class or escaped they are chars.
+    #[test]
+    fn anchors_match_at_every_line() {
+        let cuts = |src: &str, text: &str| {
+            let src = onig_escapes(src).unwrap();
+            Pattern::regex(&src).unwrap().replace_ranges(text)
+        };
+        assert_eq!(cuts("$", "ab\nba\n"), [(2, 2), (5, 5), (6, 6)]);
+        assert_eq!(cuts("^", "ab\nba\n"), [(0, 0), (3, 3)]);
+        assert_eq!(cuts("^", "\n"), [(0, 0)]);
+        assert_eq!(cuts("^b", "ab\nba"), [(3, 4)]);
+        assert_eq!(cuts("[^a]", "ab"), [(1, 2)]);
+        assert_eq!(cuts("\\^|\\$", "a^$"), [(1, 2), (2, 3)]);
+        assert_eq!(cuts("a$", "a\na"), [(0, 1), (2, 3)]);
+        // Anchors only in classes leave a pattern's text as it was (so a known split pattern
+        // still meets its scanner).
+        let gpt2 = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
+        assert_eq!(onig_escapes(gpt2).unwrap(), gpt2);
+        assert_eq!(onig_escapes("[$^]").unwrap(), "[$^]");
     }
 
     /// A missing `added_tokens` is an empty list; null is refused, as `tokenizers` refuses it.

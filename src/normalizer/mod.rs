@@ -3,7 +3,7 @@
 mod bert;
 mod grapheme;
 mod precompiled;
-pub(crate) mod replace;
+mod replace;
 mod unicode;
 
 pub use bert::Bert;

@@ -2,7 +2,6 @@
 //! a literal string or a regex.
 
 use crate::error::{Error, ErrorKind, Result};
-use std::borrow::Cow;
 
 use crate::pre_tokenizer::class_run::ClassRun;
 use crate::pre_tokenizer::scan;
@@ -36,43 +35,6 @@ fn unwrap_match(
     }
 }
 
-/// `src` with `^` and `$` read as Oniguruma's Ruby syntax, which `tokenizers` compiles the
-/// files' regexes with, reads them: line anchors. `$` is the end of the text or a place before a
-/// `\n`; `^` the start of the text or a place after a `\n`, except the very end (so a text's
-/// last `\n` starts no line). (`\A` and `\z` are the text's ends in both dialects.) A pattern
-/// without either char is left as it is.
-pub(crate) fn line_anchors(src: &str) -> Cow<'_, str> {
-    if !src.contains(['^', '$']) {
-        return Cow::Borrowed(src);
-    }
-    let mut out = String::with_capacity(src.len() + 24);
-    out.push_str("(?m)");
-    // Inside a class `^` negates it; an escaped one is the char itself.
-    let mut classes = 0usize;
-    let mut chars = src.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => {
-                out.push(c);
-                if let Some(next) = chars.next() {
-                    out.push(next);
-                }
-            }
-            '[' => {
-                classes += 1;
-                out.push(c);
-            }
-            ']' if classes > 0 => {
-                classes -= 1;
-                out.push(c);
-            }
-            '^' if classes == 0 => out.push_str(r"(?:\A|^(?!\z))"),
-            _ => out.push(c),
-        }
-    }
-    Cow::Owned(out)
-}
-
 impl Pattern {
     pub fn regex(src: &str) -> Result<Pattern> {
         if let Some(k) = scan::Kind::for_pattern(src) {
@@ -84,7 +46,7 @@ impl Pattern {
         if let Some(r) = ClassRun::new(src) {
             return Ok(Pattern::Runs(Box::new(r)));
         }
-        if let Ok(re) = regex::Regex::new(&line_anchors(src)) {
+        if let Ok(re) = regex::Regex::new(src) {
             return Ok(Pattern::Plain(Box::new(re)));
         }
         Self::regex_engine(src)
@@ -92,7 +54,7 @@ impl Pattern {
 
     /// Always the general regex engine (for tests that check the scanners against it).
     pub fn regex_engine(src: &str) -> Result<Pattern> {
-        fancy_regex::Regex::new(&line_anchors(src))
+        fancy_regex::Regex::new(src)
             .map(|r| Pattern::Regex(Box::new(r)))
             .map_err(|e| Error::new(ErrorKind::Regex, format!("invalid regex {src:?}: {e}")))
     }
@@ -244,20 +206,6 @@ impl Pattern {
 mod tests {
     use super::*;
     use crate::test_texts::{chars_of, random_texts};
-
-    /// `^` and `$` as Oniguruma reads them: at every line, but a text's last `\n` starts no
-    /// line; inside a class or escaped they are chars.
-    #[test]
-    fn anchors_match_at_every_line() {
-        let cuts = |src: &str, text: &str| Pattern::regex(src).unwrap().replace_ranges(text);
-        assert_eq!(cuts("$", "ab\nba\n"), [(2, 2), (5, 5), (6, 6)]);
-        assert_eq!(cuts("^", "ab\nba\n"), [(0, 0), (3, 3)]);
-        assert_eq!(cuts("^", "\n"), [(0, 0)]);
-        assert_eq!(cuts("^b", "ab\nba"), [(3, 4)]);
-        assert_eq!(cuts("[^a]", "ab"), [(1, 2)]);
-        assert_eq!(cuts("\\^|\\$", "a^$"), [(1, 2), (2, 3)]);
-        assert_eq!(cuts("a$", "a\na"), [(0, 1), (2, 3)]);
-    }
 
     /// Patterns without lookaround or backreferences run as class runs or on the regex crate,
     /// with the matches fancy-regex gives (the split patterns of DeepSeek and Falcon among

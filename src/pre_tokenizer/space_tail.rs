@@ -23,8 +23,6 @@ impl SpaceTail {
     /// backtracking engine.
     pub fn new(src: &str) -> Option<SpaceTail> {
         let head = src.strip_suffix(TAIL)?;
-        // Anchors read as the files' regex dialect reads them (a `^` needs the general engine).
-        let head = crate::normalizer::replace::line_anchors(head);
         let re = regex::Regex::new(&format!("(?:{head})|(?P<{GROUP}>\\s+)")).ok()?;
         let group = re.capture_names().position(|n| n == Some(GROUP))?;
         Some(SpaceTail { re, group })
